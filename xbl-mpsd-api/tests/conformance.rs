@@ -1,0 +1,291 @@
+//! Decode tests against XSAPI's multiplayer fixture (`Multiplayer.json`, 62 real-shaped documents).
+//!
+//! The corpus is read from `$XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json`, else from
+//! `../shared/conformance/xsapi/Multiplayer.json` relative to the workspace root. Every document the spec
+//! models must decode into the generated types, and re-encoding must keep every key of the custom sections.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use xbl_mpsd_api::types::{
+    CreateHandleRequest, HandleDocument, HandleQueryRequest, HandleQueryResponse,
+    MultiplayerSession, MultiplayerSessionRequest,
+};
+
+/// What each corpus document is, by the schema that models it.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Session,
+    Delta,
+    CreateHandle,
+    Handle,
+    QueryRequest,
+    QueryResponse,
+    /// A payload of another service (RTA, session queries) that the handle API does not carry.
+    NotModelled,
+}
+
+const CORPUS: &[(&str, Kind)] = &[
+    ("defaultSessionDocument", Kind::Session),
+    ("MultiplayerResponseForComparingSessions", Kind::Session),
+    ("largeSessionDocument", Kind::Session),
+    ("sessionWithInitialTeamResponseJson", Kind::Session),
+    ("serversJson", Kind::Delta),
+    ("defaultJsonWrite", Kind::Delta),
+    ("sessionCapabilitiesJson", Kind::Delta),
+    ("writeAddMemberJson", Kind::Delta),
+    ("writeCustomPropertyJson", Kind::Delta),
+    ("deleteCustomPropertyJson", Kind::Delta),
+    ("memberStatusInactiveJson", Kind::Delta),
+    ("memberStatusInactiveJson2", Kind::Delta),
+    ("memberStatusInactiveJson3", Kind::Delta),
+    ("memberStatusActiveJson", Kind::Delta),
+    ("matchmakingPropertiesJson", Kind::Delta),
+    ("matchmakingSessionConstantsJson", Kind::Delta),
+    ("memberCustomJson", Kind::Delta),
+    ("deleteMemberCustomJson", Kind::Delta),
+    ("leaveJson", Kind::Delta),
+    ("secureDeviceJson", Kind::Delta),
+    ("turnJson", Kind::Delta),
+    ("keywordsJson", Kind::Delta),
+    ("joinRestrictionJson", Kind::Delta),
+    (
+        "TestWriteSessionAsyncWithReadRestrictionExpectedRequest",
+        Kind::Delta,
+    ),
+    ("timeoutsJson", Kind::Delta),
+    ("arbitrationTimeoutsJson", Kind::Delta),
+    ("qosMetricsJson", Kind::Delta),
+    ("measurementServerAddressJson", Kind::Delta),
+    ("cloudComputePackageJson", Kind::Delta),
+    ("memberInitializationJson", Kind::Delta),
+    ("peerToPeerJson", Kind::Delta),
+    ("peerToHostJson", Kind::Delta),
+    ("initializationStatusJson", Kind::Delta),
+    ("hostDeviceTokenJson", Kind::Delta),
+    ("serverConnectionPathJson", Kind::Delta),
+    ("matchmakingResubmitJson", Kind::Delta),
+    ("serverConnectionStringCandidatesJson", Kind::Delta),
+    ("membersInGroupJson", Kind::Delta),
+    ("qosMeasurementsJson", Kind::Delta),
+    ("qosServerMeasurementsJson", Kind::Delta),
+    ("closedJson", Kind::Delta),
+    ("lockedJson", Kind::Delta),
+    ("setSessionChangeTypesJson", Kind::Delta),
+    ("arbitrationResultJson", Kind::Delta),
+    ("arbitrationResultRankJson", Kind::Delta),
+    ("roleTypesRequestJson", Kind::Delta),
+    ("activityJson", Kind::CreateHandle),
+    ("transferHandleJson", Kind::CreateHandle),
+    ("searchHandleJson", Kind::CreateHandle),
+    ("inviteRequestJson", Kind::CreateHandle),
+    ("transferHandleResponseJson", Kind::Handle),
+    ("inviteResponseJson", Kind::Handle),
+    ("searchHandlesRequestJson", Kind::QueryRequest),
+    (
+        "searchHandlesWithSocialGroupRequestJson",
+        Kind::QueryRequest,
+    ),
+    ("activitiesForUserRequestJson", Kind::QueryRequest),
+    ("activitiesForSocialGroupRequestJson", Kind::QueryRequest),
+    ("searchHandlesResponseJson", Kind::QueryResponse),
+    ("activitiesForUserResponseJson", Kind::QueryResponse),
+    ("activitiesForSocialGroupResponseJson", Kind::QueryResponse),
+    ("rtaConnectionIdJson", Kind::NotModelled),
+    ("rtaSessionUpdateJson", Kind::NotModelled),
+    ("defaultQuerySessionsResponse", Kind::NotModelled),
+];
+
+fn corpus_path() -> PathBuf {
+    let from_env = std::env::var_os("XBL_MPSD_CONFORMANCE_DIR").map(PathBuf::from);
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/xsapi");
+    let candidates: Vec<PathBuf> = from_env.into_iter().chain([default]).collect();
+    for dir in &candidates {
+        let file = dir.join("Multiplayer.json");
+        if file.is_file() {
+            return file;
+        }
+    }
+    panic!(
+        "the XSAPI conformance corpus was not found: looked for Multiplayer.json in {candidates:?}. \
+         Set XBL_MPSD_CONFORMANCE_DIR to the folder holding it (shared/conformance/xsapi)."
+    );
+}
+
+fn corpus() -> Map<String, Value> {
+    let path = corpus_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path:?}: {e}"));
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => map,
+        other => panic!("{path:?} is not one JSON object: {other:?}"),
+    }
+}
+
+/// Puts a document in a form where equal data compares equal: empty objects and arrays are dropped (the
+/// generated types skip empty collections when encoding), numbers compare by value (`14` and `14.0`), and
+/// timestamps by instant (`.8852308Z` and `.885230800Z`).
+fn normalize(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .filter(|(_, v)| !matches!(v, Value::Object(m) if m.is_empty()))
+                .filter(|(_, v)| !matches!(v, Value::Array(a) if a.is_empty()))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), |f| Value::from(f)),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map_or_else(|_| value.clone(), |t| Value::String(t.to_rfc3339())),
+        other => other.clone(),
+    }
+}
+
+/// Every custom section in a document, by JSON path, exactly as it is.
+fn custom_sections(value: &Value, path: &str, out: &mut Vec<(String, Value)>) {
+    if let Value::Object(map) = value {
+        for (key, child) in map {
+            let child_path = format!("{path}.{key}");
+            if matches!(
+                key.as_str(),
+                "custom" | "customProperties" | "targetSessionConstants"
+            ) {
+                out.push((child_path.clone(), child.clone()));
+            }
+            custom_sections(child, &child_path, out);
+        }
+    } else if let Value::Array(items) = value {
+        for (i, child) in items.iter().enumerate() {
+            custom_sections(child, &format!("{path}[{i}]"), out);
+        }
+    }
+}
+
+fn round_trip<T: DeserializeOwned + Serialize>(name: &str, doc: &Value) -> Result<(), String> {
+    let decoded: T = serde_json::from_value(doc.clone()).map_err(|e| {
+        format!(
+            "{name}: does not decode as {}: {e}",
+            std::any::type_name::<T>()
+        )
+    })?;
+    let encoded = serde_json::to_value(&decoded).map_err(|e| format!("{name}: encode: {e}"))?;
+
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    custom_sections(doc, name, &mut before);
+    custom_sections(&encoded, name, &mut after);
+    for (path, value) in &before {
+        // An empty custom object may be skipped on encoding; anything else must come back as it was.
+        let kept = after.iter().find(|(p, _)| p == path).map(|(_, v)| v);
+        if kept != Some(value) && !matches!(value, Value::Object(m) if m.is_empty()) {
+            return Err(format!(
+                "{name}: custom section {path} changed: {value} became {kept:?}"
+            ));
+        }
+    }
+    if normalize(doc) != normalize(&encoded) {
+        return Err(format!(
+            "{name}: re-encoding lost or changed data\n  before: {doc}\n  after:  {encoded}"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_corpus_document_is_classified() {
+    let corpus = corpus();
+    let unknown: Vec<&String> = corpus
+        .keys()
+        .filter(|k| !CORPUS.iter().any(|(name, _)| name == k))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "unclassified corpus documents: {unknown:?}"
+    );
+    let missing: Vec<&str> = CORPUS
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !corpus.contains_key(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "documents not in the corpus: {missing:?}"
+    );
+}
+
+#[test]
+fn every_modelled_corpus_document_decodes_and_round_trips() {
+    let corpus = corpus();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (name, kind) in CORPUS {
+        let Some(doc) = corpus.get(*name) else {
+            continue;
+        };
+        let result = match kind {
+            Kind::Session => round_trip::<MultiplayerSession>(name, doc),
+            Kind::Delta => round_trip::<MultiplayerSessionRequest>(name, doc),
+            Kind::CreateHandle => round_trip::<CreateHandleRequest>(name, doc),
+            Kind::Handle => round_trip::<HandleDocument>(name, doc),
+            Kind::QueryRequest => round_trip::<HandleQueryRequest>(name, doc),
+            Kind::QueryResponse => round_trip::<HandleQueryResponse>(name, doc),
+            Kind::NotModelled => continue,
+        };
+        checked += 1;
+        if let Err(e) = result {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checked, 59, "every modelled document was checked");
+}
+
+#[test]
+fn the_default_session_document_decodes_to_the_expected_values() {
+    let corpus = corpus();
+    let session: MultiplayerSession =
+        serde_json::from_value(corpus["defaultSessionDocument"].clone()).expect("decodes");
+    assert_eq!(session.change_number, Some(1));
+    assert_eq!(session.contract_version, Some(105));
+    let info = session.members_info.as_ref().expect("membersInfo");
+    assert_eq!(
+        (info.first, info.next, info.count),
+        (Some(0), Some(4), Some(2))
+    );
+    let constants = session
+        .constants
+        .as_ref()
+        .and_then(|c| c.system.as_ref())
+        .expect("constants");
+    assert_eq!(constants.max_members_count, Some(100));
+    // Real casing, not the docs' lower case.
+    assert_eq!(
+        constants.visibility.as_deref().map(String::as_str),
+        Some("Open")
+    );
+    let member = &session.members["0"];
+    let xuid = member
+        .constants
+        .as_ref()
+        .and_then(|c| c.system.as_ref())
+        .and_then(|s| s.xuid.as_ref());
+    assert_eq!(xuid.map(|x| x.as_str()), Some("12345"));
+    // Member `constants.custom` is any JSON value, here a string.
+    assert_eq!(
+        member
+            .constants
+            .as_ref()
+            .and_then(|c| c.custom.as_ref())
+            .map(|c| &c.0),
+        Some(&Value::String("Hello".into()))
+    );
+    assert_eq!(
+        session
+            .initializing
+            .as_ref()
+            .and_then(|i| i.stage.as_deref()),
+        Some("Measuring")
+    );
+}

@@ -126,48 +126,6 @@ In a delta, `null` values delete keys.
             Ok(Self(value.to_string()))
         }
     }
-    ///A GUID string (handle ids, branches, correlation ids; case varies).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct Guid(pub ::std::string::String);
-    impl ::std::ops::Deref for Guid {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Guid> for ::std::string::String {
-        fn from(value: Guid) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for Guid {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for Guid {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for Guid {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
     /**A handle as the service returns it: the union of the four kinds (there is no single documented schema).
 Handles are immutable: they are created, read and deleted, never updated.
 */

@@ -40,7 +40,15 @@
 //! ```
 
 #[rustfmt::skip]
-#[allow(clippy::all, clippy::pedantic, unused_imports, dead_code, missing_docs)]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unused_imports,
+    dead_code,
+    missing_docs
+)]
 mod generated;
 
 pub use generated::*;

@@ -136,7 +136,7 @@ fn normalize(value: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
-        Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), |f| Value::from(f)),
+        Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), Value::from),
         Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
             .map_or_else(|_| value.clone(), |t| Value::String(t.to_rfc3339())),
         other => other.clone(),

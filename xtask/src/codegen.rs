@@ -17,6 +17,10 @@ use crate::transform;
 pub const SPEC_PATH: &str = "spec/openapi.yaml";
 /// Path of the generated client, relative to the workspace root.
 pub const CLIENT_PATH: &str = "xbl-mpsd-api/src/generated.rs";
+/// Path of the generated command-line operations, relative to the workspace root.
+pub const CLI_PATH: &str = "xbl-mpsd-cli/src/generated_cli.rs";
+/// The crate the generated CLI calls.
+const CLIENT_CRATE: &str = "xbl_mpsd_api";
 
 /// Write the files, or only compare them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,18 +84,31 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: serde_json::Value =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
-    Ok(vec![GeneratedFile {
-        path: CLIENT_PATH,
-        contents: generate_client(&spec)?,
-    }])
-}
-
-/// Generates the client source from the (untransformed) spec.
-pub fn generate_client(spec: &serde_json::Value) -> Result<String> {
-    let input = transform::generation_input(spec)?;
+    let input = transform::generation_input(&spec)?;
     let openapi: openapiv3::OpenAPI = serde_json::from_value(input)
         .context("the transformed spec is not a valid OpenAPI 3.0 document")?;
+    Ok(vec![
+        GeneratedFile {
+            path: CLIENT_PATH,
+            contents: generate(&openapi, Output::Client)?,
+        },
+        GeneratedFile {
+            path: CLI_PATH,
+            contents: generate(&openapi, Output::Cli)?,
+        },
+    ])
+}
 
+/// What to generate from the generation input.
+#[derive(Clone, Copy, Debug)]
+enum Output {
+    /// The typed client (`xbl-mpsd-api`).
+    Client,
+    /// One clap command per operation, calling the typed client (`xbl-mpsd-cli`).
+    Cli,
+}
+
+fn settings() -> GenerationSettings {
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
@@ -99,13 +116,19 @@ pub fn generate_client(spec: &serde_json::Value) -> Result<String> {
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
         .with_map_type("::indexmap::IndexMap");
+    settings
+}
+
+fn generate(openapi: &openapiv3::OpenAPI, output: Output) -> Result<String> {
+    let settings = settings();
     let mut generator = Generator::new(&settings);
     // progenitor panics (rather than erring) on some unsupported specs; turn that into an error.
-    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        generator.generate_tokens(&openapi)
+    let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match output {
+        Output::Client => generator.generate_tokens(openapi),
+        Output::Cli => generator.cli(openapi, CLIENT_CRATE),
     }))
     .map_err(|_| anyhow!("progenitor panicked on the generation input (see its message above)"))?
-    .context("progenitor could not generate the client")?;
+    .with_context(|| format!("progenitor could not generate the {output:?} code"))?;
     let file: syn::File =
         syn::parse2(tokens).context("progenitor produced tokens that do not parse")?;
     let body = prettyplease::unparse(&file);

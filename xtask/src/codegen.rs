@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use progenitor_impl::{GenerationSettings, Generator, InterfaceStyle, TagStyle};
+use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
 
 use crate::transform;
 
@@ -108,19 +108,29 @@ enum Output {
     Cli,
 }
 
-fn settings() -> GenerationSettings {
+fn settings() -> Result<GenerationSettings> {
+    let hooks_type = HOOKS_TYPE
+        .parse()
+        .map_err(|e| anyhow!("`{HOOKS_TYPE}` is not a Rust path: {e}"))?;
     let mut settings = GenerationSettings::default();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq")
-        .with_map_type("::indexmap::IndexMap");
-    settings
+        .with_map_type("::indexmap::IndexMap")
+        // Every client carries `xbl_mpsd_api::Hooks` (authorization per request), used by the hand-written
+        // `ClientHooks` impl in `xbl-mpsd-api/src/hooks.rs`; `Expected` makes forgetting that impl an error.
+        .with_inner_type(hooks_type)
+        .with_hooks(HooksMode::Expected);
+    Ok(settings)
 }
 
+/// The client's inner type, as a path from inside `xbl-mpsd-api`.
+const HOOKS_TYPE: &str = "crate::Hooks";
+
 fn generate(openapi: &openapiv3::OpenAPI, output: Output) -> Result<String> {
-    let settings = settings();
+    let settings = settings()?;
     let mut generator = Generator::new(&settings);
     // progenitor panics (rather than erring) on some unsupported specs; turn that into an error.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match output {

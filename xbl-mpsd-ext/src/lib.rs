@@ -8,9 +8,16 @@
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod auth;
+pub mod contract;
 pub mod ids;
 pub mod session_ref;
 
+pub use auth::{
+    AuthError, FnTokenProvider, InvalidToken, StaticToken, TokenFuture, TokenProvider,
+    TokenRequest, XblToken,
+};
+pub use contract::{ContractVersion, UnknownContractVersion};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };

@@ -11,7 +11,10 @@
 pub mod auth;
 pub mod contract;
 pub mod ids;
+pub mod retry;
 pub mod session_ref;
+#[cfg(test)]
+mod test_support;
 
 pub use auth::{
     AuthError, FnTokenProvider, InvalidToken, StaticToken, TokenFuture, TokenProvider,
@@ -21,4 +24,5 @@ pub use contract::{ContractVersion, UnknownContractVersion};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
+pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};

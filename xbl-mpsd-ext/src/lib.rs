@@ -8,6 +8,7 @@
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod activation;
 pub mod auth;
 pub mod contract;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod session_ref;
 #[cfg(test)]
 mod test_support;
 
+pub use activation::{Activation, ActivationError, ActivationKind, NonEmptyString};
 pub use auth::{
     AuthError, FnTokenProvider, InvalidToken, StaticToken, TokenFuture, TokenProvider,
     TokenRequest, XblToken,

@@ -113,8 +113,10 @@ macro_rules! serde_via_str {
 
 /// An Xbox user id: a non-zero 64-bit number, written in decimal.
 ///
-/// In JSON it is a string (`"2533274790395904"`); a JSON number is accepted
-/// when deserializing because one documentation sample uses one.
+/// Parses ASCII digits only (no sign, whitespace or `0x`; leading zeros are
+/// accepted and dropped when formatting). In JSON it is a string
+/// (`"2533274790395904"`); a JSON number is accepted when deserializing
+/// because one documentation sample uses one.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct Xuid(NonZeroU64);
 

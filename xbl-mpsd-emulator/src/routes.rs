@@ -182,7 +182,9 @@ async fn get_session(
     Path(path): Path<SessionPath>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    read_session(&state, &session_ref(path)?, caller, false, &headers)
+    let reference = session_ref(path)?;
+    let invited = state.store.invited(&reference, caller.xuid);
+    read_session(&state, &reference, caller, invited, &headers)
 }
 
 /// `PUT /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
@@ -194,15 +196,10 @@ async fn put_session(
     headers: HeaderMap,
     body: JsonObject,
 ) -> ApiResult<Response> {
+    let reference = session_ref(path)?;
+    let invited = state.store.invited(&reference, caller.xuid);
     write_session(
-        &state,
-        &session_ref(path)?,
-        caller,
-        false,
-        false,
-        &headers,
-        &query,
-        &body,
+        &state, &reference, caller, invited, false, &headers, &query, &body,
     )
 }
 

@@ -277,6 +277,14 @@ impl Store {
         Ok(())
     }
 
+    /// Whether an invite handle invites `caller` to the session at `reference`.
+    pub(crate) fn invited(&self, reference: &SessionRef, caller: u64) -> bool {
+        let key = reference.key();
+        lock(&self.handles).values().any(|h| {
+            h.kind == HandleKind::Invite && h.invited == Some(caller) && h.session.key() == key
+        })
+    }
+
     /// Whether `handle` lets `caller` into its session beyond the visibility rules:
     /// the invitee of an invite, or a member of a transfer handle's origin session.
     pub(crate) fn grants(&self, handle: &Handle, caller: u64) -> bool {

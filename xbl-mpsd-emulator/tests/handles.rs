@@ -247,6 +247,20 @@ async fn invite_handle_lets_the_invitee_into_a_private_session() {
         BOB.to_string()
     );
 
+    // An invitee may also join by reference.
+    text_error(
+        h.put(DAVE, &session_path("inv"), join_body()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    create(&h, BOB, invite("inv", DAVE)).await;
+    assert_eq!(
+        h.put(DAVE, &session_path("inv"), join_body())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
     // Only the sender deletes it.
     text_error(
         h.delete(BOB, &format!("/handles/{id}")).await,

@@ -157,13 +157,6 @@ pub(crate) fn apply(
         private,
     )?;
 
-    if session.members.len() as u64 > session.max_members() {
-        return Err(ApiError::forbidden(format!(
-            "The session is full: it allows at most {} members (constants.system.maxMembersCount)",
-            session.max_members()
-        )));
-    }
-
     if session.members.is_empty() && session.deleted_when_empty() {
         return Ok(Applied::Deleted { departed: before });
     }
@@ -326,6 +319,21 @@ fn member_constants(
     constants
 }
 
+/// Takes the index for a new member at `path`, refusing (403) when the session has no room left.
+fn next_member_index(session: &mut Session, path: &str) -> ApiResult<u32> {
+    if session.members.len() as u64 >= session.max_members() {
+        return Err(ApiError::forbidden(format!(
+            "{path}: the session is full; it allows at most {} members (constants.system.maxMembersCount)",
+            session.max_members()
+        )));
+    }
+    let index = session.next_index;
+    session.next_index = index.checked_add(1).ok_or_else(|| {
+        ApiError::conflict(format!("{path}: the session has run out of member indices"))
+    })?;
+    Ok(index)
+}
+
 /// Turns the caller's reservation into a membership, in place.
 fn accept_reservation(
     session: &mut Session,
@@ -335,10 +343,17 @@ fn accept_reservation(
 ) {
     if let Some(member) = session.members.get_mut(&index) {
         if let Some(patch) = constants {
-            merge(
-                &mut member.constants,
-                &member_constants(index, ctx.caller, Some(patch)),
-            );
+            let fresh = member_constants(index, ctx.caller, Some(patch));
+            if let (Some(Value::Object(given)), Some(Value::Object(target))) =
+                (fresh.get("system"), member.constants.get_mut("system"))
+            {
+                for (key, value) in given {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+            if let Some(custom) = patch.get("custom") {
+                member.constants.insert("custom".to_owned(), custom.clone());
+            }
         }
         member.reserved = false;
         member.active_title_id = Some(ctx.title_id.to_string());
@@ -368,14 +383,7 @@ fn add_member(
             _ => {}
         }
     }
-    if session.members.len() as u64 >= session.max_members() {
-        return Err(ApiError::forbidden(format!(
-            "The session is full: it allows at most {} members (constants.system.maxMembersCount)",
-            session.max_members()
-        )));
-    }
-    let index = session.next_index;
-    session.next_index += 1;
+    let index = next_member_index(session, "members.me")?;
     session.members.insert(
         index,
         Member {
@@ -416,14 +424,7 @@ fn reserve(session: &mut Session, key: &str, patch: &Value, ctx: &WriteContext) 
             "{path}: user {xuid} is already a member of the session"
         )));
     }
-    if session.members.len() as u64 >= session.max_members() {
-        return Err(ApiError::forbidden(format!(
-            "{path}: the session is full (constants.system.maxMembersCount is {})",
-            session.max_members()
-        )));
-    }
-    let index = session.next_index;
-    session.next_index += 1;
+    let index = next_member_index(session, &path)?;
     let member = Member {
         xuid,
         constants: member_constants(index, xuid, constants),

@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
-use crate::handles::{self, Include};
+use crate::handles::{self, Handle, Include};
 use crate::model::SessionRef;
 use crate::response;
 use crate::session::write::WriteContext;
@@ -121,17 +121,52 @@ fn nocommit(query: &HashMap<String, String>) -> bool {
         .is_some_and(|value| value.eq_ignore_ascii_case("true"))
 }
 
+/// The session a request addresses, and how.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    /// The session reference (from the path or the handle).
+    reference: &'a SessionRef,
+    /// Whether the caller holds an invite or transfer grant for it.
+    granted: bool,
+    /// Whether the request came through `/handles/{id}/session`.
+    by_handle: bool,
+}
+
+impl<'a> Target<'a> {
+    /// A session addressed by its path; invitees named by an invite handle hold a grant.
+    fn by_reference(state: &AppState, reference: &'a SessionRef, caller: Caller) -> Self {
+        let granted = state.store.invited(reference, caller.xuid);
+        Self {
+            reference,
+            granted,
+            by_handle: false,
+        }
+    }
+
+    /// A session addressed through `handle`.
+    fn by_handle(state: &AppState, handle: &'a Handle, caller: Caller) -> Self {
+        let granted = state.store.grants(handle, caller.xuid);
+        Self {
+            reference: &handle.session,
+            granted,
+            by_handle: true,
+        }
+    }
+}
+
 /// Shared by both session reads: 204 when missing, 304 when `If-None-Match` names the current ETag, else 200.
 fn read_session(
     state: &AppState,
-    reference: &SessionRef,
+    target: Target<'_>,
     caller: Caller,
-    granted: bool,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    let Some(view) = state
-        .store
-        .read(reference, caller.xuid, granted, caller.contract_version)?
+    let Some(view) = state.store.read(
+        target.reference,
+        caller.xuid,
+        target.granted,
+        caller.contract_version,
+    )?
     else {
         return Ok(response::empty(StatusCode::NO_CONTENT));
     };
@@ -142,13 +177,10 @@ fn read_session(
 }
 
 /// Shared by both session writes.
-#[allow(clippy::too_many_arguments)]
 fn write_session(
     state: &AppState,
-    reference: &SessionRef,
+    target: Target<'_>,
     caller: Caller,
-    granted: bool,
-    by_handle: bool,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
     body: &JsonObject,
@@ -160,16 +192,16 @@ fn write_session(
             if_match: header(headers, IF_MATCH),
             if_none_match: header(headers, IF_NONE_MATCH),
         },
-        by_handle,
+        by_handle: target.by_handle,
         contract_version: caller.contract_version,
         ctx: WriteContext {
             caller: caller.xuid,
             now: Utc::now(),
             title_id: state.config.title_id,
-            granted,
+            granted: target.granted,
         },
     };
-    Ok(match state.store.write(reference, request)? {
+    Ok(match state.store.write(target.reference, request)? {
         WriteReply::Written(status, view) => response::session(status, *view),
         WriteReply::Deleted => response::empty(StatusCode::NO_CONTENT),
     })
@@ -183,8 +215,8 @@ async fn get_session(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let reference = session_ref(path)?;
-    let invited = state.store.invited(&reference, caller.xuid);
-    read_session(&state, &reference, caller, invited, &headers)
+    let target = Target::by_reference(&state, &reference, caller);
+    read_session(&state, target, caller, &headers)
 }
 
 /// `PUT /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
@@ -197,10 +229,8 @@ async fn put_session(
     body: JsonObject,
 ) -> ApiResult<Response> {
     let reference = session_ref(path)?;
-    let invited = state.store.invited(&reference, caller.xuid);
-    write_session(
-        &state, &reference, caller, invited, false, &headers, &query, &body,
-    )
+    let target = Target::by_reference(&state, &reference, caller);
+    write_session(&state, target, caller, &headers, &query, &body)
 }
 
 /// `POST /handles`.
@@ -263,8 +293,12 @@ async fn get_session_by_handle(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let handle = state.store.handle(handle_id(&id)?)?;
-    let granted = state.store.grants(&handle, caller.xuid);
-    read_session(&state, &handle.session, caller, granted, &headers)
+    read_session(
+        &state,
+        Target::by_handle(&state, &handle, caller),
+        caller,
+        &headers,
+    )
 }
 
 /// `PUT /handles/{handleId}/session`.
@@ -277,15 +311,6 @@ async fn put_session_by_handle(
     body: JsonObject,
 ) -> ApiResult<Response> {
     let handle = state.store.handle(handle_id(&id)?)?;
-    let granted = state.store.grants(&handle, caller.xuid);
-    write_session(
-        &state,
-        &handle.session,
-        caller,
-        granted,
-        true,
-        &headers,
-        &query,
-        &body,
-    )
+    let target = Target::by_handle(&state, &handle, caller);
+    write_session(&state, target, caller, &headers, &query, &body)
 }

@@ -94,6 +94,14 @@ pub(crate) fn apply(
     };
     let before = session.member_xuids();
 
+    let me = members.and_then(|m| m.get("me"));
+    let joins = me.is_some_and(Value::is_object);
+    if !created && !joins && !session.has_member(ctx.caller) {
+        return Err(ApiError::forbidden(
+            "The caller is not a member of the session; only members can write it (join with members.me)",
+        ));
+    }
+
     if let Some(patch) = constants {
         if created {
             set_creation_constants(&mut session, patch, ctx.caller)?;
@@ -106,14 +114,6 @@ pub(crate) fn apply(
                 "{path} conflicts with the session: constants can only be set when the session is created"
             )));
         }
-    }
-
-    let me = members.and_then(|m| m.get("me"));
-    let joins = me.is_some_and(Value::is_object);
-    if !created && !joins && !session.has_member(ctx.caller) {
-        return Err(ApiError::forbidden(
-            "The caller is not a member of the session; only members can write it (join with members.me)",
-        ));
     }
 
     if let Some(patch) = properties {

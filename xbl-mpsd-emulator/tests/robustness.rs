@@ -114,7 +114,7 @@ async fn bad_input_is_a_clear_4xx_and_the_server_keeps_serving() {
     assert_eq!(doc["changeNumber"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_read_modify_write_loses_nothing() {
     const TASKS: usize = 16;
     const UPDATES: usize = 20;

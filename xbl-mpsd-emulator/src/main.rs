@@ -1,2 +1,80 @@
-//! placeholder
-fn main() {}
+//! `xbl-mpsd-emulator`: serves an in-memory MPSD until Ctrl-C or SIGTERM.
+
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown};
+
+/// A local, in-memory Xbox Live Multiplayer Session Directory (MPSD).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "XBL_MPSD_EMULATOR_LISTEN", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = EmulatorConfig::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Title ID reported for activity handles and members.
+    #[arg(long, default_value_t = EmulatorConfig::default().title_id)]
+    title_id: u32,
+}
+
+/// Resolves once Ctrl-C or (on Unix) SIGTERM arrives.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn run(args: Args) -> io::Result<()> {
+    let config = EmulatorConfig {
+        bind_addr: args.listen,
+        max_body_bytes: args.max_body_bytes,
+        title_id: args.title_id,
+        ..EmulatorConfig::default()
+    };
+    let listener = TcpListener::bind(config.bind_addr).await?;
+    let addr = listener.local_addr()?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "http://{addr}")?;
+    stdout.flush()?;
+    drop(stdout);
+    tracing::info!(%addr, "MPSD emulator listening");
+    serve_with_shutdown(listener, config, shutdown_signal()).await
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("xbl-mpsd-emulator: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Small shared types: session references, XUIDs, timestamps, identifiers.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+
+/// The longest scid, template name or session name accepted (XSAPI's buffers hold 99 characters).
+const MAX_REF_PART_LEN: usize = 99;
+
+/// A session reference as the caller spelled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SessionRef {
+    /// Service configuration ID.
+    pub(crate) scid: String,
+    /// Session template name.
+    pub(crate) template_name: String,
+    /// Session name.
+    pub(crate) name: String,
+}
+
+/// The case-insensitive identity of a session.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct SessionKey {
+    scid: String,
+    template_name: String,
+    name: String,
+}
+
+impl SessionKey {
+    /// Whether this session belongs to `scid` (ignoring case).
+    pub(crate) fn in_scid(&self, scid: &str) -> bool {
+        self.scid == scid.to_lowercase()
+    }
+
+    /// Whether this session belongs to `scid` and `template_name` (ignoring case).
+    pub(crate) fn in_template(&self, scid: &str, template_name: &str) -> bool {
+        self.in_scid(scid) && self.template_name == template_name.to_lowercase()
+    }
+}
+
+impl SessionRef {
+    /// Builds a reference from path or body parts, checking that each is non-empty and not too long.
+    pub(crate) fn new(
+        scid: &str,
+        template_name: &str,
+        name: &str,
+        context: &str,
+    ) -> ApiResult<Self> {
+        for (part, field) in [
+            (scid, "scid"),
+            (template_name, "templateName"),
+            (name, "name"),
+        ] {
+            if part.is_empty()
+                || part.chars().count() > MAX_REF_PART_LEN
+                || part.chars().any(char::is_control)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "{context}.{field} must be a non-empty string of at most {MAX_REF_PART_LEN} printable characters"
+                )));
+            }
+        }
+        Ok(Self {
+            scid: scid.to_owned(),
+            template_name: template_name.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Reads a `{scid, templateName, name}` object found at `field` of `body`.
+    pub(crate) fn from_json(body: &Map<String, Value>, field: &str) -> ApiResult<Self> {
+        let Some(Value::Object(obj)) = body.get(field) else {
+            return Err(ApiError::bad_request(format!(
+                "{field} is required and must be an object {{scid, templateName, name}}"
+            )));
+        };
+        let part = |key: &str| -> ApiResult<&str> {
+            obj.get(key).and_then(Value::as_str).ok_or_else(|| {
+                ApiError::bad_request(format!("{field}.{key} is required and must be a string"))
+            })
+        };
+        Self::new(part("scid")?, part("templateName")?, part("name")?, field)
+    }
+
+    /// The case-insensitive identity.
+    pub(crate) fn key(&self) -> SessionKey {
+        SessionKey {
+            scid: self.scid.to_lowercase(),
+            template_name: self.template_name.to_lowercase(),
+            name: self.name.to_lowercase(),
+        }
+    }
+
+    /// The JSON form `{scid, templateName, name}`.
+    pub(crate) fn to_json(&self) -> Value {
+        json!({ "scid": self.scid, "templateName": self.template_name, "name": self.name })
+    }
+
+    /// The session URI path, as sent in `Content-Location`.
+    pub(crate) fn uri_path(&self) -> String {
+        format!(
+            "/serviceconfigs/{}/sessionTemplates/{}/sessions/{}",
+            percent_encode(&self.scid),
+            percent_encode(&self.template_name),
+            percent_encode(&self.name)
+        )
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            let _ = write!(out, "%{byte:02X}");
+        }
+    }
+    out
+}
+
+/// Parses a XUID: a non-zero decimal `u64` without sign or padding characters.
+pub(crate) fn parse_xuid(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u64>().ok().filter(|xuid| *xuid != 0)
+}
+
+/// Reads a XUID held as a JSON string; `path` names the field in the error.
+pub(crate) fn xuid_from_json(value: Option<&Value>, path: &str) -> ApiResult<u64> {
+    value
+        .and_then(Value::as_str)
+        .and_then(parse_xuid)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{path} is required and must be a decimal XUID string"
+            ))
+        })
+}
+
+/// An ISO-8601 UTC timestamp with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
+pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A fresh opaque ETag: an upper-case GUID.
+pub(crate) fn new_etag() -> String {
+    Uuid::new_v4().to_string().to_uppercase()
+}

@@ -1,0 +1,78 @@
+//! Building HTTP responses: plain-text errors, session documents with their headers, JSON documents.
+
+use std::time::SystemTime;
+
+use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// A rendered session with the metadata its response headers need.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionView {
+    /// The session document.
+    pub(crate) body: Value,
+    /// The session's current ETag.
+    pub(crate) etag: String,
+    /// The session URI path, for `Content-Location`.
+    pub(crate) location: String,
+}
+
+/// The current time as an RFC 1123 `Date` header value.
+fn date_header() -> HeaderValue {
+    HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now()))
+        .unwrap_or(HeaderValue::from_static(""))
+}
+
+/// A plain-text response (used for every error but 412).
+pub(crate) fn text(status: StatusCode, message: String) -> Response {
+    let mut response = (status, message).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response.headers_mut().insert(DATE, date_header());
+    response
+}
+
+/// A body-less response (204, 304, body-less 412).
+pub(crate) fn empty(status: StatusCode) -> Response {
+    let mut response = status.into_response();
+    response.headers_mut().insert(DATE, date_header());
+    response
+}
+
+/// A session document with `ETag`, `Content-Location` and `Date`.
+pub(crate) fn session(status: StatusCode, view: SessionView) -> Response {
+    let mut response = json(status, &view.body);
+    add_session_headers(&mut response, &view.etag, &view.location);
+    response
+}
+
+/// 304 Not Modified for a session, with its `ETag` and `Content-Location`.
+pub(crate) fn not_modified(etag: &str, location: &str) -> Response {
+    let mut response = empty(StatusCode::NOT_MODIFIED);
+    add_session_headers(&mut response, etag, location);
+    response
+}
+
+/// Adds `ETag` and `Content-Location`; values that cannot be header values are left out.
+fn add_session_headers(response: &mut Response, etag: &str, location: &str) {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(location) {
+        headers.insert(CONTENT_LOCATION, value);
+    }
+}
+
+/// A JSON document.
+pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(DATE, date_header());
+    response
+}

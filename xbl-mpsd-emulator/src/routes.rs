@@ -1,0 +1,316 @@
+//! The HTTP surface: the router, one handler per MPSD operation, and the 404/405 fallbacks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
+use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::body::JsonObject;
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::handles::{self, Handle, Include};
+use crate::model::SessionRef;
+use crate::response;
+use crate::session::write::WriteContext;
+use crate::store::{Preconditions, Store, WriteReply, WriteRequest, etag_listed};
+
+/// Shared state of all handlers.
+#[derive(Debug, Clone)]
+struct AppState {
+    store: Arc<Store>,
+    config: Arc<EmulatorConfig>,
+}
+
+/// Builds the emulator's router with a fresh, empty directory.
+pub(crate) fn router(config: EmulatorConfig) -> Router {
+    let limit = config.max_body_bytes;
+    let state = AppState {
+        store: Arc::new(Store::default()),
+        config: Arc::new(config),
+    };
+    Router::new()
+        // Every literal segment of the session path is matched ignoring case, so all six segments are captured.
+        .route(
+            "/{serviceconfigs}/{scid}/{session_templates}/{template}/{sessions}/{name}",
+            get(get_session)
+                .put(put_session)
+                .fallback(method_not_allowed),
+        )
+        .route("/handles", post(create_handle).fallback(method_not_allowed))
+        .route(
+            "/handles/query",
+            post(query_handles).fallback(method_not_allowed),
+        )
+        .route(
+            "/handles/{handle_id}",
+            get(get_handle)
+                .delete(delete_handle)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/handles/{handle_id}/session",
+            get(get_session_by_handle)
+                .put(put_session_by_handle)
+                .fallback(method_not_allowed),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Unknown paths: 404 text.
+async fn not_found(OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::not_found(format!("No MPSD resource at {}", uri.path()))
+}
+
+/// Known paths, wrong verb: 405 text.
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::Text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// The six captured segments of a session path.
+type SessionPath = (String, String, String, String, String, String);
+
+/// Checks the literal segments of a session path and returns the reference it names.
+fn session_ref(path: SessionPath) -> ApiResult<SessionRef> {
+    let (serviceconfigs, scid, session_templates, template, sessions, name) = path;
+    let literal_ok = serviceconfigs.eq_ignore_ascii_case("serviceconfigs")
+        && session_templates.eq_ignore_ascii_case("sessiontemplates")
+        && sessions.eq_ignore_ascii_case("sessions");
+    if !literal_ok {
+        return Err(ApiError::not_found(format!(
+            "No MPSD resource at /{serviceconfigs}/{scid}/{session_templates}/{template}/{sessions}/{name}"
+        )));
+    }
+    SessionRef::new(&scid, &template, &name, "session path")
+}
+
+/// Parses a handle ID from the path; anything but a GUID is an unknown handle (404).
+fn handle_id(text: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(text).map_err(|_| {
+        ApiError::not_found(format!(
+            "The requested handle wasn't found: '{text}' is not a GUID"
+        ))
+    })
+}
+
+/// The text of a header, if present and valid.
+fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Whether `?nocommit=true`.
+fn nocommit(query: &HashMap<String, String>) -> bool {
+    query
+        .get("nocommit")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+}
+
+/// The session a request addresses, and how.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    /// The session reference (from the path or the handle).
+    reference: &'a SessionRef,
+    /// Whether the caller holds an invite or transfer grant for it.
+    granted: bool,
+    /// Whether the request came through `/handles/{id}/session`.
+    by_handle: bool,
+}
+
+impl<'a> Target<'a> {
+    /// A session addressed by its path; invitees named by an invite handle hold a grant.
+    fn by_reference(state: &AppState, reference: &'a SessionRef, caller: Caller) -> Self {
+        let granted = state.store.invited(reference, caller.xuid);
+        Self {
+            reference,
+            granted,
+            by_handle: false,
+        }
+    }
+
+    /// A session addressed through `handle`.
+    fn by_handle(state: &AppState, handle: &'a Handle, caller: Caller) -> Self {
+        let granted = state.store.grants(handle, caller.xuid);
+        Self {
+            reference: &handle.session,
+            granted,
+            by_handle: true,
+        }
+    }
+}
+
+/// Shared by both session reads: 204 when missing, 304 when `If-None-Match` names the current ETag, else 200.
+fn read_session(
+    state: &AppState,
+    target: Target<'_>,
+    caller: Caller,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    let Some(view) = state.store.read(
+        target.reference,
+        caller.xuid,
+        target.granted,
+        caller.contract_version,
+    )?
+    else {
+        return Ok(response::empty(StatusCode::NO_CONTENT));
+    };
+    if header(headers, IF_NONE_MATCH).is_some_and(|value| etag_listed(&value, &view.etag)) {
+        return Ok(response::not_modified(&view.etag, &view.location));
+    }
+    Ok(response::session(StatusCode::OK, view))
+}
+
+/// Shared by both session writes.
+fn write_session(
+    state: &AppState,
+    target: Target<'_>,
+    caller: Caller,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    body: &JsonObject,
+) -> ApiResult<Response> {
+    let request = WriteRequest {
+        body: &body.0,
+        nocommit: nocommit(query),
+        preconditions: Preconditions {
+            if_match: header(headers, IF_MATCH),
+            if_none_match: header(headers, IF_NONE_MATCH),
+        },
+        by_handle: target.by_handle,
+        contract_version: caller.contract_version,
+        ctx: WriteContext {
+            caller: caller.xuid,
+            now: Utc::now(),
+            title_id: state.config.title_id,
+            granted: target.granted,
+        },
+    };
+    Ok(match state.store.write(target.reference, request)? {
+        WriteReply::Written(status, view) => response::session(status, *view),
+        WriteReply::Deleted => response::empty(StatusCode::NO_CONTENT),
+    })
+}
+
+/// `GET /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
+async fn get_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<SessionPath>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let reference = session_ref(path)?;
+    let target = Target::by_reference(&state, &reference, caller);
+    read_session(&state, target, caller, &headers)
+}
+
+/// `PUT /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
+async fn put_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(path): Path<SessionPath>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let reference = session_ref(path)?;
+    let target = Target::by_reference(&state, &reference, caller);
+    write_session(&state, target, caller, &headers, &query, &body)
+}
+
+/// `POST /handles`.
+async fn create_handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let request = handles::parse_request(&body)?;
+    let doc = state
+        .store
+        .create_handle(request, caller.xuid, Utc::now(), &state.config)?;
+    Ok(response::json(StatusCode::CREATED, &doc))
+}
+
+/// `POST /handles/query?include=…`.
+async fn query_handles(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<HashMap<String, String>>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let handle_query = handles::parse_query(&body)?;
+    let include = Include::parse(query.get("include").map(String::as_str));
+    let results = state.store.query(&handle_query, include);
+    Ok(response::json(
+        StatusCode::OK,
+        &json!({ "results": results }),
+    ))
+}
+
+/// `GET /handles/{handleId}`: the handle document.
+async fn get_handle(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let handle = state.store.handle(handle_id(&id)?)?;
+    Ok(response::json(
+        StatusCode::OK,
+        &serde_json::Value::Object(handle.doc),
+    ))
+}
+
+/// `DELETE /handles/{handleId}`.
+async fn delete_handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    state.store.delete_handle(handle_id(&id)?, caller.xuid)?;
+    Ok(response::empty(StatusCode::NO_CONTENT))
+}
+
+/// `GET /handles/{handleId}/session`.
+async fn get_session_by_handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let handle = state.store.handle(handle_id(&id)?)?;
+    read_session(
+        &state,
+        Target::by_handle(&state, &handle, caller),
+        caller,
+        &headers,
+    )
+}
+
+/// `PUT /handles/{handleId}/session`.
+async fn put_session_by_handle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let handle = state.store.handle(handle_id(&id)?)?;
+    let target = Target::by_handle(&state, &handle, caller);
+    write_session(&state, target, caller, &headers, &query, &body)
+}

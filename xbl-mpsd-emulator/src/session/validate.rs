@@ -1,0 +1,312 @@
+//! Type and value checks of the system parts of a session document. Every error is a 400 naming the field.
+
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::parse_xuid;
+
+/// The writable visibility values (`full` is only ever reported).
+const VISIBILITIES: &[&str] = &["private", "visible", "open"];
+/// The join and read restriction values.
+const RESTRICTIONS: &[&str] = &["none", "local", "followed"];
+/// The largest `maxMembersCount` of a normal session.
+pub(crate) const MAX_MEMBERS_NORMAL: u64 = 100;
+/// The largest `maxMembersCount` of a large session.
+pub(crate) const MAX_MEMBERS_LARGE: u64 = 1000;
+
+/// Requires `value` to be a JSON object.
+pub(crate) fn object<'a>(value: &'a Value, path: &str) -> ApiResult<&'a Map<String, Value>> {
+    value
+        .as_object()
+        .ok_or_else(|| ApiError::bad_request(format!("{path} must be a JSON object")))
+}
+
+/// Requires a property bag: an object with at most the keys `system` (an object) and `custom` (any JSON).
+pub(crate) fn bag<'a>(value: &'a Value, path: &str) -> ApiResult<&'a Map<String, Value>> {
+    let map = object(value, path)?;
+    if let Some(key) = map
+        .keys()
+        .find(|key| !matches!(key.as_str(), "system" | "custom"))
+    {
+        return Err(ApiError::bad_request(format!(
+            "{path}.{key} is not allowed; {path} holds only 'system' and 'custom'"
+        )));
+    }
+    if let Some(system) = map.get("system").filter(|system| !system.is_null()) {
+        object(system, &format!("{path}.system"))?;
+    }
+    Ok(map)
+}
+
+/// A present, non-null field of `map`.
+fn field<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.get(key).filter(|value| !value.is_null())
+}
+
+fn fail(path: &str, key: &str, what: &str) -> ApiError {
+    ApiError::bad_request(format!("{path}.{key} must be {what}"))
+}
+
+fn opt_bool(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
+    match field(map, key) {
+        Some(value) if !value.is_boolean() => Err(fail(path, key, "a boolean")),
+        _ => Ok(()),
+    }
+}
+
+fn opt_string(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
+    match field(map, key) {
+        Some(value) if !value.is_string() => Err(fail(path, key, "a string")),
+        _ => Ok(()),
+    }
+}
+
+fn opt_enum(map: &Map<String, Value>, key: &str, allowed: &[&str], path: &str) -> ApiResult<()> {
+    match field(map, key) {
+        Some(value) if !value.as_str().is_some_and(|text| one_of(text, allowed)) => {
+            Err(fail(path, key, &format!("one of {}", allowed.join(", "))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether `text` is one of `allowed`, ignoring ASCII case.
+pub(crate) fn one_of(text: &str, allowed: &[&str]) -> bool {
+    allowed
+        .iter()
+        .any(|candidate| candidate.eq_ignore_ascii_case(text))
+}
+
+fn opt_array_of(
+    map: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    what: &str,
+    valid: impl Fn(&Value) -> bool,
+) -> ApiResult<()> {
+    match field(map, key) {
+        Some(Value::Array(items)) if items.iter().all(valid) => Ok(()),
+        Some(_) => Err(fail(path, key, what)),
+        None => Ok(()),
+    }
+}
+
+/// A millisecond timeout: `null` (infinite) or a non-negative integer.
+fn timeout(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(()),
+        Some(value) if value.is_u64() => Ok(()),
+        Some(_) => Err(fail(
+            path,
+            key,
+            "null or a non-negative integer (milliseconds)",
+        )),
+    }
+}
+
+/// Checks `constants.system` of a new session (after defaults were filled in).
+pub(crate) fn session_constants(system: &Map<String, Value>) -> ApiResult<()> {
+    const PATH: &str = "constants.system";
+    match field(system, "version") {
+        Some(value) if value.as_u64().is_none_or(|v| v < 1) => {
+            return Err(fail(PATH, "version", "a positive integer"));
+        }
+        _ => {}
+    }
+    let capabilities = match field(system, "capabilities") {
+        Some(Value::Object(caps)) => {
+            if let Some((key, _)) = caps.iter().find(|(_, value)| !value.is_boolean()) {
+                return Err(fail(PATH, &format!("capabilities.{key}"), "a boolean"));
+            }
+            Some(caps)
+        }
+        Some(_) => return Err(fail(PATH, "capabilities", "an object of booleans")),
+        None => None,
+    };
+    let capability = |name: &str| {
+        capabilities
+            .and_then(|caps| caps.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let large = capability("large");
+    if large && capability("connectivity") {
+        return Err(ApiError::bad_request(
+            "constants.system.capabilities.connectivity is not allowed together with capabilities.large",
+        ));
+    }
+    if let Some(value) = field(system, "maxMembersCount") {
+        let limit = if large {
+            MAX_MEMBERS_LARGE
+        } else {
+            MAX_MEMBERS_NORMAL
+        };
+        if !value
+            .as_u64()
+            .is_some_and(|count| (1..=limit).contains(&count))
+        {
+            let hint = if large {
+                ""
+            } else {
+                " (up to 1000 requires capabilities.large)"
+            };
+            return Err(fail(
+                PATH,
+                "maxMembersCount",
+                &format!("an integer from 1 to {limit}{hint}"),
+            ));
+        }
+    }
+    opt_enum(system, "visibility", VISIBILITIES, PATH)?;
+    for key in [
+        "reservedRemovalTimeout",
+        "inactiveRemovalTimeout",
+        "readyRemovalTimeout",
+        "sessionEmptyTimeout",
+    ] {
+        timeout(system, key, PATH)?;
+    }
+    opt_array_of(
+        system,
+        "initiators",
+        PATH,
+        "an array of decimal XUID strings",
+        |item| item.as_str().and_then(parse_xuid).is_some(),
+    )?;
+    opt_string(system, "inviteProtocol", PATH)?;
+    if large && field(system, "memberInitialization").is_some() {
+        return Err(ApiError::bad_request(
+            "constants.system.memberInitialization is not allowed on large sessions",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `properties.system` of a session after a write was merged.
+pub(crate) fn session_properties(
+    system: &Map<String, Value>,
+    large: bool,
+    private: bool,
+) -> ApiResult<()> {
+    const PATH: &str = "properties.system";
+    opt_enum(system, "joinRestriction", RESTRICTIONS, PATH)?;
+    opt_enum(system, "readRestriction", RESTRICTIONS, PATH)?;
+    for key in [
+        "closed",
+        "locked",
+        "matchmakingResubmit",
+        "allocateCloudCompute",
+        "initializationSucceeded",
+    ] {
+        opt_bool(system, key, PATH)?;
+    }
+    opt_string(system, "host", PATH)?;
+    opt_array_of(
+        system,
+        "keywords",
+        PATH,
+        "an array of strings",
+        Value::is_string,
+    )?;
+    opt_array_of(
+        system,
+        "serverConnectionStringCandidates",
+        PATH,
+        "an array of strings",
+        Value::is_string,
+    )?;
+    opt_array_of(
+        system,
+        "turn",
+        PATH,
+        "an array of member indices",
+        Value::is_u64,
+    )?;
+    opt_array_of(
+        system,
+        "owners",
+        PATH,
+        "an array of member indices",
+        Value::is_u64,
+    )?;
+    if private && field(system, "keywords").is_some() {
+        return Err(ApiError::bad_request(
+            "properties.system.keywords cannot be set on a session whose visibility is 'private'",
+        ));
+    }
+    if large {
+        let restricted = field(system, "joinRestriction")
+            .and_then(Value::as_str)
+            .is_some_and(|value| !value.eq_ignore_ascii_case("none"));
+        if restricted {
+            return Err(ApiError::bad_request(
+                "properties.system.joinRestriction must be 'none' on a large session",
+            ));
+        }
+        for key in ["turn", "host"] {
+            if field(system, key).is_some() {
+                return Err(ApiError::bad_request(format!(
+                    "{PATH}.{key} is not allowed on a large session"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the shape of a member write (`members.me` or `members.reserve_N`).
+pub(crate) fn member_patch<'a>(value: &'a Value, path: &str) -> ApiResult<&'a Map<String, Value>> {
+    let map = object(value, path)?;
+    for (key, value) in map {
+        match key.as_str() {
+            "constants" | "properties" => {
+                bag(value, &format!("{path}.{key}"))?;
+            }
+            "roles" => {
+                if !value.is_null() {
+                    let roles = object(value, &format!("{path}.roles"))?;
+                    if let Some((name, _)) = roles
+                        .iter()
+                        .find(|(_, role)| !role.is_string() && !role.is_null())
+                    {
+                        return Err(ApiError::bad_request(format!(
+                            "{path}.roles.{name} must be a string"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "{path}.{other} is not allowed; a member write holds 'constants', 'properties' and 'roles'"
+                )));
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// Checks a member's merged `constants.system` and `properties.system`.
+pub(crate) fn member_system(
+    constants: &Map<String, Value>,
+    properties: &Map<String, Value>,
+    path: &str,
+) -> ApiResult<()> {
+    opt_bool(constants, "initialize", &format!("{path}.constants.system"))?;
+    let props_path = format!("{path}.properties.system");
+    opt_bool(properties, "active", &props_path)?;
+    opt_bool(properties, "ready", &props_path)?;
+    opt_string(properties, "connection", &props_path)?;
+    opt_string(properties, "secureDeviceAddress", &props_path)?;
+    let truthy = |key: &str| {
+        properties
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    if truthy("active") && truthy("ready") {
+        return Err(ApiError::bad_request(format!(
+            "{props_path}.active and {props_path}.ready cannot both be true"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,441 @@
+//! Applying a PUT body to a session: merge, membership changes, validation. Pure: the caller commits the result.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::merge::{constant_change, merge, merge_into_slot};
+use super::validate::{self, bag, member_patch, object};
+use super::{Member, Session, Visibility, empty_bag, repair_bag, system};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{SessionRef, new_etag, parse_xuid};
+
+/// Top-level fields a client may write.
+const WRITABLE: &[&str] = &["constants", "properties", "members", "servers", "roleTypes"];
+/// Top-level fields the server owns; present in a body (e.g. a re-sent document) they are ignored.
+const READ_ONLY: &[&str] = &[
+    "contractVersion",
+    "branch",
+    "changeNumber",
+    "correlationId",
+    "searchHandle",
+    "startTime",
+    "nextTimer",
+    "initializing",
+    "hostCandidates",
+    "membersInfo",
+    "key",
+];
+
+/// Who writes, and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteContext {
+    /// The caller's XUID (`me`).
+    pub(crate) caller: u64,
+    /// The time of the write.
+    pub(crate) now: DateTime<Utc>,
+    /// The title ID members join from.
+    pub(crate) title_id: u32,
+    /// Whether the caller holds an invite or transfer grant for this session (may join when private).
+    pub(crate) granted: bool,
+}
+
+/// The outcome of applying a write.
+#[derive(Debug)]
+pub(crate) enum Applied {
+    /// The session exists after the write.
+    Stored {
+        /// The new session state, change number and ETag already advanced.
+        session: Box<Session>,
+        /// Whether the write created it.
+        created: bool,
+        /// XUIDs of members who left.
+        departed: Vec<u64>,
+    },
+    /// The session does not exist after the write (it was emptied, or never got a member).
+    Deleted {
+        /// XUIDs of every member it had.
+        departed: Vec<u64>,
+    },
+}
+
+/// Applies `body` to `current` (or creates the session at `reference` when `current` is `None`).
+pub(crate) fn apply(
+    current: Option<&Session>,
+    reference: &SessionRef,
+    body: &Map<String, Value>,
+    ctx: &WriteContext,
+) -> ApiResult<Applied> {
+    for key in body.keys() {
+        if !WRITABLE.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "'{key}' is not a writable session field"
+            )));
+        }
+    }
+    let part = |key: &str| -> ApiResult<Option<&Map<String, Value>>> {
+        body.get(key).map(|value| object(value, key)).transpose()
+    };
+    let constants = body
+        .get("constants")
+        .map(|value| bag(value, "constants"))
+        .transpose()?;
+    let properties = body
+        .get("properties")
+        .map(|value| bag(value, "properties"))
+        .transpose()?;
+    let members = part("members")?;
+    let servers = part("servers")?;
+    let role_types = part("roleTypes")?;
+
+    let created = current.is_none();
+    let mut session = match current {
+        Some(existing) => existing.clone(),
+        None => Session::new(reference, ctx.now),
+    };
+    let before = session.member_xuids();
+
+    let me = members.and_then(|m| m.get("me"));
+    let joins = me.is_some_and(Value::is_object);
+    if !created && !joins && !session.has_member(ctx.caller) {
+        return Err(ApiError::forbidden(
+            "The caller is not a member of the session; only members can write it (join with members.me)",
+        ));
+    }
+
+    if let Some(patch) = constants {
+        if created {
+            set_creation_constants(&mut session, patch, ctx.caller)?;
+        } else if let Some(path) = constant_change(
+            Some(&Value::Object(session.constants.clone())),
+            &Value::Object(patch.clone()),
+            "constants",
+        ) {
+            return Err(ApiError::conflict(format!(
+                "{path} conflicts with the session: constants can only be set when the session is created"
+            )));
+        }
+    }
+
+    if let Some(patch) = properties {
+        merge(&mut session.properties, patch);
+        repair_bag(&mut session.properties);
+    }
+
+    let mut departed = Vec::new();
+    if let Some(members) = members {
+        check_member_keys(members)?;
+        match me {
+            Some(Value::Null) => {
+                if let Some((index, _)) = session.member(ctx.caller) {
+                    session.members.remove(&index);
+                    departed.push(ctx.caller);
+                }
+            }
+            Some(patch) => join_or_update(&mut session, patch, ctx, created)?,
+            None => {}
+        }
+        for (key, patch) in members
+            .iter()
+            .filter(|(key, _)| key.starts_with("reserve_"))
+        {
+            reserve(&mut session, key, patch, ctx)?;
+        }
+    }
+
+    if let Some(patch) = servers {
+        merge_into_slot(&mut session.servers, patch);
+    }
+    if let Some(patch) = role_types {
+        merge_into_slot(&mut session.role_types, patch);
+    }
+
+    let large = session.capability("large");
+    let private = session.visibility() == Visibility::Private;
+    validate::session_properties(
+        system(&session.properties).unwrap_or(&Map::new()),
+        large,
+        private,
+    )?;
+
+    if session.members.is_empty() && session.deleted_when_empty() {
+        return Ok(Applied::Deleted { departed: before });
+    }
+    session.change_number += 1;
+    session.etag = new_etag();
+    Ok(Applied::Stored {
+        session: Box::new(session),
+        created,
+        departed,
+    })
+}
+
+/// Sets the constants of a new session: defaults overlaid with the body, then validated.
+fn set_creation_constants(
+    session: &mut Session,
+    patch: &Map<String, Value>,
+    caller: u64,
+) -> ApiResult<()> {
+    if let (Some(Value::Object(sys)), Some(Value::Object(target))) =
+        (patch.get("system"), session.constants.get_mut("system"))
+    {
+        for (key, value) in sys {
+            // Explicit nulls are kept: a null timeout means "infinite".
+            target.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(custom) = patch.get("custom") {
+        session
+            .constants
+            .insert("custom".to_owned(), custom.clone());
+    }
+    let sys = system(&session.constants).cloned().unwrap_or_default();
+    validate::session_constants(&sys)?;
+    if let Some(Value::Array(initiators)) = sys.get("initiators") {
+        let listed = initiators
+            .iter()
+            .filter_map(Value::as_str)
+            .filter_map(parse_xuid)
+            .any(|xuid| xuid == caller);
+        if !listed {
+            return Err(ApiError::forbidden(
+                "constants.system.initiators is set, so the creator's XUID must be in it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Member keys a user may write: `me` and `reserve_<n>`. Indices need a server principal.
+fn check_member_keys(members: &Map<String, Value>) -> ApiResult<()> {
+    for key in members.keys() {
+        let reserve = key
+            .strip_prefix("reserve_")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if key == "me" || reserve {
+            continue;
+        }
+        if !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ApiError::forbidden(format!(
+                "members.{key}: writing members by index requires a server principal"
+            )));
+        }
+        return Err(ApiError::bad_request(format!(
+            "members.{key} is not allowed; use 'me' or 'reserve_<n>'"
+        )));
+    }
+    Ok(())
+}
+
+/// Joins the caller (or accepts their reservation), or updates their member entry.
+fn join_or_update(
+    session: &mut Session,
+    patch: &Value,
+    ctx: &WriteContext,
+    created: bool,
+) -> ApiResult<()> {
+    const PATH: &str = "members.me";
+    let patch = member_patch(patch, PATH)?;
+    let constants = patch.get("constants").and_then(Value::as_object);
+    if let Some(xuid) = constants.and_then(system).and_then(|sys| sys.get("xuid")) {
+        match xuid.as_str().and_then(parse_xuid) {
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "{PATH}.constants.system.xuid must be a decimal XUID string"
+                )));
+            }
+            Some(xuid) if xuid != ctx.caller => {
+                return Err(ApiError::forbidden(format!(
+                    "{PATH}.constants.system.xuid must be the caller's own XUID"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+
+    let index = match session.member(ctx.caller) {
+        Some((index, member)) if !member.reserved => {
+            if let Some(constants) = constants {
+                let existing = Value::Object(member.constants.clone());
+                let patch = Value::Object(constants.clone());
+                if let Some(path) =
+                    constant_change(Some(&existing), &patch, &format!("{PATH}.constants"))
+                {
+                    return Err(ApiError::conflict(format!(
+                        "{path} conflicts with the member: member constants can only be set when joining"
+                    )));
+                }
+            }
+            index
+        }
+        Some((index, _)) => {
+            accept_reservation(session, index, constants, ctx);
+            index
+        }
+        None => add_member(session, constants, ctx, created)?,
+    };
+
+    let Some(member) = session.members.get_mut(&index) else {
+        return Ok(());
+    };
+    if let Some(Value::Object(properties)) = patch.get("properties") {
+        merge(&mut member.properties, properties);
+        repair_bag(&mut member.properties);
+    }
+    if let Some(roles) = patch.get("roles") {
+        match roles {
+            Value::Object(roles) => merge_into_slot(&mut member.roles, roles),
+            _ => member.roles = None,
+        }
+    }
+    let empty = Map::new();
+    validate::member_system(
+        system(&member.constants).unwrap_or(&empty),
+        system(&member.properties).unwrap_or(&empty),
+        PATH,
+    )
+}
+
+/// Member constants for a join or reservation: `{system: {index, xuid, …}, custom}`.
+fn member_constants(
+    index: u32,
+    xuid: u64,
+    patch: Option<&Map<String, Value>>,
+) -> Map<String, Value> {
+    let mut sys = Map::new();
+    sys.insert("index".to_owned(), json!(index));
+    sys.insert("xuid".to_owned(), json!(xuid.to_string()));
+    if let Some(Value::Object(given)) = patch.and_then(|p| p.get("system")) {
+        for (key, value) in given {
+            if key != "index" && key != "xuid" && !value.is_null() {
+                sys.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let mut constants = empty_bag();
+    constants.insert("system".to_owned(), Value::Object(sys));
+    if let Some(custom) = patch.and_then(|p| p.get("custom")) {
+        constants.insert("custom".to_owned(), custom.clone());
+    }
+    constants
+}
+
+/// Takes the index for a new member at `path`, refusing (403) when the session has no room left.
+fn next_member_index(session: &mut Session, path: &str) -> ApiResult<u32> {
+    if session.members.len() as u64 >= session.max_members() {
+        return Err(ApiError::forbidden(format!(
+            "{path}: the session is full; it allows at most {} members (constants.system.maxMembersCount)",
+            session.max_members()
+        )));
+    }
+    let index = session.next_index;
+    session.next_index = index.checked_add(1).ok_or_else(|| {
+        ApiError::conflict(format!("{path}: the session has run out of member indices"))
+    })?;
+    Ok(index)
+}
+
+/// Turns the caller's reservation into a membership, in place.
+fn accept_reservation(
+    session: &mut Session,
+    index: u32,
+    constants: Option<&Map<String, Value>>,
+    ctx: &WriteContext,
+) {
+    if let Some(member) = session.members.get_mut(&index) {
+        if let Some(patch) = constants {
+            let fresh = member_constants(index, ctx.caller, Some(patch));
+            if let (Some(Value::Object(given)), Some(Value::Object(target))) =
+                (fresh.get("system"), member.constants.get_mut("system"))
+            {
+                for (key, value) in given {
+                    target.insert(key.clone(), value.clone());
+                }
+            }
+            if let Some(custom) = patch.get("custom") {
+                member.constants.insert("custom".to_owned(), custom.clone());
+            }
+        }
+        member.reserved = false;
+        member.active_title_id = Some(ctx.title_id.to_string());
+        member.join_time = ctx.now;
+    }
+}
+
+/// Adds the caller as a new member, if the session's visibility lets them in.
+fn add_member(
+    session: &mut Session,
+    constants: Option<&Map<String, Value>>,
+    ctx: &WriteContext,
+    created: bool,
+) -> ApiResult<u32> {
+    if !created {
+        match session.visibility() {
+            Visibility::Private if !ctx.granted => {
+                return Err(ApiError::forbidden(
+                    "The session is private: only reserved users and invitees can join it",
+                ));
+            }
+            Visibility::Visible => {
+                return Err(ApiError::bad_request(
+                    "The session's visibility is 'visible': it can be read but not joined",
+                ));
+            }
+            _ => {}
+        }
+    }
+    let index = next_member_index(session, "members.me")?;
+    session.members.insert(
+        index,
+        Member {
+            xuid: ctx.caller,
+            constants: member_constants(index, ctx.caller, constants),
+            properties: empty_bag(),
+            roles: None,
+            reserved: false,
+            active_title_id: Some(ctx.title_id.to_string()),
+            join_time: ctx.now,
+        },
+    );
+    Ok(index)
+}
+
+/// Adds a reserved member from `members.reserve_N`.
+fn reserve(session: &mut Session, key: &str, patch: &Value, ctx: &WriteContext) -> ApiResult<()> {
+    let path = format!("members.{key}");
+    let patch = member_patch(patch, &path)?;
+    let constants = patch.get("constants").and_then(Value::as_object);
+    let xuid = constants
+        .and_then(system)
+        .and_then(|sys| sys.get("xuid"))
+        .and_then(Value::as_str)
+        .and_then(parse_xuid)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "{path}.constants.system.xuid is required and must be a decimal XUID string"
+            ))
+        })?;
+    if session.capability("large") {
+        return Err(ApiError::bad_request(format!(
+            "{path}: reservations are not allowed on large sessions"
+        )));
+    }
+    if session.has_member(xuid) {
+        return Err(ApiError::conflict(format!(
+            "{path}: user {xuid} is already a member of the session"
+        )));
+    }
+    let index = next_member_index(session, &path)?;
+    let member = Member {
+        xuid,
+        constants: member_constants(index, xuid, constants),
+        properties: empty_bag(),
+        roles: None,
+        reserved: true,
+        active_title_id: None,
+        join_time: ctx.now,
+    };
+    let empty = Map::new();
+    validate::member_system(system(&member.constants).unwrap_or(&empty), &empty, &path)?;
+    session.members.insert(index, member);
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! The in-memory directory: sessions (each behind its own lock) and handles, and the operations that span both.
+//!
+//! Locking: the session map and the handle map are each locked only briefly. A session's own lock is held for
+//! the whole read-modify-write of that session, so writes to one session are serialised and readers only ever
+//! see committed states. When both are needed, a session lock is taken before the handle lock, never the reverse,
+//! and no two session locks are ever held at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::config::EmulatorConfig;
+use crate::error::{ApiError, ApiResult};
+use crate::handles::{
+    Handle, HandleKind, HandleQuery, HandleRequest, Include, MAX_QUERY_RESULTS, query_result,
+};
+use crate::model::{SessionKey, SessionRef};
+use crate::response::SessionView;
+use crate::session::Session;
+use crate::session::write::{self, Applied, WriteContext};
+
+/// One session's slot: `None` while the session does not exist. Slots are never removed, so a writer that
+/// holds a slot can never write into a detached copy.
+type Slot = Arc<Mutex<Option<Session>>>;
+
+/// Locks a mutex, recovering the data if a previous holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The `If-Match` / `If-None-Match` headers of a write, verbatim.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Preconditions {
+    /// `If-Match`.
+    pub(crate) if_match: Option<String>,
+    /// `If-None-Match`.
+    pub(crate) if_none_match: Option<String>,
+}
+
+/// Whether an `If-Match`/`If-None-Match` list names `*` or `etag` (quotes and `W/` tolerated).
+pub(crate) fn etag_listed(header: &str, etag: &str) -> bool {
+    header.split(',').any(|item| {
+        let item = item.trim();
+        let item = item.strip_prefix("W/").unwrap_or(item).trim_matches('"');
+        item == "*" || item.eq_ignore_ascii_case(etag)
+    })
+}
+
+/// A session write as the HTTP layer hands it over.
+#[derive(Debug)]
+pub(crate) struct WriteRequest<'a> {
+    /// The PUT body.
+    pub(crate) body: &'a Map<String, Value>,
+    /// `?nocommit=true`.
+    pub(crate) nocommit: bool,
+    /// Conditional headers.
+    pub(crate) preconditions: Preconditions,
+    /// Whether the write came through `PUT /handles/{id}/session`.
+    pub(crate) by_handle: bool,
+    /// The request's contract version.
+    pub(crate) contract_version: u32,
+    /// Caller, time, title and grant.
+    pub(crate) ctx: WriteContext,
+}
+
+/// What a session write answered.
+#[derive(Debug)]
+pub(crate) enum WriteReply {
+    /// 200 or 201 with the session.
+    Written(StatusCode, Box<SessionView>),
+    /// 204: the session does not exist after the write.
+    Deleted,
+}
+
+/// The emulator's whole state.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    sessions: Mutex<HashMap<SessionKey, Slot>>,
+    handles: Mutex<HashMap<Uuid, Handle>>,
+}
+
+impl Store {
+    /// The slot of `key`, created on first use.
+    fn slot(&self, key: SessionKey) -> Slot {
+        Arc::clone(lock(&self.sessions).entry(key).or_default())
+    }
+
+    /// The slot of `key` if one was ever created.
+    fn existing_slot(&self, key: &SessionKey) -> Option<Slot> {
+        lock(&self.sessions).get(key).cloned()
+    }
+
+    /// Runs `f` on the session at `reference` (or `None`) while holding its lock.
+    fn with_session<R>(
+        &self,
+        reference: &SessionRef,
+        f: impl FnOnce(Option<&mut Session>) -> R,
+    ) -> R {
+        match self.existing_slot(&reference.key()) {
+            Some(slot) => f(lock(&slot).as_mut()),
+            None => f(None),
+        }
+    }
+
+    /// Reads a session: `None` when it does not exist, 403 when private and the caller may not read it.
+    pub(crate) fn read(
+        &self,
+        reference: &SessionRef,
+        caller: u64,
+        granted: bool,
+        contract_version: u32,
+    ) -> ApiResult<Option<SessionView>> {
+        self.with_session(reference, |session| match session {
+            None => Ok(None),
+            Some(session) if !session.readable_by(caller, granted) => Err(ApiError::forbidden(
+                "The requested session cannot be accessed. Private Sessions can only be read by members of the session.",
+            )),
+            Some(session) => Ok(Some(session.view(contract_version, caller))),
+        })
+    }
+
+    /// Applies a write to the session at `reference`, atomically.
+    pub(crate) fn write(
+        &self,
+        reference: &SessionRef,
+        request: WriteRequest<'_>,
+    ) -> ApiResult<WriteReply> {
+        let key = reference.key();
+        let slot = self.slot(key.clone());
+        let mut guard = lock(&slot);
+        let caller = request.ctx.caller;
+        check_preconditions(guard.as_ref(), &request)?;
+        match write::apply(guard.as_ref(), reference, request.body, &request.ctx)? {
+            Applied::Stored {
+                session,
+                created,
+                departed,
+            } => {
+                let status = if created {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::OK
+                };
+                let mut view = session.view(request.contract_version, caller);
+                if request.nocommit {
+                    if let Some(current) = guard.as_ref() {
+                        // Nothing was stored, so the current ETag is still the one to send back.
+                        view.etag = current.etag.clone();
+                    }
+                } else {
+                    *guard = Some(*session);
+                    self.drop_handles(|h| {
+                        h.kind == HandleKind::Activity
+                            && departed.contains(&h.creator)
+                            && h.session.key() == key
+                    });
+                }
+                Ok(WriteReply::Written(status, Box::new(view)))
+            }
+            Applied::Deleted { departed } => {
+                if !request.nocommit && guard.take().is_some() {
+                    self.drop_handles(|h| {
+                        h.session.key() == key
+                            && match h.kind {
+                                HandleKind::Activity => departed.contains(&h.creator),
+                                HandleKind::Transfer | HandleKind::Search => true,
+                                HandleKind::Invite => false,
+                            }
+                    });
+                }
+                Ok(WriteReply::Deleted)
+            }
+        }
+    }
+
+    /// Removes every handle matching `doomed`.
+    fn drop_handles(&self, doomed: impl Fn(&Handle) -> bool) {
+        lock(&self.handles).retain(|_, handle| !doomed(handle));
+    }
+
+    /// Creates a handle and returns its document.
+    pub(crate) fn create_handle(
+        &self,
+        request: HandleRequest,
+        caller: u64,
+        now: DateTime<Utc>,
+        config: &EmulatorConfig,
+    ) -> ApiResult<Value> {
+        // The session whose membership authorises the handle: the origin for transfers, the target otherwise.
+        let authorising = request
+            .origin
+            .clone()
+            .unwrap_or_else(|| request.session.clone());
+        let kind = request.kind;
+        let slot = self.existing_slot(&authorising.key());
+        let mut guard = slot.as_ref().map(|slot| lock(slot));
+        let Some(session) = guard.as_mut().and_then(|guard| guard.as_mut()) else {
+            return Err(ApiError::not_found(format!(
+                "The requested session wasn't found: {}",
+                authorising.uri_path()
+            )));
+        };
+        if !session.is_accepted_member(caller) {
+            return Err(ApiError::forbidden(
+                "Only a member of the session can create this handle (for transfer handles: of the origin session)",
+            ));
+        }
+        if kind == HandleKind::Search {
+            if !session.capability("searchable") {
+                return Err(ApiError::bad_request(
+                    "A search handle needs a session with constants.system.capabilities.searchable",
+                ));
+            }
+            if session.search_handle.is_some() {
+                return Err(ApiError::conflict(
+                    "The session already has a search handle; delete it before creating another",
+                ));
+            }
+        }
+        let protocol = session.invite_protocol().map(str::to_owned);
+        let scid = request.session.scid.clone();
+        let handle = request.into_handle(caller, now, config, protocol);
+        let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
+        if kind == HandleKind::Search {
+            session.search_handle = Some(id);
+        }
+        let mut handles = lock(&self.handles);
+        if kind == HandleKind::Activity {
+            // One activity per user per SCID: the new one replaces the old.
+            handles.retain(|_, h| {
+                !(h.kind == HandleKind::Activity
+                    && h.creator == caller
+                    && h.session.key().in_scid(&scid))
+            });
+        }
+        handles.insert(id, handle);
+        Ok(doc)
+    }
+
+    /// The handle `id`, or 404.
+    pub(crate) fn handle(&self, id: Uuid) -> ApiResult<Handle> {
+        lock(&self.handles)
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(format!("The requested handle wasn't found: {id}")))
+    }
+
+    /// Deletes the handle `id`; only its creator may.
+    pub(crate) fn delete_handle(&self, id: Uuid, caller: u64) -> ApiResult<()> {
+        let removed = {
+            let mut handles = lock(&self.handles);
+            match handles.get(&id) {
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "The requested handle wasn't found: {id}"
+                    )));
+                }
+                Some(handle) if handle.creator != caller => {
+                    return Err(ApiError::forbidden(
+                        "Only the user who created a handle can delete it",
+                    ));
+                }
+                Some(_) => handles.remove(&id),
+            }
+        };
+        if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
+            self.with_session(&handle.session, |session| {
+                if let Some(session) = session.filter(|session| session.search_handle == Some(id)) {
+                    session.search_handle = None;
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether an invite handle invites `caller` to the session at `reference`.
+    pub(crate) fn invited(&self, reference: &SessionRef, caller: u64) -> bool {
+        let key = reference.key();
+        lock(&self.handles).values().any(|h| {
+            h.kind == HandleKind::Invite && h.invited == Some(caller) && h.session.key() == key
+        })
+    }
+
+    /// Whether `handle` lets `caller` into its session beyond the visibility rules:
+    /// the invitee of an invite, or a member of a transfer handle's origin session.
+    pub(crate) fn grants(&self, handle: &Handle, caller: u64) -> bool {
+        match (handle.kind, &handle.origin) {
+            (HandleKind::Invite, _) => handle.invited == Some(caller),
+            (HandleKind::Transfer, Some(origin)) => self.with_session(origin, |session| {
+                session.is_some_and(|s| s.is_accepted_member(caller))
+            }),
+            _ => false,
+        }
+    }
+
+    /// Answers a handle query.
+    pub(crate) fn query(&self, query: &HandleQuery, include: Include) -> Vec<Value> {
+        let mut found: Vec<Handle> = {
+            let handles = lock(&self.handles);
+            handles
+                .values()
+                .filter(|handle| matches(query, handle))
+                .cloned()
+                .collect()
+        };
+        found.sort_by(|a, b| {
+            let time = |h: &Handle| {
+                h.doc
+                    .get("createTime")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            time(a).cmp(&time(b)).then(a.id.cmp(&b.id))
+        });
+        found.truncate(MAX_QUERY_RESULTS);
+        found
+            .iter()
+            .map(|handle| {
+                self.with_session(&handle.session, |session| {
+                    query_result(handle, session.as_deref(), include)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether `handle` answers `query`.
+fn matches(query: &HandleQuery, handle: &Handle) -> bool {
+    match query {
+        HandleQuery::Activity { scid, owners } => {
+            handle.kind == HandleKind::Activity
+                && owners
+                    .as_ref()
+                    .is_some_and(|owners| owners.contains(&handle.creator))
+                && scid
+                    .as_ref()
+                    .is_none_or(|scid| handle.session.key().in_scid(scid))
+        }
+        HandleQuery::Search {
+            scid,
+            template_name,
+            social,
+        } => {
+            handle.kind == HandleKind::Search
+                && !social
+                && handle.session.key().in_template(scid, template_name)
+        }
+    }
+}
+
+/// Evaluates `If-Match` and `If-None-Match` against the current session.
+fn check_preconditions(current: Option<&Session>, request: &WriteRequest<'_>) -> ApiResult<()> {
+    let ctx = &request.ctx;
+    let failed = |session: &Session| {
+        let view = session
+            .readable_by(ctx.caller, ctx.granted)
+            .then(|| Box::new(session.view(request.contract_version, ctx.caller)));
+        ApiError::PreconditionFailed(view)
+    };
+    let preconditions = &request.preconditions;
+    if let Some(if_match) = &preconditions.if_match {
+        match current {
+            None if request.by_handle && if_match.trim() == "*" => {
+                return Err(ApiError::not_found(
+                    "The session the handle refers to does not exist (If-Match: * requires an existing session)",
+                ));
+            }
+            None => return Err(ApiError::PreconditionFailed(None)),
+            Some(session) if !etag_listed(if_match, &session.etag) => return Err(failed(session)),
+            Some(_) => {}
+        }
+    }
+    if let (Some(if_none_match), Some(session)) = (&preconditions.if_none_match, current)
+        && etag_listed(if_none_match, &session.etag)
+    {
+        return Err(failed(session));
+    }
+    Ok(())
+}

@@ -264,6 +264,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -486,6 +487,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -562,6 +564,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -584,6 +587,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -623,6 +627,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -645,6 +650,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -772,6 +778,7 @@ them. XSAPI requires `constants`, `properties` and `membersInfo`; large sessions
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -865,6 +872,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -947,6 +955,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -981,6 +990,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1015,6 +1025,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1042,6 +1053,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1129,6 +1141,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1151,6 +1164,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1617,6 +1631,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1645,6 +1660,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]
@@ -1667,6 +1683,7 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
+        Default,
         PartialEq,
         schemars::JsonSchema
     )]

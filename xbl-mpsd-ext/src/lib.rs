@@ -1,5 +1,41 @@
-//! The hand-written core of the Xbox Live Multiplayer Session Directory (MPSD) SDK.
+//! The Xbox Live Multiplayer Session Directory (MPSD) SDK: the crate to depend on.
 //!
+//! It wraps the client generated from `spec/openapi.yaml` (re-exported as [`api`]) with what a generator
+//! cannot know: the contract-version default, `XBL3.0` authorization, XSAPI's write modes with typed
+//! outcomes, retries, and the invite/activity activation URIs a title receives.
+//!
+//! From an activation URI to a joined session:
+//!
+//! ```no_run
+//! use xbl_mpsd_ext::{Activation, MpsdClient, WriteOutcome, XblToken};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // What the title received when the user accepted an invite.
+//! let uri = "ms-xbl-multiplayer://inviteHandleAccept?handle=7a4d0a99-4e23-4eba-9894-5173cf123fb4\
+//!            &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=";
+//! let activation: Activation = uri.parse()?;
+//!
+//! let client = MpsdClient::builder()
+//!     .token(XblToken::new("1234567890", "<the invitee's XSTS token>")?)
+//!     .build()?;
+//! match client.join_from_activation(&activation).await? {
+//!     WriteOutcome::Updated(session) | WriteOutcome::Created(session) => {
+//!         println!("joined {:?}; members {:?}", session.reference, session.member_xuids());
+//!     }
+//!     other => println!("not joined: {other:?}"),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Modules, one per concern:
+//!
+//! * [`client`]: [`MpsdClient`] and its builder (base URL, contract version, token, timeouts, retries).
+//! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads, [`MpsdClient::synchronized_update`].
+//! * [`handles`]: typed handle requests and the handle operations.
+//! * [`join`]: [`MpsdClient::join_from_activation`] and the join/leave deltas.
+//! * [`session`]: [`Session`] (a document with its ETag, reference and date), [`SessionTarget`].
+//! * [`error`]: [`Error`], typed by what the service said.
+//! * `response` (private): how answers the generated client does not type (204, 304, 412, errors) are read.
 //! * [`ids`]: [`Xuid`], [`HandleId`], [`Scid`], [`TitleId`].
 //! * [`session_ref`]: [`SessionReference`] and `Content-Location` parsing.
 //! * [`contract`]: the `x-xbl-contract-version` header ([`ContractVersion`]).
@@ -10,10 +46,20 @@
 
 pub mod activation;
 pub mod auth;
+pub mod client;
 pub mod contract;
+pub mod error;
+pub mod handles;
 pub mod ids;
+pub mod join;
+mod response;
 pub mod retry;
+pub mod session;
 pub mod session_ref;
+pub mod write;
+
+/// The generated wire-level client and types (`xbl-mpsd-api`).
+pub use xbl_mpsd_api as api;
 #[cfg(test)]
 mod test_support;
 
@@ -22,9 +68,15 @@ pub use auth::{
     AuthError, FnTokenProvider, InvalidToken, StaticToken, TokenFuture, TokenProvider,
     TokenRequest, XblToken,
 };
+pub use client::{BuildError, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, MpsdClient, MpsdClientBuilder};
 pub use contract::{ContractVersion, UnknownContractVersion};
+pub use error::Error;
+pub use handles::{CreateHandle, Include};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
+pub use join::{join_delta, leave_delta};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
+pub use session::{ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
+pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};

@@ -9,7 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle};
+use progenitor_impl::{
+    GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypePatch,
+};
 
 use crate::transform;
 
@@ -123,8 +125,34 @@ fn settings() -> Result<GenerationSettings> {
         // `ClientHooks` impl in `xbl-mpsd-api/src/hooks.rs`; `Expected` makes forgetting that impl an error.
         .with_inner_type(hooks_type)
         .with_hooks(HooksMode::Expected);
+    let default = TypePatch::default().with_derive("Default").clone();
+    for name in DEFAULT_TYPES {
+        settings.with_patch(name, &default);
+    }
     Ok(settings)
 }
+
+/// Object types whose properties are all optional: they also derive `Default`, so a delta or request can
+/// be written as `Type { field: …, ..Default::default() }`.
+const DEFAULT_TYPES: [&str; 17] = [
+    "MultiplayerSessionRequest",
+    "SessionMemberRequest",
+    "MemberConstants",
+    "MemberConstantsSystem",
+    "MemberProperties",
+    "MemberPropertiesSystem",
+    "SessionConstants",
+    "SessionConstantsSystem",
+    "SessionCapabilities",
+    "SessionProperties",
+    "SessionPropertiesSystem",
+    "InviteAttributes",
+    "SearchAttributes",
+    "HandleQueryOwners",
+    "RoleType",
+    "Role",
+    "MultiplayerSession",
+];
 
 /// The client's inner type, as a path from inside `xbl-mpsd-api`.
 const HOOKS_TYPE: &str = "crate::Hooks";

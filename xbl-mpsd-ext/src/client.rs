@@ -1,0 +1,349 @@
+//! The configured client: one obvious way to build it, and the call machinery every operation shares
+//! (contract-version header, authorization, retries, a token refresh after a 401).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+use xbl_mpsd_api::{AuthorizationError, AuthorizationFuture, Authorizer, Hooks};
+
+use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
+use crate::contract::{self, ContractVersion, UnknownContractVersion};
+use crate::error::Error;
+use crate::retry::{Clock, RetryMode, RetryPolicy, TokioClock};
+
+/// The public MPSD host.
+pub const DEFAULT_BASE_URL: &str = "https://sessiondirectory.xboxlive.com";
+
+/// The default `User-Agent`.
+pub const DEFAULT_USER_AGENT: &str = concat!("xbl-mpsd/", env!("CARGO_PKG_VERSION"));
+
+/// Why a client could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The base URL is not an absolute `http`/`https` URL without query or fragment.
+    #[error("invalid base URL {input:?}: {reason}")]
+    InvalidBaseUrl {
+        /// The URL given.
+        input: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The contract version is not one MPSD knows.
+    #[error(transparent)]
+    UnknownContractVersion(#[from] UnknownContractVersion),
+    /// A header value (user agent, language) is not valid HTTP.
+    #[error("invalid {name} header value: {value:?}")]
+    InvalidHeader {
+        /// The header.
+        name: &'static str,
+        /// The value given.
+        value: String,
+    },
+    /// The HTTP client could not be created (TLS back-end).
+    #[error("the HTTP client could not be created: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// Builds an [`MpsdClient`]. Every setting has a default; see [`MpsdClient::builder`].
+pub struct MpsdClientBuilder {
+    base_url: String,
+    contract: Result<ContractVersion, UnknownContractVersion>,
+    user_agent: String,
+    accept_language: Option<String>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for MpsdClientBuilder {
+    fn default() -> Self {
+        Self {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            contract: Ok(ContractVersion::default()),
+            user_agent: DEFAULT_USER_AGENT.to_owned(),
+            accept_language: None,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            tokens: None,
+            retry: RetryPolicy::default(),
+            clock: Arc::new(TokioClock),
+        }
+    }
+}
+
+impl fmt::Debug for MpsdClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpsdClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("contract", &self.contract)
+            .field("user_agent", &self.user_agent)
+            .field("timeout", &self.timeout)
+            .field("tokens", &self.tokens.as_ref().map(|_| "<provider>"))
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MpsdClientBuilder {
+    /// The service's base URL (default [`DEFAULT_BASE_URL`]); e.g. a local emulator's URL.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The contract version sent as `X-Xbl-Contract-Version` on every request (default 107).
+    pub fn contract_version(mut self, version: ContractVersion) -> Self {
+        self.contract = Ok(version);
+        self
+    }
+
+    /// The contract version as a number; an unknown one fails [`build`](Self::build) with an error
+    /// that lists the known ones.
+    pub fn contract_version_number(mut self, version: u16) -> Self {
+        self.contract = ContractVersion::try_from(version);
+        self
+    }
+
+    /// The `User-Agent` (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// `Accept-Language`, the locales for service strings (not sent by default).
+    pub fn accept_language(mut self, locales: impl Into<String>) -> Self {
+        self.accept_language = Some(locales.into());
+        self
+    }
+
+    /// Time limit of one HTTP attempt, connection included (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Time limit for connecting (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Authorize every request with a fixed token.
+    pub fn token(self, token: XblToken) -> Self {
+        self.token_provider(StaticToken(token))
+    }
+
+    /// Authorize every request with tokens from `provider`, which may refresh them (after a 401 the
+    /// client asks it for a new token once).
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(provider));
+        self
+    }
+
+    /// The retry policy of the calls that may be retried (default: XSAPI's).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The clock retries sleep on (default: tokio's). Tests pass a [`FakeClock`](crate::FakeClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<MpsdClient, BuildError> {
+        let contract = self.contract?;
+        let base_url = normalize_base_url(&self.base_url)?;
+
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static(contract::HEADER),
+            contract.header_value(),
+        );
+        if let Some(locales) = &self.accept_language {
+            let value = HeaderValue::from_str(locales).map_err(|_| BuildError::InvalidHeader {
+                name: "Accept-Language",
+                value: locales.clone(),
+            })?;
+            headers.insert(ACCEPT_LANGUAGE, value);
+        }
+        HeaderValue::from_str(&self.user_agent).map_err(|_| BuildError::InvalidHeader {
+            name: "User-Agent",
+            value: self.user_agent.clone(),
+        })?;
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(self.user_agent)
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .build()
+            .map_err(BuildError::Http)?;
+        let hooks = match &self.tokens {
+            Some(tokens) => Hooks::with_authorizer(Arc::new(TokenAuthorizer(tokens.clone()))),
+            None => Hooks::default(),
+        };
+        let api = xbl_mpsd_api::Client::new_with_client(&base_url, http, hooks);
+        Ok(MpsdClient {
+            inner: Arc::new(Inner {
+                api,
+                base_url,
+                contract,
+                tokens: self.tokens,
+                retry: self.retry,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+fn normalize_base_url(input: &str) -> Result<String, BuildError> {
+    let invalid = |reason: &str| BuildError::InvalidBaseUrl {
+        input: input.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(input).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("it must not carry credentials"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// Supplies `Authorization` to the generated client from a [`TokenProvider`].
+struct TokenAuthorizer(Arc<dyn TokenProvider>);
+
+impl Authorizer for TokenAuthorizer {
+    fn authorization(&self) -> AuthorizationFuture<'_> {
+        Box::pin(async move {
+            self.0
+                .token()
+                .await
+                .map(|token| token.authorization())
+                .map_err(|e| AuthorizationError(e.to_string()))
+        })
+    }
+}
+
+/// A configured MPSD client. Cheap to clone (shared state).
+///
+/// Every request carries `X-Xbl-Contract-Version` and, when a token is configured,
+/// `Authorization: XBL3.0 x=<userhash>;<token>`. Reads, queries and `DELETE` are retried per the
+/// [`RetryPolicy`]; session writes and handle creation only when the call opts in.
+///
+/// ```
+/// use xbl_mpsd_ext::{ContractVersion, MpsdClient, XblToken};
+///
+/// let client = MpsdClient::builder()
+///     .base_url("http://127.0.0.1:8080")          // e.g. a local emulator
+///     .contract_version(ContractVersion::V107)
+///     .token(XblToken::new("-", "2533274792693551")?)
+///     .build()?;
+/// assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct MpsdClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    api: xbl_mpsd_api::Client,
+    base_url: String,
+    contract: ContractVersion,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    retry: RetryPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for MpsdClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MpsdClient")
+            .field("base_url", &self.inner.base_url)
+            .field("contract", &self.inner.contract)
+            .field("authorized", &self.inner.tokens.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MpsdClient {
+    /// Starts building a client; see [`MpsdClientBuilder`].
+    pub fn builder() -> MpsdClientBuilder {
+        MpsdClientBuilder::default()
+    }
+
+    /// The base URL requests go to (no trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    /// The contract version sent on every request.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.inner.contract
+    }
+
+    /// The generated wire-level client, configured like this one (contract version, authorization),
+    /// for operations this crate does not wrap. Its calls are not retried.
+    pub fn api(&self) -> &xbl_mpsd_api::Client {
+        &self.inner.api
+    }
+
+    /// Runs one logical call: `attempt` builds and sends the request anew each time. Retries per the
+    /// policy when `mode` allows; after a 401 asks the token provider for a fresh token and, when
+    /// `mode` allows retries, repeats the request once with it.
+    pub(crate) async fn call<T, F, Fut>(&self, mode: RetryMode, attempt: F) -> Result<T, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let inner = &self.inner;
+        let with_refresh = || async {
+            match attempt().await {
+                Err(Error::AccessDenied { status, message })
+                    if status == reqwest::StatusCode::UNAUTHORIZED =>
+                {
+                    let refreshed = self.refresh_token().await;
+                    match refreshed {
+                        Ok(true) if mode.allows_retry() => attempt().await,
+                        Ok(_) => Err(Error::AccessDenied { status, message }),
+                        Err(e) => Err(Error::Authorization(format!(
+                            "the service refused the token ({message}) and refreshing it failed: {e}"
+                        ))),
+                    }
+                }
+                other => other,
+            }
+        };
+        inner
+            .retry
+            .run(&*inner.clock, mode, with_refresh, Error::classification)
+            .await
+    }
+
+    /// Asks the provider for a new token after a 401. `Ok(false)` when there is no provider or it
+    /// cannot refresh.
+    async fn refresh_token(&self) -> Result<bool, AuthError> {
+        let Some(tokens) = &self.inner.tokens else {
+            return Ok(false);
+        };
+        let rejected = tokens.token().await?;
+        match tokens.refresh(&rejected).await {
+            Ok(_) => Ok(true),
+            Err(AuthError::RefreshUnsupported) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

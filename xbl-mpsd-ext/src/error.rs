@@ -1,0 +1,281 @@
+//! The error type of client calls, and how HTTP answers become errors.
+//!
+//! MPSD answers errors with a plain-text message (reference §1.5). Every error keeps that message and the
+//! status it came with; nothing the service said is dropped. Authorization tokens never appear in errors.
+
+use std::time::Duration;
+
+use reqwest::{StatusCode, header::HeaderMap};
+
+use crate::retry::{Classification, RetryAfter};
+
+/// The most of an error body kept in an error (longer messages are cut, with a marker).
+pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
+
+/// Why a client call failed.
+///
+/// Write outcomes that are not failures — 204 (session deleted) and 412 (out of sync) — are
+/// [`WriteOutcome`](crate::WriteOutcome) variants, not errors.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 404 on a handle-addressed call: the handle does not exist (stale, or the joinee moved on), or the
+    /// session does not exist and `If-Match: *` was sent.
+    #[error("handle not found (HTTP 404): {message}")]
+    HandleNotFound {
+        /// The service's message.
+        message: String,
+    },
+    /// 404 on a call by session reference: the SCID, template or session was not found.
+    #[error("not found (HTTP 404): {message}")]
+    NotFound {
+        /// The service's message.
+        message: String,
+    },
+    /// 401 or 403: the token was refused, or the user may not do this (e.g. join a private session).
+    /// (XSAPI maps only 401 to AccessDenied and 403 to Unknown; both deny access.)
+    #[error("access denied (HTTP {}): {message}", status.as_u16())]
+    AccessDenied {
+        /// 401 or 403.
+        status: StatusCode,
+        /// The service's message.
+        message: String,
+    },
+    /// 409: the request is incompatible with the session (e.g. a constant changed after creation).
+    #[error("conflict (HTTP 409): {message}")]
+    Conflict {
+        /// The service's message.
+        message: String,
+    },
+    /// 400: invalid request, missing field or malformed JSON; also a join of a `visible` or `full` session.
+    #[error("bad request (HTTP 400): {message}")]
+    BadRequest {
+        /// The service's message.
+        message: String,
+    },
+    /// 429: throttled. Retried for reads by the retry policy; surfaced when retries are not allowed or
+    /// have run out.
+    #[error("throttled (HTTP 429){}: {message}", retry_after_text(*retry_after))]
+    Throttled {
+        /// The `Retry-After` the service asked for.
+        retry_after: Option<RetryAfter>,
+        /// The service's message.
+        message: String,
+    },
+    /// 503: the service is overloaded.
+    #[error("service unavailable (HTTP 503){}: {message}", retry_after_text(*retry_after))]
+    Unavailable {
+        /// The `Retry-After` the service asked for.
+        retry_after: Option<RetryAfter>,
+        /// The service's message (usually empty).
+        message: String,
+    },
+    /// Any other status the call does not expect.
+    #[error("unexpected HTTP {}: {message}", status.as_u16())]
+    Service {
+        /// The status.
+        status: StatusCode,
+        /// The service's message.
+        message: String,
+    },
+    /// The request could not be sent or its answer not received (connection, TLS, timeout).
+    #[error("transport error: {0}")]
+    Transport(#[source] reqwest::Error),
+    /// The request could not be built (e.g. a header value that is not valid HTTP).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The token provider could not supply a token. The message never contains a token.
+    #[error("authorization failed: {0}")]
+    Authorization(String),
+    /// A success answer whose body is not what the spec describes. For a write, the change may have
+    /// been committed; `body` is what the service sent.
+    #[error("invalid response{}: {reason}", status.map(|s| format!(" (HTTP {})", s.as_u16())).unwrap_or_default())]
+    InvalidResponse {
+        /// The status, when known.
+        status: Option<StatusCode>,
+        /// What is wrong.
+        reason: String,
+        /// The body as received (lossy UTF-8, cut at a few KiB).
+        body: String,
+    },
+    /// [`MpsdClient::synchronized_update`](crate::MpsdClient::synchronized_update) lost the race every time.
+    #[error("synchronized update gave up after {attempts} attempts: the session kept changing")]
+    SyncAttemptsExhausted {
+        /// How many writes were tried.
+        attempts: u32,
+    },
+    /// The activation carries no handle to join through (`inviteAccept` comes from the Multiplayer
+    /// Activity service and carries a connection string instead).
+    #[error("the `{action}` activation has no handle to join through")]
+    ActivationWithoutHandle {
+        /// The activation's action.
+        action: &'static str,
+    },
+}
+
+fn retry_after_text(retry_after: Option<RetryAfter>) -> String {
+    match retry_after {
+        Some(RetryAfter::Delay(d)) => format!(", retry after {}s", d.as_secs()),
+        Some(RetryAfter::At(at)) => format!(", retry after {}", httpdate::fmt_http_date(at)),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// The HTTP status behind this error, if the service answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::HandleNotFound { .. } | Self::NotFound { .. } => Some(StatusCode::NOT_FOUND),
+            Self::AccessDenied { status, .. } | Self::Service { status, .. } => Some(*status),
+            Self::Conflict { .. } => Some(StatusCode::CONFLICT),
+            Self::BadRequest { .. } => Some(StatusCode::BAD_REQUEST),
+            Self::Throttled { .. } => Some(StatusCode::TOO_MANY_REQUESTS),
+            Self::Unavailable { .. } => Some(StatusCode::SERVICE_UNAVAILABLE),
+            Self::InvalidResponse { status, .. } => *status,
+            Self::Transport(e) => e.status(),
+            _ => None,
+        }
+    }
+
+    /// The delay the service asked for with `Retry-After` (429, 503), measured from now.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Throttled { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
+                retry_after.map(|r| r.delay_from(std::time::SystemTime::now()))
+            }
+            _ => None,
+        }
+    }
+
+    /// How the retry policy sees this error.
+    pub fn classification(&self) -> Classification {
+        match self {
+            Self::Throttled { retry_after, .. } => Classification::Status {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                retry_after: *retry_after,
+            },
+            Self::Unavailable { retry_after, .. } => Classification::Status {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                retry_after: *retry_after,
+            },
+            Self::Service { status, .. } => Classification::Status {
+                status: *status,
+                retry_after: None,
+            },
+            Self::Transport(e) => Classification::from_reqwest_error(e),
+            _ => Classification::Permanent,
+        }
+    }
+
+    /// Builds the error for a non-success answer. `by_handle` picks [`Error::HandleNotFound`] over
+    /// [`Error::NotFound`] for a 404.
+    pub(crate) fn from_status(
+        status: StatusCode,
+        headers: &HeaderMap,
+        message: String,
+        by_handle: bool,
+    ) -> Self {
+        match status.as_u16() {
+            400 => Self::BadRequest { message },
+            401 | 403 => Self::AccessDenied { status, message },
+            404 if by_handle => Self::HandleNotFound { message },
+            404 => Self::NotFound { message },
+            409 => Self::Conflict { message },
+            429 => Self::Throttled {
+                retry_after: RetryAfter::from_headers(headers),
+                message,
+            },
+            503 => Self::Unavailable {
+                retry_after: RetryAfter::from_headers(headers),
+                message,
+            },
+            _ => Self::Service { status, message },
+        }
+    }
+}
+
+/// Text of a body for an error message: lossy UTF-8, trimmed, cut at [`MAX_MESSAGE_BYTES`].
+pub(crate) fn message_text(body: &[u8]) -> String {
+    let cut = body.len().min(MAX_MESSAGE_BYTES);
+    let mut text = String::from_utf8_lossy(&body[..cut]).trim().to_owned();
+    if body.len() > MAX_MESSAGE_BYTES {
+        text.push_str(" …(truncated)");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+
+    fn err(code: u16, by_handle: bool) -> Error {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        Error::from_status(
+            StatusCode::from_u16(code).unwrap(),
+            &headers,
+            "msg".into(),
+            by_handle,
+        )
+    }
+
+    #[test]
+    fn statuses_map_to_typed_errors() {
+        assert!(matches!(err(400, false), Error::BadRequest { .. }));
+        assert!(matches!(err(401, false), Error::AccessDenied { status, .. } if status == 401));
+        assert!(matches!(err(403, false), Error::AccessDenied { status, .. } if status == 403));
+        assert!(matches!(err(404, true), Error::HandleNotFound { .. }));
+        assert!(matches!(err(404, false), Error::NotFound { .. }));
+        assert!(matches!(err(409, false), Error::Conflict { .. }));
+        assert!(matches!(
+            err(429, false),
+            Error::Throttled { retry_after: Some(RetryAfter::Delay(d)), .. } if d == Duration::from_secs(7)
+        ));
+        assert!(matches!(
+            err(503, false),
+            Error::Unavailable {
+                retry_after: Some(_),
+                ..
+            }
+        ));
+        assert!(matches!(err(418, false), Error::Service { status, .. } if status == 418));
+        for code in [400, 401, 403, 404, 409, 429, 503, 418] {
+            assert_eq!(err(code, false).status().map(|s| s.as_u16()), Some(code));
+        }
+    }
+
+    #[test]
+    fn messages_keep_the_service_text_and_retry_after() {
+        assert_eq!(
+            err(429, false).to_string(),
+            "throttled (HTTP 429), retry after 7s: msg"
+        );
+        assert_eq!(
+            err(404, true).to_string(),
+            "handle not found (HTTP 404): msg"
+        );
+        assert_eq!(err(429, false).retry_after(), Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn only_retryable_statuses_classify_as_retryable() {
+        assert!(err(429, false).classification().is_retryable());
+        assert!(err(503, false).classification().is_retryable());
+        assert!(!err(409, false).classification().is_retryable());
+        assert!(!err(401, false).classification().is_retryable());
+        let server = Error::Service {
+            status: StatusCode::BAD_GATEWAY,
+            message: String::new(),
+        };
+        assert!(server.classification().is_retryable());
+    }
+
+    #[test]
+    fn long_bodies_are_cut_and_bad_utf8_is_kept_lossily() {
+        let long = vec![b'a'; MAX_MESSAGE_BYTES + 10];
+        let text = message_text(&long);
+        assert!(text.ends_with("…(truncated)"));
+        assert_eq!(message_text(b"  bad \xff byte \n"), "bad \u{fffd} byte");
+    }
+}

@@ -1,0 +1,263 @@
+//! Handles: typed requests for the four kinds, and the handle operations (create, read, delete, query).
+
+use std::fmt;
+
+use xbl_mpsd_api::types::{
+    self, CreateHandleRequest, HandleDocument, HandleQueryOwners, HandleQueryRequest,
+    InviteAttributes, SearchAttributes,
+};
+
+use crate::client::MpsdClient;
+use crate::error::Error;
+use crate::ids::{HandleId, Scid, TitleId, Xuid};
+use crate::response::{Answer, answer, error_from};
+use crate::retry::RetryMode;
+use crate::session_ref::SessionReference;
+
+/// The handle document version every request carries (XSAPI's `MULTIPLAYER_HANDLE_VERSION`).
+pub const HANDLE_VERSION: i32 = 1;
+
+impl From<&SessionReference> for types::SessionReference {
+    fn from(reference: &SessionReference) -> Self {
+        Self {
+            scid: reference.scid.as_str().to_owned(),
+            template_name: reference.template_name.as_str().to_owned(),
+            name: reference.name.as_str().to_owned(),
+        }
+    }
+}
+
+impl TryFrom<&types::SessionReference> for SessionReference {
+    type Error = crate::ids::NameError;
+
+    fn try_from(reference: &types::SessionReference) -> Result<Self, Self::Error> {
+        Ok(Self::new(
+            reference.scid.parse()?,
+            reference.template_name.parse()?,
+            reference.name.parse()?,
+        ))
+    }
+}
+
+fn request(kind: &str, session: &SessionReference) -> CreateHandleRequest {
+    CreateHandleRequest {
+        type_: types::HandleType(kind.to_owned()),
+        version: HANDLE_VERSION,
+        session_ref: session.into(),
+        invited_xuid: None,
+        invite_attributes: None,
+        search_attributes: None,
+        origin_session_ref: None,
+        extra: Default::default(),
+    }
+}
+
+/// The body that sets the caller's activity to `session` (the caller must be a member). It replaces
+/// the caller's previous activity for the SCID.
+pub fn activity_request(session: &SessionReference) -> CreateHandleRequest {
+    request("activity", session)
+}
+
+/// The body that invites `invited` to `session` for title `title_id`, with an optional title-defined
+/// `context` (passed to the invitee's activation URI; at most 256 characters URI-encoded).
+///
+/// ```
+/// use xbl_mpsd_ext::{SessionReference, TitleId, Xuid, handles};
+/// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+/// let body = handles::invite_request(&session, "2533274792693551".parse()?, TitleId::new(1234), Some("level=3"));
+/// let json = serde_json::to_value(&body)?;
+/// assert_eq!(json["invitedXuid"], "2533274792693551");
+/// assert_eq!(json["inviteAttributes"]["titleId"], "1234");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn invite_request(
+    session: &SessionReference,
+    invited: Xuid,
+    title_id: TitleId,
+    context: Option<&str>,
+) -> CreateHandleRequest {
+    let mut body = request("invite", session);
+    body.invited_xuid = Some(types::Xuid(invited.to_string()));
+    body.invite_attributes = Some(InviteAttributes {
+        title_id: Some(types::TitleIdString(title_id.to_string())),
+        context: context.map(str::to_owned),
+        context_string: None,
+        sender_string: None,
+        extra: Default::default(),
+    });
+    body
+}
+
+/// The body that makes `session` findable by search (it needs the `searchable` capability).
+pub fn search_request(
+    session: &SessionReference,
+    attributes: SearchAttributes,
+) -> CreateHandleRequest {
+    let mut body = request("search", session);
+    body.search_attributes = Some(attributes);
+    body
+}
+
+/// The body that extends the caller's access to `origin` (e.g. a lobby) to `target` (e.g. a game).
+pub fn transfer_request(
+    target: &SessionReference,
+    origin: &SessionReference,
+) -> CreateHandleRequest {
+    let mut body = request("transfer", target);
+    body.origin_session_ref = Some(origin.into());
+    body
+}
+
+/// The query for the activities of `owners` in `scid`.
+pub fn activities_query(scid: &Scid, owners: &[Xuid]) -> HandleQueryRequest {
+    HandleQueryRequest {
+        type_: types::HandleType("activity".to_owned()),
+        scid: Some(scid.as_str().to_owned()),
+        owners: Some(HandleQueryOwners {
+            xuids: owners.iter().map(|x| types::Xuid(x.to_string())).collect(),
+            people: None,
+            extra: Default::default(),
+        }),
+        template_name: None,
+        session_members: None,
+        filter: None,
+        order_by: None,
+        global: None,
+        extra: Default::default(),
+    }
+}
+
+/// Extra sections a handle query can include.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Include {
+    /// `relatedInfo`: the session's visibility, join restriction, member counts.
+    RelatedInfo,
+    /// `customProperties`: the session's `properties.custom`.
+    CustomProperties,
+    /// `roleInfo`: the session's role types (search handles).
+    RoleInfo,
+}
+
+impl fmt::Display for Include {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::RelatedInfo => "relatedInfo",
+            Self::CustomProperties => "customProperties",
+            Self::RoleInfo => "roleInfo",
+        })
+    }
+}
+
+/// A handle creation being prepared; [`send`](CreateHandle::send) performs it.
+#[derive(Debug)]
+#[must_use = "a handle is not created until the request is sent"]
+pub struct CreateHandle<'c> {
+    client: &'c MpsdClient,
+    body: CreateHandleRequest,
+    retry: bool,
+}
+
+impl CreateHandle<'_> {
+    /// Retry on 408/429/5xx and connection errors. Off by default: a retried invite whose answer was
+    /// lost sends a second invite.
+    pub fn retry_on_failure(mut self) -> Self {
+        self.retry = true;
+        self
+    }
+
+    /// Creates the handle. `Ok(None)` when the service answered success without a body (the docs say
+    /// the activity POST has none).
+    pub async fn send(self) -> Result<Option<HandleDocument>, Error> {
+        let Self {
+            client,
+            body,
+            retry,
+        } = self;
+        client
+            .call(RetryMode::write(retry), || async {
+                let result = client.api().create_handle().body(body.clone()).send().await;
+                match answer(result) {
+                    Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
+                    Ok(Answer::Raw(response)) => Err(error_from(response, true).await),
+                    // A 200/201 with an empty body: the only decode failure with nothing to decode.
+                    Err(Error::InvalidResponse { body, .. }) if body.is_empty() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+    }
+}
+
+impl MpsdClient {
+    /// Prepares the creation of a handle (see [`activity_request`], [`invite_request`],
+    /// [`search_request`], [`transfer_request`]). Not retried unless the call opts in.
+    pub fn create_handle(&self, body: CreateHandleRequest) -> CreateHandle<'_> {
+        CreateHandle {
+            client: self,
+            body,
+            retry: false,
+        }
+    }
+
+    /// Reads a handle document. Retried per the policy.
+    pub async fn get_handle(&self, handle: HandleId) -> Result<HandleDocument, Error> {
+        self.call(RetryMode::Idempotent, || async {
+            let result = self
+                .api()
+                .get_handle()
+                .handle_id(*handle.as_uuid())
+                .send()
+                .await;
+            match answer(result)? {
+                Answer::Typed(value) => Ok(value.into_inner()),
+                Answer::Raw(response) => Err(error_from(response, true).await),
+            }
+        })
+        .await
+    }
+
+    /// Deletes a handle (clears an activity, removes a search handle). Retried per the policy.
+    pub async fn delete_handle(&self, handle: HandleId) -> Result<(), Error> {
+        self.call(RetryMode::Idempotent, || async {
+            let result = self
+                .api()
+                .delete_handle()
+                .handle_id(*handle.as_uuid())
+                .send()
+                .await;
+            match answer(result)? {
+                Answer::Typed(_) => Ok(()),
+                Answer::Raw(response) if response.status().is_success() => Ok(()),
+                Answer::Raw(response) => Err(error_from(response, true).await),
+            }
+        })
+        .await
+    }
+
+    /// Queries activity or search handles (at most 100, no paging), with the `include`d sections.
+    /// Retried per the policy.
+    pub async fn query_handles(
+        &self,
+        query: &HandleQueryRequest,
+        include: &[Include],
+    ) -> Result<Vec<HandleDocument>, Error> {
+        let include = (!include.is_empty()).then(|| {
+            include
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+        self.call(RetryMode::Idempotent, || async {
+            let mut request = self.api().query_handles().body(query.clone());
+            if let Some(include) = &include {
+                request = request.include(include.as_str());
+            }
+            match answer(request.send().await)? {
+                Answer::Typed(value) => Ok(value.into_inner().results),
+                Answer::Raw(response) => Err(error_from(response, false).await),
+            }
+        })
+        .await
+    }
+}

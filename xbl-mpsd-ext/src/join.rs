@@ -1,0 +1,87 @@
+//! Joining a session from an invite or activity activation, in one call.
+
+use xbl_mpsd_api::types::{
+    self, MemberConstants, MemberConstantsSystem, MemberProperties, MemberPropertiesSystem,
+    MultiplayerSessionRequest, SessionMemberRequest,
+};
+
+use crate::activation::Activation;
+use crate::client::MpsdClient;
+use crate::error::Error;
+use crate::ids::Xuid;
+use crate::write::{WriteMode, WriteOutcome};
+
+/// The delta that adds `xuid` as an active member: `members.me` with `constants.system.xuid` and
+/// `properties.system.active`, as XSAPI's join writes it.
+///
+/// ```
+/// let delta = xbl_mpsd_ext::join_delta("2533274792693551".parse()?);
+/// let json = serde_json::to_value(&delta)?;
+/// assert_eq!(json["members"]["me"]["constants"]["system"]["xuid"], "2533274792693551");
+/// assert_eq!(json["members"]["me"]["properties"]["system"]["active"], true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn join_delta(xuid: Xuid) -> MultiplayerSessionRequest {
+    let member = SessionMemberRequest {
+        constants: Some(MemberConstants {
+            system: Some(MemberConstantsSystem {
+                xuid: Some(types::Xuid(xuid.to_string())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        properties: Some(MemberProperties {
+            system: Some(MemberPropertiesSystem {
+                active: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let mut delta = MultiplayerSessionRequest::default();
+    delta.members.insert("me".to_owned(), Some(member));
+    delta
+}
+
+/// The delta that makes the caller leave: `members.me: null`.
+///
+/// ```
+/// let json = serde_json::to_value(xbl_mpsd_ext::leave_delta())?;
+/// assert_eq!(json, serde_json::json!({"members": {"me": null}}));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub fn leave_delta() -> MultiplayerSessionRequest {
+    let mut delta = MultiplayerSessionRequest::default();
+    delta.members.insert("me".to_owned(), None);
+    delta
+}
+
+impl MpsdClient {
+    /// Joins the session an invite or activity activation points to: `PUT /handles/{handle}/session`
+    /// with [`join_delta`] for the invited or joining user, in [`WriteMode::UpdateExisting`] (the
+    /// session must exist; a stale handle is [`Error::HandleNotFound`]). The client's token must be
+    /// that user's.
+    ///
+    /// ```no_run
+    /// # async fn run(client: xbl_mpsd_ext::MpsdClient) -> Result<(), Box<dyn std::error::Error>> {
+    /// let uri = "ms-xbl-7a970ea1://inviteHandleAccept/?invitedXuid=2533274792693551\
+    ///            &handle=7a4d0a99-4e23-4eba-9894-5173cf123fb4&senderXuid=2814679796296491";
+    /// let activation: xbl_mpsd_ext::Activation = uri.parse()?;
+    /// let joined = client.join_from_activation(&activation).await?;
+    /// println!("members: {:?}", joined.session().map(|s| s.member_xuids()));
+    /// # Ok(()) }
+    /// ```
+    pub async fn join_from_activation(
+        &self,
+        activation: &Activation,
+    ) -> Result<WriteOutcome, Error> {
+        let handle = activation.handle().ok_or(Error::ActivationWithoutHandle {
+            action: activation.kind.action(),
+        })?;
+        self.write(handle, join_delta(activation.joining_user()))
+            .mode(WriteMode::UpdateExisting)
+            .send()
+            .await
+    }
+}

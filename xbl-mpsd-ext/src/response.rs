@@ -1,0 +1,158 @@
+//! Turning the generated client's results into sessions, outcomes and errors.
+//!
+//! The generated client types only the 2xx answers with a JSON body (see `xtask/src/transform.rs`); every
+//! other answer — 204, 304, 412, text errors — arrives as `Error::UnexpectedResponse` with the raw
+//! response, and is decoded here.
+
+use std::time::SystemTime;
+
+use progenitor_client::{Error as ApiError, ResponseValue};
+use reqwest::{
+    Response, StatusCode,
+    header::{CONTENT_LOCATION, DATE, ETAG, HeaderMap},
+};
+use serde::de::DeserializeOwned;
+use xbl_mpsd_api::AUTHORIZATION_FAILED;
+use xbl_mpsd_api::types::MultiplayerSession;
+
+use crate::error::{Error, MAX_MESSAGE_BYTES, message_text};
+use crate::session::{ETag, Session};
+use crate::session_ref::SessionReference;
+
+/// The most of a session body read from a non-typed answer (a 412's current session).
+const MAX_SESSION_BYTES: usize = 16 * 1024 * 1024;
+
+/// A generated call's answer: typed, or raw for the statuses the generated client does not type.
+pub(crate) enum Answer<T> {
+    Typed(ResponseValue<T>),
+    Raw(Response),
+}
+
+/// Splits a generated call's result into an [`Answer`] or a final [`Error`].
+pub(crate) fn answer<T>(
+    result: Result<ResponseValue<T>, ApiError<()>>,
+) -> Result<Answer<T>, Error> {
+    match result {
+        Ok(value) => Ok(Answer::Typed(value)),
+        Err(ApiError::UnexpectedResponse(response)) => Ok(Answer::Raw(response)),
+        Err(other) => Err(api_error(other)),
+    }
+}
+
+/// Maps the generated client's other error variants.
+fn api_error(error: ApiError<()>) -> Error {
+    match error {
+        ApiError::InvalidRequest(message) => Error::InvalidRequest(message),
+        ApiError::CommunicationError(e) | ApiError::ResponseBodyError(e) => Error::Transport(e),
+        ApiError::InvalidResponsePayload(bytes, e) => Error::InvalidResponse {
+            status: None,
+            reason: format!("the body does not match the spec: {e}"),
+            body: message_text(&bytes),
+        },
+        ApiError::Custom(message) => match message.strip_prefix(AUTHORIZATION_FAILED) {
+            Some(reason) => Error::Authorization(reason.to_owned()),
+            None => Error::InvalidRequest(message),
+        },
+        ApiError::ErrorResponse(value) => {
+            Error::from_status(value.status(), value.headers(), String::new(), false)
+        }
+        ApiError::UnexpectedResponse(response) => Error::Service {
+            status: response.status(),
+            message: String::new(),
+        },
+        ApiError::InvalidUpgrade(e) => Error::Transport(e),
+    }
+}
+
+/// Reads at most `limit` bytes of a body; the rest is not read.
+async fn read_body(response: &mut Response, limit: usize) -> Result<(Vec<u8>, bool), Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Error::Transport)? {
+        let room = limit.saturating_sub(body.len());
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}
+
+/// The error for a raw non-success answer, with the service's text message.
+pub(crate) async fn error_from(mut response: Response, by_handle: bool) -> Error {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let message = match read_body(&mut response, MAX_MESSAGE_BYTES + 1).await {
+        Ok((body, _)) => message_text(&body),
+        Err(e) => format!("(the message could not be read: {e})"),
+    };
+    Error::from_status(status, &headers, message, by_handle)
+}
+
+/// Decodes a JSON body read from a raw answer; `None` for an empty body.
+pub(crate) async fn json_body<T: DeserializeOwned>(
+    mut response: Response,
+) -> Result<Option<(T, HeaderMap)>, Error> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let (body, truncated) = read_body(&mut response, MAX_SESSION_BYTES).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if truncated {
+        return Err(Error::InvalidResponse {
+            status: Some(status),
+            reason: format!("the body is larger than {MAX_SESSION_BYTES} bytes"),
+            body: message_text(&body),
+        });
+    }
+    serde_json::from_slice(&body)
+        .map(|value| Some((value, headers)))
+        .map_err(|e| Error::InvalidResponse {
+            status: Some(status),
+            reason: format!("the body does not match the spec: {e}"),
+            body: message_text(&body),
+        })
+}
+
+/// A [`Session`] from a document and the headers it came with. The reference comes from
+/// `Content-Location`, else from `known` (the reference the call addressed, if any).
+pub(crate) fn session_from(
+    document: MultiplayerSession,
+    headers: &HeaderMap,
+    known: Option<&SessionReference>,
+) -> Session {
+    let etag = headers
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| ETag::new(v).ok());
+    let location = headers.get(CONTENT_LOCATION).and_then(|v| v.to_str().ok());
+    let reference = match location.map(SessionReference::from_uri_path) {
+        Some(Ok(reference)) => Some(reference),
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "ignoring an unparsable Content-Location");
+            known.cloned()
+        }
+        None => known.cloned(),
+    };
+    let retrieved: Option<SystemTime> = headers
+        .get(DATE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| httpdate::parse_http_date(v).ok());
+    Session {
+        document,
+        etag,
+        reference,
+        retrieved,
+    }
+}
+
+/// A typed session answer as a [`Session`].
+pub(crate) fn typed_session(
+    value: ResponseValue<MultiplayerSession>,
+    known: Option<&SessionReference>,
+) -> (StatusCode, Session) {
+    let status = value.status();
+    let headers = value.headers().clone();
+    (status, session_from(value.into_inner(), &headers, known))
+}

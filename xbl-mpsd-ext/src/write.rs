@@ -1,0 +1,394 @@
+//! Session writes with XSAPI's four write modes and typed outcomes; reads; the synchronized-update loop.
+
+use std::num::NonZeroU32;
+
+use reqwest::StatusCode;
+use xbl_mpsd_api::types::MultiplayerSessionRequest;
+
+use crate::client::MpsdClient;
+use crate::error::Error;
+use crate::response::{Answer, answer, error_from, json_body, session_from, typed_session};
+use crate::retry::RetryMode;
+use crate::session::{ETag, Session, SessionTarget};
+
+/// How a write treats a session that does or does not exist (XSAPI's `XblMultiplayerSessionWriteMode`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WriteMode {
+    /// Create only: `If-None-Match: *`; [`WriteOutcome::OutOfSync`] if the session exists.
+    CreateNew,
+    /// Update only: `If-Match: *`; fails if the session does not exist (404 through a handle, 412 by
+    /// reference).
+    UpdateExisting,
+    /// Create or update, whatever exists: no precondition header.
+    UpdateOrCreateNew,
+    /// Update only the version read before: `If-Match: <etag>`, or `If-None-Match: *` when there is no
+    /// version yet (the session is to be created). [`WriteOutcome::OutOfSync`] when someone else wrote
+    /// first.
+    SynchronizedUpdate {
+        /// The version the change was made against.
+        etag: Option<ETag>,
+    },
+}
+
+impl WriteMode {
+    /// `(If-Match, If-None-Match)` for this mode.
+    pub fn precondition_headers(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            Self::CreateNew => (None, Some("*")),
+            Self::UpdateExisting => (Some("*"), None),
+            Self::UpdateOrCreateNew => (None, None),
+            Self::SynchronizedUpdate { etag: Some(etag) } => (Some(etag.as_str()), None),
+            Self::SynchronizedUpdate { etag: None } => (None, Some("*")),
+        }
+    }
+}
+
+/// What a session write did. Failures are [`Error`]s.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteOutcome {
+    /// 201: the write created the session.
+    Created(Box<Session>),
+    /// 200: the write updated the session (or, with `nocommit`, would have).
+    Updated(Box<Session>),
+    /// 412: the precondition failed — the session changed since the ETag, exists for
+    /// [`WriteMode::CreateNew`], or does not exist for [`WriteMode::UpdateExisting`]. `current` is the
+    /// session as it is now when the service sent it (retry from it); nothing was written.
+    OutOfSync {
+        /// The current session and its ETag, if the service sent them.
+        current: Option<Box<Session>>,
+    },
+    /// 204: the write deleted the session (e.g. the last member left and `sessionEmptyTimeout` is 0),
+    /// or a create added no member.
+    SessionDeleted,
+}
+
+impl WriteOutcome {
+    /// The session after the write (created or updated), if any.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Self::Created(session) | Self::Updated(session) => Some(session),
+            Self::OutOfSync { .. } | Self::SessionDeleted => None,
+        }
+    }
+
+    /// Takes the session after the write (created or updated), if any.
+    pub fn into_session(self) -> Option<Session> {
+        match self {
+            Self::Created(session) | Self::Updated(session) => Some(*session),
+            Self::OutOfSync { .. } | Self::SessionDeleted => None,
+        }
+    }
+
+    /// Whether the write took effect (created, updated or deleted the session).
+    pub fn is_committed(&self) -> bool {
+        !matches!(self, Self::OutOfSync { .. })
+    }
+}
+
+/// A session write being prepared; [`send`](Write::send) performs it. From [`MpsdClient::write`].
+#[derive(Debug)]
+#[must_use = "a write does nothing until it is sent"]
+pub struct Write<'c> {
+    client: &'c MpsdClient,
+    target: SessionTarget,
+    delta: MultiplayerSessionRequest,
+    mode: WriteMode,
+    nocommit: bool,
+    retry: bool,
+}
+
+impl Write<'_> {
+    /// The write mode (default [`WriteMode::UpdateOrCreateNew`]).
+    pub fn mode(mut self, mode: WriteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Return the merged result without storing it (`?nocommit=true`).
+    pub fn no_commit(mut self) -> Self {
+        self.nocommit = true;
+        self
+    }
+
+    /// Retry this write on 408/429/5xx and connection errors per the client's policy. Off by default:
+    /// a write whose answer was lost may have been committed, and is then applied twice.
+    pub fn retry_on_failure(mut self) -> Self {
+        self.retry = true;
+        self
+    }
+
+    /// Sends the write.
+    pub async fn send(self) -> Result<WriteOutcome, Error> {
+        let Self {
+            client,
+            target,
+            delta,
+            mode,
+            nocommit,
+            retry,
+        } = self;
+        let (if_match, if_none_match) = mode.precondition_headers();
+        let nocommit = nocommit.then_some(true);
+        let api = client.api();
+        client
+            .call(RetryMode::write(retry), || async {
+                let result = match &target {
+                    SessionTarget::Handle(handle) => {
+                        let mut request = api
+                            .write_session_by_handle()
+                            .handle_id(*handle.as_uuid())
+                            .body(delta.clone());
+                        if let Some(v) = if_match {
+                            request = request.if_match(v);
+                        }
+                        if let Some(v) = if_none_match {
+                            request = request.if_none_match(v);
+                        }
+                        if let Some(v) = nocommit {
+                            request = request.nocommit(v);
+                        }
+                        request.send().await
+                    }
+                    SessionTarget::Reference(reference) => {
+                        let mut request = api
+                            .write_session()
+                            .scid(reference.scid.as_str())
+                            .session_template_name(reference.template_name.as_str())
+                            .session_name(reference.name.as_str())
+                            .body(delta.clone());
+                        if let Some(v) = if_match {
+                            request = request.if_match(v);
+                        }
+                        if let Some(v) = if_none_match {
+                            request = request.if_none_match(v);
+                        }
+                        if let Some(v) = nocommit {
+                            request = request.nocommit(v);
+                        }
+                        request.send().await
+                    }
+                };
+                write_outcome(answer(result)?, &target).await
+            })
+            .await
+    }
+}
+
+async fn write_outcome(
+    answer: Answer<xbl_mpsd_api::types::MultiplayerSession>,
+    target: &SessionTarget,
+) -> Result<WriteOutcome, Error> {
+    let known = target.reference();
+    match answer {
+        Answer::Typed(value) => match typed_session(value, known) {
+            (StatusCode::CREATED, session) => Ok(WriteOutcome::Created(Box::new(session))),
+            (_, session) => Ok(WriteOutcome::Updated(Box::new(session))),
+        },
+        Answer::Raw(response) => match response.status() {
+            StatusCode::NO_CONTENT => Ok(WriteOutcome::SessionDeleted),
+            StatusCode::PRECONDITION_FAILED => {
+                let current = json_body(response)
+                    .await?
+                    .map(|(document, headers)| Box::new(session_from(document, &headers, known)));
+                Ok(WriteOutcome::OutOfSync { current })
+            }
+            _ => Err(error_from(response, target.is_handle()).await),
+        },
+    }
+}
+
+/// The default number of writes [`MpsdClient::synchronized_update`] tries.
+pub const DEFAULT_SYNC_ATTEMPTS: NonZeroU32 = match NonZeroU32::new(8) {
+    Some(n) => n,
+    None => NonZeroU32::MIN,
+};
+
+impl MpsdClient {
+    /// Prepares a write of `delta` (merged into the session; `null` deletes) to `target`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: xbl_mpsd_ext::MpsdClient, handle: xbl_mpsd_ext::HandleId) -> Result<(), xbl_mpsd_ext::Error> {
+    /// use xbl_mpsd_ext::{WriteMode, WriteOutcome};
+    /// let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))
+    ///     .expect("a valid delta");
+    /// match client.write(handle, delta).mode(WriteMode::UpdateExisting).send().await? {
+    ///     WriteOutcome::Updated(session) => println!("now at {:?}", session.etag),
+    ///     other => println!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn write(
+        &self,
+        target: impl Into<SessionTarget>,
+        delta: MultiplayerSessionRequest,
+    ) -> Write<'_> {
+        Write {
+            client: self,
+            target: target.into(),
+            delta,
+            mode: WriteMode::UpdateOrCreateNew,
+            nocommit: false,
+            retry: false,
+        }
+    }
+
+    /// Reads a session; `None` when it does not exist (204). Retried per the policy.
+    pub async fn get_session(
+        &self,
+        target: impl Into<SessionTarget>,
+    ) -> Result<Option<Session>, Error> {
+        let target = target.into();
+        match self.read_session(&target, None).await? {
+            Read::Session(session) => Ok(Some(*session)),
+            Read::NoSession => Ok(None),
+            // No If-None-Match was sent: a 304 is a service error.
+            Read::NotModified => Err(Error::Service {
+                status: StatusCode::NOT_MODIFIED,
+                message: "304 without If-None-Match".into(),
+            }),
+        }
+    }
+
+    /// Reads a session unless it still has version `etag` (`If-None-Match`). Retried per the policy.
+    pub async fn get_session_if_changed(
+        &self,
+        target: impl Into<SessionTarget>,
+        etag: &ETag,
+    ) -> Result<Read, Error> {
+        self.read_session(&target.into(), Some(etag)).await
+    }
+
+    async fn read_session(
+        &self,
+        target: &SessionTarget,
+        etag: Option<&ETag>,
+    ) -> Result<Read, Error> {
+        let api = self.api();
+        self.call(RetryMode::Idempotent, || async {
+            let result = match target {
+                SessionTarget::Handle(handle) => {
+                    let mut request = api.get_session_by_handle().handle_id(*handle.as_uuid());
+                    if let Some(etag) = etag {
+                        request = request.if_none_match(etag.as_str());
+                    }
+                    request.send().await
+                }
+                SessionTarget::Reference(reference) => {
+                    let mut request = api
+                        .get_session()
+                        .scid(reference.scid.as_str())
+                        .session_template_name(reference.template_name.as_str())
+                        .session_name(reference.name.as_str());
+                    if let Some(etag) = etag {
+                        request = request.if_none_match(etag.as_str());
+                    }
+                    request.send().await
+                }
+            };
+            match answer(result)? {
+                Answer::Typed(value) => Ok(Read::Session(Box::new(
+                    typed_session(value, target.reference()).1,
+                ))),
+                Answer::Raw(response) => match response.status() {
+                    StatusCode::NO_CONTENT => Ok(Read::NoSession),
+                    StatusCode::NOT_MODIFIED => Ok(Read::NotModified),
+                    _ => Err(error_from(response, target.is_handle()).await),
+                },
+            }
+        })
+        .await
+    }
+
+    /// Changes a shared session without losing another member's write: reads it, asks `change` for a
+    /// delta against what it read, writes with that version's ETag, and on
+    /// [`WriteOutcome::OutOfSync`] starts again from the session the service returned (or a fresh
+    /// read). `change` gets `None` when the session does not exist yet (the write then creates it).
+    /// Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: xbl_mpsd_ext::MpsdClient, handle: xbl_mpsd_ext::HandleId) -> Result<(), xbl_mpsd_ext::Error> {
+    /// use xbl_mpsd_ext::DEFAULT_SYNC_ATTEMPTS;
+    /// let outcome = client
+    ///     .synchronized_update(handle, DEFAULT_SYNC_ATTEMPTS, |session| {
+    ///         let round = session
+    ///             .and_then(|s| s.document.properties.as_ref()?.custom.as_ref()?.get("round")?.as_u64())
+    ///             .unwrap_or(0);
+    ///         serde_json::from_value(serde_json::json!({"properties": {"custom": {"round": round + 1}}}))
+    ///             .expect("a valid delta")
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn synchronized_update<F>(
+        &self,
+        target: impl Into<SessionTarget>,
+        attempts: NonZeroU32,
+        mut change: F,
+    ) -> Result<WriteOutcome, Error>
+    where
+        F: FnMut(Option<&Session>) -> MultiplayerSessionRequest,
+    {
+        let target = target.into();
+        let mut current = self.get_session(target.clone()).await?;
+        for _ in 0..attempts.get() {
+            let delta = change(current.as_ref());
+            let etag = current.as_ref().and_then(|s| s.etag.clone());
+            let outcome = self
+                .write(target.clone(), delta)
+                .mode(WriteMode::SynchronizedUpdate { etag })
+                .send()
+                .await?;
+            match outcome {
+                WriteOutcome::OutOfSync { current: Some(now) } => current = Some(*now),
+                WriteOutcome::OutOfSync { current: None } => {
+                    current = self.get_session(target.clone()).await?;
+                }
+                committed => return Ok(committed),
+            }
+        }
+        Err(Error::SyncAttemptsExhausted {
+            attempts: attempts.get(),
+        })
+    }
+}
+
+/// What a conditional read found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Read {
+    /// The session (it changed, or no ETag was given).
+    Session(Box<Session>),
+    /// 304: the session still has the given version.
+    NotModified,
+    /// 204: there is no such session.
+    NoSession,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_mode_sends_xsapis_headers() {
+        let etag = ETag::new("9555A7DE").unwrap();
+        assert_eq!(
+            WriteMode::CreateNew.precondition_headers(),
+            (None, Some("*"))
+        );
+        assert_eq!(
+            WriteMode::UpdateExisting.precondition_headers(),
+            (Some("*"), None)
+        );
+        assert_eq!(
+            WriteMode::UpdateOrCreateNew.precondition_headers(),
+            (None, None)
+        );
+        assert_eq!(
+            WriteMode::SynchronizedUpdate { etag: Some(etag) }.precondition_headers(),
+            (Some("9555A7DE"), None)
+        );
+        assert_eq!(
+            WriteMode::SynchronizedUpdate { etag: None }.precondition_headers(),
+            (None, Some("*"))
+        );
+    }
+}

@@ -333,6 +333,19 @@ impl MpsdClient {
             .await
     }
 
+    /// Waits before retrying a synchronized update that lost a race: a random time in
+    /// `[0, 5 ms × 2^conflicts)`, at most 250 ms, so that writers contending for one session spread out
+    /// instead of colliding again at once.
+    pub(crate) async fn conflict_backoff(&self, conflicts: u32) {
+        const BASE: Duration = Duration::from_millis(5);
+        const MAX: Duration = Duration::from_millis(250);
+        let ceiling = BASE.saturating_mul(1 << conflicts.min(6)).min(MAX);
+        let delay = ceiling.mul_f64(self.inner.retry.jitter_sample());
+        if !delay.is_zero() {
+            self.inner.clock.sleep(delay).await;
+        }
+    }
+
     /// Asks the provider for a new token after a 401. `Ok(false)` when there is no provider or it
     /// cannot refresh.
     async fn refresh_token(&self) -> Result<bool, AuthError> {

@@ -423,7 +423,7 @@ impl RetryPolicy {
         self
     }
 
-    fn jitter_sample(&self) -> f64 {
+    pub(crate) fn jitter_sample(&self) -> f64 {
         let u = self.jitter.sample();
         if u.is_finite() {
             u.clamp(0.0, 1.0)

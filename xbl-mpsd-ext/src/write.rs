@@ -302,7 +302,7 @@ impl MpsdClient {
     /// Changes a shared session without losing another member's write: reads it, asks `change` for a
     /// delta against what it read, writes with that version's ETag, and on
     /// [`WriteOutcome::OutOfSync`] starts again from the session the service returned (or a fresh
-    /// read). `change` gets `None` when the session does not exist yet (the write then creates it).
+    /// read), after a short random pause that grows with each conflict (at most 250 ms). `change` gets `None` when the session does not exist yet (the write then creates it).
     /// Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
     ///
     /// ```no_run
@@ -330,7 +330,10 @@ impl MpsdClient {
     {
         let target = target.into();
         let mut current = self.get_session(target.clone()).await?;
-        for _ in 0..attempts.get() {
+        for attempt in 0..attempts.get() {
+            if attempt > 0 {
+                self.conflict_backoff(attempt).await;
+            }
             let delta = change(current.as_ref());
             let etag = current.as_ref().and_then(|s| s.etag.clone());
             let outcome = self

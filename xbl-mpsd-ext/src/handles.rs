@@ -191,6 +191,27 @@ impl CreateHandle<'_> {
 impl MpsdClient {
     /// Prepares the creation of a handle (see [`activity_request`], [`invite_request`],
     /// [`search_request`], [`transfer_request`]). Not retried unless the call opts in.
+    ///
+    /// ```
+    /// use xbl_mpsd_ext::{HandleId, Include, MpsdClient, SessionReference, XblToken, handles, join_delta};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    /// client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+    ///
+    /// // Publish the user's activity, find it as a friend would, then clear it.
+    /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
+    /// let id: HandleId = activity.and_then(|h| h.id).ok_or("no id")?.parse()?;
+    /// let query = handles::activities_query(&session.scid, &["2533274792693551".parse()?]);
+    /// let found = client.query_handles(&query, &[Include::RelatedInfo]).await?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(client.get_handle(id).await?.type_.as_str(), "activity");
+    /// client.delete_handle(id).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn create_handle(&self, body: CreateHandleRequest) -> CreateHandle<'_> {
         CreateHandle {
             client: self,

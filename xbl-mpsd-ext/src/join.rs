@@ -63,13 +63,26 @@ impl MpsdClient {
     /// session must exist; a stale handle is [`Error::HandleNotFound`]). The client's token must be
     /// that user's.
     ///
-    /// ```no_run
-    /// # async fn run(client: xbl_mpsd_ext::MpsdClient) -> Result<(), Box<dyn std::error::Error>> {
-    /// let uri = "ms-xbl-7a970ea1://inviteHandleAccept/?invitedXuid=2533274792693551\
-    ///            &handle=7a4d0a99-4e23-4eba-9894-5173cf123fb4&senderXuid=2814679796296491";
-    /// let activation: xbl_mpsd_ext::Activation = uri.parse()?;
-    /// let joined = client.join_from_activation(&activation).await?;
-    /// println!("members: {:?}", joined.session().map(|s| s.member_xuids()));
+    /// See the crate documentation for a complete, runnable walk from an invite to a joined session.
+    ///
+    /// ```
+    /// # use xbl_mpsd_ext::{MpsdClient, XblToken, join_delta, handles};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let friend = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2814679796296491")?).build()?;
+    /// # let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    /// # friend.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
+    /// # let activity = friend.create_handle(handles::activity_request(&session)).send().await?;
+    /// # let handle = activity.and_then(|h| h.id).ok_or("no activity")?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// // The user chose "Join game" on a friend's activity.
+    /// let uri = format!("ms-xbl-multiplayer://activityHandleJoin?&handle={handle}\
+    ///                    &joinerXuid=2533274792693551&joineeXuid=2814679796296491");
+    /// let joined = client.join_from_activation(&uri.parse()?).await?;
+    /// assert_eq!(joined.session().map(|s| s.member_xuids().len()), Some(2));
     /// # Ok(()) }
     /// ```
     pub async fn join_from_activation(

@@ -6,24 +6,32 @@
 //!
 //! From an activation URI to a joined session:
 //!
-//! ```no_run
-//! use xbl_mpsd_ext::{Activation, MpsdClient, WriteOutcome, XblToken};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! // What the title received when the user accepted an invite.
-//! let uri = "ms-xbl-multiplayer://inviteHandleAccept?handle=7a4d0a99-4e23-4eba-9894-5173cf123fb4\
-//!            &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=";
+//! ```
+//! use xbl_mpsd_ext::{Activation, MpsdClient, XblToken};
+//! # use xbl_mpsd_ext::{TitleId, handles, join_delta};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A local emulator stands in for the service; the host creates a session and invites the user.
+//! # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+//! # let host = MpsdClient::builder().base_url(emulator.base_url())
+//! #     .token(XblToken::new("-", "2814679796296491")?).build()?;
+//! # let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/party".parse()?;
+//! # host.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
+//! # let invite = handles::invite_request(&session, "2533274792693551".parse()?, TitleId::new(1234), None);
+//! # let handle = host.create_handle(invite).send().await?.and_then(|h| h.id).ok_or("no invite")?;
+//! // What the title received when the user accepted the invite.
+//! let uri = format!("ms-xbl-multiplayer://inviteHandleAccept?handle={handle}\
+//!                    &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=");
 //! let activation: Activation = uri.parse()?;
 //!
 //! let client = MpsdClient::builder()
-//!     .token(XblToken::new("1234567890", "<the invitee's XSTS token>")?)
+//! #   .base_url(emulator.base_url())
+//!     .token(XblToken::new("-", "2533274792693551")?) // the invitee's token
 //!     .build()?;
-//! match client.join_from_activation(&activation).await? {
-//!     WriteOutcome::Updated(session) | WriteOutcome::Created(session) => {
-//!         println!("joined {:?}; members {:?}", session.reference, session.member_xuids());
-//!     }
-//!     other => println!("not joined: {other:?}"),
-//! }
+//! let joined = client.join_from_activation(&activation).await?;
+//! let session = joined.session().ok_or("not joined")?;
+//! assert_eq!(session.member_xuids(), ["2814679796296491", "2533274792693551"]);
+//! println!("joined {:?}", session.reference);
 //! # Ok(()) }
 //! ```
 //!

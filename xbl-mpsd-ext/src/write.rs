@@ -206,14 +206,30 @@ pub const DEFAULT_SYNC_ATTEMPTS: NonZeroU32 = match NonZeroU32::new(8) {
 impl MpsdClient {
     /// Prepares a write of `delta` (merged into the session; `null` deletes) to `target`.
     ///
-    /// ```no_run
-    /// # async fn run(client: xbl_mpsd_ext::MpsdClient, handle: xbl_mpsd_ext::HandleId) -> Result<(), xbl_mpsd_ext::Error> {
-    /// use xbl_mpsd_ext::{WriteMode, WriteOutcome};
-    /// let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))
-    ///     .expect("a valid delta");
-    /// match client.write(handle, delta).mode(WriteMode::UpdateExisting).send().await? {
-    ///     WriteOutcome::Updated(session) => println!("now at {:?}", session.etag),
-    ///     other => println!("{other:?}"),
+    /// ```
+    /// use xbl_mpsd_ext::{MpsdClient, SessionReference, WriteMode, WriteOutcome, XblToken, join_delta};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// let client = MpsdClient::builder()
+    /// #   .base_url(emulator.base_url())
+    ///     .token(XblToken::new("-", "2533274792693551")?)
+    ///     .build()?;
+    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    ///
+    /// // Create the session with the caller as its first member; fails (OutOfSync) if it exists.
+    /// let created = client
+    ///     .write(&session, join_delta("2533274792693551".parse()?))
+    ///     .mode(WriteMode::CreateNew)
+    ///     .send()
+    ///     .await?;
+    /// assert!(matches!(created, WriteOutcome::Created(_)));
+    ///
+    /// // Merge a custom property into it.
+    /// let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))?;
+    /// match client.write(&session, delta).mode(WriteMode::UpdateExisting).send().await? {
+    ///     WriteOutcome::Updated(s) => assert_eq!(s.document.change_number, Some(2)),
+    ///     other => panic!("{other:?}"),
     /// }
     /// # Ok(()) }
     /// ```
@@ -233,6 +249,19 @@ impl MpsdClient {
     }
 
     /// Reads a session; `None` when it does not exist (204). Retried per the policy.
+    ///
+    /// ```
+    /// # use xbl_mpsd_ext::{MpsdClient, XblToken};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// let session: xbl_mpsd_ext::SessionReference =
+    ///     "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/nobody-here".parse()?;
+    /// assert_eq!(client.get_session(&session).await?, None);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_session(
         &self,
         target: impl Into<SessionTarget>,
@@ -305,18 +334,26 @@ impl MpsdClient {
     /// read), after a short random pause that grows with each conflict (at most 250 ms). `change` gets `None` when the session does not exist yet (the write then creates it).
     /// Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
     ///
-    /// ```no_run
-    /// # async fn run(client: xbl_mpsd_ext::MpsdClient, handle: xbl_mpsd_ext::HandleId) -> Result<(), xbl_mpsd_ext::Error> {
-    /// use xbl_mpsd_ext::DEFAULT_SYNC_ATTEMPTS;
+    /// ```
+    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionReference, XblToken, join_delta};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// # let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    /// # client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+    /// // Increment a shared counter without losing anyone else's increment.
     /// let outcome = client
-    ///     .synchronized_update(handle, DEFAULT_SYNC_ATTEMPTS, |session| {
-    ///         let round = session
+    ///     .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |current| {
+    ///         let round = current
     ///             .and_then(|s| s.document.properties.as_ref()?.custom.as_ref()?.get("round")?.as_u64())
     ///             .unwrap_or(0);
     ///         serde_json::from_value(serde_json::json!({"properties": {"custom": {"round": round + 1}}}))
-    ///             .expect("a valid delta")
+    ///             .unwrap_or_default()
     ///     })
     ///     .await?;
+    /// assert!(outcome.is_committed());
     /// # Ok(()) }
     /// ```
     pub async fn synchronized_update<F>(

@@ -85,6 +85,24 @@ impl WriteOutcome {
     }
 }
 
+/// Sets the optional `If-Match`, `If-None-Match` and `nocommit` on either generated write builder (two
+/// distinct types with the same setters).
+macro_rules! with_write_options {
+    ($request:expr, $if_match:expr, $if_none_match:expr, $nocommit:expr) => {{
+        let mut request = $request;
+        if let Some(value) = $if_match {
+            request = request.if_match(value);
+        }
+        if let Some(value) = $if_none_match {
+            request = request.if_none_match(value);
+        }
+        if let Some(value) = $nocommit {
+            request = request.nocommit(value);
+        }
+        request
+    }};
+}
+
 /// A session write being prepared; [`send`](Write::send) performs it. From [`MpsdClient::write`].
 #[derive(Debug)]
 #[must_use = "a write does nothing until it is sent"]
@@ -134,38 +152,24 @@ impl Write<'_> {
             .call(RetryMode::write(retry), || async {
                 let result = match &target {
                     SessionTarget::Handle(handle) => {
-                        let mut request = api
+                        let request = api
                             .write_session_by_handle()
                             .handle_id(*handle.as_uuid())
                             .body(delta.clone());
-                        if let Some(v) = if_match {
-                            request = request.if_match(v);
-                        }
-                        if let Some(v) = if_none_match {
-                            request = request.if_none_match(v);
-                        }
-                        if let Some(v) = nocommit {
-                            request = request.nocommit(v);
-                        }
-                        request.send().await
+                        with_write_options!(request, if_match, if_none_match, nocommit)
+                            .send()
+                            .await
                     }
                     SessionTarget::Reference(reference) => {
-                        let mut request = api
+                        let request = api
                             .write_session()
                             .scid(reference.scid.as_str())
                             .session_template_name(reference.template_name.as_str())
                             .session_name(reference.name.as_str())
                             .body(delta.clone());
-                        if let Some(v) = if_match {
-                            request = request.if_match(v);
-                        }
-                        if let Some(v) = if_none_match {
-                            request = request.if_none_match(v);
-                        }
-                        if let Some(v) = nocommit {
-                            request = request.nocommit(v);
-                        }
-                        request.send().await
+                        with_write_options!(request, if_match, if_none_match, nocommit)
+                            .send()
+                            .await
                     }
                 };
                 write_outcome(answer(result)?, &target).await

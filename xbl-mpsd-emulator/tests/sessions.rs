@@ -386,9 +386,10 @@ async fn max_members_count_is_enforced_and_validated() {
         StatusCode::CREATED
     );
     h.join(BOB, "cap").await;
+    // Joining a full session is 400, as for a `visible` one (spec `BadRequest`, reference §1.5).
     let message = text_error(
         h.put(CAROL, &path, join_body()).await,
-        StatusCode::FORBIDDEN,
+        StatusCode::BAD_REQUEST,
     )
     .await;
     assert!(message.contains("full"), "{message}");

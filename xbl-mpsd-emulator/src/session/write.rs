@@ -319,10 +319,10 @@ fn member_constants(
     constants
 }
 
-/// Takes the index for a new member at `path`, refusing (403) when the session has no room left.
+/// Takes the index for a new member at `path`, refusing (400, as for a `full` session) when it has no room left.
 fn next_member_index(session: &mut Session, path: &str) -> ApiResult<u32> {
     if session.members.len() as u64 >= session.max_members() {
-        return Err(ApiError::forbidden(format!(
+        return Err(ApiError::bad_request(format!(
             "{path}: the session is full; it allows at most {} members (constants.system.maxMembersCount)",
             session.max_members()
         )));

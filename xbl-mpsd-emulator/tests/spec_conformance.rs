@@ -804,7 +804,7 @@ async fn write_session_conforms() {
     )
     .await;
     c.join(BOB, "full", json!({}), 400).await;
-    // 403: not a member, private, by index, impersonation.
+    // 403: not a member, private, by index, impersonation, closed, locked.
     c.send(
         put("w")
             .user(CAROL)
@@ -823,6 +823,11 @@ async fn write_session_conforms() {
     c.send(put("w").json(json!({ "members": { "1": null } })), 403)
         .await;
     c.send(put("w").user(CAROL).json(json!({ "members": { "me": { "constants": { "system": { "xuid": ALICE.to_string() } } } } })), 403).await;
+    for flag in ["closed", "locked"] {
+        let properties = json!({ "properties": { "system": { flag: true } } });
+        c.join(ALICE, flag, properties, 201).await;
+        c.join(BOB, flag, json!({}), 403).await;
+    }
     // 404: a path that names no session resource.
     let typo = format!("/serviceconfigs/{SCID}/sessionTemplate/{TEMPLATE}/sessions/w");
     c.send(put("w").path(typo).json(join_body()), 404).await;

@@ -595,10 +595,7 @@ impl Checker {
 
     /// `xuid` joins (or creates) session `name` with `extra` merged into the join body.
     async fn join(&self, xuid: u64, name: &str, extra: Value, expected: u16) -> Answer {
-        let mut body = join_body();
-        for (key, value) in extra.as_object().into_iter().flatten() {
-            body[key] = value.clone();
-        }
+        let body = with(join_body(), extra);
         self.send(
             Call::session("write_session", name).user(xuid).json(body),
             expected,
@@ -608,14 +605,20 @@ impl Checker {
 
     /// `xuid` creates a handle of `kind` for session `name` (`extra` merged into the body).
     async fn handle(&self, xuid: u64, kind: &str, name: &str, extra: Value) -> Answer {
-        let mut body = json!({ "type": kind, "version": 1,
+        let body = json!({ "type": kind, "version": 1,
             "sessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": name } });
-        for (key, value) in extra.as_object().into_iter().flatten() {
-            body[key] = value.clone();
-        }
+        let body = with(body, extra);
         self.send(Call::new("create_handle").user(xuid).json(body), 201)
             .await
     }
+}
+
+/// `base` with the top-level keys of `extra` set.
+fn with(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        base[key] = value.clone();
+    }
+    base
 }
 
 /// Asserts a non-empty `text/plain` body.

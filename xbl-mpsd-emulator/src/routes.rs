@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, OriginalUri, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -97,13 +98,27 @@ fn session_ref(path: SessionPath) -> ApiResult<SessionRef> {
     SessionRef::new(&scid, &template, &name, "session path")
 }
 
-/// Parses a handle ID from the path; anything but a GUID is an unknown handle (404).
-fn handle_id(text: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(text).map_err(|_| {
-        ApiError::not_found(format!(
-            "The requested handle wasn't found: '{text}' is not a GUID"
-        ))
-    })
+/// The `{handleId}` path segment. Anything but a GUID (including a segment that is not UTF-8 once
+/// percent-decoded) is an unknown handle: 404, never 400, which the handle operations do not declare.
+#[derive(Debug, Clone, Copy)]
+struct HandleId(Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for HandleId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let text = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(text)| text)
+            .map_err(|_| {
+                ApiError::not_found("The requested handle wasn't found: its ID is not a GUID")
+            })?;
+        Uuid::parse_str(&text).map(Self).map_err(|_| {
+            ApiError::not_found(format!(
+                "The requested handle wasn't found: '{text}' is not a GUID"
+            ))
+        })
+    }
 }
 
 /// The text of a header, if present and valid.
@@ -266,9 +281,9 @@ async fn query_handles(
 async fn get_handle(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    HandleId(id): HandleId,
 ) -> ApiResult<Response> {
-    let handle = state.store.handle(handle_id(&id)?)?;
+    let handle = state.store.handle(id)?;
     Ok(response::json(
         StatusCode::OK,
         &serde_json::Value::Object(handle.doc),
@@ -279,9 +294,9 @@ async fn get_handle(
 async fn delete_handle(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    HandleId(id): HandleId,
 ) -> ApiResult<Response> {
-    state.store.delete_handle(handle_id(&id)?, caller.xuid)?;
+    state.store.delete_handle(id, caller.xuid)?;
     Ok(response::empty(StatusCode::NO_CONTENT))
 }
 
@@ -289,10 +304,10 @@ async fn delete_handle(
 async fn get_session_by_handle(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    HandleId(id): HandleId,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let handle = state.store.handle(handle_id(&id)?)?;
+    let handle = state.store.handle(id)?;
     read_session(
         &state,
         Target::by_handle(&state, &handle, caller),
@@ -305,12 +320,12 @@ async fn get_session_by_handle(
 async fn put_session_by_handle(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    HandleId(id): HandleId,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: JsonObject,
 ) -> ApiResult<Response> {
-    let handle = state.store.handle(handle_id(&id)?)?;
+    let handle = state.store.handle(id)?;
     let target = Target::by_handle(&state, &handle, caller);
     write_session(&state, target, caller, &headers, &query, &body)
 }

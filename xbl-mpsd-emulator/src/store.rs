@@ -226,7 +226,7 @@ impl Store {
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
         if kind == HandleKind::Search {
-            session.search_handle = Some(id);
+            session.set_search_handle(Some(id));
         }
         let mut handles = lock(&self.handles);
         if kind == HandleKind::Activity {
@@ -270,7 +270,7 @@ impl Store {
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
             self.with_session(&handle.session, |session| {
                 if let Some(session) = session.filter(|session| session.search_handle == Some(id)) {
-                    session.search_handle = None;
+                    session.set_search_handle(None);
                 }
             });
         }

@@ -480,3 +480,95 @@ async fn session_by_handle_errors() {
         StatusCode::CREATED
     );
 }
+
+/// Writes `properties.system` of `xuid`'s own member entry in session `name`.
+async fn set_status(h: &Harness, xuid: u64, name: &str, system: Value) {
+    let body = json!({ "members": { "me": { "properties": { "system": system } } } });
+    assert_eq!(
+        h.put(xuid, &session_path(name), body).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn activity_goes_when_its_owner_becomes_inactive() {
+    let h = start().await;
+    h.join(ALICE, "idle").await;
+    h.join(BOB, "idle").await;
+    let alices = id_of(&create(&h, ALICE, activity("idle")).await);
+    let bobs = id_of(&create(&h, BOB, activity("idle")).await);
+    let get = |id: &str| format!("/handles/{id}");
+
+    // Active → ready keeps it; someone else's writes keep it.
+    set_status(&h, ALICE, "idle", json!({ "active": false, "ready": true })).await;
+    set_status(&h, BOB, "idle", json!({ "active": true })).await;
+    assert_eq!(h.get(ALICE, &get(&alices)).await.status(), StatusCode::OK);
+    // Neither active nor ready (XSAPI's "inactive" write) ends Alice's activity, and only hers.
+    set_status(
+        &h,
+        ALICE,
+        "idle",
+        json!({ "active": false, "ready": false }),
+    )
+    .await;
+    text_error(h.get(ALICE, &get(&alices)).await, StatusCode::NOT_FOUND).await;
+    assert_eq!(h.get(BOB, &get(&bobs)).await.status(), StatusCode::OK);
+    // Deleting the flag (null) is inactive too.
+    set_status(&h, BOB, "idle", json!({ "active": null })).await;
+    text_error(h.get(BOB, &get(&bobs)).await, StatusCode::NOT_FOUND).await;
+    // A nocommit write changes nothing.
+    set_status(&h, ALICE, "idle", json!({ "active": true })).await;
+    let again = id_of(&create(&h, ALICE, activity("idle")).await);
+    let inactive =
+        json!({ "members": { "me": { "properties": { "system": { "active": false } } } } });
+    let path = format!("{}?nocommit=true", session_path("idle"));
+    assert_eq!(h.put(ALICE, &path, inactive).await.status(), StatusCode::OK);
+    assert_eq!(h.get(ALICE, &get(&again)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn search_handle_changes_bump_change_number_and_etag() {
+    let h = start().await;
+    let mut body = join_body();
+    body["constants"] = json!({ "system": { "capabilities": { "searchable": true } } });
+    let response = h.put(ALICE, &session_path("sh"), body).await;
+    let etag = header(&response, "etag");
+    assert_eq!(json(response).await["changeNumber"], 1);
+
+    let search = json!({ "type": "search", "version": 1, "sessionRef": session_ref("sh") });
+    let id = id_of(&create(&h, ALICE, search).await);
+    let response = h.get(ALICE, &session_path("sh")).await;
+    let etag2 = header(&response, "etag");
+    let doc = json(response).await;
+    assert_eq!(doc["searchHandle"], id);
+    assert_eq!(doc["changeNumber"], 2);
+    assert_ne!(etag2, etag);
+    // The old ETag no longer matches: a read revalidates, a synchronized write fails.
+    let stale = [("If-None-Match", etag.as_str())];
+    let response = h
+        .send(Method::GET, ALICE, &session_path("sh"), None, &stale)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let stale = [("If-Match", etag.as_str())];
+    let response = h
+        .send(
+            Method::PUT,
+            ALICE,
+            &session_path("sh"),
+            Some(&json!({})),
+            &stale,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+
+    assert_empty(
+        h.delete(ALICE, &format!("/handles/{id}")).await,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let response = h.get(ALICE, &session_path("sh")).await;
+    assert_ne!(header(&response, "etag"), etag2);
+    let doc = json(response).await;
+    assert!(doc.get("searchHandle").is_none());
+    assert_eq!(doc["changeNumber"], 3);
+}

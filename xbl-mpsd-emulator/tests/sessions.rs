@@ -386,9 +386,10 @@ async fn max_members_count_is_enforced_and_validated() {
         StatusCode::CREATED
     );
     h.join(BOB, "cap").await;
+    // Joining a full session is 400, as for a `visible` one (spec `BadRequest`, reference §1.5).
     let message = text_error(
         h.put(CAROL, &path, join_body()).await,
-        StatusCode::FORBIDDEN,
+        StatusCode::BAD_REQUEST,
     )
     .await;
     assert!(message.contains("full"), "{message}");
@@ -622,4 +623,106 @@ async fn system_fields_are_validated() {
         StatusCode::FORBIDDEN,
     )
     .await;
+}
+
+/// Sets `properties.system.<flag>` of session `name` as `xuid` and asserts the write succeeded.
+async fn set_flag(h: &Harness, xuid: u64, name: &str, flag: &str, value: bool) {
+    let body = json!({ "properties": { "system": { flag: value } } });
+    assert_eq!(
+        h.put(xuid, &session_path(name), body).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_closed_session_refuses_new_members_but_members_still_write() {
+    let h = start().await;
+    let path = session_path("closed");
+    h.join(ALICE, "closed").await;
+    h.join(BOB, "closed").await;
+    let reserve = json!({ "members": { "reserve_0": { "constants": { "system": { "xuid": DAVE.to_string() } } } } });
+    assert_eq!(h.put(ALICE, &path, reserve).await.status(), StatusCode::OK);
+    set_flag(&h, ALICE, "closed", "closed", true).await;
+
+    // A stranger cannot join, not even by re-opening the session in the same write.
+    let message = text_error(
+        h.put(CAROL, &path, join_body()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(message.contains("closed"), "{message}");
+    let mut reopen = join_body();
+    reopen["properties"] = json!({ "system": { "closed": false } });
+    text_error(h.put(CAROL, &path, reopen).await, StatusCode::FORBIDDEN).await;
+    // An invite grants no join into a closed session either.
+    let invite = json!({ "type": "invite", "version": 1, "invitedXuid": CAROL.to_string(),
+        "sessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": "closed" } });
+    assert_eq!(
+        h.post(ALICE, "/handles", invite).await.status(),
+        StatusCode::CREATED
+    );
+    text_error(
+        h.put(CAROL, &path, join_body()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    // Members still write; a member who leaves cannot come back while it is closed; the reserved user accepts.
+    let body = json!({ "members": { "me": { "properties": { "custom": { "score": 3 } } } } });
+    assert_eq!(h.put(BOB, &path, body).await.status(), StatusCode::OK);
+    let leave = json!({ "members": { "me": null } });
+    assert_eq!(h.put(BOB, &path, leave).await.status(), StatusCode::OK);
+    text_error(h.put(BOB, &path, join_body()).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        h.put(DAVE, &path, join_body()).await.status(),
+        StatusCode::OK
+    );
+    let doc = json(h.get(ALICE, &path).await).await;
+    assert_eq!(doc["membersInfo"]["accepted"], 2);
+
+    // Re-opened, anyone may join again.
+    set_flag(&h, ALICE, "closed", "closed", false).await;
+    assert_eq!(
+        h.put(CAROL, &path, join_body()).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_locked_session_lets_only_former_members_rejoin() {
+    let h = start().await;
+    let path = session_path("locked");
+    h.join(ALICE, "locked").await;
+    h.join(BOB, "locked").await;
+    let leave = json!({ "members": { "me": null } });
+    assert_eq!(
+        h.put(BOB, &path, leave.clone()).await.status(),
+        StatusCode::OK
+    );
+    set_flag(&h, ALICE, "locked", "locked", true).await;
+
+    let message = text_error(
+        h.put(CAROL, &path, join_body()).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(message.contains("locked"), "{message}");
+    // Bob left before the lock; he may rejoin, and leave and rejoin again.
+    assert_eq!(
+        h.put(BOB, &path, join_body()).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(h.put(BOB, &path, leave).await.status(), StatusCode::OK);
+    assert_eq!(
+        h.put(BOB, &path, join_body()).await.status(),
+        StatusCode::OK
+    );
+    // Members still write.
+    let body = json!({ "properties": { "custom": { "round": 2 } } });
+    assert_eq!(h.put(BOB, &path, body).await.status(), StatusCode::OK);
+    // Once unlocked, Carol may join.
+    set_flag(&h, ALICE, "locked", "locked", false).await;
+    assert_eq!(
+        h.put(CAROL, &path, join_body()).await.status(),
+        StatusCode::OK
+    );
 }

@@ -4,7 +4,7 @@ pub(crate) mod merge;
 pub(crate) mod validate;
 pub(crate) mod write;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -85,12 +85,23 @@ pub(crate) struct Member {
 }
 
 impl Member {
-    /// Whether `properties.system.active` is true.
-    pub(crate) fn is_active(&self) -> bool {
+    /// Whether `properties.system.<key>` is `true`.
+    fn flag(&self, key: &str) -> bool {
         system(&self.properties)
-            .and_then(|sys| sys.get("active"))
+            .and_then(|sys| sys.get(key))
             .and_then(Value::as_bool)
             .unwrap_or(false)
+    }
+
+    /// Whether `properties.system.active` is true.
+    pub(crate) fn is_active(&self) -> bool {
+        self.flag("active")
+    }
+
+    /// Whether the member is active or ready: anything else is inactive, and an inactive member has no
+    /// activity.
+    pub(crate) fn is_present(&self) -> bool {
+        self.is_active() || self.flag("ready")
     }
 
     fn render(&self, next: u32) -> Value {
@@ -142,6 +153,8 @@ pub(crate) struct Session {
     pub(crate) next_index: u32,
     /// The session's search handle, if one exists.
     pub(crate) search_handle: Option<Uuid>,
+    /// XUIDs of accepted members who left; they may rejoin a `locked` session.
+    pub(crate) former_members: BTreeSet<u64>,
 }
 
 impl Session {
@@ -166,6 +179,7 @@ impl Session {
             members: BTreeMap::new(),
             next_index: 0,
             search_handle: None,
+            former_members: BTreeSet::new(),
         }
     }
 
@@ -175,6 +189,30 @@ impl Session {
 
     fn property(&self, key: &str) -> Option<&Value> {
         system(&self.properties).and_then(|sys| sys.get(key))
+    }
+
+    /// Whether `properties.system.closed` is true: the session is closed for joining.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.property("closed").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// Whether `properties.system.locked` is true: only members who left may (re)join.
+    pub(crate) fn is_locked(&self) -> bool {
+        self.property("locked").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// Records a committed change: advances `changeNumber` and issues a new ETag.
+    pub(crate) fn touch(&mut self) {
+        self.change_number += 1;
+        self.etag = new_etag();
+    }
+
+    /// Sets or clears the search handle; a change is a committed change of the session document.
+    pub(crate) fn set_search_handle(&mut self, handle: Option<Uuid>) {
+        if self.search_handle != handle {
+            self.search_handle = handle;
+            self.touch();
+        }
     }
 
     /// `constants.system.capabilities.<name>`.
@@ -343,14 +381,7 @@ impl Session {
                 .cloned()
                 .unwrap_or(json!("none")),
         );
-        info.insert(
-            "closed".to_owned(),
-            json!(
-                self.property("closed")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false)
-            ),
-        );
+        info.insert("closed".to_owned(), json!(self.is_closed()));
         info.insert("maxMembersCount".to_owned(), json!(self.max_members()));
         info.insert("membersCount".to_owned(), json!(self.members.len()));
         if with_owners {

@@ -7,7 +7,7 @@ use super::merge::{constant_change, merge, merge_into_slot};
 use super::validate::{self, bag, member_patch, object};
 use super::{Member, Session, Visibility, empty_bag, repair_bag, system};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{SessionRef, new_etag, parse_xuid};
+use crate::model::{SessionRef, parse_xuid};
 
 /// Top-level fields a client may write.
 const WRITABLE: &[&str] = &["constants", "properties", "members", "servers", "roleTypes"];
@@ -48,7 +48,8 @@ pub(crate) enum Applied {
         session: Box<Session>,
         /// Whether the write created it.
         created: bool,
-        /// XUIDs of members who left.
+        /// XUIDs whose activity handles on this session end: members who left, and members who were active
+        /// or ready and now are neither.
         departed: Vec<u64>,
     },
     /// The session does not exist after the write (it was emptied, or never got a member).
@@ -121,17 +122,18 @@ pub(crate) fn apply(
         repair_bag(&mut session.properties);
     }
 
-    let mut departed = Vec::new();
     if let Some(members) = members {
         check_member_keys(members)?;
         match me {
             Some(Value::Null) => {
-                if let Some((index, _)) = session.member(ctx.caller) {
+                if let Some((index, member)) = session.member(ctx.caller) {
+                    if !member.reserved {
+                        session.former_members.insert(ctx.caller);
+                    }
                     session.members.remove(&index);
-                    departed.push(ctx.caller);
                 }
             }
-            Some(patch) => join_or_update(&mut session, patch, ctx, created)?,
+            Some(patch) => join_or_update(&mut session, patch, ctx, current)?,
             None => {}
         }
         for (key, patch) in members
@@ -160,13 +162,25 @@ pub(crate) fn apply(
     if session.members.is_empty() && session.deleted_when_empty() {
         return Ok(Applied::Deleted { departed: before });
     }
-    session.change_number += 1;
-    session.etag = new_etag();
+    let departed = current.map_or_else(Vec::new, |old| lost_activity(old, &session));
+    session.touch();
     Ok(Applied::Stored {
         session: Box::new(session),
         created,
         departed,
     })
+}
+
+/// Members of `old` whose activity ends in `new`: they left, or they were active or ready and are neither now.
+fn lost_activity(old: &Session, new: &Session) -> Vec<u64> {
+    old.members
+        .values()
+        .filter(|before| match new.member(before.xuid) {
+            None => true,
+            Some((_, after)) => before.is_present() && !after.is_present(),
+        })
+        .map(|member| member.xuid)
+        .collect()
 }
 
 /// Sets the constants of a new session: defaults overlaid with the body, then validated.
@@ -231,7 +245,7 @@ fn join_or_update(
     session: &mut Session,
     patch: &Value,
     ctx: &WriteContext,
-    created: bool,
+    current: Option<&Session>,
 ) -> ApiResult<()> {
     const PATH: &str = "members.me";
     let patch = member_patch(patch, PATH)?;
@@ -271,7 +285,7 @@ fn join_or_update(
             accept_reservation(session, index, constants, ctx);
             index
         }
-        None => add_member(session, constants, ctx, created)?,
+        None => add_member(session, constants, ctx, current)?,
     };
 
     let Some(member) = session.members.get_mut(&index) else {
@@ -319,10 +333,10 @@ fn member_constants(
     constants
 }
 
-/// Takes the index for a new member at `path`, refusing (403) when the session has no room left.
+/// Takes the index for a new member at `path`, refusing (400, as for a `full` session) when it has no room left.
 fn next_member_index(session: &mut Session, path: &str) -> ApiResult<u32> {
     if session.members.len() as u64 >= session.max_members() {
-        return Err(ApiError::forbidden(format!(
+        return Err(ApiError::bad_request(format!(
             "{path}: the session is full; it allows at most {} members (constants.system.maxMembersCount)",
             session.max_members()
         )));
@@ -361,15 +375,26 @@ fn accept_reservation(
     }
 }
 
-/// Adds the caller as a new member, if the session's visibility lets them in.
+/// Adds the caller as a new member, if the session as it was before this write lets them in: not `closed`,
+/// not `locked` unless they are a former member, and a visibility that admits them.
 fn add_member(
     session: &mut Session,
     constants: Option<&Map<String, Value>>,
     ctx: &WriteContext,
-    created: bool,
+    current: Option<&Session>,
 ) -> ApiResult<u32> {
-    if !created {
-        match session.visibility() {
+    if let Some(before) = current {
+        if before.is_closed() {
+            return Err(ApiError::forbidden(
+                "The session is closed (properties.system.closed): no new members can join until it is reopened",
+            ));
+        }
+        if before.is_locked() && !before.former_members.contains(&ctx.caller) {
+            return Err(ApiError::forbidden(
+                "The session is locked (properties.system.locked): only members who left may rejoin",
+            ));
+        }
+        match before.visibility() {
             Visibility::Private if !ctx.granted => {
                 return Err(ApiError::forbidden(
                     "The session is private: only reserved users and invitees can join it",

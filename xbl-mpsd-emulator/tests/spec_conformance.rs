@@ -1,0 +1,1184 @@
+//! Conformance with `spec/openapi.yaml`, the source of truth of the wire API.
+//!
+//! Every operation of the spec is driven over loopback with successes and every failure the emulator can be
+//! made to give. Each response is checked against what the spec declares for that operation: the status is
+//! declared (after resolving `$ref`s); the `Content-Type` is one of the declared media types, or the body is
+//! empty where no content is declared; a JSON body validates against the declared schema (types, `required`,
+//! `nullable`, `enum`, `anyOf`/`allOf`, `items`, `additionalProperties`, `format` int32/date-time/uuid, at every
+//! depth); the declared headers are present. Each operation test also asserts that it saw exactly the statuses
+//! listed in [`COVERAGE`], so the test cannot silently stop provoking one. Paths and verbs outside the spec's
+//! operations must be 404/405 with a text body.
+//!
+//! Where the spec itself is incomplete, the emulator's answer is listed in [`SPEC_GAPS`] or
+//! [`EMPTY_BODY_ALLOWED`] with the reason; those lists are exact (each entry must be hit).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use common::*;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use xbl_mpsd_emulator::EmulatorConfig;
+
+/// The statuses each operation test provokes: every one of them must be seen, and no other.
+const COVERAGE: &[(&str, &[u16])] = &[
+    (
+        "write_session",
+        &[200, 201, 204, 400, 401, 403, 404, 409, 412, 413],
+    ),
+    (
+        "write_session_by_handle",
+        &[200, 201, 204, 400, 401, 403, 404, 409, 412, 413],
+    ),
+    ("get_session", &[200, 204, 304, 400, 401, 403, 404]),
+    (
+        "get_session_by_handle",
+        &[200, 204, 304, 400, 401, 403, 404],
+    ),
+    ("create_handle", &[201, 400, 401, 403, 404, 409, 413]),
+    ("query_handles", &[200, 400, 401, 413]),
+    ("get_handle", &[200, 400, 401, 404]),
+    ("delete_handle", &[204, 400, 401, 403, 404]),
+];
+
+/// A status the emulator gives although the operation does not declare it, because the spec is incomplete.
+struct Gap {
+    operation: &'static str,
+    status: u16,
+    why: &'static str,
+}
+
+/// Statuses missing from the spec. The emulator answers them with a text body like every other error.
+const SPEC_GAPS: &[Gap] = &[
+    Gap {
+        operation: "get_handle",
+        status: 400,
+        why: "X-Xbl-Contract-Version is a required parameter of /handles/{handleId}, but the operation declares no 400 for a missing or invalid one",
+    },
+    Gap {
+        operation: "delete_handle",
+        status: 400,
+        why: "X-Xbl-Contract-Version is a required parameter of /handles/{handleId}, but the operation declares no 400 for a missing or invalid one",
+    },
+    Gap {
+        operation: "create_handle",
+        status: 413,
+        why: "the body size limit applies to every request body, but only the session PUTs declare 413",
+    },
+    Gap {
+        operation: "query_handles",
+        status: 413,
+        why: "the body size limit applies to every request body, but only the session PUTs declare 413",
+    },
+];
+
+/// Declared responses whose spec `content` is unconditional although their description says the body may be
+/// empty (`PreconditionFailed`: "otherwise … the body may be empty"). An empty body then has no session headers.
+const EMPTY_BODY_ALLOWED: &[(&str, u16)] =
+    &[("write_session", 412), ("write_session_by_handle", 412)];
+
+/// The largest request body the emulator under test accepts.
+const MAX_BODY: usize = 16 * 1024;
+
+/// The parsed spec.
+struct Spec(Value);
+
+impl Spec {
+    fn load() -> Self {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml");
+        let text = std::fs::read_to_string(path).expect("spec/openapi.yaml is readable");
+        Self(serde_yaml::from_str(&text).expect("spec/openapi.yaml is YAML that maps to JSON"))
+    }
+
+    /// Follows local `$ref`s until a node without one.
+    fn resolve<'a>(&'a self, mut node: &'a Value) -> &'a Value {
+        while let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("non-local $ref {reference}"));
+            node = self
+                .0
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+        }
+        node
+    }
+
+    /// `(operationId, path template, method, operation)` of every operation.
+    fn operations(&self) -> Vec<(&str, &str, Method, &Value)> {
+        let mut found = Vec::new();
+        for (path, item) in self.0["paths"].as_object().expect("paths") {
+            for (verb, operation) in item.as_object().expect("path item") {
+                if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
+                    let method = Method::from_bytes(verb.to_uppercase().as_bytes()).expect("verb");
+                    found.push((id, path.as_str(), method, operation));
+                }
+            }
+        }
+        found
+    }
+
+    /// The path template, method and operation object of `operation_id`.
+    fn operation(&self, operation_id: &str) -> (&str, Method, &Value) {
+        self.operations()
+            .into_iter()
+            .find(|(id, ..)| *id == operation_id)
+            .map(|(_, path, method, operation)| (path, method, operation))
+            .unwrap_or_else(|| panic!("operation {operation_id} is not in the spec"))
+    }
+
+    /// The declared response of `operation_id` for `status`, `$ref`s resolved.
+    fn response(&self, operation_id: &str, status: u16) -> Option<&Value> {
+        let (_, _, operation) = self.operation(operation_id);
+        operation["responses"]
+            .get(status.to_string())
+            .map(|response| self.resolve(response))
+    }
+
+    /// Validates `value` against `schema`, collecting every violation as `path: problem`.
+    fn validate(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+        let schema = self.resolve(schema);
+        if value.is_null() && schema.get("nullable") == Some(&Value::Bool(true)) {
+            return;
+        }
+        for part in schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            self.validate(part, value, at, errors);
+        }
+        if let Some(options) = schema.get("anyOf").and_then(Value::as_array) {
+            let matches = options.iter().any(|option| {
+                let mut scratch = Vec::new();
+                self.validate(option, value, at, &mut scratch);
+                scratch.is_empty()
+            });
+            if !matches {
+                errors.push(format!("{at}: {value} matches no anyOf alternative"));
+            }
+        }
+        if let Some(kind) = schema.get("type").and_then(Value::as_str) {
+            let ok = match kind {
+                "object" => value.is_object(),
+                "array" => value.is_array(),
+                "string" => value.is_string(),
+                "integer" => value.is_i64() || value.is_u64(),
+                "number" => value.is_number(),
+                "boolean" => value.is_boolean(),
+                other => panic!("unknown schema type {other}"),
+            };
+            if !ok {
+                errors.push(format!("{at}: expected {kind}, found {value}"));
+                return;
+            }
+        }
+        if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+            && !allowed.contains(value)
+        {
+            errors.push(format!("{at}: {value} is not one of {allowed:?}"));
+        }
+        let format_ok = match (schema.get("format").and_then(Value::as_str), value) {
+            (Some("int32"), _) => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+            (Some("date-time"), Value::String(text)) => {
+                chrono::DateTime::parse_from_rfc3339(text).is_ok()
+            }
+            (Some("uuid"), Value::String(text)) => uuid::Uuid::parse_str(text).is_ok(),
+            _ => true,
+        };
+        if !format_ok {
+            errors.push(format!("{at}: {value} is not a valid {}", schema["format"]));
+        }
+        if let Value::Object(map) = value {
+            for key in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let key = key.as_str().expect("required names are strings");
+                if !map.contains_key(key) {
+                    errors.push(format!("{at}: required property '{key}' is missing"));
+                }
+            }
+            let declared = schema.get("properties").and_then(Value::as_object);
+            for (key, item) in map {
+                let child = format!("{at}.{key}");
+                match declared.and_then(|properties| properties.get(key)) {
+                    Some(property) => self.validate(property, item, &child, errors),
+                    None => {
+                        if let Some(extra) = schema.get("additionalProperties") {
+                            if extra == &Value::Bool(false) {
+                                errors.push(format!("{child}: not allowed"));
+                            } else if extra.is_object() {
+                                self.validate(extra, item, &child, errors);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+            for (index, item) in items.iter().enumerate() {
+                self.validate(item_schema, item, &format!("{at}[{index}]"), errors);
+            }
+        }
+    }
+}
+
+/// What the spec's descriptions require of a session document but its schema does not mark `required`
+/// ("XSAPI requires `constants`, `properties` and `membersInfo`", each with `system`; members carry their XUID).
+fn session_essentials(doc: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    for path in ["/constants/system", "/properties/system", "/membersInfo"] {
+        if !doc.pointer(path).is_some_and(Value::is_object) {
+            errors.push(format!("session{}: missing object", path.replace('/', ".")));
+        }
+    }
+    for key in ["first", "next", "count", "accepted"] {
+        if !doc["membersInfo"].get(key).is_some_and(Value::is_u64) {
+            errors.push(format!("session.membersInfo.{key}: missing count"));
+        }
+    }
+    for (key, member) in doc["members"].as_object().into_iter().flatten() {
+        if !member["constants"]["system"]["xuid"].is_string() {
+            errors.push(format!(
+                "session.members.{key}.constants.system.xuid: missing string"
+            ));
+        }
+    }
+    errors
+}
+
+/// Whether `location` is a session path `/serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
+fn is_session_location(location: &str) -> bool {
+    let segments: Vec<&str> = location.split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["", a, scid, b, template, c, name]
+            if a.eq_ignore_ascii_case("serviceconfigs")
+                && b.eq_ignore_ascii_case("sessiontemplates")
+                && c.eq_ignore_ascii_case("sessions")
+                && ![scid, template, name].iter().any(|part| part.is_empty())
+    )
+}
+
+/// The media type of a `Content-Type` value, without parameters, lower case.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// A checked response.
+struct Answer {
+    headers: HeaderMap,
+    json: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `id` of a handle document.
+    fn id(&self) -> String {
+        self.json["id"].as_str().expect("handle id").to_owned()
+    }
+}
+
+/// An emulator, the spec, and the (operation, status) pairs seen so far.
+struct Checker {
+    spec: Spec,
+    h: Harness,
+    seen: Mutex<BTreeSet<(String, u16)>>,
+}
+
+/// One request to a spec operation.
+struct Call {
+    operation: &'static str,
+    params: Vec<(&'static str, String)>,
+    /// A path to use instead of the operation's template (a "bad URI" that still reaches the operation).
+    path: Option<String>,
+    query: String,
+    user: Option<u64>,
+    contract: Option<&'static str>,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    fn new(operation: &'static str) -> Self {
+        Self {
+            operation,
+            params: Vec::new(),
+            path: None,
+            query: String::new(),
+            user: Some(ALICE),
+            contract: Some("107"),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// A call on the session `name` of the test template.
+    fn session(operation: &'static str, name: &str) -> Self {
+        Self::new(operation)
+            .param("scid", SCID)
+            .param("sessionTemplateName", TEMPLATE)
+            .param("sessionName", name)
+    }
+
+    /// A call on the handle `id`.
+    fn handle(operation: &'static str, id: &str) -> Self {
+        Self::new(operation).param("handleId", id)
+    }
+
+    fn param(mut self, name: &'static str, value: &str) -> Self {
+        self.params.push((name, value.to_owned()));
+        self
+    }
+
+    fn path(mut self, path: String) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    fn query(mut self, query: &str) -> Self {
+        self.query = format!("?{query}");
+        self
+    }
+
+    fn user(mut self, xuid: u64) -> Self {
+        self.user = Some(xuid);
+        self
+    }
+
+    fn anonymous(mut self) -> Self {
+        self.user = None;
+        self
+    }
+
+    fn contract(mut self, value: Option<&'static str>) -> Self {
+        self.contract = value;
+        self
+    }
+
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
+    fn json(mut self, body: Value) -> Self {
+        self.body = Some(body.to_string().into_bytes());
+        self
+    }
+
+    fn raw(mut self, body: &[u8]) -> Self {
+        self.body = Some(body.to_vec());
+        self
+    }
+}
+
+impl Checker {
+    async fn start() -> Self {
+        let config = EmulatorConfig {
+            max_body_bytes: MAX_BODY,
+            ..EmulatorConfig::default()
+        };
+        Self {
+            spec: Spec::load(),
+            h: start_with(config).await,
+            seen: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Sends `call`, asserts it answered `expected`, and checks the answer against the spec.
+    async fn send(&self, call: Call, expected: u16) -> Answer {
+        let (template, method, _) = self.spec.operation(call.operation);
+        let mut path = call.path.clone().unwrap_or_else(|| template.to_owned());
+        for (name, value) in &call.params {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        assert!(
+            !path.contains('{'),
+            "{}: unfilled path {path}",
+            call.operation
+        );
+        let mut request = self.h.client.request(
+            method.clone(),
+            format!("{}{path}{}", self.h.base, call.query),
+        );
+        if let Some(xuid) = call.user {
+            request = request.header("Authorization", auth(xuid));
+        }
+        if let Some(version) = call.contract {
+            request = request.header("X-Xbl-Contract-Version", version);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(body) = call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(body);
+        }
+        let response = request.send().await.expect("the emulator answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("body").to_vec();
+        let context = format!("{method} {path}{} ({})", call.query, call.operation);
+        assert_eq!(
+            status,
+            expected,
+            "{context}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let json = self.check(call.operation, status, &headers, &body, &context);
+        self.seen
+            .lock()
+            .unwrap()
+            .insert((call.operation.to_owned(), status));
+        Answer { headers, json }
+    }
+
+    /// Checks one answer against the spec; returns the JSON body (or `Null`).
+    fn check(
+        &self,
+        operation: &str,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        context: &str,
+    ) -> Value {
+        assert!(status < 500, "{context}: server error {status}");
+        let Some(declared) = self.spec.response(operation, status) else {
+            let gap = SPEC_GAPS
+                .iter()
+                .find(|gap| gap.operation == operation && gap.status == status);
+            assert!(
+                gap.is_some(),
+                "{context}: status {status} is not declared by the spec"
+            );
+            assert_text_error(headers, body, context);
+            return Value::Null;
+        };
+        let content = declared.get("content").and_then(Value::as_object);
+        let media = media_type(headers);
+        let Some(content) = content.filter(|content| !content.is_empty()) else {
+            assert!(
+                body.is_empty(),
+                "{context}: the spec declares no body, got {body:?}"
+            );
+            assert_eq!(media, None, "{context}: Content-Type without a body");
+            self.check_headers(declared, headers, &Value::Null, context);
+            return Value::Null;
+        };
+        if body.is_empty() {
+            assert!(
+                EMPTY_BODY_ALLOWED.contains(&(operation, status)),
+                "{context}: the spec declares content {:?}, but the body is empty",
+                content.keys().collect::<Vec<_>>()
+            );
+            return Value::Null;
+        }
+        let media = media.unwrap_or_else(|| panic!("{context}: a body without Content-Type"));
+        let Some(media_object) = content.get(&media) else {
+            panic!(
+                "{context}: Content-Type {media} is not one of {:?}",
+                content.keys().collect::<Vec<_>>()
+            );
+        };
+        let schema = &media_object["schema"];
+        let value = if media == "application/json" {
+            serde_json::from_slice(body).unwrap_or_else(|e| panic!("{context}: invalid JSON ({e})"))
+        } else {
+            let text = String::from_utf8(body.to_vec()).expect("text bodies are UTF-8");
+            assert!(!text.trim().is_empty(), "{context}: empty message");
+            Value::String(text)
+        };
+        let mut errors = Vec::new();
+        self.spec.validate(schema, &value, "body", &mut errors);
+        if schema.get("$ref").and_then(Value::as_str)
+            == Some("#/components/schemas/MultiplayerSession")
+        {
+            errors.extend(session_essentials(&value));
+        }
+        assert!(
+            errors.is_empty(),
+            "{context}: body does not match its schema:\n{}\n{value:#}",
+            errors.join("\n")
+        );
+        self.check_headers(declared, headers, &value, context);
+        if media == "application/json" {
+            value
+        } else {
+            Value::Null
+        }
+    }
+
+    /// Every declared header is present and well-formed (`Expires` exactly when the body has `nextTimer`).
+    fn check_headers(&self, declared: &Value, headers: &HeaderMap, body: &Value, context: &str) {
+        for name in declared
+            .get("headers")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|h| h.keys())
+        {
+            let value = headers
+                .get(name.as_str())
+                .and_then(|value| value.to_str().ok());
+            if name.eq_ignore_ascii_case("Expires") {
+                assert_eq!(
+                    value.is_some(),
+                    body.get("nextTimer").is_some(),
+                    "{context}: Expires iff nextTimer"
+                );
+                continue;
+            }
+            let value =
+                value.unwrap_or_else(|| panic!("{context}: declared header {name} is missing"));
+            assert!(!value.is_empty(), "{context}: header {name} is empty");
+            match name.to_ascii_lowercase().as_str() {
+                "date" => assert!(
+                    httpdate::parse_http_date(value).is_ok(),
+                    "{context}: Date {value}"
+                ),
+                "content-location" => assert!(
+                    is_session_location(value),
+                    "{context}: Content-Location {value}"
+                ),
+                "retry-after" => assert!(
+                    value.parse::<u64>().is_ok(),
+                    "{context}: Retry-After {value}"
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    /// Asserts that `operation` was seen with exactly its [`COVERAGE`] statuses.
+    fn assert_covered(&self, operation: &str) {
+        let expected: BTreeSet<u16> = COVERAGE
+            .iter()
+            .find(|(id, _)| *id == operation)
+            .map(|(_, statuses)| statuses.iter().copied().collect())
+            .unwrap_or_else(|| panic!("{operation} has no COVERAGE entry"));
+        let seen: BTreeSet<u16> = self
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(id, _)| id == operation)
+            .map(|(_, status)| *status)
+            .collect();
+        assert_eq!(seen, expected, "{operation}: statuses seen vs COVERAGE");
+    }
+
+    // Fixtures, themselves checked.
+
+    /// `xuid` joins (or creates) session `name` with `extra` merged into the join body.
+    async fn join(&self, xuid: u64, name: &str, extra: Value, expected: u16) -> Answer {
+        let body = with(join_body(), extra);
+        self.send(
+            Call::session("write_session", name).user(xuid).json(body),
+            expected,
+        )
+        .await
+    }
+
+    /// `xuid` creates a handle of `kind` for session `name` (`extra` merged into the body).
+    async fn handle(&self, xuid: u64, kind: &str, name: &str, extra: Value) -> Answer {
+        let body = json!({ "type": kind, "version": 1,
+            "sessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": name } });
+        let body = with(body, extra);
+        self.send(Call::new("create_handle").user(xuid).json(body), 201)
+            .await
+    }
+}
+
+/// `base` with the top-level keys of `extra` set.
+fn with(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        base[key] = value.clone();
+    }
+    base
+}
+
+/// Asserts a non-empty `text/plain` body.
+fn assert_text_error(headers: &HeaderMap, body: &[u8], context: &str) {
+    assert_eq!(
+        media_type(headers).as_deref(),
+        Some("text/plain"),
+        "{context}: error Content-Type"
+    );
+    assert!(!body.is_empty(), "{context}: empty error body");
+}
+
+/// A JSON body over [`MAX_BODY`].
+fn oversized() -> Value {
+    json!({ "properties": { "custom": { "blob": "x".repeat(MAX_BODY + 1) } } })
+}
+
+/// The failures every operation shares: authorization and contract version.
+async fn common_failures(c: &Checker, call: impl Fn() -> Call) {
+    c.send(call().anonymous(), 401).await;
+    c.send(
+        call().header("Authorization", "Bearer abc").anonymous(),
+        401,
+    )
+    .await;
+    c.send(
+        call()
+            .header("Authorization", "XBL3.0 x=-;notaxuid")
+            .anonymous(),
+        401,
+    )
+    .await;
+    for version in [None, Some("abc"), Some("103")] {
+        c.send(call().contract(version), 400).await;
+    }
+}
+
+#[test]
+fn coverage_names_every_operation_of_the_spec() {
+    let spec = Spec::load();
+    let in_spec: BTreeSet<&str> = spec.operations().iter().map(|(id, ..)| *id).collect();
+    let covered: BTreeSet<&str> = COVERAGE.iter().map(|(id, _)| *id).collect();
+    assert_eq!(in_spec, covered);
+    for (operation, statuses) in COVERAGE {
+        for status in *statuses {
+            let declared = spec.response(operation, *status).is_some();
+            let gap = SPEC_GAPS
+                .iter()
+                .any(|gap| gap.operation == *operation && gap.status == *status);
+            assert!(
+                declared != gap,
+                "{operation} {status}: declared={declared}, listed as a gap={gap}"
+            );
+        }
+    }
+    for gap in SPEC_GAPS {
+        assert!(!gap.why.is_empty());
+    }
+    for (operation, status) in EMPTY_BODY_ALLOWED {
+        let declared = spec.response(operation, *status).expect("declared");
+        assert!(
+            declared["content"].is_object(),
+            "{operation} {status} declares content"
+        );
+        assert!(
+            declared["description"]
+                .as_str()
+                .unwrap()
+                .contains("may be empty")
+        );
+    }
+}
+
+#[test]
+fn the_checker_rejects_what_the_spec_does_not_allow() {
+    let spec = Spec::load();
+    let session = json!({ "$ref": "#/components/schemas/MultiplayerSession" });
+    let errors_of = |schema: &Value, value: Value| {
+        let mut errors = Vec::new();
+        spec.validate(schema, &value, "body", &mut errors);
+        errors
+    };
+    let good = json!({ "contractVersion": 107, "changeNumber": 1, "startTime": "2026-01-02T03:04:05.678Z",
+        "constants": { "system": { "visibility": "Open", "sessionEmptyTimeout": null, "maxMembersCount": 2 } },
+        "properties": { "system": {}, "custom": {} },
+        "membersInfo": { "first": 0, "next": 1, "count": 1, "accepted": 1, "active": 1 },
+        "members": { "0": { "constants": { "system": { "xuid": "1", "index": 0 } }, "reserved": false } } });
+    assert_eq!(errors_of(&session, good.clone()), Vec::<String>::new());
+    assert_eq!(session_essentials(&good), Vec::<String>::new());
+    for (pointer, bad) in [
+        ("/members/0/constants/system/xuid", json!(1)),
+        ("/membersInfo/count", json!("1")),
+        ("/constants/system/maxMembersCount", json!(1u64 << 40)),
+        ("/constants/system/visibility", json!(3)),
+        ("/changeNumber", json!(1.5)),
+        ("/startTime", json!("yesterday")),
+        ("/constants/system", json!([])),
+        ("/members/0/reserved", json!("no")),
+    ] {
+        let mut doc = good.clone();
+        *doc.pointer_mut(pointer).unwrap() = bad;
+        assert!(!errors_of(&session, doc).is_empty(), "{pointer}");
+    }
+    let mut bare = good.clone();
+    bare.as_object_mut().unwrap().remove("membersInfo");
+    bare["members"]["0"]["constants"]["system"]
+        .as_object_mut()
+        .unwrap()
+        .remove("xuid");
+    assert_eq!(
+        session_essentials(&bare).len(),
+        6,
+        "{:?}",
+        session_essentials(&bare)
+    );
+    let handle = json!({ "$ref": "#/components/schemas/HandleDocument" });
+    assert!(
+        !errors_of(&handle, json!({ "id": "x" })).is_empty(),
+        "type is required"
+    );
+    assert!(!errors_of(&handle, json!({ "type": "activity", "ownerXuid": 5 })).is_empty());
+    let results = json!({ "$ref": "#/components/schemas/HandleQueryResponse" });
+    assert!(
+        !errors_of(&results, json!({})).is_empty(),
+        "results is required"
+    );
+    assert!(is_session_location(
+        "/serviceconfigs/a/sessiontemplates/b/sessions/c"
+    ));
+    assert!(!is_session_location(
+        "/serviceconfigs/a/sessionTemplates/b/sessions/"
+    ));
+    assert!(!is_session_location("/handles/a/session"));
+}
+
+#[tokio::test]
+async fn write_session_conforms() {
+    let c = Checker::start().await;
+    let op = "write_session";
+    let put = |name: &str| Call::session(op, name);
+    // 201, 200, nocommit, 204 (the last member leaves; a create that adds no member).
+    let created = c.join(ALICE, "w", json!({}), 201).await;
+    let etag = created.header("etag").to_owned();
+    c.send(put("w").user(BOB).json(join_body()), 200).await;
+    c.send(
+        put("w")
+            .query("nocommit=true")
+            .json(json!({ "properties": { "custom": { "k": 1 } } })),
+        200,
+    )
+    .await;
+    c.send(put("w").json(json!({})), 200).await;
+    c.send(put("empty").json(json!({})), 204).await;
+    c.join(ALICE, "leave", json!({}), 201).await;
+    c.send(put("leave").json(json!({ "members": { "me": null } })), 204)
+        .await;
+    // 400: bad JSON, wrong shapes, wrong types, bad names, contract version, joining a visible or full session.
+    for raw in [&b"{"[..], b"", b"[1]", b"\"text\"", b"nul"] {
+        c.send(put("w").raw(raw), 400).await;
+    }
+    for body in [
+        json!({ "members": [] }),
+        json!({ "constants": "x" }),
+        json!({ "unknown": 1 }),
+        json!({ "properties": { "system": { "closed": "no" } } }),
+        json!({ "members": { "me": { "constants": { "system": { "xuid": 7 } } } } }),
+        json!({ "members": { "me": { "properties": { "system": { "active": true, "ready": true } } } } }),
+    ] {
+        c.send(put("w").json(body), 400).await;
+    }
+    c.send(put(&"n".repeat(100)).json(join_body()), 400).await;
+    common_failures(&c, || put("w").json(join_body())).await;
+    c.join(
+        ALICE,
+        "vis",
+        json!({ "constants": { "system": { "visibility": "visible" } } }),
+        201,
+    )
+    .await;
+    c.join(BOB, "vis", json!({}), 400).await;
+    c.join(
+        ALICE,
+        "full",
+        json!({ "constants": { "system": { "maxMembersCount": 1 } } }),
+        201,
+    )
+    .await;
+    c.join(BOB, "full", json!({}), 400).await;
+    // 403: not a member, private, by index, impersonation, closed, locked.
+    c.send(
+        put("w")
+            .user(CAROL)
+            .json(json!({ "properties": { "custom": { "k": 2 } } })),
+        403,
+    )
+    .await;
+    c.join(
+        ALICE,
+        "priv",
+        json!({ "constants": { "system": { "visibility": "private" } } }),
+        201,
+    )
+    .await;
+    c.join(BOB, "priv", json!({}), 403).await;
+    c.send(put("w").json(json!({ "members": { "1": null } })), 403)
+        .await;
+    c.send(put("w").user(CAROL).json(json!({ "members": { "me": { "constants": { "system": { "xuid": ALICE.to_string() } } } } })), 403).await;
+    for flag in ["closed", "locked"] {
+        let properties = json!({ "properties": { "system": { flag: true } } });
+        c.join(ALICE, flag, properties, 201).await;
+        c.join(BOB, flag, json!({}), 403).await;
+    }
+    // 404: a path that names no session resource.
+    let typo = format!("/serviceconfigs/{SCID}/sessionTemplate/{TEMPLATE}/sessions/w");
+    c.send(put("w").path(typo).json(join_body()), 404).await;
+    // 409: a constant changes.
+    c.send(
+        put("w").json(json!({ "constants": { "system": { "maxMembersCount": 5 } } })),
+        409,
+    )
+    .await;
+    // 412 with the session, and without (the session is missing, or the caller cannot read it).
+    c.send(put("w").header("If-Match", "0000").json(json!({})), 412)
+        .await;
+    c.send(put("w").header("If-None-Match", "*").json(join_body()), 412)
+        .await;
+    c.send(
+        put("missing").header("If-Match", "*").json(join_body()),
+        412,
+    )
+    .await;
+    c.send(
+        put("priv")
+            .user(CAROL)
+            .header("If-Match", "0000")
+            .json(join_body()),
+        412,
+    )
+    .await;
+    c.send(put("w").header("If-Match", &etag).json(json!({})), 412)
+        .await;
+    // 413.
+    c.send(put("w").json(oversized()), 413).await;
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn write_session_by_handle_conforms() {
+    let c = Checker::start().await;
+    let op = "write_session_by_handle";
+    let put = |id: &str| Call::handle(op, id);
+    c.join(ALICE, "h", json!({}), 201).await;
+    let activity = c.handle(ALICE, "activity", "h", json!({})).await.id();
+    let answer = c
+        .send(
+            put(&activity)
+                .user(BOB)
+                .header("If-Match", "*")
+                .json(join_body()),
+            200,
+        )
+        .await;
+    assert_eq!(answer.header("content-location"), session_path("h"));
+    // A transfer handle may point at a session that does not exist yet: writing through it creates it (201),
+    // or answers 204 when the write adds no member, or 404 with If-Match: *.
+    let origin =
+        json!({ "originSessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": "h" } });
+    let transfer = c
+        .handle(ALICE, "transfer", "target", origin.clone())
+        .await
+        .id();
+    c.send(put(&transfer).user(BOB).json(join_body()), 201)
+        .await;
+    let other = c.handle(ALICE, "transfer", "target2", origin).await.id();
+    c.send(put(&other).json(json!({})), 204).await;
+    c.send(put(&other).header("If-Match", "*").json(join_body()), 404)
+        .await;
+    for raw in [&b"{"[..], b"", b"[]"] {
+        c.send(put(&activity).raw(raw), 400).await;
+    }
+    c.send(
+        put(&activity).json(json!({ "members": { "me": { "roles": 3 } }, "constants": [] })),
+        400,
+    )
+    .await;
+    common_failures(&c, || put(&activity).json(join_body())).await;
+    c.send(
+        put(&activity)
+            .user(CAROL)
+            .json(json!({ "properties": { "custom": {} } })),
+        403,
+    )
+    .await;
+    for unknown in ["00000000-0000-0000-0000-000000000000", "not-a-guid"] {
+        c.send(put(unknown).json(join_body()), 404).await;
+    }
+    c.send(
+        put(&activity).json(json!({ "constants": { "custom": { "changed": true } } })),
+        409,
+    )
+    .await;
+    c.send(
+        put(&activity).header("If-Match", "stale").json(json!({})),
+        412,
+    )
+    .await;
+    c.send(put(&activity).json(oversized()), 413).await;
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn get_session_conforms() {
+    let c = Checker::start().await;
+    let op = "get_session";
+    let get = |name: &str| Call::session(op, name);
+    let etag = c
+        .join(ALICE, "g", json!({}), 201)
+        .await
+        .header("etag")
+        .to_owned();
+    c.send(get("g").user(BOB), 200).await;
+    c.send(get("missing"), 204).await;
+    c.send(get("g").header("If-None-Match", &etag), 304).await;
+    c.send(get("g").header("If-None-Match", "other"), 200).await;
+    c.send(get(&"n".repeat(100)), 400).await;
+    common_failures(&c, || get("g")).await;
+    c.join(
+        ALICE,
+        "priv",
+        json!({ "constants": { "system": { "visibility": "private" } } }),
+        201,
+    )
+    .await;
+    c.send(get("priv").user(BOB), 403).await;
+    let typo = format!("/serviceconfigs/{SCID}/sessionTemplates/{TEMPLATE}/session/g");
+    c.send(get("g").path(typo), 404).await;
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn get_session_by_handle_conforms() {
+    let c = Checker::start().await;
+    let op = "get_session_by_handle";
+    let get = |id: &str| Call::handle(op, id);
+    c.join(
+        ALICE,
+        "gh",
+        json!({ "constants": { "system": { "visibility": "private" } } }),
+        201,
+    )
+    .await;
+    let activity = c.handle(ALICE, "activity", "gh", json!({})).await.id();
+    let answer = c.send(get(&activity), 200).await;
+    assert_eq!(answer.header("content-location"), session_path("gh"));
+    let etag = answer.header("etag").to_owned();
+    c.send(get(&activity).header("If-None-Match", &etag), 304)
+        .await;
+    let origin =
+        json!({ "originSessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": "gh" } });
+    let transfer = c.handle(ALICE, "transfer", "nowhere", origin).await.id();
+    c.send(get(&transfer), 204).await;
+    common_failures(&c, || get(&activity)).await;
+    c.send(get(&activity).user(BOB), 403).await;
+    for unknown in ["6f1b4c1e-0000-4000-8000-000000000000", "nope", "%FF"] {
+        c.send(get(unknown), 404).await;
+    }
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn create_handle_conforms() {
+    let c = Checker::start().await;
+    let op = "create_handle";
+    let post = |body: Value| Call::new(op).json(body);
+    let searchable =
+        json!({ "constants": { "system": { "capabilities": { "searchable": true } } } });
+    c.join(ALICE, "c", searchable, 201).await;
+    let reference = json!({ "scid": SCID, "templateName": TEMPLATE, "name": "c" });
+    let activity = c.handle(ALICE, "activity", "c", json!({})).await;
+    assert_eq!(activity.json["ownerXuid"], ALICE.to_string());
+    let invite = json!({ "invitedXuid": BOB.to_string(), "inviteAttributes": { "titleId": "1234", "context": "x" } });
+    c.handle(ALICE, "invite", "c", invite).await;
+    let search = json!({ "searchAttributes": { "tags": ["t"], "strings": { "s": "v" }, "numbers": { "n": 1.5 } } });
+    c.handle(ALICE, "search", "c", search.clone()).await;
+    c.handle(
+        ALICE,
+        "transfer",
+        "elsewhere",
+        json!({ "originSessionRef": reference }),
+    )
+    .await;
+    c.send(
+        post(json!({ "type": "search", "version": 1, "sessionRef": reference })),
+        409,
+    )
+    .await;
+    for body in [
+        json!({ "type": "party", "version": 1, "sessionRef": reference }),
+        json!({ "type": "activity", "version": 2, "sessionRef": reference }),
+        json!({ "type": "activity", "version": 1 }),
+        json!({ "type": "invite", "version": 1, "sessionRef": reference, "invitedXuid": 5 }),
+        json!({ "type": "transfer", "version": 1, "sessionRef": reference }),
+    ] {
+        c.send(post(body), 400).await;
+    }
+    c.send(Call::new(op).raw(b"{"), 400).await;
+    c.join(ALICE, "plain", json!({}), 201).await;
+    c.send(post(json!({ "type": "search", "version": 1, "sessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": "plain" } })), 400).await;
+    common_failures(&c, || {
+        post(json!({ "type": "activity", "version": 1, "sessionRef": reference }))
+    })
+    .await;
+    c.send(
+        post(json!({ "type": "activity", "version": 1, "sessionRef": reference })).user(CAROL),
+        403,
+    )
+    .await;
+    c.send(post(json!({ "type": "activity", "version": 1, "sessionRef": { "scid": SCID, "templateName": TEMPLATE, "name": "none" } })), 404).await;
+    c.send(Call::new(op).json(oversized()), 413).await;
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn query_handles_conforms() {
+    let c = Checker::start().await;
+    let op = "query_handles";
+    let query = |body: Value| Call::new(op).user(BOB).json(body);
+    let searchable = json!({ "constants": { "system": { "capabilities": { "searchable": true } } },
+        "properties": { "custom": { "map": "m" } },
+        "roleTypes": { "lfg": { "roles": { "friend": { "max": 5 } } } } });
+    c.join(ALICE, "q", searchable, 201).await;
+    c.handle(ALICE, "activity", "q", json!({})).await;
+    c.handle(ALICE, "search", "q", json!({})).await;
+    let activities =
+        json!({ "type": "activity", "scid": SCID, "owners": { "xuids": [ALICE.to_string()] } });
+    let searches = json!({ "type": "search", "scid": SCID, "templateName": TEMPLATE });
+    for include in [
+        "",
+        "include=relatedInfo,customProperties",
+        "include=relatedInfo,roleInfo,customProperties",
+    ] {
+        for body in [&activities, &searches] {
+            let answer = c.send(query(body.clone()).query(include), 200).await;
+            assert_eq!(answer.json["results"].as_array().map(Vec::len), Some(1));
+        }
+    }
+    let people = json!({ "type": "activity", "owners": { "people": { "moniker": "people", "monikerXuid": BOB.to_string() } } });
+    c.send(query(people), 200).await;
+    for body in [
+        json!({ "type": "activity", "owners": { "xuids": [ALICE.to_string()], "people": {} } }),
+        json!({ "type": "search", "scid": SCID, "templateName": TEMPLATE, "filter": "tags/any(d:d eq 'x')" }),
+        json!({ "type": "session" }),
+        json!({ "type": "activity", "owners": { "xuids": [1] } }),
+    ] {
+        c.send(query(body), 400).await;
+    }
+    c.send(Call::new(op).raw(b"[]"), 400).await;
+    common_failures(&c, || query(activities.clone())).await;
+    c.send(Call::new(op).json(oversized()), 413).await;
+    c.assert_covered(op);
+}
+
+#[tokio::test]
+async fn get_and_delete_handle_conform() {
+    let c = Checker::start().await;
+    c.join(ALICE, "d", json!({}), 201).await;
+    let activity = c.handle(ALICE, "activity", "d", json!({})).await.id();
+    let invite = c
+        .handle(
+            ALICE,
+            "invite",
+            "d",
+            json!({ "invitedXuid": BOB.to_string() }),
+        )
+        .await
+        .id();
+    for id in [&activity, &invite] {
+        let answer = c
+            .send(Call::handle("get_handle", id).user(CAROL), 200)
+            .await;
+        assert_eq!(answer.json["id"], id.as_str());
+    }
+    common_failures(&c, || Call::handle("get_handle", &activity)).await;
+    common_failures(&c, || Call::handle("delete_handle", &activity)).await;
+    c.send(Call::handle("delete_handle", &invite).user(BOB), 403)
+        .await;
+    c.send(Call::handle("delete_handle", &invite), 204).await;
+    for gone in [invite.as_str(), "nope", "%FF"] {
+        c.send(Call::handle("get_handle", gone), 404).await;
+        c.send(Call::handle("delete_handle", gone), 404).await;
+    }
+    c.assert_covered("get_handle");
+    c.assert_covered("delete_handle");
+}
+
+#[tokio::test]
+async fn paths_and_verbs_outside_the_spec_are_404_or_405_text() {
+    let c = Checker::start().await;
+    let spec_paths: BTreeMap<String, BTreeSet<Method>> =
+        c.spec
+            .operations()
+            .into_iter()
+            .fold(BTreeMap::new(), |mut paths, (_, path, method, _)| {
+                paths.entry(path.to_owned()).or_default().insert(method);
+                paths
+            });
+    let concrete = |template: &str| {
+        template
+            .replace("{handleId}", "6f1b4c1e-0000-4000-8000-000000000000")
+            .replace("{scid}", SCID)
+            .replace("{sessionTemplateName}", TEMPLATE)
+            .replace("{sessionName}", "x")
+    };
+    // Every verb a spec path does not declare is 405.
+    for (template, methods) in &spec_paths {
+        for method in [
+            Method::GET,
+            Method::PUT,
+            Method::POST,
+            Method::DELETE,
+            Method::PATCH,
+            Method::OPTIONS,
+        ] {
+            if methods.contains(&method) {
+                continue;
+            }
+            let response =
+                c.h.send(
+                    method.clone(),
+                    ALICE,
+                    &concrete(template),
+                    Some(&json!({})),
+                    &[],
+                )
+                .await;
+            let context = format!("{method} {template}");
+            assert_eq!(
+                response.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{context}"
+            );
+            let headers = response.headers().clone();
+            assert_text_error(&headers, &response.bytes().await.unwrap(), &context);
+        }
+    }
+    for path in [
+        "/",
+        "/handles/x/y",
+        "/handles/6f1b4c1e-0000-4000-8000-000000000000/session/extra",
+        "/serviceconfigs",
+        "/serviceconfigs/s/sessionTemplates/t/sessions",
+        "/serviceconfigs/s/sessionTemplates/t/sessions/n/members/me",
+        "/serviceconfigs/s/batch",
+    ] {
+        for method in [Method::GET, Method::PUT, Method::POST] {
+            let response = c.h.send(method.clone(), ALICE, path, None, &[]).await;
+            let context = format!("{method} {path}");
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{context}");
+            let headers = response.headers().clone();
+            assert_text_error(&headers, &response.bytes().await.unwrap(), &context);
+        }
+    }
+}

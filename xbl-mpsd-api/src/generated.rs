@@ -771,7 +771,9 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     /**The session document as the service returns it. Unknown keys are kept so that a read-modify-write keeps
-them. XSAPI requires `constants`, `properties` and `membersInfo`; large sessions list only `members.me`.
+them. The service always sends `constants`, `properties` (each with `system`) and `membersInfo`, and XSAPI
+refuses a document without them; they are not `required` here so that a client can still read a partial
+rendering. Large sessions list only `members.me`.
 */
     #[derive(
         ::serde::Deserialize,

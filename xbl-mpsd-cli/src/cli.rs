@@ -11,7 +11,7 @@ use crate::error::CliError;
 use crate::ops;
 use crate::validate::{self, ValidateArgs};
 
-/// Options of every command.
+// Options of every command. (No doc comment: clap would make it the root command's about.)
 #[derive(Debug, Args)]
 pub struct Global {
     /// The MPSD base URL
@@ -47,7 +47,7 @@ impl Global {
     }
 }
 
-/// The hand-written commands.
+// The hand-written commands. (No doc comment: clap would make it the root command's about.)
 #[derive(Debug, Subcommand)]
 enum Local {
     /// Invite and join activation URIs

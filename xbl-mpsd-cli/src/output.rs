@@ -36,10 +36,10 @@ pub fn meta(status: StatusCode, headers: &HeaderMap) {
         status.as_u16(),
         status.canonical_reason().unwrap_or("")
     ));
-    for name in [ETAG, CONTENT_LOCATION] {
+    for (label, name) in [("ETag", ETAG), ("Content-Location", CONTENT_LOCATION)] {
         if let Some(value) = headers.get(&name) {
             stderr_line(&format!(
-                "{name}: {}",
+                "{label}: {}",
                 String::from_utf8_lossy(value.as_bytes())
             ));
         }

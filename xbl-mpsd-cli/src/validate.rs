@@ -9,7 +9,7 @@ use std::io::Read as _;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::error::Category;
 use xbl_mpsd_api::types::{HandleDocument, MultiplayerSession};
 
@@ -67,6 +67,8 @@ fn check<T: DeserializeOwned + Serialize>(
     print: bool,
 ) -> Result<(), CliError> {
     let not_json = |e: serde_json::Error| CliError::Usage(format!("{source} is not JSON: {e}"));
+    // Syntax first, so a file that is not JSON is an input error even where it starts like a document.
+    serde_json::from_str::<IgnoredAny>(text).map_err(not_json)?;
     let mut deserializer = serde_json::Deserializer::from_str(text);
     let document: T = match serde_path_to_error::deserialize(&mut deserializer) {
         Ok(document) => document,
@@ -76,6 +78,7 @@ fn check<T: DeserializeOwned + Serialize>(
             if inner.classify() != Category::Data {
                 return Err(not_json(inner));
             }
+            // The path of the first problem; `.` is the document itself.
             output::stderr_line(&format!("{path}: {inner}"));
             return Err(CliError::Reported(FAILED));
         }

@@ -31,19 +31,23 @@ pub struct Global {
 impl Global {
     /// The configured client: endpoint, contract version and, when a token is given, authorization.
     pub fn client(&self) -> Result<MpsdClient, CliError> {
-        let mut builder = MpsdClient::builder()
-            .base_url(self.endpoint.as_str())
-            .contract_version(self.contract_version);
-        if let Some(token) = &self.token {
-            builder = builder
-                .token(XblToken::new(self.user_hash.as_str(), token).map_err(CliError::usage)?);
-        }
-        builder.build().map_err(CliError::usage)
+        let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
+        self.client_at(&self.endpoint, token)
     }
 
-    /// The contract version asked for.
-    pub fn contract_version(&self) -> ContractVersion {
-        self.contract_version
+    /// A client for `endpoint` with this contract version, authorized by `(user hash, token)` if given.
+    pub fn client_at(
+        &self,
+        endpoint: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<MpsdClient, CliError> {
+        let mut builder = MpsdClient::builder()
+            .base_url(endpoint)
+            .contract_version(self.contract_version);
+        if let Some((user_hash, token)) = token {
+            builder = builder.token(XblToken::new(user_hash, token).map_err(CliError::usage)?);
+        }
+        builder.build().map_err(CliError::usage)
     }
 }
 

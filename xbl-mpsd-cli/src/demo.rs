@@ -17,7 +17,7 @@ use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
     Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, ETag, HandleId, Include, MpsdClient,
     NonEmptyString, Scid, Session, SessionReference, SessionTarget, SessionTemplateName, TitleId,
-    WriteMode, WriteOutcome, XblToken, Xuid, join_delta, leave_delta,
+    WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
 };
 
 use crate::cli::Global;
@@ -25,9 +25,17 @@ use crate::error::{CliError, chain};
 use crate::output;
 
 /// The demo's players and SCID on the emulator.
-const EMULATOR_HOST: u64 = 2_533_274_792_693_551;
-const EMULATOR_GUEST: u64 = 2_814_679_796_296_491;
+const EMULATOR_HOST: Xuid = xuid(2_533_274_792_693_551);
+const EMULATOR_GUEST: Xuid = xuid(2_814_679_796_296_491);
 const EMULATOR_SCID: &str = "00000000-0000-0000-0000-00007a5b8c9d";
+
+/// A XUID constant, checked at compile time.
+const fn xuid(value: u64) -> Xuid {
+    match Xuid::new(value) {
+        Some(xuid) => xuid,
+        None => panic!("a XUID is not 0"),
+    }
+}
 
 /// `xbl-mpsd demo …`. Without options it runs against an embedded emulator; the real-service options
 /// go together, with `--endpoint`.
@@ -125,16 +133,10 @@ fn party(
     user_hash: &str,
     token: &str,
 ) -> Result<Party, CliError> {
-    let client = MpsdClient::builder()
-        .base_url(endpoint)
-        .contract_version(global.contract_version())
-        .token(XblToken::new(user_hash, token).map_err(CliError::usage)?)
-        .build()
-        .map_err(CliError::usage)?;
     Ok(Party {
         label,
         xuid,
-        client,
+        client: global.client_at(endpoint, Some((user_hash, token)))?,
     })
 }
 
@@ -151,8 +153,7 @@ impl Setup {
             .map_err(|e| CliError::Failed(format!("the embedded emulator did not start: {e}")))?;
         let url = emulator.base_url();
         output::stdout_line(&format!("demo: embedded MPSD emulator at {url}"));
-        let host = Xuid::new(EMULATOR_HOST).ok_or_else(|| missing("--host-xuid"))?;
-        let guest = Xuid::new(EMULATOR_GUEST).ok_or_else(|| missing("--guest-xuid"))?;
+        let (host, guest) = (EMULATOR_HOST, EMULATOR_GUEST);
         // In the emulator a caller's token is its XUID.
         Ok(Self {
             host: party("host", global, &url, host, "-", &host.to_string())?,

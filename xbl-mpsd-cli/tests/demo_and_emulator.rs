@@ -35,6 +35,23 @@ fn the_demo_tells_the_whole_story() {
 }
 
 #[test]
+fn the_demo_runs_against_a_given_endpoint() {
+    let served = emulator();
+    xbl()
+        .args(["demo", "--endpoint", &served.url])
+        .args(["--host-token", HOST, "--host-xuid", HOST])
+        .args(["--guest-token", GUEST, "--guest-xuid", GUEST])
+        .args(["--scid", SCID, "--title-id", "1234"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "demo: MPSD at {}\n",
+            served.url
+        )))
+        .stdout(predicate::str::contains("session deleted: OK"));
+}
+
+#[test]
 fn the_demo_needs_every_real_service_option() {
     xbl()
         .args(["demo", "--endpoint", "http://127.0.0.1:9"])

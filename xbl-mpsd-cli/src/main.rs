@@ -1,5 +1,16 @@
-//! The `xbl-mpsd` command.
+//! `xbl-mpsd`: every MPSD handle-API operation as a command (generated from the spec), activation-URI
+//! parsing, document validation, a local emulator and an invite-to-join demo.
+//!
+//! Exit codes: 0 success; 1 HTTP error status, transport failure, invalid document or failed demo
+//! step; 2 usage or input error.
 
+use std::process::ExitCode;
+
+mod activation;
+mod cli;
+mod demo;
+mod emulator;
+mod error;
 #[rustfmt::skip]
 #[allow(
     clippy::all,
@@ -10,9 +21,21 @@
     missing_docs
 )]
 mod generated_cli;
+mod ops;
+mod output;
+mod validate;
 
-fn main() {
-    for cmd in generated_cli::CliCommand::iter() {
-        println!("{}", cmd.operation_id());
+#[tokio::main]
+async fn main() -> ExitCode {
+    // clap prints usage errors and exits with 2 (0 for --help and --version).
+    let matches = cli::command().get_matches();
+    match cli::run(&matches).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if let Some(message) = error.message() {
+                output::stderr_line(&format!("xbl-mpsd: {message}"));
+            }
+            error.exit_code()
+        }
     }
 }

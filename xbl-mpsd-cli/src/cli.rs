@@ -1,0 +1,111 @@
+//! The command tree — the generated operation commands next to the hand-written ones — and dispatch.
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
+use xbl_mpsd_ext::{ContractVersion, DEFAULT_BASE_URL, MpsdClient, XblToken};
+
+use crate::activation::{self, ActivationCommand};
+use crate::demo::{self, DemoArgs};
+use crate::emulator::{self, EmulatorArgs};
+use crate::error::CliError;
+use crate::ops;
+use crate::validate::{self, ValidateArgs};
+
+// Options of every command. (No doc comment: clap would make it the root command's about.)
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The MPSD base URL
+    #[arg(long, global = true, env = "XBL_MPSD_ENDPOINT", default_value = DEFAULT_BASE_URL)]
+    pub endpoint: String,
+    /// The XSTS token (with the emulator: the caller's decimal XUID). Never printed
+    #[arg(long, global = true, env = "XBL_MPSD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The user hash sent with the token (`XBL3.0 x=<user-hash>;<token>`)
+    #[arg(long, global = true, env = "XBL_MPSD_USER_HASH", default_value = "-")]
+    user_hash: String,
+    /// The X-Xbl-Contract-Version header
+    #[arg(long, global = true, default_value = "107")]
+    contract_version: ContractVersion,
+}
+
+impl Global {
+    /// The configured client: endpoint, contract version and, when a token is given, authorization.
+    pub fn client(&self) -> Result<MpsdClient, CliError> {
+        let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
+        self.client_at(&self.endpoint, token)
+    }
+
+    /// A client for `endpoint` with this contract version, authorized by `(user hash, token)` if given.
+    pub fn client_at(
+        &self,
+        endpoint: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<MpsdClient, CliError> {
+        let mut builder = MpsdClient::builder()
+            .base_url(endpoint)
+            .contract_version(self.contract_version);
+        if let Some((user_hash, token)) = token {
+            builder = builder.token(XblToken::new(user_hash, token).map_err(CliError::usage)?);
+        }
+        builder.build().map_err(CliError::usage)
+    }
+}
+
+// The hand-written commands. (No doc comment: clap would make it the root command's about.)
+#[derive(Debug, Subcommand)]
+enum Local {
+    /// Invite and join activation URIs
+    #[command(subcommand)]
+    Activation(ActivationCommand),
+    /// Check that a file is a valid session or handle document
+    Validate(ValidateArgs),
+    /// Run a local MPSD emulator until Ctrl-C
+    Emulator(EmulatorArgs),
+    /// Invite → join → synchronized update → activity → leave, against an embedded emulator (or a real service)
+    Demo(DemoArgs),
+}
+
+const AFTER_HELP: &str = "\
+Operation commands send one request: the JSON answer goes to stdout, the status, ETag and \
+Content-Location to stderr.
+
+Exit codes: 0 success (2xx, or 304); 1 HTTP error status, transport failure, invalid document \
+or failed demo step; 2 usage or input error (bad option, unreadable or malformed JSON file, bad URI).";
+
+/// The `xbl-mpsd` command tree.
+pub fn command() -> Command {
+    let root = Command::new("xbl-mpsd")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(
+            "The Xbox Live Multiplayer Session Directory (MPSD) handle API from the command line",
+        )
+        .after_help(AFTER_HELP)
+        .subcommand_required(true)
+        .arg_required_else_help(true);
+    let root = Global::augment_args(root).subcommands(ops::commands());
+    Local::augment_subcommands(root)
+}
+
+/// Runs the command `matches` holds.
+pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
+    let global = Global::from_arg_matches(matches).map_err(CliError::usage)?;
+    let Some((name, sub)) = matches.subcommand() else {
+        return Err(CliError::Usage("no command given; see --help".to_owned()));
+    };
+    if let Some(cmd) = ops::find(name) {
+        return ops::run(cmd, &global.client()?, sub).await;
+    }
+    match Local::from_arg_matches(matches).map_err(CliError::usage)? {
+        Local::Activation(command) => activation::run(&command),
+        Local::Validate(args) => validate::run(&args),
+        Local::Emulator(args) => emulator::run(&args).await,
+        Local::Demo(args) => {
+            let endpoint = match matches.value_source("endpoint") {
+                Some(ValueSource::CommandLine) => demo::Endpoint::CommandLine,
+                Some(ValueSource::EnvVariable) => demo::Endpoint::Environment,
+                _ => demo::Endpoint::Default,
+            };
+            demo::run(&args, &global, endpoint).await
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `xbl-mpsd emulator`: the local MPSD (`xbl-mpsd-emulator`) until Ctrl-C.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use tokio::net::TcpListener;
+use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown};
+
+use crate::error::CliError;
+use crate::output;
+
+/// `xbl-mpsd emulator …`
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port. The URL is printed on stdout
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// Title ID reported for activity handles and members
+    #[arg(long, default_value_t = EmulatorConfig::default().title_id)]
+    title_id: u32,
+}
+
+/// Serves an emulator until Ctrl-C (or SIGTERM), after printing its URL as one flushed line.
+pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
+    let config = EmulatorConfig {
+        bind_addr: args.listen,
+        title_id: args.title_id,
+        ..EmulatorConfig::default()
+    };
+    let failed = |e: std::io::Error| CliError::Failed(format!("emulator on {}: {e}", args.listen));
+    let listener = TcpListener::bind(config.bind_addr).await.map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    output::stdout_line(&format!("http://{addr}"));
+    serve_with_shutdown(listener, config, shutdown_signal())
+        .await
+        .map_err(failed)
+}
+
+/// Resolves on Ctrl-C or (Unix) SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

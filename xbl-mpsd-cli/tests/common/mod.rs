@@ -1,0 +1,82 @@
+//! Shared test helpers: the binary, an in-process emulator on an ephemeral loopback port, documents.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use assert_cmd::Command;
+use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+
+pub const HOST: &str = "2533274792693551";
+pub const GUEST: &str = "2814679796296491";
+pub const SCID: &str = "00000000-0000-0000-0000-00007a5b8c9d";
+pub const TEMPLATE: &str = "lobby";
+
+/// The `xbl-mpsd` binary with a clean environment for its own variables.
+pub fn xbl() -> Command {
+    let mut cmd = assert_cmd::cargo_bin_cmd!("xbl-mpsd");
+    for var in ["XBL_MPSD_ENDPOINT", "XBL_MPSD_TOKEN", "XBL_MPSD_USER_HASH"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// An emulator served by its own runtime for as long as the value lives.
+pub struct Served {
+    emulator: RunningEmulator,
+    _runtime: tokio::runtime::Runtime,
+    pub url: String,
+}
+
+pub fn emulator() -> Served {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let emulator = runtime
+        .block_on(Emulator::start(EmulatorConfig::default()))
+        .expect("the emulator starts");
+    let url = emulator.base_url();
+    Served {
+        emulator,
+        _runtime: runtime,
+        url,
+    }
+}
+
+impl Served {
+    /// The binary, pointed at this emulator with `xuid`'s token.
+    pub fn as_user(&self, xuid: &str) -> Command {
+        let mut cmd = xbl();
+        cmd.args(["--endpoint", &self.url, "--token", xuid]);
+        cmd
+    }
+}
+
+/// The options that address session `name`.
+pub fn session(name: &str) -> Vec<String> {
+    [
+        "--scid",
+        SCID,
+        "--session-template-name",
+        TEMPLATE,
+        "--session-name",
+        name,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// A join delta for `members.me`.
+pub const JOIN: &str = r#"{"members":{"me":{"constants":{"system":{"initialize":true}},"properties":{"system":{"active":true}}}}}"#;
+
+/// Writes `text` to a new file in a fresh temporary directory; keep the directory alive.
+pub fn file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("doc.json");
+    std::fs::write(&path, text).expect("written");
+    (dir, path)
+}
+
+/// Stdout of an assertion as JSON.
+pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}

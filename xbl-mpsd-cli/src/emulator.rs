@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown};
+use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown, shutdown_signal};
 
 use crate::error::CliError;
 use crate::output;
@@ -34,28 +34,4 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
     serve_with_shutdown(listener, config, shutdown_signal())
         .await
         .map_err(failed)
-}
-
-/// Resolves on Ctrl-C or (Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

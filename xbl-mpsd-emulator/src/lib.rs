@@ -27,4 +27,4 @@ mod session;
 mod store;
 
 pub use config::EmulatorConfig;
-pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown};
+pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};

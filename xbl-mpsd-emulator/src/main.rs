@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown};
+use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown, shutdown_signal};
 
 /// A local, in-memory Xbox Live Multiplayer Session Directory (MPSD).
 #[derive(Debug, Parser)]
@@ -21,30 +21,6 @@ struct Args {
     /// Title ID reported for activity handles and members.
     #[arg(long, default_value_t = EmulatorConfig::default().title_id)]
     title_id: u32,
-}
-
-/// Resolves once Ctrl-C or (on Unix) SIGTERM arrives.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 async fn run(args: Args) -> io::Result<()> {

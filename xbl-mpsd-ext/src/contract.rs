@@ -65,10 +65,22 @@ impl ContractVersion {
 
 /// A contract version this crate does not know.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown x-xbl-contract-version {input:?}; known values are 104, 105, 107")]
+#[error(
+    "unknown x-xbl-contract-version {input:?}; known values are {}",
+    known_values()
+)]
 pub struct UnknownContractVersion {
     /// The offending input.
     pub input: String,
+}
+
+/// `104, 105, 107`: the known values, from [`ContractVersion::ALL`].
+fn known_values() -> String {
+    ContractVersion::ALL
+        .iter()
+        .map(|v| v.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl TryFrom<u16> for ContractVersion {

@@ -6,24 +6,39 @@ mod common;
 use common::*;
 use predicates::prelude::*;
 
-const OPERATIONS: [&str; 8] = [
-    "get-session-by-handle",
-    "write-session-by-handle",
-    "create-handle",
-    "query-handles",
-    "get-handle",
-    "delete-handle",
-    "get-session",
-    "write-session",
-];
+/// The command names of the spec's operations: every operationId of `spec/openapi.yaml`, in kebab case.
+fn spec_operations() -> Vec<String> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml"))
+            .expect("spec/openapi.yaml");
+    let spec: serde_json::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+    let mut names: Vec<String> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .flat_map(|item| item.as_object().into_iter().flatten())
+        .filter_map(|(_, op)| op.get("operationId")?.as_str())
+        .map(|id| id.replace('_', "-"))
+        .collect();
+    names.sort();
+    names
+}
 
 #[test]
-fn help_lists_every_operation_and_command() {
+fn help_lists_every_operation_of_the_spec_and_every_command() {
     let output = xbl().arg("--help").assert().success().get_output().clone();
     let help = String::from_utf8(output.stdout).unwrap();
-    for name in OPERATIONS
-        .iter()
-        .chain(&["activation", "validate", "emulator", "demo"])
+    let operations = spec_operations();
+    assert_eq!(
+        operations.len(),
+        8,
+        "the spec's eight operations: {operations:?}"
+    );
+    for name in
+        operations
+            .iter()
+            .map(String::as_str)
+            .chain(["activation", "validate", "emulator", "demo"])
     {
         assert!(
             help.lines()

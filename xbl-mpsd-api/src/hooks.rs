@@ -2,15 +2,17 @@
 //!
 //! progenitor's `ClientHooks` can only be implemented in the crate that holds the generated `Client` (the
 //! orphan rule), so it lives here. Each [`Client`] carries a [`Hooks`] value (its progenitor "inner type"),
-//! which holds the optional [`Authorizer`] that supplies `Authorization` for every request.
+//! which holds the optional [`Authorizer`] that supplies `Authorization` for every request and the optional
+//! [`Observer`] told of every HTTP exchange (for logs, metrics or a transcript).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use progenitor_client::{ClientHooks, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
 
 use crate::{Client, Error};
 
@@ -37,6 +39,26 @@ impl fmt::Display for AuthorizationError {
 
 impl std::error::Error for AuthorizationError {}
 
+/// One HTTP exchange, as an [`Observer`] sees it: what was asked and what came back. It carries no request
+/// header, so no token.
+#[derive(Debug)]
+pub struct Exchange<'a> {
+    /// The operation (the spec's operationId).
+    pub operation_id: &'static str,
+    /// The request method.
+    pub method: &'a Method,
+    /// The request path and query, e.g. `/handles/{id}/session`.
+    pub path: &'a str,
+    /// The answer's status and headers, or why there was none.
+    pub outcome: Result<(StatusCode, &'a HeaderMap), &'a reqwest::Error>,
+}
+
+/// Told of every HTTP exchange a client makes, retries included, once the answer's headers are in.
+pub trait Observer: Send + Sync {
+    /// One exchange.
+    fn observe(&self, exchange: &Exchange<'_>);
+}
+
 /// The message prefix of the [`Error::Custom`] returned when the [`Authorizer`] fails.
 pub const AUTHORIZATION_FAILED: &str = "authorization failed: ";
 
@@ -44,19 +66,30 @@ pub const AUTHORIZATION_FAILED: &str = "authorization failed: ";
 #[derive(Clone, Default)]
 pub struct Hooks {
     authorizer: Option<Arc<dyn Authorizer>>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl Hooks {
-    /// Hooks that authorize every request with `authorizer`.
-    pub fn with_authorizer(authorizer: Arc<dyn Authorizer>) -> Self {
-        Self {
-            authorizer: Some(authorizer),
-        }
+    /// These hooks, authorizing every request with `authorizer`.
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// These hooks, telling `observer` of every exchange.
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// The authorizer, if any.
     pub fn authorizer(&self) -> Option<&Arc<dyn Authorizer>> {
         self.authorizer.as_ref()
+    }
+
+    /// The observer, if any.
+    pub fn observer(&self) -> Option<&Arc<dyn Observer>> {
+        self.observer.as_ref()
     }
 }
 
@@ -64,6 +97,7 @@ impl fmt::Debug for Hooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hooks")
             .field("authorizer", &self.authorizer.as_ref().map(|_| "<set>"))
+            .field("observer", &self.observer.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -88,5 +122,30 @@ impl ClientHooks<Hooks> for Client {
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         Ok(())
+    }
+
+    /// Sends the request and tells the [`Observer`], if any, what came back.
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let Some(observer) = &self.inner.observer else {
+            return self.client().execute(request).await;
+        };
+        let method = request.method().clone();
+        let url = request.url();
+        let path = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let result = self.client().execute(request).await;
+        observer.observe(&Exchange {
+            operation_id: info.operation_id,
+            method: &method,
+            path: &path,
+            outcome: result.as_ref().map(|r| (r.status(), r.headers())),
+        });
+        result
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
-use xbl_mpsd_ext::{ContractVersion, DEFAULT_BASE_URL, MpsdClient, XblToken};
+use xbl_mpsd_ext::{ContractVersion, DEFAULT_BASE_URL, MpsdClient, MpsdClientBuilder, XblToken};
 
 use crate::activation::{self, ActivationCommand};
 use crate::demo::{self, DemoArgs};
@@ -41,13 +41,24 @@ impl Global {
         endpoint: &str,
         token: Option<(&str, &str)>,
     ) -> Result<MpsdClient, CliError> {
+        self.builder_at(endpoint, token)?
+            .build()
+            .map_err(CliError::usage)
+    }
+
+    /// The builder of [`client_at`](Self::client_at), for callers that configure more.
+    pub fn builder_at(
+        &self,
+        endpoint: &str,
+        token: Option<(&str, &str)>,
+    ) -> Result<MpsdClientBuilder, CliError> {
         let mut builder = MpsdClient::builder()
             .base_url(endpoint)
             .contract_version(self.contract_version);
         if let Some((user_hash, token)) = token {
             builder = builder.token(XblToken::new(user_hash, token).map_err(CliError::usage)?);
         }
-        builder.build().map_err(CliError::usage)
+        Ok(builder)
     }
 }
 

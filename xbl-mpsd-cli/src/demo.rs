@@ -1,10 +1,15 @@
 //! `xbl-mpsd demo`: the invite-to-join story, told with the SDK (`xbl-mpsd-ext`) one request a line.
 //!
+//! The lines come from an [`Observer`] on each player's client, so they are exactly the HTTP exchanges the
+//! SDK made (a synchronized update's read, its lost write and its retry included).
+//!
 //! By default against an emulator embedded on loopback; with `--endpoint` and the real-service options
 //! against MPSD itself. Every step checks what the service answered; the first surprise stops the demo
 //! with exit code 1.
 
 use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 use serde_json::json;
@@ -15,9 +20,9 @@ use xbl_mpsd_api::types::{
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, ETag, HandleId, Include, MpsdClient,
-    NonEmptyString, Scid, Session, SessionReference, SessionTarget, SessionTemplateName, TitleId,
-    WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
+    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, Exchange, HandleId, Include, MpsdClient,
+    NonEmptyString, Observer, Scid, Session, SessionReference, SessionTarget, SessionTemplateName,
+    TitleId, WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
 };
 
 use crate::cli::Global;
@@ -98,18 +103,47 @@ pub async fn run(args: &DemoArgs, global: &Global, endpoint: Endpoint) -> Result
         (Some(_), _) => Setup::real(args, global)?,
         (None, _) => Setup::emulator(args, global).await?,
     };
+    let requests = setup.requests.clone();
     let mut story = Story::new(setup)?;
     story.tell().await?;
     output::stdout_line(&format!(
         "demo: {} requests, invite → join → sync conflict recovered → activity found → session deleted: OK",
-        story.requests
+        requests.load(Ordering::SeqCst)
     ));
     Ok(())
 }
 
+/// Prints one line per HTTP exchange of a player's client: number, player, method, path, status, ETag.
+struct Transcript {
+    label: &'static str,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Observer for Transcript {
+    fn observe(&self, exchange: &Exchange<'_>) {
+        let number = self.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        let (status, etag) = match exchange.outcome {
+            Ok((status, headers)) => (
+                status.as_u16().to_string(),
+                headers
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned(),
+            ),
+            Err(e) => (format!("failed ({e})"), "-".to_owned()),
+        };
+        output::stdout_line(&format!(
+            "{number:>3}  {:<5} {:<6} {}  {status}  ETag {etag}",
+            self.label,
+            exchange.method.as_str(),
+            exchange.path
+        ));
+    }
+}
+
 /// One player: who, and their client.
 struct Party {
-    label: &'static str,
     xuid: Xuid,
     client: MpsdClient,
 }
@@ -121,23 +155,38 @@ struct Setup {
     scid: Scid,
     template: SessionTemplateName,
     title_id: TitleId,
+    /// The requests both players made so far.
+    requests: Arc<AtomicUsize>,
     /// Keeps the embedded emulator running.
     _emulator: Option<RunningEmulator>,
 }
 
-fn party(
-    label: &'static str,
-    global: &Global,
-    endpoint: &str,
-    xuid: Xuid,
-    user_hash: &str,
-    token: &str,
-) -> Result<Party, CliError> {
-    Ok(Party {
-        label,
-        xuid,
-        client: global.client_at(endpoint, Some((user_hash, token)))?,
-    })
+/// Where the players' clients go, and how requests are counted.
+struct Players<'a> {
+    global: &'a Global,
+    endpoint: &'a str,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Players<'_> {
+    fn party(
+        &self,
+        label: &'static str,
+        xuid: Xuid,
+        user_hash: &str,
+        token: &str,
+    ) -> Result<Party, CliError> {
+        let client = self
+            .global
+            .builder_at(self.endpoint, Some((user_hash, token)))?
+            .observer(Transcript {
+                label,
+                requests: self.requests.clone(),
+            })
+            .build()
+            .map_err(CliError::usage)?;
+        Ok(Party { xuid, client })
+    }
 }
 
 fn missing(option: &str) -> CliError {
@@ -154,13 +203,19 @@ impl Setup {
         let url = emulator.base_url();
         output::stdout_line(&format!("demo: embedded MPSD emulator at {url}"));
         let (host, guest) = (EMULATOR_HOST, EMULATOR_GUEST);
+        let players = Players {
+            global,
+            endpoint: &url,
+            requests: Arc::default(),
+        };
         // In the emulator a caller's token is its XUID.
         Ok(Self {
-            host: party("host", global, &url, host, "-", &host.to_string())?,
-            guest: party("guest", global, &url, guest, "-", &guest.to_string())?,
+            host: players.party("host", host, "-", &host.to_string())?,
+            guest: players.party("guest", guest, "-", &guest.to_string())?,
             scid: EMULATOR_SCID.parse().map_err(CliError::usage)?,
             template: args.template.clone(),
             title_id,
+            requests: players.requests,
             _emulator: Some(emulator),
         })
     }
@@ -178,26 +233,18 @@ impl Setup {
             .guest_token
             .as_deref()
             .ok_or_else(|| missing("--guest-token"))?;
+        let players = Players {
+            global,
+            endpoint: url,
+            requests: Arc::default(),
+        };
         Ok(Self {
-            host: party(
-                "host",
-                global,
-                url,
-                host_xuid,
-                &args.host_user_hash,
-                host_token,
-            )?,
-            guest: party(
-                "guest",
-                global,
-                url,
-                guest_xuid,
-                &args.guest_user_hash,
-                guest_token,
-            )?,
+            host: players.party("host", host_xuid, &args.host_user_hash, host_token)?,
+            guest: players.party("guest", guest_xuid, &args.guest_user_hash, guest_token)?,
             scid: args.scid.clone().ok_or_else(|| missing("--scid"))?,
             template: args.template.clone(),
             title_id: args.title_id.ok_or_else(|| missing("--title-id"))?,
+            requests: players.requests,
             _emulator: None,
         })
     }
@@ -207,7 +254,6 @@ impl Setup {
 struct Story {
     setup: Setup,
     reference: SessionReference,
-    requests: usize,
 }
 
 /// Which player makes a request.
@@ -278,11 +324,7 @@ impl Story {
             setup.template.clone(),
             name.parse().map_err(CliError::usage)?,
         );
-        Ok(Self {
-            setup,
-            reference,
-            requests: 0,
-        })
+        Ok(Self { setup, reference })
     }
 
     fn party(&self, who: Who) -> &Party {
@@ -292,22 +334,11 @@ impl Story {
         }
     }
 
-    /// Prints one request line.
-    fn request(&mut self, who: Who, method: &str, path: &str, status: &str, etag: Option<&ETag>) {
-        self.requests += 1;
-        let etag = etag.map_or("-", ETag::as_str);
-        let label = self.party(who).label;
-        output::stdout_line(&format!(
-            "{:>3}  {label:<5} {method:<6} {path}  {status}  ETag {etag}",
-            self.requests
-        ));
-    }
-
     fn note(text: &str) {
         output::stdout_line(&format!("     {text}"));
     }
 
-    /// A session write, printed.
+    /// A session write.
     async fn write(
         &mut self,
         step: &'static str,
@@ -324,13 +355,10 @@ impl Story {
             .send()
             .await
             .map_err(sdk(step))?;
-        let (status, session) = write_answer(&outcome);
-        let etag = session.and_then(|s| s.etag.clone());
-        self.request(who, "PUT", &target.to_string(), status, etag.as_ref());
         Ok(outcome)
     }
 
-    /// A session read by reference, printed; the session must exist.
+    /// A session read by reference; the session must exist.
     async fn read(&mut self, step: &'static str, who: Who) -> Result<Session, CliError> {
         let session = self
             .party(who)
@@ -338,17 +366,7 @@ impl Story {
             .get_session(&self.reference)
             .await
             .map_err(sdk(step))?;
-        let path = self.reference.to_string();
-        match session {
-            Some(session) => {
-                self.request(who, "GET", &path, "200", session.etag.as_ref());
-                Ok(session)
-            }
-            None => {
-                self.request(who, "GET", &path, "204", None);
-                Err(failed(step, "the session does not exist"))
-            }
-        }
+        session.ok_or_else(|| failed(step, "the session does not exist"))
     }
 
     async fn tell(&mut self) -> Result<(), CliError> {
@@ -396,7 +414,6 @@ impl Story {
             .send()
             .await
             .map_err(sdk(step))?;
-        self.request(Who::Host, "POST", "/handles", "2xx", None);
         let handle: HandleId = document
             .and_then(|d| d.id)
             .ok_or_else(|| failed(step, "the answer has no handle id"))?
@@ -431,17 +448,11 @@ impl Story {
             .join_from_activation(&activation)
             .await
             .map_err(sdk(step))?;
-        let (status, session) = write_answer(&outcome);
-        let etag = session.and_then(|s| s.etag.clone());
-        self.request(
-            Who::Guest,
-            "PUT",
-            &SessionTarget::Handle(handle).to_string(),
-            status,
-            etag.as_ref(),
-        );
         let WriteOutcome::Updated(joined) = outcome else {
-            return Err(failed(step, format!("expected 200, got {status}")));
+            return Err(failed(
+                step,
+                format!("expected 200, got {}", write_answer(&outcome).0),
+            ));
         };
         expect_members(step, &joined, 2)?;
         match &joined.reference {
@@ -498,31 +509,20 @@ impl Story {
 
         // 7. The guest retries: read, change, write with the new ETag.
         let step = "guest's synchronized_update";
-        let mut seen: Vec<Option<ETag>> = Vec::new();
         let outcome = self
             .setup
             .guest
             .client
-            .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |current| {
-                seen.push(current.and_then(|s| s.etag.clone()));
+            .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |_| {
                 custom_delta("mode", "ctf")
             })
             .await
             .map_err(sdk(step))?;
-        let path = reference.to_string();
-        // synchronized_update reads once, then writes once per call of the closure; every write but
-        // the last lost a race (412, which returned the session it then retried from).
-        let mut seen = seen.into_iter();
-        let first = seen.next().flatten();
-        self.request(Who::Guest, "GET", &path, "200", first.as_ref());
-        for etag in seen {
-            self.request(Who::Guest, "PUT", &path, "412", etag.as_ref());
-        }
-        let (status, session) = write_answer(&outcome);
-        let etag = session.and_then(|s| s.etag.clone());
-        self.request(Who::Guest, "PUT", &path, status, etag.as_ref());
         let WriteOutcome::Updated(merged) = outcome else {
-            return Err(failed(step, format!("expected 200, got {status}")));
+            return Err(failed(
+                step,
+                format!("expected 200, got {}", write_answer(&outcome).0),
+            ));
         };
         let keys = custom_keys(&merged);
         if !(keys.iter().any(|k| k == "map") && keys.iter().any(|k| k == "mode")) {
@@ -543,7 +543,6 @@ impl Story {
             .send()
             .await
             .map_err(sdk(step))?;
-        self.request(Who::Host, "POST", "/handles", "2xx", None);
         let activity = document.and_then(|d| d.id);
 
         let step = "guest queries the host's activity";
@@ -555,13 +554,6 @@ impl Story {
             .query_handles(&query, &[Include::RelatedInfo])
             .await
             .map_err(sdk(step))?;
-        self.request(
-            Who::Guest,
-            "POST",
-            "/handles/query?include=relatedInfo",
-            "200",
-            None,
-        );
         let handle = found
             .iter()
             .find(|h| activity.is_none() || h.id == activity)
@@ -617,8 +609,6 @@ impl Story {
             .get_session(&reference)
             .await
             .map_err(sdk(step))?;
-        let status = if gone.is_none() { "204" } else { "200" };
-        self.request(Who::Host, "GET", &reference.to_string(), status, None);
         if gone.is_some() {
             return Err(failed(step, "the session still exists"));
         }

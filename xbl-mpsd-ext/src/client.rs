@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
-use xbl_mpsd_api::{AuthorizationError, AuthorizationFuture, Authorizer, Hooks};
+use xbl_mpsd_api::{AuthorizationError, AuthorizationFuture, Authorizer, Hooks, Observer};
 
 use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
 use crate::contract::{self, ContractVersion, UnknownContractVersion};
@@ -60,6 +60,7 @@ pub struct MpsdClientBuilder {
     tokens: Option<Arc<dyn TokenProvider>>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl Default for MpsdClientBuilder {
@@ -74,6 +75,7 @@ impl Default for MpsdClientBuilder {
             tokens: None,
             retry: RetryPolicy::default(),
             clock: Arc::new(TokioClock),
+            observer: None,
         }
     }
 }
@@ -87,6 +89,7 @@ impl fmt::Debug for MpsdClientBuilder {
             .field("timeout", &self.timeout)
             .field("tokens", &self.tokens.as_ref().map(|_| "<provider>"))
             .field("retry", &self.retry)
+            .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +162,13 @@ impl MpsdClientBuilder {
         self
     }
 
+    /// Tells `observer` of every HTTP exchange (method, path, status, response headers — never request
+    /// headers, so never the token), retries included: for logs, metrics or a transcript.
+    pub fn observer(mut self, observer: impl Observer + 'static) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<MpsdClient, BuildError> {
         let contract = self.contract?;
@@ -187,10 +197,13 @@ impl MpsdClientBuilder {
             .connect_timeout(self.connect_timeout)
             .build()
             .map_err(BuildError::Http)?;
-        let hooks = match &self.tokens {
-            Some(tokens) => Hooks::with_authorizer(Arc::new(TokenAuthorizer(tokens.clone()))),
-            None => Hooks::default(),
-        };
+        let mut hooks = Hooks::default();
+        if let Some(tokens) = &self.tokens {
+            hooks = hooks.with_authorizer(Arc::new(TokenAuthorizer(tokens.clone())));
+        }
+        if let Some(observer) = self.observer {
+            hooks = hooks.with_observer(observer);
+        }
         let api = xbl_mpsd_api::Client::new_with_client(&base_url, http, hooks);
         Ok(MpsdClient {
             inner: Arc::new(Inner {

@@ -68,6 +68,7 @@ pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
 pub use xbl_mpsd_api as api;
+pub use xbl_mpsd_api::{Exchange, Observer};
 #[cfg(test)]
 mod test_support;
 

@@ -620,3 +620,72 @@ async fn the_token_never_shows_in_debug_display_or_errors() {
     assert!(!format!("{err:?}").contains(SECRET));
     assert!(!err.to_string().contains(SECRET));
 }
+
+/// Records what an observer is told.
+#[derive(Clone, Default)]
+struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl xbl_mpsd_ext::Observer for Recorder {
+    fn observe(&self, exchange: &xbl_mpsd_ext::Exchange<'_>) {
+        let line = match exchange.outcome {
+            Ok((status, headers)) => format!(
+                "{} {} {} {} {}",
+                exchange.operation_id,
+                exchange.method,
+                exchange.path,
+                status.as_u16(),
+                headers
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+            ),
+            Err(e) => format!("{} failed: {e}", exchange.operation_id),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[tokio::test]
+async fn an_observer_sees_every_exchange_retries_included() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(session_response(200, "E7"))
+        .mount(&server)
+        .await;
+    put_by_handle()
+        .respond_with(ResponseTemplate::new(412))
+        .mount(&server)
+        .await;
+    let recorder = Recorder::default();
+    let client = MpsdClient::builder()
+        .base_url(server.uri())
+        .token(XblToken::new("1234", SECRET).unwrap())
+        .retry_policy(RetryPolicy::default().with_jitter(FixedJitter(0.0)))
+        .clock(Arc::new(FakeClock::default()))
+        .observer(recorder.clone())
+        .build()
+        .unwrap();
+    client.get_session(handle()).await.unwrap();
+    client
+        .write(handle(), Default::default())
+        .mode(WriteMode::CreateNew)
+        .no_commit()
+        .send()
+        .await
+        .unwrap();
+    let seen = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            format!("get_session_by_handle GET /handles/{HANDLE}/session 503 -"),
+            format!("get_session_by_handle GET /handles/{HANDLE}/session 200 E7"),
+            format!("write_session_by_handle PUT /handles/{HANDLE}/session?nocommit=true 412 -"),
+        ]
+    );
+    assert!(!format!("{client:?}").contains(SECRET));
+}

@@ -8097,7 +8097,8 @@ Conventions:
 * A PUT body is a *delta* merged into the session: objects merge recursively and `null` deletes a key.
 * Enumerated strings are open: the service answers in other casings than the docs (`"None"`, `"Open"`,
   `"Measuring"`) and may add values, so they are compared case-insensitively and unknown values are kept.
-* Error bodies (400, 401, 403, 404, 405, 409) are plain-text messages, not JSON.
+* Error bodies (400, 401, 403, 404, 405, 409) are plain-text messages, not JSON. A verb a path does not
+  support answers 405 (not an operation's status, so not listed under the operations).
 
 Resolved conflicts between the public docs (DOCS) and XSAPI's real behaviour (reference §8):
 1. PUT /handles/{handleId}/session body: DOCS say none; XSAPI and go-xsapi send a session delta and receive a

@@ -20,6 +20,7 @@ caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `searc
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct CreateHandleRequest {
         #[serde(
             rename = "inviteAttributes",
@@ -30,21 +31,23 @@ caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `searc
             rename = "invitedXuid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invited_xuid: ::std::option::Option<Xuid>,
+        pub invited_xuid: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(
             rename = "originSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub origin_session_ref: ::std::option::Option<SessionReference>,
+        pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
         #[serde(
             rename = "searchAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub search_attributes: ::std::option::Option<SearchAttributes>,
         #[serde(rename = "sessionRef")]
-        pub session_ref: SessionReference,
+        pub session_ref: ::xbl_mpsd_api::SessionReference,
         #[serde(rename = "type")]
-        pub type_: HandleType,
+        pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1.
         pub version: i32,
         #[serde(flatten)]
@@ -137,6 +140,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct HandleDocument {
         ///When the handle was created.
         #[serde(
@@ -161,35 +165,41 @@ Handles are immutable: they are created, read and deleted, never updated.
             skip_serializing_if = "::serde_json::Map::is_empty"
         )]
         pub game_types: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-        ///The handle id (a GUID; the docs' uint64 is wrong).
+        ///The handle id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
         #[serde(
             rename = "inviteAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub invite_attributes: ::std::option::Option<InviteAttributes>,
-        ///From the template's `inviteProtocol` (observed `game`, `party`).
+        ///From the template's `inviteProtocol`.
         #[serde(
             rename = "inviteProtocol",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invite_protocol: ::std::option::Option<::std::string::String>,
+        pub invite_protocol: ::std::option::Option<
+            ::xbl_mpsd_api::types::InviteProtocol,
+        >,
         #[serde(
             rename = "invitedXuid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invited_xuid: ::std::option::Option<Xuid>,
+        pub invited_xuid: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(
             rename = "originSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub origin_session_ref: ::std::option::Option<SessionReference>,
+        pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
         #[serde(
             rename = "ownerXuid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub owner_xuid: ::std::option::Option<Xuid>,
+        pub owner_xuid: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(
             rename = "relatedInfo",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -209,19 +219,23 @@ Handles are immutable: they are created, read and deleted, never updated.
             rename = "senderXuid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub sender_xuid: ::std::option::Option<Xuid>,
+        pub sender_xuid: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(
             rename = "sessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub session_ref: ::std::option::Option<SessionReference>,
+        pub session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
         #[serde(
             rename = "titleId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub title_id: ::std::option::Option<TitleIdString>,
+        pub title_id: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
         #[serde(rename = "type")]
-        pub type_: HandleType,
+        pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version: ::std::option::Option<i32>,
@@ -242,6 +256,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct HandleDocumentRoleInfo {
         ///As the session's `roleTypes`.
         #[serde(
@@ -264,16 +280,17 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct HandleQueryOwners {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub people: ::std::option::Option<HandleQueryOwnersPeople>,
         ///Owner XUIDs.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub xuids: ::std::vec::Vec<Xuid>,
+        pub xuids: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -291,15 +308,18 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct HandleQueryOwnersPeople {
-        ///`people`, `friends` or `favorites`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub moniker: ::std::option::Option<::std::string::String>,
+        pub moniker: ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
         #[serde(
             rename = "monikerXuid",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub moniker_xuid: ::std::option::Option<Xuid>,
+        pub moniker_xuid: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -319,6 +339,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct HandleQueryRequest {
         ///OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -334,9 +355,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub order_by: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub owners: ::std::option::Option<HandleQueryOwners>,
-        ///The SCID to search.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub scid: ::std::option::Option<::std::string::String>,
+        pub scid: ::std::option::Option<::xbl_mpsd_api::Scid>,
         #[serde(
             rename = "sessionMembers",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -349,7 +369,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         )]
         pub template_name: ::std::option::Option<::std::string::String>,
         #[serde(rename = "type")]
-        pub type_: HandleType,
+        pub type_: ::xbl_mpsd_api::types::HandleType,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -367,6 +387,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[non_exhaustive]
     pub struct HandleQueryResponse {
         ///The matching handles.
         pub results: ::std::vec::Vec<HandleDocument>,
@@ -387,21 +408,24 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct HandleRelatedInfo {
         ///Temporarily closed for joining.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub closed: ::std::option::Option<bool>,
-        ///As on the handle.
         #[serde(
             rename = "inviteProtocol",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invite_protocol: ::std::option::Option<::std::string::String>,
+        pub invite_protocol: ::std::option::Option<
+            ::xbl_mpsd_api::types::InviteProtocol,
+        >,
         #[serde(
             rename = "joinRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub join_restriction: ::std::option::Option<Restriction>,
+        pub join_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
         ///The session's maximum.
         #[serde(
             rename = "maxMembersCount",
@@ -428,9 +452,11 @@ Handles are immutable: they are created, read and deleted, never updated.
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub session_owners: ::std::vec::Vec<Xuid>,
+        pub session_owners: ::std::vec::Vec<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub visibility: ::std::option::Option<Visibility>,
+        pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -439,58 +465,17 @@ Handles are immutable: they are created, read and deleted, never updated.
             Default::default()
         }
     }
-    ///`activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct HandleType(pub ::std::string::String);
-    impl ::std::ops::Deref for HandleType {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<HandleType> for ::std::string::String {
-        fn from(value: HandleType) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for HandleType {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for HandleType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for HandleType {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
     ///What the invite toast shows and what the invitee's title receives.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct InviteAttributes {
         ///Title-defined context, at most 256 characters URI-encoded; passed to the activation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -511,7 +496,9 @@ Handles are immutable: they are created, read and deleted, never updated.
             rename = "titleId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub title_id: ::std::option::Option<TitleIdString>,
+        pub title_id: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -529,10 +516,11 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MatchmakingResult {
-        ///`searching`, `expired`, `found`, `failed`, `canceled`. Open, case-insensitive.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<::std::string::String>,
+        pub status: ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
         ///Free text.
         #[serde(
             rename = "statusDetails",
@@ -543,7 +531,7 @@ Handles are immutable: they are created, read and deleted, never updated.
             rename = "targetSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub target_session_ref: ::std::option::Option<SessionReference>,
+        pub target_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
         ///Typical wait in seconds.
         #[serde(
             rename = "typicalWait",
@@ -564,10 +552,11 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MemberConstants {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
@@ -587,10 +576,11 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MemberConstantsSystem {
         ///The member's index.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -612,7 +602,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub xuid: ::std::option::Option<Xuid>,
+        pub xuid: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -627,10 +617,11 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MemberProperties {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
@@ -650,17 +641,18 @@ Handles are immutable: they are created, read and deleted, never updated.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MemberPropertiesSystem {
         ///Active in the session; not together with `ready`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub active: ::std::option::Option<bool>,
         ///The RTA connection id (a GUID), sent with `active`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub connection: ::std::option::Option<::std::string::String>,
+        pub connection: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         ///Point-in-time encounters; consumed, never returned.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub encounters: ::std::vec::Vec<::std::string::String>,
@@ -718,17 +710,19 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MemberPropertiesSystemSubscription {
-        ///`everything`, `host`, `initialization`, `matchmakingStatus`, `membersList`, …
+        ///What the member is told about.
         #[serde(
             rename = "changeTypes",
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub change_types: ::std::vec::Vec<::std::string::String>,
+        pub change_types: ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
         ///An upper-case GUID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::std::string::String>,
+        pub id: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -746,6 +740,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MembersInfo {
         ///Members that are no longer reserved.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -780,14 +776,15 @@ rendering. Large sessions list only `members.me`.
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MultiplayerSession {
         ///Scopes `changeNumber` (a GUID).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub branch: ::std::option::Option<::std::string::String>,
+        pub branch: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         ///Incremented by every committed change.
         #[serde(
             rename = "changeNumber",
@@ -802,12 +799,12 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub contract_version: ::std::option::Option<i32>,
-        ///For tracing; survives an empty session being deleted and restarted.
+        ///For tracing (a GUID); survives an empty session being deleted and restarted.
         #[serde(
             rename = "correlationId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub correlation_id: ::std::option::Option<::std::string::String>,
+        pub correlation_id: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         ///Device tokens ranked for hosting, set after measuring.
         #[serde(
             rename = "hostCandidates",
@@ -848,7 +845,9 @@ rendering. Large sessions list only `members.me`.
             rename = "searchHandle",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub search_handle: ::std::option::Option<::std::string::String>,
+        pub search_handle: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+        >,
         ///Server-owned sections by name (e.g. `matchmaking`), kept as raw JSON.
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub servers: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -874,10 +873,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct MultiplayerSessionRequest {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<SessionConstants>,
@@ -909,58 +909,17 @@ the session or member is created (a conflicting change is 409).
             Default::default()
         }
     }
-    ///`none`, `local` or `followed`. Open, case-insensitive (fixtures show `"None"`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct Restriction(pub ::std::string::String);
-    impl ::std::ops::Deref for Restriction {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Restriction> for ::std::string::String {
-        fn from(value: Restriction) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for Restriction {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for Restriction {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for Restriction {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
     ///One role's counts.
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct Role {
         ///Members in the role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -974,7 +933,7 @@ the session or member is created (a conflicting change is 409).
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub member_xuids: ::std::vec::Vec<Xuid>,
+        pub member_xuids: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         ///Target number of members.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub target: ::std::option::Option<i64>,
@@ -992,18 +951,21 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct RoleType {
-        ///Which role settings members may change (`max`, `target`).
+        ///Which role settings members may change.
         #[serde(
             rename = "mutableRoleSettings",
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub mutable_role_settings: ::std::vec::Vec<::std::string::String>,
+        pub mutable_role_settings: ::std::vec::Vec<
+            ::xbl_mpsd_api::types::MutableRoleSetting,
+        >,
         ///Only owners may assign these roles.
         #[serde(
             rename = "ownerManaged",
@@ -1027,10 +989,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SearchAttributes {
         ///Number attributes by name.
         #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
@@ -1055,10 +1018,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionCapabilities {
         ///Arbitrated (tournament) session.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1143,10 +1107,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstants {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
@@ -1166,10 +1131,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystem {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub arbitration: ::std::option::Option<SessionConstantsSystemArbitration>,
@@ -1179,7 +1145,9 @@ the session or member is created (a conflicting change is 409).
             default,
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
-        pub broadcast_viewer_title_ids: ::std::vec::Vec<TitleIdString>,
+        pub broadcast_viewer_title_ids: ::std::vec::Vec<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub capabilities: ::std::option::Option<SessionCapabilities>,
         ///Deprecated (Xbox Live Compute was discontinued).
@@ -1199,13 +1167,14 @@ the session or member is created (a conflicting change is 409).
         pub inactive_removal_timeout: ::std::option::Option<Timeout>,
         ///XUIDs; the creator must be one of them (or a server).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub initiators: ::std::vec::Vec<Xuid>,
-        ///Invite toast protocol (`game`, `tournamentgame`, `chat`, `gameparty`; fixtures show `party`).
+        pub initiators: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         #[serde(
             rename = "inviteProtocol",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub invite_protocol: ::std::option::Option<::std::string::String>,
+        pub invite_protocol: ::std::option::Option<
+            ::xbl_mpsd_api::types::InviteProtocol,
+        >,
         ///1–100 (default 100); up to 1000 with `capabilities.large`.
         #[serde(
             rename = "maxMembersCount",
@@ -1271,7 +1240,7 @@ the session or member is created (a conflicting change is 409).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version: ::std::option::Option<i32>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub visibility: ::std::option::Option<Visibility>,
+        pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1289,6 +1258,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemArbitration {
         ///Milliseconds (default 300000).
         #[serde(
@@ -1319,6 +1290,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemMeasurementServerAddressesValue {
         ///Base64 secure device address.
         #[serde(
@@ -1343,6 +1316,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemMemberInitialization {
         ///Milliseconds (default 5000; only with `externalEvaluation`).
         #[serde(
@@ -1391,6 +1366,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemMetrics {
         ///Measure download bandwidth.
         #[serde(
@@ -1427,6 +1404,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemOwnershipPolicies {
         ///Whether non-owners may send invites.
         #[serde(
@@ -1434,9 +1413,8 @@ the session or member is created (a conflicting change is 409).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub allow_non_owner_invite_handles: ::std::option::Option<bool>,
-        ///`oldest` or `endsession` (default).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub migration: ::std::option::Option<::std::string::String>,
+        pub migration: ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
         ///System properties non-owners may change.
         #[serde(
             rename = "nonOwnerModifiableSystemProperties",
@@ -1463,6 +1441,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToHostRequirements {
         ///Kbps (default 100000).
         #[serde(
@@ -1476,12 +1456,13 @@ the session or member is created (a conflicting change is 409).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub bandwidth_up_minimum: ::std::option::Option<i64>,
-        ///`latency`, `bandwidthup`, `bandwidthdown` or `bandwidth` (XSAPI writes camelCase).
         #[serde(
             rename = "hostSelectionMetric",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub host_selection_metric: ::std::option::Option<::std::string::String>,
+        pub host_selection_metric: ::std::option::Option<
+            ::xbl_mpsd_api::types::HostSelectionMetric,
+        >,
         ///Milliseconds (default 250).
         #[serde(
             rename = "latencyMaximum",
@@ -1505,6 +1486,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToPeerRequirements {
         ///Kbps (default 10000).
         #[serde(
@@ -1535,13 +1518,14 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionInitializing {
         ///The initialization episode number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub episode: ::std::option::Option<i64>,
-        ///`joining`, `measuring`, `evaluating` or `failed`. Open, case-insensitive.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub stage: ::std::option::Option<::std::string::String>,
+        pub stage: ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
         ///When the current stage began.
         #[serde(
             rename = "stageStartTime",
@@ -1567,12 +1551,16 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionMember {
         #[serde(
             rename = "activeTitleId",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub active_title_id: ::std::option::Option<TitleIdString>,
+        pub active_title_id: ::std::option::Option<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<MemberConstants>,
         ///Set when a secure device address is uploaded; case-insensitive.
@@ -1590,21 +1578,23 @@ the session or member is created (a conflicting change is 409).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub initialization_episode: ::std::option::Option<i64>,
-        ///`timeout`, `latency`, `bandwidthdown`, `bandwidthup`, `network`, `group`, `episode` (any case).
+        ///Why the member failed initialization.
         #[serde(
             rename = "initializationFailure",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub initialization_failure: ::std::option::Option<::std::string::String>,
+        pub initialization_failure: ::std::option::Option<
+            ::xbl_mpsd_api::types::InitializationFailure,
+        >,
         ///When the member joined (or was reserved).
         #[serde(
             rename = "joinTime",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub join_time: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
-        ///`open`, `moderate` or `strict` (any case).
+        ///The member's NAT type.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub nat: ::std::option::Option<::std::string::String>,
+        pub nat: ::std::option::Option<::xbl_mpsd_api::types::NatType>,
         ///The next member's index (`membersInfo.next` at the end of the list).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next: ::std::option::Option<i64>,
@@ -1633,10 +1623,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionMemberRequest {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<MemberConstants>,
@@ -1662,10 +1653,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionProperties {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
@@ -1685,10 +1677,11 @@ the session or member is created (a conflicting change is 409).
         ::serde::Serialize,
         Clone,
         Debug,
-        Default,
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionPropertiesSystem {
         ///Deprecated.
         #[serde(
@@ -1712,7 +1705,7 @@ the session or member is created (a conflicting change is 409).
             rename = "joinRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub join_restriction: ::std::option::Option<Restriction>,
+        pub join_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
         ///Case-insensitive keywords (not on private sessions).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub keywords: ::std::vec::Vec<::std::string::String>,
@@ -1734,7 +1727,7 @@ the session or member is created (a conflicting change is 409).
             rename = "readRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub read_restriction: ::std::option::Option<Restriction>,
+        pub read_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
         ///Ordered, case-insensitive connection strings.
         #[serde(
             rename = "serverConnectionStringCandidates",
@@ -1762,6 +1755,8 @@ the session or member is created (a conflicting change is 409).
         PartialEq,
         schemars::JsonSchema
     )]
+    #[derive(Default)]
+    #[non_exhaustive]
     pub struct SessionPropertiesSystemMatchmaking {
         #[serde(
             rename = "clientResult",
@@ -1784,31 +1779,6 @@ the session or member is created (a conflicting change is 409).
     }
     impl SessionPropertiesSystemMatchmaking {
         pub fn builder() -> builder::SessionPropertiesSystemMatchmaking {
-            Default::default()
-        }
-    }
-    /**Identifies a session: SCID, template and name. Comparisons ignore case. In a create-handle request the
-service fills in a GUID when `name` is empty.
-*/
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
-    pub struct SessionReference {
-        ///Session name.
-        pub name: ::std::string::String,
-        ///Service configuration id.
-        pub scid: ::std::string::String,
-        ///Session template name.
-        #[serde(rename = "templateName")]
-        pub template_name: ::std::string::String,
-    }
-    impl SessionReference {
-        pub fn builder() -> builder::SessionReference {
             Default::default()
         }
     }
@@ -1839,132 +1809,6 @@ service fills in a GUID when `name` is empty.
             Self(value)
         }
     }
-    ///A title id, a decimal unsigned 32-bit number carried as a string.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct TitleIdString(pub ::std::string::String);
-    impl ::std::ops::Deref for TitleIdString {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<TitleIdString> for ::std::string::String {
-        fn from(value: TitleIdString) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for TitleIdString {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for TitleIdString {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for TitleIdString {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
-    ///`private`, `visible`, `open`; responses may also show `full`. Open, case-insensitive.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct Visibility(pub ::std::string::String);
-    impl ::std::ops::Deref for Visibility {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Visibility> for ::std::string::String {
-        fn from(value: Visibility) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for Visibility {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for Visibility {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for Visibility {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
-    ///An Xbox user id, a decimal unsigned 64-bit number carried as a string.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct Xuid(pub ::std::string::String);
-    impl ::std::ops::Deref for Xuid {
-        type Target = ::std::string::String;
-        fn deref(&self) -> &::std::string::String {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Xuid> for ::std::string::String {
-        fn from(value: Xuid) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::string::String> for Xuid {
-        fn from(value: ::std::string::String) -> Self {
-            Self(value)
-        }
-    }
-    impl ::std::fmt::Display for Xuid {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-    impl ::std::str::FromStr for Xuid {
-        type Err = ::std::convert::Infallible;
-        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
-            Ok(Self(value.to_string()))
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -1974,11 +1818,11 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             invited_xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             origin_session_ref: ::std::result::Result<
-                ::std::option::Option<super::SessionReference>,
+                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             search_attributes: ::std::result::Result<
@@ -1986,10 +1830,13 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             session_ref: ::std::result::Result<
-                super::SessionReference,
+                ::xbl_mpsd_api::SessionReference,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<super::HandleType, ::std::string::String>,
+            type_: ::std::result::Result<
+                ::xbl_mpsd_api::types::HandleType,
+                ::std::string::String,
+            >,
             version: ::std::result::Result<i32, ::std::string::String>,
             extra: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -2006,7 +1853,7 @@ service fills in a GUID when `name` is empty.
                     session_ref: Err("no value supplied for session_ref".to_string()),
                     type_: Err("no value supplied for type_".to_string()),
                     version: Err("no value supplied for version".to_string()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2029,7 +1876,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn invited_xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invited_xuid = value
@@ -2042,7 +1891,7 @@ service fills in a GUID when `name` is empty.
             pub fn origin_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionReference>,
+                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2073,7 +1922,7 @@ service fills in a GUID when `name` is empty.
             }
             pub fn session_ref<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::SessionReference>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::SessionReference>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_ref = value
@@ -2085,7 +1934,7 @@ service fills in a GUID when `name` is empty.
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::HandleType>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::types::HandleType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -2173,7 +2022,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
                 ::std::string::String,
             >,
             invite_attributes: ::std::result::Result<
@@ -2181,19 +2030,19 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             invited_xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             origin_session_ref: ::std::result::Result<
-                ::std::option::Option<super::SessionReference>,
+                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             owner_xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             related_info: ::std::result::Result<
@@ -2209,18 +2058,21 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             sender_xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             session_ref: ::std::result::Result<
-                ::std::option::Option<super::SessionReference>,
+                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             title_id: ::std::result::Result<
-                ::std::option::Option<super::TitleIdString>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<super::HandleType, ::std::string::String>,
+            type_: ::std::result::Result<
+                ::xbl_mpsd_api::types::HandleType,
+                ::std::string::String,
+            >,
             version: ::std::result::Result<
                 ::std::option::Option<i32>,
                 ::std::string::String,
@@ -2251,7 +2103,7 @@ service fills in a GUID when `name` is empty.
                     title_id: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
                     version: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2314,7 +2166,11 @@ service fills in a GUID when `name` is empty.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -2340,7 +2196,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invite_protocol = value
@@ -2354,7 +2212,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn invited_xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invited_xuid = value
@@ -2367,7 +2227,7 @@ service fills in a GUID when `name` is empty.
             pub fn origin_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionReference>,
+                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2382,7 +2242,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn owner_xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.owner_xuid = value
@@ -2438,7 +2300,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn sender_xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sender_xuid = value
@@ -2451,7 +2315,7 @@ service fills in a GUID when `name` is empty.
             pub fn session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionReference>,
+                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2464,7 +2328,11 @@ service fills in a GUID when `name` is empty.
             }
             pub fn title_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TitleIdString>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.title_id = value
@@ -2476,7 +2344,7 @@ service fills in a GUID when `name` is empty.
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::HandleType>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::types::HandleType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -2581,7 +2449,7 @@ service fills in a GUID when `name` is empty.
             fn default() -> Self {
                 Self {
                     role_types: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2643,7 +2511,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             xuids: ::std::result::Result<
-                ::std::vec::Vec<super::Xuid>,
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2656,7 +2524,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     people: Ok(Default::default()),
                     xuids: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2677,7 +2545,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn xuids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.xuids = value
@@ -2726,11 +2596,11 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct HandleQueryOwnersPeople {
             moniker: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
                 ::std::string::String,
             >,
             moniker_xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2743,14 +2613,16 @@ service fills in a GUID when `name` is empty.
                 Self {
                     moniker: Ok(Default::default()),
                     moniker_xuid: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl HandleQueryOwnersPeople {
             pub fn moniker<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.moniker = value
@@ -2762,7 +2634,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn moniker_xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.moniker_xuid = value
@@ -2829,7 +2703,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             scid: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Scid>,
                 ::std::string::String,
             >,
             session_members: ::std::result::Result<
@@ -2840,7 +2714,10 @@ service fills in a GUID when `name` is empty.
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            type_: ::std::result::Result<super::HandleType, ::std::string::String>,
+            type_: ::std::result::Result<
+                ::xbl_mpsd_api::types::HandleType,
+                ::std::string::String,
+            >,
             extra: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
@@ -2857,7 +2734,7 @@ service fills in a GUID when `name` is empty.
                     session_members: Ok(Default::default()),
                     template_name: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -2914,7 +2791,7 @@ service fills in a GUID when `name` is empty.
             }
             pub fn scid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::option::Option<::xbl_mpsd_api::Scid>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.scid = value
@@ -2954,7 +2831,7 @@ service fills in a GUID when `name` is empty.
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::HandleType>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::types::HandleType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
@@ -3027,7 +2904,7 @@ service fills in a GUID when `name` is empty.
             fn default() -> Self {
                 Self {
                     results: Err("no value supplied for results".to_string()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3086,11 +2963,11 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             join_restriction: ::std::result::Result<
-                ::std::option::Option<super::Restriction>,
+                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             max_members_count: ::std::result::Result<
@@ -3106,11 +2983,11 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             session_owners: ::std::result::Result<
-                ::std::vec::Vec<super::Xuid>,
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             visibility: ::std::result::Result<
-                ::std::option::Option<super::Visibility>,
+                ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3129,7 +3006,7 @@ service fills in a GUID when `name` is empty.
                     posted_time: Ok(Default::default()),
                     session_owners: Ok(Default::default()),
                     visibility: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3148,7 +3025,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invite_protocol = value
@@ -3162,7 +3041,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn join_restriction<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Restriction>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.join_restriction = value
@@ -3216,7 +3097,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn session_owners<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_owners = value
@@ -3230,7 +3113,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn visibility<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Visibility>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.visibility = value
@@ -3303,7 +3188,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             title_id: ::std::result::Result<
-                ::std::option::Option<super::TitleIdString>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3318,7 +3203,7 @@ service fills in a GUID when `name` is empty.
                     context_string: Ok(Default::default()),
                     sender_string: Ok(Default::default()),
                     title_id: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3363,7 +3248,11 @@ service fills in a GUID when `name` is empty.
             }
             pub fn title_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TitleIdString>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.title_id = value
@@ -3416,7 +3305,7 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct MatchmakingResult {
             status: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
                 ::std::string::String,
             >,
             status_details: ::std::result::Result<
@@ -3424,7 +3313,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             target_session_ref: ::std::result::Result<
-                ::std::option::Option<super::SessionReference>,
+                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             typical_wait: ::std::result::Result<
@@ -3443,14 +3332,16 @@ service fills in a GUID when `name` is empty.
                     status_details: Ok(Default::default()),
                     target_session_ref: Ok(Default::default()),
                     typical_wait: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl MatchmakingResult {
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
@@ -3477,7 +3368,7 @@ service fills in a GUID when `name` is empty.
             pub fn target_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionReference>,
+                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3562,7 +3453,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     custom: Ok(Default::default()),
                     system: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3648,7 +3539,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             xuid: ::std::result::Result<
-                ::std::option::Option<super::Xuid>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3664,7 +3555,7 @@ service fills in a GUID when `name` is empty.
                     matchmaking_result: Ok(Default::default()),
                     team: Ok(Default::default()),
                     xuid: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3723,7 +3614,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn xuid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.xuid = value
@@ -3797,7 +3690,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     custom: Ok(Default::default()),
                     system: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3871,7 +3764,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             connection: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             encounters: ::std::result::Result<
@@ -3929,7 +3822,7 @@ service fills in a GUID when `name` is empty.
                     server_measurements: Ok(Default::default()),
                     subscription: Ok(Default::default()),
                     subscriptions: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -3948,7 +3841,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn connection<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.connection = value
@@ -4139,11 +4034,11 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct MemberPropertiesSystemSubscription {
             change_types: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4156,14 +4051,16 @@ service fills in a GUID when `name` is empty.
                 Self {
                     change_types: Ok(Default::default()),
                     id: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl MemberPropertiesSystemSubscription {
             pub fn change_types<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.change_types = value
@@ -4175,7 +4072,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
@@ -4256,7 +4155,7 @@ service fills in a GUID when `name` is empty.
                     count: Ok(Default::default()),
                     first: Ok(Default::default()),
                     next: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -4366,7 +4265,7 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct MultiplayerSession {
             branch: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             change_number: ::std::result::Result<
@@ -4382,7 +4281,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             correlation_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             host_candidates: ::std::result::Result<
@@ -4418,7 +4317,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             search_handle: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
@@ -4453,14 +4352,16 @@ service fills in a GUID when `name` is empty.
                     search_handle: Ok(Default::default()),
                     servers: Ok(Default::default()),
                     start_time: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl MultiplayerSession {
             pub fn branch<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.branch = value
@@ -4512,7 +4413,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn correlation_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.correlation_id = value
@@ -4634,7 +4537,11 @@ service fills in a GUID when `name` is empty.
             }
             pub fn search_handle<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.search_handle = value
@@ -4774,7 +4681,7 @@ service fills in a GUID when `name` is empty.
                     properties: Ok(Default::default()),
                     role_types: Ok(Default::default()),
                     servers: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -4907,7 +4814,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             member_xuids: ::std::result::Result<
-                ::std::vec::Vec<super::Xuid>,
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             target: ::std::result::Result<
@@ -4926,7 +4833,7 @@ service fills in a GUID when `name` is empty.
                     max: Ok(Default::default()),
                     member_xuids: Ok(Default::default()),
                     target: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -4957,7 +4864,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn member_xuids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.member_xuids = value
@@ -5022,7 +4931,7 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct RoleType {
             mutable_role_settings: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
                 ::std::string::String,
             >,
             owner_managed: ::std::result::Result<
@@ -5044,14 +4953,16 @@ service fills in a GUID when `name` is empty.
                     mutable_role_settings: Ok(Default::default()),
                     owner_managed: Ok(Default::default()),
                     roles: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl RoleType {
             pub fn mutable_role_settings<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.mutable_role_settings = value
@@ -5152,7 +5063,7 @@ service fills in a GUID when `name` is empty.
                     numbers: Ok(Default::default()),
                     strings: Ok(Default::default()),
                     tags: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5320,7 +5231,7 @@ service fills in a GUID when `name` is empty.
                     suppress_presence_activity_check: Ok(Default::default()),
                     team: Ok(Default::default()),
                     user_authorization_style: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5607,7 +5518,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     custom: Ok(Default::default()),
                     system: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5681,7 +5592,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             broadcast_viewer_title_ids: ::std::result::Result<
-                ::std::vec::Vec<super::TitleIdString>,
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
                 ::std::string::String,
             >,
             capabilities: ::std::result::Result<
@@ -5697,11 +5608,11 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             initiators: ::std::result::Result<
-                ::std::vec::Vec<super::Xuid>,
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             max_members_count: ::std::result::Result<
@@ -5756,7 +5667,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             visibility: ::std::result::Result<
-                ::std::option::Option<super::Visibility>,
+                ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5786,7 +5697,7 @@ service fills in a GUID when `name` is empty.
                     session_empty_timeout: Ok(Default::default()),
                     version: Ok(Default::default()),
                     visibility: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -5807,7 +5718,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn broadcast_viewer_title_ids<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::TitleIdString>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.broadcast_viewer_title_ids = value
@@ -5865,7 +5778,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn initiators<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<super::Xuid>>,
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.initiators = value
@@ -5877,7 +5792,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.invite_protocol = value
@@ -6062,7 +5979,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn visibility<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Visibility>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.visibility = value
@@ -6164,7 +6083,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     arbitration_timeout: Ok(Default::default()),
                     forfeit_timeout: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6251,7 +6170,7 @@ service fills in a GUID when `name` is empty.
             fn default() -> Self {
                 Self {
                     secure_device_address: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6345,7 +6264,7 @@ service fills in a GUID when `name` is empty.
                     join_timeout: Ok(Default::default()),
                     measurement_timeout: Ok(Default::default()),
                     members_needed_to_start: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6492,7 +6411,7 @@ service fills in a GUID when `name` is empty.
                     bandwidth_up: Ok(Default::default()),
                     custom: Ok(Default::default()),
                     latency: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6596,7 +6515,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             migration: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
                 ::std::string::String,
             >,
             non_owner_modifiable_system_properties: ::std::result::Result<
@@ -6614,7 +6533,7 @@ service fills in a GUID when `name` is empty.
                     allow_non_owner_invite_handles: Ok(Default::default()),
                     migration: Ok(Default::default()),
                     non_owner_modifiable_system_properties: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6635,7 +6554,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn migration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.migration = value
@@ -6716,7 +6637,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             host_selection_metric: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::HostSelectionMetric>,
                 ::std::string::String,
             >,
             latency_maximum: ::std::result::Result<
@@ -6735,7 +6656,7 @@ service fills in a GUID when `name` is empty.
                     bandwidth_up_minimum: Ok(Default::default()),
                     host_selection_metric: Ok(Default::default()),
                     latency_maximum: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6770,7 +6691,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn host_selection_metric<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::HostSelectionMetric>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.host_selection_metric = value
@@ -6858,7 +6781,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     bandwidth_minimum: Ok(Default::default()),
                     latency_maximum: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6936,7 +6859,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             stage: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
                 ::std::string::String,
             >,
             stage_start_time: ::std::result::Result<
@@ -6954,7 +6877,7 @@ service fills in a GUID when `name` is empty.
                     episode: Ok(Default::default()),
                     stage: Ok(Default::default()),
                     stage_start_time: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -6973,7 +6896,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn stage<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.stage = value
@@ -7041,7 +6966,7 @@ service fills in a GUID when `name` is empty.
         #[derive(Clone, Debug)]
         pub struct SessionMember {
             active_title_id: ::std::result::Result<
-                ::std::option::Option<super::TitleIdString>,
+                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
                 ::std::string::String,
             >,
             constants: ::std::result::Result<
@@ -7061,7 +6986,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             initialization_failure: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::InitializationFailure>,
                 ::std::string::String,
             >,
             join_time: ::std::result::Result<
@@ -7069,7 +6994,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             nat: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<::xbl_mpsd_api::types::NatType>,
                 ::std::string::String,
             >,
             next: ::std::result::Result<
@@ -7113,14 +7038,18 @@ service fills in a GUID when `name` is empty.
                     reserved: Ok(Default::default()),
                     roles: Ok(Default::default()),
                     turn: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
         impl SessionMember {
             pub fn active_title_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::TitleIdString>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                    >,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.active_title_id = value
@@ -7186,7 +7115,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn initialization_failure<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::InitializationFailure>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.initialization_failure = value
@@ -7214,7 +7145,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn nat<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::NatType>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.nat = value
@@ -7374,7 +7307,7 @@ service fills in a GUID when `name` is empty.
                     constants: Ok(Default::default()),
                     properties: Ok(Default::default()),
                     roles: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7483,7 +7416,7 @@ service fills in a GUID when `name` is empty.
                 Self {
                     custom: Ok(Default::default()),
                     system: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7569,7 +7502,7 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             join_restriction: ::std::result::Result<
-                ::std::option::Option<super::Restriction>,
+                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             keywords: ::std::result::Result<
@@ -7590,7 +7523,7 @@ service fills in a GUID when `name` is empty.
             >,
             owners: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
             read_restriction: ::std::result::Result<
-                ::std::option::Option<super::Restriction>,
+                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             server_connection_string_candidates: ::std::result::Result<
@@ -7619,7 +7552,7 @@ service fills in a GUID when `name` is empty.
                     read_restriction: Ok(Default::default()),
                     server_connection_string_candidates: Ok(Default::default()),
                     turn: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7678,7 +7611,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn join_restriction<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Restriction>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.join_restriction = value
@@ -7756,7 +7691,9 @@ service fills in a GUID when `name` is empty.
             }
             pub fn read_restriction<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Restriction>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.read_restriction = value
@@ -7882,7 +7819,7 @@ service fills in a GUID when `name` is empty.
                     client_result: Ok(Default::default()),
                     server_connection_string: Ok(Default::default()),
                     target_session_constants: Ok(Default::default()),
-                    extra: Err("no value supplied for extra".to_string()),
+                    extra: Ok(Default::default()),
                 }
             }
         }
@@ -7969,83 +7906,6 @@ service fills in a GUID when `name` is empty.
                 }
             }
         }
-        #[derive(Clone, Debug)]
-        pub struct SessionReference {
-            name: ::std::result::Result<::std::string::String, ::std::string::String>,
-            scid: ::std::result::Result<::std::string::String, ::std::string::String>,
-            template_name: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
-        }
-        impl ::std::default::Default for SessionReference {
-            fn default() -> Self {
-                Self {
-                    name: Err("no value supplied for name".to_string()),
-                    scid: Err("no value supplied for scid".to_string()),
-                    template_name: Err("no value supplied for template_name".to_string()),
-                }
-            }
-        }
-        impl SessionReference {
-            pub fn name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for name: {e}")
-                    });
-                self
-            }
-            pub fn scid<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.scid = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for scid: {e}")
-                    });
-                self
-            }
-            pub fn template_name<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::string::String>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.template_name = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for template_name: {e}")
-                    });
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<SessionReference> for super::SessionReference {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: SessionReference,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    name: value.name?,
-                    scid: value.scid?,
-                    template_name: value.template_name?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::SessionReference> for SessionReference {
-            fn from(value: super::SessionReference) -> Self {
-                Self {
-                    name: Ok(value.name),
-                    scid: Ok(value.scid),
-                    template_name: Ok(value.template_name),
-                }
-            }
-        }
     }
     /// Error types.
     pub mod error {
@@ -8078,6 +7938,112 @@ service fills in a GUID when `name` is empty.
                 Self(value.into())
             }
         }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " A kind of session change a member subscribes to (XSAPI `GetVectorViewForChangeTypes`). Open,"]
+        #[doc = " case-insensitive."] ChangeType, ChangeTypeKind { #[doc = "everything"]
+        Everything / EVERYTHING = "everything", #[doc = "host"] Host / HOST = "host",
+        #[doc = "initialization"] Initialization / INITIALIZATION = "initialization",
+        #[doc = "matchmakingStatus"] MatchmakingStatus / MATCHMAKING_STATUS =
+        "matchmakingStatus", #[doc = "membersList"] MembersList / MEMBERS_LIST =
+        "membersList", #[doc = "membersStatus"] MembersStatus / MEMBERS_STATUS =
+        "membersStatus", #[doc = "joinability"] Joinability / JOINABILITY =
+        "joinability", #[doc = "customProperty"] CustomProperty / CUSTOM_PROPERTY =
+        "customProperty", #[doc = "membersCustomProperty"] MembersCustomProperty /
+        MEMBERS_CUSTOM_PROPERTY = "membersCustomProperty", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " `activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept."]
+        HandleType, HandleTypeKind { #[doc = "activity"] Activity / ACTIVITY =
+        "activity", #[doc = "invite"] Invite / INVITE = "invite", #[doc = "search"]
+        Search / SEARCH = "search", #[doc = "transfer"] Transfer / TRANSFER = "transfer",
+        }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " How the host is chosen: `latency`, `bandwidthup`, `bandwidthdown` or `bandwidth`. Open,"]
+        #[doc = " case-insensitive (XSAPI writes `bandwidthUp`/`bandwidthDown`)."]
+        HostSelectionMetric, HostSelectionMetricKind { #[doc = "latency"] Latency /
+        LATENCY = "latency", #[doc = "bandwidthup"] BandwidthUp / BANDWIDTH_UP =
+        "bandwidthup", #[doc = "bandwidthdown"] BandwidthDown / BANDWIDTH_DOWN =
+        "bandwidthdown", #[doc = "bandwidth"] Bandwidth / BANDWIDTH = "bandwidth", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " Why a member failed initialization (reference §4.5, read-only member fields). Open, case-insensitive."]
+        InitializationFailure, InitializationFailureKind { #[doc = "timeout"] Timeout /
+        TIMEOUT = "timeout", #[doc = "latency"] Latency / LATENCY = "latency", #[doc =
+        "bandwidthdown"] BandwidthDown / BANDWIDTH_DOWN = "bandwidthdown", #[doc =
+        "bandwidthup"] BandwidthUp / BANDWIDTH_UP = "bandwidthup", #[doc = "network"]
+        Network / NETWORK = "network", #[doc = "group"] Group / GROUP = "group", #[doc =
+        "episode"] Episode / EPISODE = "episode", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " The member-initialization stage: `joining` → `measuring` → `evaluating`, or `failed`. Open,"]
+        #[doc = " case-insensitive (fixtures show `\"Measuring\"`)."]
+        InitializationStage, InitializationStageKind { #[doc = "joining"] Joining /
+        JOINING = "joining", #[doc = "measuring"] Measuring / MEASURING = "measuring",
+        #[doc = "evaluating"] Evaluating / EVALUATING = "evaluating", #[doc = "failed"]
+        Failed / FAILED = "failed", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " The invite toast protocol, from the template constant `inviteProtocol`: `game`, `tournamentgame`, `chat`,"]
+        #[doc =
+        " `gameparty` (template docs); fixtures show `party`. Open, case-insensitive."]
+        InviteProtocol, InviteProtocolKind { #[doc = "game"] Game / GAME = "game", #[doc
+        = "tournamentgame"] TournamentGame / TOURNAMENT_GAME = "tournamentgame", #[doc =
+        "chat"] Chat / CHAT = "chat", #[doc = "gameparty"] GameParty / GAME_PARTY =
+        "gameparty", #[doc = "party"] Party / PARTY = "party", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc = " A matchmaking status. Open, case-insensitive."] MatchmakingStatus,
+        MatchmakingStatusKind { #[doc = "searching"] Searching / SEARCHING = "searching",
+        #[doc = "expired"] Expired / EXPIRED = "expired", #[doc = "found"] Found / FOUND
+        = "found", #[doc = "failed"] Failed / FAILED = "failed", #[doc = "canceled"]
+        Canceled / CANCELED = "canceled", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc = " A role setting members may change. Open, case-insensitive."]
+        MutableRoleSetting, MutableRoleSettingKind { #[doc = "max"] Max / MAX = "max",
+        #[doc = "target"] Target / TARGET = "target", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " A member's NAT type (reference §4.5, read-only member fields). Open, case-insensitive."]
+        NatType, NatTypeKind { #[doc = "open"] Open / OPEN = "open", #[doc = "moderate"]
+        Moderate / MODERATE = "moderate", #[doc = "strict"] Strict / STRICT = "strict", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " What happens when the last owner leaves (`endsession` is the default). Open, case-insensitive."]
+        OwnerMigration, OwnerMigrationKind { #[doc = "oldest"] Oldest / OLDEST =
+        "oldest", #[doc = "endsession"] EndSession / END_SESSION = "endsession", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " `none`, `local` or `followed`. Open, case-insensitive (fixtures show `\"None\"`)."]
+        Restriction, RestrictionKind { #[doc = "none"] None / NONE = "none", #[doc =
+        "local"] Local / LOCAL = "local", #[doc = "followed"] Followed / FOLLOWED =
+        "followed", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " A social group for activity and search queries. The docs use `favorites`, XSAPI's fixtures `people` and"]
+        #[doc = " go-xsapi `friends`. Open, case-insensitive."] SocialMoniker,
+        SocialMonikerKind { #[doc = "people"] People / PEOPLE = "people", #[doc =
+        "friends"] Friends / FRIENDS = "friends", #[doc = "favorites"] Favorites /
+        FAVORITES = "favorites", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " `private`, `visible`, `open`; responses may also show `full`. Open, case-insensitive."]
+        Visibility, VisibilityKind { #[doc = "private"] Private / PRIVATE = "private",
+        #[doc = "visible"] Visible / VISIBLE = "visible", #[doc = "open"] Open / OPEN =
+        "open", #[doc = "full"] Full / FULL = "full", }
     }
 }
 #[derive(Clone, Debug)]
@@ -8400,7 +8366,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetSessionByHandle<'a> {
         client: &'a super::Client,
-        handle_id: Result<::uuid::Uuid, String>,
+        handle_id: Result<::xbl_mpsd_api::HandleId, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSessionByHandle<'a> {
@@ -8413,12 +8379,13 @@ pub mod builder {
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::xbl_mpsd_api::HandleId>,
         {
             self.handle_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for handle_id failed".to_string()
+                    "conversion to `:: xbl_mpsd_api :: HandleId` for handle_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8486,7 +8453,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct WriteSessionByHandle<'a> {
         client: &'a super::Client,
-        handle_id: Result<::uuid::Uuid, String>,
+        handle_id: Result<::xbl_mpsd_api::HandleId, String>,
         nocommit: Result<Option<bool>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
@@ -8505,12 +8472,13 @@ pub mod builder {
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::xbl_mpsd_api::HandleId>,
         {
             self.handle_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for handle_id failed".to_string()
+                    "conversion to `:: xbl_mpsd_api :: HandleId` for handle_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8824,7 +8792,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetHandle<'a> {
         client: &'a super::Client,
-        handle_id: Result<::uuid::Uuid, String>,
+        handle_id: Result<::xbl_mpsd_api::HandleId, String>,
     }
     impl<'a> GetHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -8835,12 +8803,13 @@ pub mod builder {
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::xbl_mpsd_api::HandleId>,
         {
             self.handle_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for handle_id failed".to_string()
+                    "conversion to `:: xbl_mpsd_api :: HandleId` for handle_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8890,7 +8859,7 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct DeleteHandle<'a> {
         client: &'a super::Client,
-        handle_id: Result<::uuid::Uuid, String>,
+        handle_id: Result<::xbl_mpsd_api::HandleId, String>,
     }
     impl<'a> DeleteHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -8901,12 +8870,13 @@ pub mod builder {
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::uuid::Uuid>,
+            V: std::convert::TryInto<::xbl_mpsd_api::HandleId>,
         {
             self.handle_id = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: uuid :: Uuid` for handle_id failed".to_string()
+                    "conversion to `:: xbl_mpsd_api :: HandleId` for handle_id failed"
+                        .to_string()
                 });
             self
         }
@@ -8947,9 +8917,9 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct GetSession<'a> {
         client: &'a super::Client,
-        scid: Result<::std::string::String, String>,
-        session_template_name: Result<::std::string::String, String>,
-        session_name: Result<::std::string::String, String>,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        session_name: Result<::xbl_mpsd_api::SessionName, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSession<'a> {
@@ -8966,36 +8936,35 @@ pub mod builder {
         }
         pub fn scid<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
         {
             self.scid = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for scid failed"
-                        .to_string()
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
                 });
             self
         }
         pub fn session_template_name<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
         {
             self.session_template_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_template_name failed"
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
                         .to_string()
                 });
             self
         }
         pub fn session_name<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionName>,
         {
             self.session_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_name failed"
+                    "conversion to `:: xbl_mpsd_api :: SessionName` for session_name failed"
                         .to_string()
                 });
             self
@@ -9074,9 +9043,9 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct WriteSession<'a> {
         client: &'a super::Client,
-        scid: Result<::std::string::String, String>,
-        session_template_name: Result<::std::string::String, String>,
-        session_name: Result<::std::string::String, String>,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        session_name: Result<::xbl_mpsd_api::SessionName, String>,
         nocommit: Result<Option<bool>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
@@ -9099,36 +9068,35 @@ pub mod builder {
         }
         pub fn scid<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
         {
             self.scid = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for scid failed"
-                        .to_string()
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
                 });
             self
         }
         pub fn session_template_name<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
         {
             self.session_template_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_template_name failed"
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
                         .to_string()
                 });
             self
         }
         pub fn session_name<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::string::String>,
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionName>,
         {
             self.session_name = value
                 .try_into()
                 .map_err(|_| {
-                    "conversion to `:: std :: string :: String` for session_name failed"
+                    "conversion to `:: xbl_mpsd_api :: SessionName` for session_name failed"
                         .to_string()
                 });
             self

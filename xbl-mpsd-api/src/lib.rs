@@ -14,8 +14,14 @@
 //!   `reqwest::Client` passed to [`Client::new_with_client`].
 //! * Only success responses with a JSON body are typed; 204, 304, 412 and error statuses come back as
 //!   [`Error::UnexpectedResponse`] with the raw response.
-//! * Enumerated strings (visibility, restrictions, stages) are plain strings newtypes: the service answers
-//!   in other casings than its docs and adds values.
+//! * Enumerated strings (visibility, restrictions, stages, …) are open enumerations ([`open_enum`](mod@open_enum)):
+//!   any string decodes and is written back as received, and `.kind()` gives a `Copy` enum to `match` on.
+//! * Identifiers are one set of hand-written types ([`Xuid`], [`HandleId`], [`Scid`], [`TitleId`],
+//!   [`SessionReference`], …) that the generated code uses in place of strings. Document fields that hold
+//!   identifiers are [`Lenient`]: typed when the text parses, and written back exactly as received either way.
+//!
+//! Hand-written modules beside `generated.rs`: [`ids`], [`session_ref`], [`open_enum`](mod@open_enum),
+//! [`lenient`], and `hooks` (authorization and an observer of every exchange).
 //!
 //! ```
 //! use xbl_mpsd_api::{Client, types};
@@ -29,9 +35,10 @@
 //!         "properties": { "system": { "active": true } }
 //!     } }
 //! }))?;
+//! let handle: xbl_mpsd_api::HandleId = "6fb2d1a6-2c3b-4a8e-9d5f-0e1f2a3b4c5d".parse()?;
 //! let request = client
 //!     .write_session_by_handle()
-//!     .handle_id(uuid::Uuid::nil())
+//!     .handle_id(handle)
 //!     .if_match("*")
 //!     .body(delta);
 //! // `request.send().await` performs the PUT.
@@ -39,6 +46,8 @@
 //! # Ok(())
 //! # }
 //! ```
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 #[rustfmt::skip]
 #[allow(
@@ -54,7 +63,24 @@ mod generated;
 
 pub use generated::*;
 
+// The generated code names the hand-written types by absolute paths (`::xbl_mpsd_api::Xuid`), which also
+// resolve in the generated CLI of another crate.
+extern crate self as xbl_mpsd_api;
+
 mod hooks;
+pub mod ids;
+pub mod lenient;
+pub mod open_enum;
+pub mod session_ref;
+
+pub use ids::{
+    HandleId, HandleIdError, NameError, NameKind, SCID_MAX_LEN, Scid, TitleId, TitleIdError, Xuid,
+    XuidError,
+};
+pub use lenient::Lenient;
+pub use session_ref::{
+    SESSION_NAME_MAX_LEN, SessionName, SessionRefError, SessionReference, SessionTemplateName,
+};
 
 pub use hooks::{
     AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, Exchange, Hooks,

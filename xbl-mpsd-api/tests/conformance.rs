@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use xbl_mpsd_api::Xuid;
 use xbl_mpsd_api::types::{
     CreateHandleRequest, HandleDocument, HandleQueryRequest, HandleQueryResponse,
-    MultiplayerSession, MultiplayerSessionRequest,
+    InitializationStageKind, MultiplayerSession, MultiplayerSessionRequest, VisibilityKind,
 };
 
 /// What each corpus document is, by the schema that models it.
@@ -261,17 +262,16 @@ fn the_default_session_document_decodes_to_the_expected_values() {
         .expect("constants");
     assert_eq!(constants.max_members_count, Some(100));
     // Real casing, not the docs' lower case.
-    assert_eq!(
-        constants.visibility.as_deref().map(String::as_str),
-        Some("Open")
-    );
+    let visibility = constants.visibility.as_ref().expect("visibility");
+    assert_eq!(visibility.kind(), VisibilityKind::Open);
+    assert_eq!(visibility.as_str(), "Open");
     let member = &session.members["0"];
     let xuid = member
         .constants
         .as_ref()
         .and_then(|c| c.system.as_ref())
         .and_then(|s| s.xuid.as_ref());
-    assert_eq!(xuid.map(|x| x.as_str()), Some("12345"));
+    assert_eq!(xuid.and_then(|x| x.value()), Xuid::new(12345));
     // Member `constants.custom` is any JSON value, here a string.
     assert_eq!(
         member
@@ -281,11 +281,11 @@ fn the_default_session_document_decodes_to_the_expected_values() {
             .map(|c| &c.0),
         Some(&Value::String("Hello".into()))
     );
-    assert_eq!(
-        session
-            .initializing
-            .as_ref()
-            .and_then(|i| i.stage.as_deref()),
-        Some("Measuring")
-    );
+    let stage = session
+        .initializing
+        .as_ref()
+        .and_then(|i| i.stage.as_ref())
+        .expect("stage");
+    assert_eq!(stage.kind(), InitializationStageKind::Measuring);
+    assert_eq!(stage.as_str(), "Measuring");
 }

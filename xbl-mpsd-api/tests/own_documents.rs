@@ -123,8 +123,8 @@ fn handles_with_fields_seen_by_go_xsapi_and_the_docs_decode() {
     });
     let request: CreateHandleRequest = decode(&invite);
     assert_eq!(
-        request.invited_xuid.as_ref().map(|x| x.as_str()),
-        Some("3210")
+        request.invited_xuid.as_ref().map(|x| x.to_string()),
+        Some("3210".to_owned())
     );
     assert_eq!(serde_json::to_value(&request).expect("encodes"), invite);
 
@@ -138,12 +138,19 @@ fn handles_with_fields_seen_by_go_xsapi_and_the_docs_decode() {
                         "maxMembersCount": 8, "membersCount": 4, "inviteProtocol": "game",
                         "postedTime": "2026-11-28T10:00:01Z"}
     }));
-    assert_eq!(activity.type_.as_str(), "activity");
+    assert_eq!(
+        activity.type_.kind(),
+        xbl_mpsd_api::types::HandleTypeKind::Activity
+    );
     assert!(activity.game_types.contains_key("uwp-desktop"));
 
     // A handle kind the SDK does not know yet still decodes.
     let future: HandleQueryResponse =
         decode(&json!({"results": [{"type": "tournament", "id": "x"}]}));
+    assert_eq!(
+        future.results[0].type_.kind(),
+        xbl_mpsd_api::types::HandleTypeKind::Other
+    );
     assert_eq!(future.results[0].type_.as_str(), "tournament");
 }
 

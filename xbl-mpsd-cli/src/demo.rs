@@ -12,17 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
-use serde_json::json;
-use xbl_mpsd_api::types::{
-    Custom, MultiplayerSessionRequest, SessionConstants, SessionConstantsSystem, SessionProperties,
-    Visibility,
-};
+use xbl_mpsd_api::types::{InviteProtocol, Visibility};
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
     Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, Exchange, HandleId, Include, MpsdClient,
-    NonEmptyString, Observer, Scid, Session, SessionReference, SessionTarget, SessionTemplateName,
-    TitleId, WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
+    NonEmptyString, Observer, Scid, Session, SessionDelta, SessionReference, SessionTarget,
+    SessionTemplateName, TitleId, WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
 };
 
 use crate::cli::Global;
@@ -283,14 +279,8 @@ fn write_answer(outcome: &WriteOutcome) -> (&'static str, Option<&Session>) {
     }
 }
 
-fn custom_delta(key: &str, value: &str) -> MultiplayerSessionRequest {
-    MultiplayerSessionRequest {
-        properties: Some(SessionProperties {
-            custom: Some(Custom(json!({ key: value }))),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+fn custom_delta(key: &str, value: &str) -> SessionDelta {
+    SessionDelta::new().set_custom_value(key, value.into())
 }
 
 fn custom_keys(session: &Session) -> Vec<String> {
@@ -344,7 +334,7 @@ impl Story {
         step: &'static str,
         who: Who,
         target: SessionTarget,
-        delta: MultiplayerSessionRequest,
+        delta: SessionDelta,
         mode: WriteMode,
     ) -> Result<WriteOutcome, CliError> {
         let outcome = self
@@ -376,16 +366,10 @@ impl Story {
 
         // 1. The host creates the session by reference, as its first member.
         let step = "host creates the session";
-        let mut create = join_delta(host);
-        create.constants = Some(SessionConstants {
-            system: Some(SessionConstantsSystem {
-                max_members_count: Some(4),
-                visibility: Some(Visibility("open".to_owned())),
-                invite_protocol: Some("game".to_owned()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
+        let create = join_delta(host)
+            .max_members(4)
+            .visibility(Visibility::OPEN)
+            .invite_protocol(InviteProtocol::GAME);
         let outcome = self
             .write(
                 step,
@@ -415,10 +399,8 @@ impl Story {
             .await
             .map_err(sdk(step))?;
         let handle: HandleId = document
-            .and_then(|d| d.id)
-            .ok_or_else(|| failed(step, "the answer has no handle id"))?
-            .parse()
-            .map_err(|e| failed(step, e))?;
+            .and_then(|d| d.id?.into_inner())
+            .ok_or_else(|| failed(step, "the answer has no handle id"))?;
         Self::note(&format!("invite handle {handle}"));
 
         // 3. The guest's title is activated with the invite; it parses the URI.
@@ -514,7 +496,7 @@ impl Story {
             .guest
             .client
             .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |_| {
-                custom_delta("mode", "ctf")
+                Ok::<_, std::convert::Infallible>(custom_delta("mode", "ctf"))
             })
             .await
             .map_err(sdk(step))?;
@@ -551,7 +533,7 @@ impl Story {
             .setup
             .guest
             .client
-            .query_handles(&query, &[Include::RelatedInfo])
+            .query_handles(query, &[Include::RelatedInfo])
             .await
             .map_err(sdk(step))?;
         let handle = found
@@ -561,7 +543,10 @@ impl Story {
         let members = handle.related_info.as_ref().and_then(|r| r.members_count);
         Self::note(&format!(
             "found activity {} (relatedInfo.membersCount {})",
-            handle.id.as_deref().unwrap_or("?"),
+            handle
+                .id
+                .as_ref()
+                .map_or("?".to_owned(), ToString::to_string),
             members.map_or("?".to_owned(), |m| m.to_string())
         ));
 

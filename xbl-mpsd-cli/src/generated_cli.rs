@@ -28,7 +28,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
-                    .value_parser(::clap::value_parser!(::uuid::Uuid))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
                     .required(true)
                     .help(
                         "The handle's GUID (activity, invite, search or transfer handle).",
@@ -50,7 +50,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
-                    .value_parser(::clap::value_parser!(::uuid::Uuid))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
                     .required(true)
                     .help(
                         "The handle's GUID (activity, invite, search or transfer handle).",
@@ -102,13 +102,19 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("invited-xuid")
                     .long("invited-xuid")
-                    .value_parser(::clap::value_parser!(types::Xuid))
+                    .value_parser(
+                        ::clap::value_parser!(
+                            ::xbl_mpsd_api::Lenient < ::xbl_mpsd_api::Xuid >
+                        ),
+                    )
                     .required(false),
             )
             .arg(
                 ::clap::Arg::new("type")
                     .long("type")
-                    .value_parser(::clap::value_parser!(types::HandleType))
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::HandleType),
+                    )
                     .required_unless_present("json-body"),
             )
             .arg(
@@ -175,9 +181,8 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("scid")
                     .long("scid")
-                    .value_parser(::clap::value_parser!(::std::string::String))
-                    .required(false)
-                    .help("The SCID to search."),
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(false),
             )
             .arg(
                 ::clap::Arg::new("template-name")
@@ -189,7 +194,9 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("type")
                     .long("type")
-                    .value_parser(::clap::value_parser!(types::HandleType))
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::HandleType),
+                    )
                     .required_unless_present("json-body"),
             )
             .arg(
@@ -215,7 +222,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
-                    .value_parser(::clap::value_parser!(::uuid::Uuid))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
                     .required(true)
                     .help(
                         "The handle's GUID (activity, invite, search or transfer handle).",
@@ -230,7 +237,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
-                    .value_parser(::clap::value_parser!(::uuid::Uuid))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
                     .required(true)
                     .help(
                         "The handle's GUID (activity, invite, search or transfer handle).",
@@ -252,7 +259,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("scid")
                     .long("scid")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
                     .required(true)
                     .help(
                         "Service configuration id (a GUID; case as in Partner Center).",
@@ -261,14 +268,16 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("session-name")
                     .long("session-name")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::SessionName))
                     .required(true)
                     .help("Session name (at most 99 characters; case-insensitive)."),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
                     .long("session-template-name")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
+                    )
                     .required(true)
                     .help("Session template name (at most 99 characters)."),
             )
@@ -304,7 +313,7 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("scid")
                     .long("scid")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
                     .required(true)
                     .help(
                         "Service configuration id (a GUID; case as in Partner Center).",
@@ -313,14 +322,16 @@ impl<T: CliConfig> Cli<T> {
             .arg(
                 ::clap::Arg::new("session-name")
                     .long("session-name")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::SessionName))
                     .required(true)
                     .help("Session name (at most 99 characters; case-insensitive)."),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
                     .long("session-template-name")
-                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
+                    )
                     .required(true)
                     .help("Session template name (at most 99 characters)."),
             )
@@ -367,7 +378,7 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.get_session_by_handle();
-        if let Some(value) = matches.get_one::<::uuid::Uuid>("handle-id") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
         if let Some(value) = matches.get_one::<::std::string::String>("if-none-match") {
@@ -391,7 +402,7 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.write_session_by_handle();
-        if let Some(value) = matches.get_one::<::uuid::Uuid>("handle-id") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
         if let Some(value) = matches.get_one::<::std::string::String>("if-match") {
@@ -430,10 +441,13 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.create_handle();
-        if let Some(value) = matches.get_one::<types::Xuid>("invited-xuid") {
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>("invited-xuid")
+        {
             request = request.body_map(|body| { body.invited_xuid(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<types::HandleType>("type") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::types::HandleType>("type")
+        {
             request = request.body_map(|body| { body.type_(value.clone()) });
         }
         if let Some(value) = matches.get_one::<i32>("version") {
@@ -478,13 +492,14 @@ impl<T: CliConfig> Cli<T> {
         if let Some(value) = matches.get_one::<::std::string::String>("order-by") {
             request = request.body_map(|body| { body.order_by(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("scid") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
             request = request.body_map(|body| { body.scid(value.clone()) });
         }
         if let Some(value) = matches.get_one::<::std::string::String>("template-name") {
             request = request.body_map(|body| { body.template_name(value.clone()) });
         }
-        if let Some(value) = matches.get_one::<types::HandleType>("type") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::types::HandleType>("type")
+        {
             request = request.body_map(|body| { body.type_(value.clone()) });
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
@@ -512,7 +527,7 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.get_handle();
-        if let Some(value) = matches.get_one::<::uuid::Uuid>("handle-id") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
         self.config.execute_get_handle(matches, &mut request)?;
@@ -533,7 +548,7 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.delete_handle();
-        if let Some(value) = matches.get_one::<::uuid::Uuid>("handle-id") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
         self.config.execute_delete_handle(matches, &mut request)?;
@@ -557,14 +572,16 @@ impl<T: CliConfig> Cli<T> {
         if let Some(value) = matches.get_one::<::std::string::String>("if-none-match") {
             request = request.if_none_match(value.clone());
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("scid") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
             request = request.scid(value.clone());
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("session-name") {
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::SessionName>("session-name")
+        {
             request = request.session_name(value.clone());
         }
         if let Some(value) = matches
-            .get_one::<::std::string::String>("session-template-name")
+            .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
         {
             request = request.session_template_name(value.clone());
         }
@@ -595,14 +612,16 @@ impl<T: CliConfig> Cli<T> {
         if let Some(value) = matches.get_one::<bool>("nocommit") {
             request = request.nocommit(value.clone());
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("scid") {
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
             request = request.scid(value.clone());
         }
-        if let Some(value) = matches.get_one::<::std::string::String>("session-name") {
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::SessionName>("session-name")
+        {
             request = request.session_name(value.clone());
         }
         if let Some(value) = matches
-            .get_one::<::std::string::String>("session-template-name")
+            .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
         {
             request = request.session_template_name(value.clone());
         }

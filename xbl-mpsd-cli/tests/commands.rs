@@ -160,7 +160,7 @@ fn validate_reads_standard_input() {
 
 #[test]
 fn validate_reports_the_path_of_the_first_problem() {
-    let (_dir, path) = file(r#"{"members":{"0":{"constants":{"system":{"xuid":5}}}}}"#);
+    let (_dir, path) = file(r#"{"members":{"0":{"constants":{"system":{"xuid":true}}}}}"#);
     xbl()
         .args(["validate", "session"])
         .arg(&path)
@@ -168,7 +168,7 @@ fn validate_reports_the_path_of_the_first_problem() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::starts_with(
-            "members.0.constants.system.xuid: invalid type: integer `5`",
+            "members.0.constants.system.xuid: invalid type: boolean `true`",
         ));
     xbl()
         .args(["validate", "handle", "-"])

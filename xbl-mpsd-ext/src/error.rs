@@ -104,6 +104,10 @@ pub enum Error {
         /// How many writes were tried.
         attempts: u32,
     },
+    /// The change function of [`MpsdClient::synchronized_update`](crate::MpsdClient::synchronized_update)
+    /// refused to produce a delta; nothing was written in that attempt. The source is its error.
+    #[error("synchronized update aborted: {0}")]
+    UpdateAborted(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The activation carries no handle to join through (`inviteAccept` comes from the Multiplayer
     /// Activity service and carries a connection string instead).
     #[error("the `{action}` activation has no handle to join through")]

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use xbl_mpsd_api::Lenient;
 use xbl_mpsd_api::types::{
-    self, CreateHandleRequest, HandleDocument, HandleQueryOwners, HandleQueryRequest,
-    InviteAttributes, SearchAttributes,
+    self, CreateHandleRequest, HandleDocument, HandleQueryOwners, HandleQueryOwnersPeople,
+    HandleQueryRequest, HandleType, InviteAttributes, SearchAttributes, SocialMoniker,
 };
 
 use crate::client::MpsdClient;
@@ -12,60 +13,40 @@ use crate::error::Error;
 use crate::ids::{HandleId, Scid, TitleId, Xuid};
 use crate::response::{Answer, answer, error_from};
 use crate::retry::RetryMode;
-use crate::session_ref::SessionReference;
+use crate::session_ref::{SessionReference, SessionTemplateName};
 
 /// The handle document version every request carries (XSAPI's `MULTIPLAYER_HANDLE_VERSION`).
 pub const HANDLE_VERSION: i32 = 1;
 
-impl From<&SessionReference> for types::SessionReference {
-    fn from(reference: &SessionReference) -> Self {
-        Self {
-            scid: reference.scid.as_str().to_owned(),
-            template_name: reference.template_name.as_str().to_owned(),
-            name: reference.name.as_str().to_owned(),
-        }
-    }
-}
+/// A handle request being built: the generated builder, so any field of the spec can still be set
+/// (`.invite_attributes(…)`, …). [`MpsdClient::create_handle`] takes it (or a complete
+/// [`CreateHandleRequest`]); a missing required field is an [`Error::InvalidRequest`] there.
+pub type HandleRequest = types::builder::CreateHandleRequest;
 
-impl TryFrom<&types::SessionReference> for SessionReference {
-    type Error = crate::ids::NameError;
+/// A handle query being built (the generated builder), for [`MpsdClient::query_handles`].
+pub type HandleQuery = types::builder::HandleQueryRequest;
 
-    fn try_from(reference: &types::SessionReference) -> Result<Self, Self::Error> {
-        Ok(Self::new(
-            reference.scid.parse()?,
-            reference.template_name.parse()?,
-            reference.name.parse()?,
-        ))
-    }
-}
-
-fn request(kind: &str, session: &SessionReference) -> CreateHandleRequest {
-    CreateHandleRequest {
-        type_: types::HandleType(kind.to_owned()),
-        version: HANDLE_VERSION,
-        session_ref: session.into(),
-        invited_xuid: None,
-        invite_attributes: None,
-        search_attributes: None,
-        origin_session_ref: None,
-        extra: Default::default(),
-    }
+fn request(kind: HandleType, session: &SessionReference) -> HandleRequest {
+    CreateHandleRequest::builder()
+        .type_(kind)
+        .version(HANDLE_VERSION)
+        .session_ref(session.clone())
 }
 
 /// The body that sets the caller's activity to `session` (the caller must be a member). It replaces
 /// the caller's previous activity for the SCID.
-pub fn activity_request(session: &SessionReference) -> CreateHandleRequest {
-    request("activity", session)
+pub fn activity_request(session: &SessionReference) -> HandleRequest {
+    request(HandleType::ACTIVITY, session)
 }
 
 /// The body that invites `invited` to `session` for title `title_id`, with an optional title-defined
 /// `context` (passed to the invitee's activation URI; at most 256 characters URI-encoded).
 ///
 /// ```
-/// use xbl_mpsd_ext::{SessionReference, TitleId, Xuid, handles};
+/// use xbl_mpsd_ext::{SessionReference, TitleId, Xuid, handles, types::CreateHandleRequest};
 /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
 /// let body = handles::invite_request(&session, "2533274792693551".parse()?, TitleId::new(1234), Some("level=3"));
-/// let json = serde_json::to_value(&body)?;
+/// let json = serde_json::to_value(CreateHandleRequest::try_from(body)?)?;
 /// assert_eq!(json["invitedXuid"], "2533274792693551");
 /// assert_eq!(json["inviteAttributes"]["titleId"], "1234");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -75,56 +56,61 @@ pub fn invite_request(
     invited: Xuid,
     title_id: TitleId,
     context: Option<&str>,
-) -> CreateHandleRequest {
-    let mut body = request("invite", session);
-    body.invited_xuid = Some(types::Xuid(invited.to_string()));
-    body.invite_attributes = Some(InviteAttributes {
-        title_id: Some(types::TitleIdString(title_id.to_string())),
-        context: context.map(str::to_owned),
-        context_string: None,
-        sender_string: None,
-        extra: Default::default(),
-    });
-    body
+) -> HandleRequest {
+    let mut attributes = InviteAttributes::default();
+    attributes.title_id = Some(Lenient::from(title_id));
+    attributes.context = context.map(str::to_owned);
+    request(HandleType::INVITE, session)
+        .invited_xuid(Some(Lenient::from(invited)))
+        .invite_attributes(Some(attributes))
 }
 
 /// The body that makes `session` findable by search (it needs the `searchable` capability).
-pub fn search_request(
-    session: &SessionReference,
-    attributes: SearchAttributes,
-) -> CreateHandleRequest {
-    let mut body = request("search", session);
-    body.search_attributes = Some(attributes);
-    body
+pub fn search_request(session: &SessionReference, attributes: SearchAttributes) -> HandleRequest {
+    request(HandleType::SEARCH, session).search_attributes(Some(attributes))
 }
 
 /// The body that extends the caller's access to `origin` (e.g. a lobby) to `target` (e.g. a game).
-pub fn transfer_request(
-    target: &SessionReference,
-    origin: &SessionReference,
-) -> CreateHandleRequest {
-    let mut body = request("transfer", target);
-    body.origin_session_ref = Some(origin.into());
-    body
+pub fn transfer_request(target: &SessionReference, origin: &SessionReference) -> HandleRequest {
+    request(HandleType::TRANSFER, target).origin_session_ref(Some(origin.clone()))
 }
 
 /// The query for the activities of `owners` in `scid`.
-pub fn activities_query(scid: &Scid, owners: &[Xuid]) -> HandleQueryRequest {
-    HandleQueryRequest {
-        type_: types::HandleType("activity".to_owned()),
-        scid: Some(scid.as_str().to_owned()),
-        owners: Some(HandleQueryOwners {
-            xuids: owners.iter().map(|x| types::Xuid(x.to_string())).collect(),
-            people: None,
-            extra: Default::default(),
-        }),
-        template_name: None,
-        session_members: None,
-        filter: None,
-        order_by: None,
-        global: None,
-        extra: Default::default(),
-    }
+pub fn activities_query(scid: &Scid, owners: &[Xuid]) -> HandleQuery {
+    let mut by = HandleQueryOwners::default();
+    by.xuids = owners.iter().copied().map(Lenient::from).collect();
+    HandleQueryRequest::builder()
+        .type_(HandleType::ACTIVITY)
+        .scid(Some(scid.clone()))
+        .owners(Some(by))
+}
+
+/// The query for the activities of a social group of `xuid` (`people`, `friends` or `favorites`) in `scid`.
+pub fn social_activities_query(scid: &Scid, moniker: SocialMoniker, xuid: Xuid) -> HandleQuery {
+    let mut people = HandleQueryOwnersPeople::default();
+    people.moniker = Some(moniker);
+    people.moniker_xuid = Some(Lenient::from(xuid));
+    let mut by = HandleQueryOwners::default();
+    by.people = Some(people);
+    HandleQueryRequest::builder()
+        .type_(HandleType::ACTIVITY)
+        .scid(Some(scid.clone()))
+        .owners(Some(by))
+}
+
+/// The query for search handles of `template` in `scid`, across all sessions, optionally matching
+/// `filter` (OData-like, e.g. `"strings/map eq 'lava'"`; the emulator does not evaluate filters).
+pub fn search_query(
+    scid: &Scid,
+    template: &SessionTemplateName,
+    filter: Option<&str>,
+) -> HandleQuery {
+    HandleQueryRequest::builder()
+        .type_(HandleType::SEARCH)
+        .scid(Some(scid.clone()))
+        .template_name(Some(template.as_str().to_owned()))
+        .filter(filter.map(str::to_owned))
+        .global(Some(true))
 }
 
 /// Extra sections a handle query can include.
@@ -153,7 +139,7 @@ impl fmt::Display for Include {
 #[must_use = "a handle is not created until the request is sent"]
 pub struct CreateHandle<'c> {
     client: &'c MpsdClient,
-    body: CreateHandleRequest,
+    body: HandleRequest,
     retry: bool,
 }
 
@@ -173,6 +159,8 @@ impl CreateHandle<'_> {
             body,
             retry,
         } = self;
+        let body = CreateHandleRequest::try_from(body)
+            .map_err(|e| Error::InvalidRequest(format!("handle request: {e}")))?;
         client
             .call(RetryMode::write(retry), || async {
                 let result = client.api().create_handle().body(body.clone()).send().await;
@@ -194,6 +182,7 @@ impl MpsdClient {
     ///
     /// ```
     /// use xbl_mpsd_ext::{HandleId, Include, MpsdClient, SessionReference, XblToken, handles, join_delta};
+    /// use xbl_mpsd_ext::types::HandleTypeKind;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -204,18 +193,18 @@ impl MpsdClient {
     ///
     /// // Publish the user's activity, find it as a friend would, then clear it.
     /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
-    /// let id: HandleId = activity.and_then(|h| h.id).ok_or("no id")?.parse()?;
+    /// let id: HandleId = activity.and_then(|h| h.id?.into_inner()).ok_or("no id")?;
     /// let query = handles::activities_query(&session.scid, &["2533274792693551".parse()?]);
-    /// let found = client.query_handles(&query, &[Include::RelatedInfo]).await?;
+    /// let found = client.query_handles(query, &[Include::RelatedInfo]).await?;
     /// assert_eq!(found.len(), 1);
-    /// assert_eq!(client.get_handle(id).await?.type_.as_str(), "activity");
+    /// assert_eq!(client.get_handle(id).await?.type_.kind(), HandleTypeKind::Activity);
     /// client.delete_handle(id).await?;
     /// # Ok(()) }
     /// ```
-    pub fn create_handle(&self, body: CreateHandleRequest) -> CreateHandle<'_> {
+    pub fn create_handle(&self, body: impl Into<HandleRequest>) -> CreateHandle<'_> {
         CreateHandle {
             client: self,
-            body,
+            body: body.into(),
             retry: false,
         }
     }
@@ -223,12 +212,7 @@ impl MpsdClient {
     /// Reads a handle document. Retried per the policy.
     pub async fn get_handle(&self, handle: HandleId) -> Result<HandleDocument, Error> {
         self.call(RetryMode::Idempotent, || async {
-            let result = self
-                .api()
-                .get_handle()
-                .handle_id(*handle.as_uuid())
-                .send()
-                .await;
+            let result = self.api().get_handle().handle_id(handle).send().await;
             match answer(result)? {
                 Answer::Typed(value) => Ok(value.into_inner()),
                 Answer::Raw(response) => Err(error_from(response, true).await),
@@ -240,12 +224,7 @@ impl MpsdClient {
     /// Deletes a handle (clears an activity, removes a search handle). Retried per the policy.
     pub async fn delete_handle(&self, handle: HandleId) -> Result<(), Error> {
         self.call(RetryMode::Idempotent, || async {
-            let result = self
-                .api()
-                .delete_handle()
-                .handle_id(*handle.as_uuid())
-                .send()
-                .await;
+            let result = self.api().delete_handle().handle_id(handle).send().await;
             match answer(result)? {
                 Answer::Typed(_) => Ok(()),
                 Answer::Raw(response) if response.status().is_success() => Ok(()),
@@ -259,9 +238,11 @@ impl MpsdClient {
     /// Retried per the policy.
     pub async fn query_handles(
         &self,
-        query: &HandleQueryRequest,
+        query: impl Into<HandleQuery>,
         include: &[Include],
     ) -> Result<Vec<HandleDocument>, Error> {
+        let query = HandleQueryRequest::try_from(query.into())
+            .map_err(|e| Error::InvalidRequest(format!("handle query: {e}")))?;
         let include = (!include.is_empty()).then(|| {
             include
                 .iter()

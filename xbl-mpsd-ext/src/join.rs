@@ -1,12 +1,8 @@
 //! Joining a session from an invite or activity activation, in one call.
 
-use xbl_mpsd_api::types::{
-    self, MemberConstants, MemberConstantsSystem, MemberProperties, MemberPropertiesSystem,
-    MultiplayerSessionRequest, SessionMemberRequest,
-};
-
 use crate::activation::Activation;
 use crate::client::MpsdClient;
+use crate::delta::SessionDelta;
 use crate::error::Error;
 use crate::ids::Xuid;
 use crate::write::{WriteMode, WriteOutcome};
@@ -21,27 +17,8 @@ use crate::write::{WriteMode, WriteOutcome};
 /// assert_eq!(json["members"]["me"]["properties"]["system"]["active"], true);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn join_delta(xuid: Xuid) -> MultiplayerSessionRequest {
-    let member = SessionMemberRequest {
-        constants: Some(MemberConstants {
-            system: Some(MemberConstantsSystem {
-                xuid: Some(types::Xuid(xuid.to_string())),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        properties: Some(MemberProperties {
-            system: Some(MemberPropertiesSystem {
-                active: Some(true),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let mut delta = MultiplayerSessionRequest::default();
-    delta.members.insert("me".to_owned(), Some(member));
-    delta
+pub fn join_delta(xuid: Xuid) -> SessionDelta {
+    SessionDelta::new().join(xuid)
 }
 
 /// The delta that makes the caller leave: `members.me: null`.
@@ -51,10 +28,8 @@ pub fn join_delta(xuid: Xuid) -> MultiplayerSessionRequest {
 /// assert_eq!(json, serde_json::json!({"members": {"me": null}}));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-pub fn leave_delta() -> MultiplayerSessionRequest {
-    let mut delta = MultiplayerSessionRequest::default();
-    delta.members.insert("me".to_owned(), None);
-    delta
+pub fn leave_delta() -> SessionDelta {
+    SessionDelta::new().leave()
 }
 
 impl MpsdClient {
@@ -75,7 +50,7 @@ impl MpsdClient {
     /// # let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
     /// # friend.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
     /// # let activity = friend.create_handle(handles::activity_request(&session)).send().await?;
-    /// # let handle = activity.and_then(|h| h.id).ok_or("no activity")?;
+    /// # let handle = activity.and_then(|h| h.id?.into_inner()).ok_or("no activity")?;
     /// # let client = MpsdClient::builder().base_url(emulator.base_url())
     /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
     /// // The user chose "Join game" on a friend's activity.

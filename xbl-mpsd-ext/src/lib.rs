@@ -1,16 +1,25 @@
 //! The Xbox Live Multiplayer Session Directory (MPSD) SDK: the crate to depend on.
 //!
-//! It wraps the client generated from `spec/openapi.yaml` (re-exported as [`api`]) with what a generator
+//! It wraps the client generated from `spec/openapi.yaml` (re-exported as [`mod@api`]) with what a generator
 //! cannot know: the contract-version default, `XBL3.0` authorization, XSAPI's write modes with typed
 //! outcomes, retries, and the invite/activity activation URIs a title receives.
 //!
-//! From an activation URI to a joined session:
+//! From an accepted invite to a joined session:
 //!
 //! ```
-//! use xbl_mpsd_ext::{Activation, MpsdClient, XblToken};
-//! # use xbl_mpsd_ext::{TitleId, handles, join_delta};
+//! use xbl_mpsd_ext::{Activation, MpsdClient, Session, XblToken};
+//!
+//! /// Joins the session behind an activation URI (an accepted invite or a "join game" on an activity)
+//! /// as the signed-in user, and returns it.
+//! async fn join(base_url: &str, token: XblToken, uri: &str) -> Result<Session, Box<dyn std::error::Error>> {
+//!     let activation: Activation = uri.parse()?;
+//!     let client = MpsdClient::builder().base_url(base_url).token(token).build()?;
+//!     let joined = client.join_from_activation(&activation).await?;
+//!     Ok(joined.into_session().ok_or("the session was deleted")?)
+//! }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use xbl_mpsd_ext::{TitleId, handles, join_delta};
 //! # // A local emulator stands in for the service; the host creates a session and invites the user.
 //! # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
 //! # let host = MpsdClient::builder().base_url(emulator.base_url())
@@ -18,34 +27,34 @@
 //! # let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/party".parse()?;
 //! # host.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
 //! # let invite = handles::invite_request(&session, "2533274792693551".parse()?, TitleId::new(1234), None);
-//! # let handle = host.create_handle(invite).send().await?.and_then(|h| h.id).ok_or("no invite")?;
-//! // What the title received when the user accepted the invite.
-//! let uri = format!("ms-xbl-multiplayer://inviteHandleAccept?handle={handle}\
-//!                    &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=");
-//! let activation: Activation = uri.parse()?;
-//!
-//! let client = MpsdClient::builder()
-//! #   .base_url(emulator.base_url())
-//!     .token(XblToken::new("-", "2533274792693551")?) // the invitee's token
-//!     .build()?;
-//! let joined = client.join_from_activation(&activation).await?;
-//! let session = joined.session().ok_or("not joined")?;
-//! assert_eq!(session.member_xuids(), ["2814679796296491", "2533274792693551"]);
-//! println!("joined {:?}", session.reference);
+//! # let handle = host.create_handle(invite).send().await?.and_then(|h| h.id?.into_inner()).ok_or("no invite")?;
+//! # let uri = format!("ms-xbl-multiplayer://inviteHandleAccept?handle={handle}\
+//! #                  &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=");
+//! # let session = join(emulator.base_url(), XblToken::new("-", "2533274792693551")?, &uri).await?;
+//! # assert_eq!(session.member_xuids(), ["2814679796296491".parse()?, "2533274792693551".parse()?]);
 //! # Ok(()) }
 //! ```
+//!
+//! The wire types are generated from the spec and re-exported here as [`types`]: documents and requests
+//! (`#[non_exhaustive]`: build requests with [`SessionDelta`], the [`handles`] functions or `X::builder()`),
+//! and open enumerations (`Visibility`, `HandleType`, …) that keep any value the service sends and give a
+//! `.kind()` to `match` on. The identifier types ([`Xuid`], [`HandleId`], [`Scid`], [`TitleId`],
+//! [`SessionReference`]) are shared with the generated layer; document fields holding them are [`Lenient`].
 //!
 //! Modules, one per concern:
 //!
 //! * [`client`]: [`MpsdClient`] and its builder (base URL, contract version, token, timeouts, retries).
 //! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads, [`MpsdClient::synchronized_update`].
+//! * [`delta`]: [`SessionDelta`], session writes (join, leave, custom properties, settings) without literals.
 //! * [`handles`]: typed handle requests and the handle operations.
 //! * [`join`]: [`MpsdClient::join_from_activation`] and the join/leave deltas.
-//! * [`session`]: [`Session`] (a document with its ETag, reference and date), [`SessionTarget`].
+//! * [`session`]: [`Session`] (a document with its ETag, reference and date; typed custom properties),
+//!   [`SessionTarget`].
 //! * [`error`]: [`Error`], typed by what the service said.
 //! * `response` (private): how answers the generated client does not type (204, 304, 412, errors) are read.
-//! * [`ids`]: [`Xuid`], [`HandleId`], [`Scid`], [`TitleId`].
-//! * [`session_ref`]: [`SessionReference`] and `Content-Location` parsing.
+//! * [`ids`]: [`Xuid`], [`HandleId`], [`Scid`], [`TitleId`] (from `xbl-mpsd-api`).
+//! * [`session_ref`]: [`SessionReference`] and `Content-Location` parsing (from `xbl-mpsd-api`).
+//! * [`types`]: the generated documents, requests and open enumerations (from `xbl-mpsd-api`).
 //! * [`contract`]: the `x-xbl-contract-version` header ([`ContractVersion`]).
 //! * [`auth`]: [`XblToken`] and the [`TokenProvider`] trait.
 //! * [`retry`]: XSAPI's retry policy and a generic async executor ([`RetryPolicy::run`]).
@@ -56,19 +65,26 @@ pub mod activation;
 pub mod auth;
 pub mod client;
 pub mod contract;
+pub mod delta;
 pub mod error;
 pub mod handles;
-pub mod ids;
 pub mod join;
 mod response;
 pub mod retry;
 pub mod session;
-pub mod session_ref;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
 pub use xbl_mpsd_api as api;
+#[doc(inline)]
+pub use xbl_mpsd_api::Lenient;
+/// The session and handle documents, requests and open enumerations, generated from the spec.
+#[doc(inline)]
+pub use xbl_mpsd_api::types;
 pub use xbl_mpsd_api::{Exchange, Observer};
+/// The identifier types, shared with the generated layer.
+#[doc(inline)]
+pub use xbl_mpsd_api::{ids, session_ref};
 #[cfg(test)]
 mod test_support;
 
@@ -79,13 +95,14 @@ pub use auth::{
 };
 pub use client::{BuildError, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, MpsdClient, MpsdClientBuilder};
 pub use contract::{ContractVersion, UnknownContractVersion};
+pub use delta::{CustomPropertyError, SessionDelta};
 pub use error::Error;
-pub use handles::{CreateHandle, Include};
+pub use handles::{CreateHandle, HandleQuery, HandleRequest, Include};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use join::{join_delta, leave_delta};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
-pub use session::{ETag, InvalidETag, Session, SessionTarget};
+pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};

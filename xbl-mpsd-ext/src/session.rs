@@ -3,9 +3,11 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use xbl_mpsd_api::types::MultiplayerSession;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use xbl_mpsd_api::types::{Custom, MultiplayerSession, SessionMember};
 
-use crate::ids::HandleId;
+use crate::ids::{HandleId, Xuid};
 use crate::session_ref::SessionReference;
 
 /// A session's version, as the service sent it in `ETag`; sent back verbatim in `If-Match`.
@@ -71,21 +73,133 @@ pub struct Session {
     pub retrieved: Option<SystemTime>,
 }
 
+/// A custom property that is not what the caller asked for.
+#[derive(Debug, thiserror::Error)]
+#[error("custom property {key:?} is not the expected type: {source}")]
+pub struct CustomReadError {
+    /// The property's key (`""` for the whole `custom` section).
+    pub key: String,
+    /// What serde said.
+    #[source]
+    pub source: serde_json::Error,
+}
+
+fn read_custom<T: DeserializeOwned>(
+    custom: Option<&Custom>,
+    key: Option<&str>,
+) -> Result<Option<T>, CustomReadError> {
+    let value = match (custom, key) {
+        (None, _) => return Ok(None),
+        (Some(custom), None) => &custom.0,
+        (Some(custom), Some(key)) => match custom.0.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(value) => value,
+        },
+    };
+    T::deserialize(value)
+        .map(Some)
+        .map_err(|source| CustomReadError {
+            key: key.unwrap_or_default().to_owned(),
+            source,
+        })
+}
+
 impl Session {
-    /// The XUIDs of the members listed in the document, in index order (large sessions list only `me`).
-    pub fn member_xuids(&self) -> Vec<String> {
-        let mut members: Vec<(u64, String)> = self
+    /// The members listed in the document with their indices, in index order (large sessions list only
+    /// `me`).
+    pub fn members(&self) -> Vec<(u64, &SessionMember)> {
+        let mut members: Vec<(u64, &SessionMember)> = self
             .document
             .members
             .iter()
-            .filter_map(|(key, member)| {
-                let xuid = member.constants.as_ref()?.system.as_ref()?.xuid.as_ref()?;
-                Some((key.parse().unwrap_or(u64::MAX), xuid.as_str().to_owned()))
-            })
+            .map(|(key, member)| (key.parse().unwrap_or(u64::MAX), member))
             .collect();
-        members.sort();
-        members.into_iter().map(|(_, xuid)| xuid).collect()
+        members.sort_by_key(|(index, _)| *index);
+        members
     }
+
+    /// The member whose XUID is `xuid`, if listed.
+    pub fn member(&self, xuid: Xuid) -> Option<&SessionMember> {
+        self.document
+            .members
+            .values()
+            .find(|member| member_xuid(member) == Some(xuid))
+    }
+
+    /// The XUIDs of the members listed in the document, in index order (large sessions list only `me`).
+    /// A member whose XUID the service sent in a form that does not parse is left out.
+    pub fn member_xuids(&self) -> Vec<Xuid> {
+        self.members()
+            .into_iter()
+            .filter_map(|(_, member)| member_xuid(member))
+            .collect()
+    }
+
+    /// The session's whole `properties.custom` section as a `T`; `None` when there is none.
+    ///
+    /// ```
+    /// # use xbl_mpsd_ext::{Session, api::types::MultiplayerSession};
+    /// #[derive(serde::Deserialize)]
+    /// struct Lobby { map: String, round: u32 }
+    ///
+    /// let document: MultiplayerSession = serde_json::from_value(serde_json::json!(
+    ///     {"properties": {"custom": {"map": "lava", "round": 3}}}))?;
+    /// # let session = Session::from_document(document);
+    /// let lobby: Lobby = session.custom()?.ok_or("no custom properties")?;
+    /// assert_eq!((lobby.map.as_str(), lobby.round), ("lava", 3));
+    /// assert_eq!(session.custom_property::<u32>("round")?, Some(3));
+    /// assert!(session.custom_property::<u32>("map").is_err()); // a string, not a number
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn custom<T: DeserializeOwned>(&self) -> Result<Option<T>, CustomReadError> {
+        read_custom(self.custom_section(), None)
+    }
+
+    /// One custom session property (`properties.custom.<key>`) as a `T`; `None` when absent or `null`.
+    pub fn custom_property<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, CustomReadError> {
+        read_custom(self.custom_section(), Some(key))
+    }
+
+    /// One custom property of the member `xuid` (`members.<i>.properties.custom.<key>`) as a `T`;
+    /// `None` when the member or the property is absent.
+    pub fn member_custom_property<T: DeserializeOwned>(
+        &self,
+        xuid: Xuid,
+        key: &str,
+    ) -> Result<Option<T>, CustomReadError> {
+        let custom = self
+            .member(xuid)
+            .and_then(|m| m.properties.as_ref()?.custom.as_ref());
+        read_custom(custom, Some(key))
+    }
+
+    fn custom_section(&self) -> Option<&Custom> {
+        self.document.properties.as_ref()?.custom.as_ref()
+    }
+
+    /// A session with no ETag, reference or date (e.g. a document read from a file).
+    pub fn from_document(document: MultiplayerSession) -> Self {
+        Self {
+            document,
+            etag: None,
+            reference: None,
+            retrieved: None,
+        }
+    }
+}
+
+fn member_xuid(member: &SessionMember) -> Option<Xuid> {
+    member
+        .constants
+        .as_ref()?
+        .system
+        .as_ref()?
+        .xuid
+        .as_ref()?
+        .value()
 }
 
 /// How a call addresses a session: through a handle, or by its reference.
@@ -143,6 +257,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn custom_properties_read_typed_and_report_mismatches() {
+        let document: MultiplayerSession = serde_json::from_value(serde_json::json!({
+            "properties": {"custom": {"map": "lava", "gone": null}},
+            "members": {"0": {"constants": {"system": {"xuid": "7"}},
+                              "properties": {"custom": {"team": "red"}}}}
+        }))
+        .unwrap();
+        let session = Session::from_document(document);
+        assert_eq!(
+            session.custom_property::<String>("map").unwrap().as_deref(),
+            Some("lava")
+        );
+        assert_eq!(session.custom_property::<String>("gone").unwrap(), None);
+        assert_eq!(session.custom_property::<String>("absent").unwrap(), None);
+        let err = session.custom_property::<u8>("map").unwrap_err();
+        assert_eq!(err.key, "map");
+        let seven: Xuid = "7".parse().unwrap();
+        assert_eq!(
+            session
+                .member_custom_property::<String>(seven, "team")
+                .unwrap()
+                .as_deref(),
+            Some("red")
+        );
+        assert_eq!(
+            session
+                .member_custom_property::<String>("8".parse().unwrap(), "team")
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            Session::from_document(MultiplayerSession::default())
+                .custom::<Value>()
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
     fn etags_are_opaque_header_values() {
         assert!(ETag::new("\"quoted\"").is_ok());
         assert!(ETag::new("").is_err());
@@ -160,12 +313,10 @@ mod tests {
             }
         }))
         .unwrap();
-        let session = Session {
-            document,
-            etag: None,
-            reference: None,
-            retrieved: None,
-        };
-        assert_eq!(session.member_xuids(), ["1", "2", "3"]);
+        let session = Session::from_document(document);
+        let xuids: Vec<u64> = session.member_xuids().into_iter().map(Xuid::get).collect();
+        assert_eq!(xuids, [1, 2, 3]);
+        assert!(session.member("2".parse().unwrap()).is_some());
+        assert!(session.member("4".parse().unwrap()).is_none());
     }
 }

@@ -154,7 +154,7 @@ impl Write<'_> {
                     SessionTarget::Handle(handle) => {
                         let request = api
                             .write_session_by_handle()
-                            .handle_id(*handle.as_uuid())
+                            .handle_id(*handle)
                             .body(delta.clone());
                         with_write_options!(request, if_match, if_none_match, nocommit)
                             .send()
@@ -163,9 +163,9 @@ impl Write<'_> {
                     SessionTarget::Reference(reference) => {
                         let request = api
                             .write_session()
-                            .scid(reference.scid.as_str())
-                            .session_template_name(reference.template_name.as_str())
-                            .session_name(reference.name.as_str())
+                            .scid(reference.scid.clone())
+                            .session_template_name(reference.template_name.clone())
+                            .session_name(reference.name.clone())
                             .body(delta.clone());
                         with_write_options!(request, if_match, if_none_match, nocommit)
                             .send()
@@ -211,7 +211,7 @@ impl MpsdClient {
     /// Prepares a write of `delta` (merged into the session; `null` deletes) to `target`.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{MpsdClient, SessionReference, WriteMode, WriteOutcome, XblToken, join_delta};
+    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, WriteMode, WriteOutcome, XblToken, join_delta};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -230,7 +230,7 @@ impl MpsdClient {
     /// assert!(matches!(created, WriteOutcome::Created(_)));
     ///
     /// // Merge a custom property into it.
-    /// let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))?;
+    /// let delta = SessionDelta::new().set_custom("map", "lava")?;
     /// match client.write(&session, delta).mode(WriteMode::UpdateExisting).send().await? {
     ///     WriteOutcome::Updated(s) => assert_eq!(s.document.change_number, Some(2)),
     ///     other => panic!("{other:?}"),
@@ -240,12 +240,12 @@ impl MpsdClient {
     pub fn write(
         &self,
         target: impl Into<SessionTarget>,
-        delta: MultiplayerSessionRequest,
+        delta: impl Into<MultiplayerSessionRequest>,
     ) -> Write<'_> {
         Write {
             client: self,
             target: target.into(),
-            delta,
+            delta: delta.into(),
             mode: WriteMode::UpdateOrCreateNew,
             nocommit: false,
             retry: false,
@@ -300,7 +300,7 @@ impl MpsdClient {
         self.call(RetryMode::Idempotent, || async {
             let result = match target {
                 SessionTarget::Handle(handle) => {
-                    let mut request = api.get_session_by_handle().handle_id(*handle.as_uuid());
+                    let mut request = api.get_session_by_handle().handle_id(*handle);
                     if let Some(etag) = etag {
                         request = request.if_none_match(etag.as_str());
                     }
@@ -309,9 +309,9 @@ impl MpsdClient {
                 SessionTarget::Reference(reference) => {
                     let mut request = api
                         .get_session()
-                        .scid(reference.scid.as_str())
-                        .session_template_name(reference.template_name.as_str())
-                        .session_name(reference.name.as_str());
+                        .scid(reference.scid.clone())
+                        .session_template_name(reference.template_name.clone())
+                        .session_name(reference.name.clone());
                     if let Some(etag) = etag {
                         request = request.if_none_match(etag.as_str());
                     }
@@ -335,11 +335,14 @@ impl MpsdClient {
     /// Changes a shared session without losing another member's write: reads it, asks `change` for a
     /// delta against what it read, writes with that version's ETag, and on
     /// [`WriteOutcome::OutOfSync`] starts again from the session the service returned (or a fresh
-    /// read), after a short random pause that grows with each conflict (at most 250 ms). `change` gets `None` when the session does not exist yet (the write then creates it).
-    /// Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
+    /// read), after a short random pause that grows with each conflict (at most 250 ms). `change` gets
+    /// `None` when the session does not exist yet (the write then creates it).
+    ///
+    /// `change` may refuse: its error ends the loop at once with [`Error::UpdateAborted`], and nothing is
+    /// written in that attempt. Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionReference, XblToken, join_delta};
+    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionDelta, SessionReference, XblToken, join_delta};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -347,27 +350,32 @@ impl MpsdClient {
     /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
     /// # let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
     /// # client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
-    /// // Increment a shared counter without losing anyone else's increment.
+    /// // Increment a shared counter without losing anyone else's increment; refuse past round 10.
     /// let outcome = client
-    ///     .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |current| {
-    ///         let round = current
-    ///             .and_then(|s| s.document.properties.as_ref()?.custom.as_ref()?.get("round")?.as_u64())
-    ///             .unwrap_or(0);
-    ///         serde_json::from_value(serde_json::json!({"properties": {"custom": {"round": round + 1}}}))
-    ///             .unwrap_or_default()
+    ///     .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |current| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+    ///         let round: u32 = match current {
+    ///             Some(s) => s.custom_property("round")?.unwrap_or(0),
+    ///             None => 0,
+    ///         };
+    ///         if round >= 10 {
+    ///             return Err("the game is over".into());
+    ///         }
+    ///         Ok(SessionDelta::new().set_custom("round", &(round + 1))?)
     ///     })
     ///     .await?;
     /// assert!(outcome.is_committed());
     /// # Ok(()) }
     /// ```
-    pub async fn synchronized_update<F>(
+    pub async fn synchronized_update<F, D, E>(
         &self,
         target: impl Into<SessionTarget>,
         attempts: NonZeroU32,
         mut change: F,
     ) -> Result<WriteOutcome, Error>
     where
-        F: FnMut(Option<&Session>) -> MultiplayerSessionRequest,
+        F: FnMut(Option<&Session>) -> Result<D, E>,
+        D: Into<MultiplayerSessionRequest>,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let target = target.into();
         let mut current = self.get_session(target.clone()).await?;
@@ -375,7 +383,7 @@ impl MpsdClient {
             if attempt > 0 {
                 self.conflict_backoff(attempt).await;
             }
-            let delta = change(current.as_ref());
+            let delta = change(current.as_ref()).map_err(|e| Error::UpdateAborted(e.into()))?;
             let etag = current.as_ref().and_then(|s| s.etag.clone());
             let outcome = self
                 .write(target.clone(), delta)

@@ -135,7 +135,7 @@ async fn headers_for(mode: WriteMode) -> (Option<String>, Option<String>) {
         .await;
     let (client, _) = client(&server);
     client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(mode)
         .send()
         .await
@@ -195,7 +195,7 @@ async fn created_and_updated_carry_the_session_etag_reference_and_date() {
     let (client, _) = client(&server);
 
     let created = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(WriteMode::CreateNew)
         .send()
         .await
@@ -210,10 +210,13 @@ async fn created_and_updated_carry_the_session_etag_reference_and_date() {
         session.retrieved,
         Some(httpdate::parse_http_date("Sat, 28 Nov 2026 10:00:00 GMT").unwrap())
     );
-    assert_eq!(session.member_xuids(), ["2533274792693551"]);
+    assert_eq!(
+        session.member_xuids(),
+        ["2533274792693551".parse::<xbl_mpsd_ext::Xuid>().unwrap()]
+    );
 
     let updated = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(WriteMode::UpdateExisting)
         .send()
         .await
@@ -245,7 +248,7 @@ async fn out_of_sync_returns_the_current_session_when_sent_and_deleted_is_204() 
     let (client, _) = client(&server);
 
     let outcome = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(WriteMode::SynchronizedUpdate {
             etag: Some(ETag::new("old").unwrap()),
         })
@@ -263,7 +266,7 @@ async fn out_of_sync_returns_the_current_session_when_sent_and_deleted_is_204() 
     assert!(!outcome.is_committed());
 
     let outcome = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(WriteMode::CreateNew)
         .send()
         .await
@@ -303,7 +306,7 @@ async fn error_statuses_become_typed_errors_with_the_service_text() {
             .build()
             .unwrap();
         let err = client
-            .write(handle(), Default::default())
+            .write(handle(), xbl_mpsd_ext::SessionDelta::new())
             .send()
             .await
             .unwrap_err();
@@ -347,7 +350,7 @@ async fn writes_are_not_retried_unless_the_call_opts_in() {
         .await;
     let (client, clock) = client(&server);
     let err = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .send()
         .await
         .unwrap_err();
@@ -356,7 +359,7 @@ async fn writes_are_not_retried_unless_the_call_opts_in() {
     assert!(clock.sleeps().is_empty());
 
     let err = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .retry_on_failure()
         .send()
         .await
@@ -544,11 +547,14 @@ async fn handles_are_created_read_queried_and_deleted() {
         .await
         .unwrap()
         .expect("a handle document");
-    assert_eq!(created.id.as_deref(), Some(HANDLE));
+    assert_eq!(
+        created.id.as_ref().and_then(|id| id.value()),
+        Some(handle())
+    );
     assert_eq!(client.get_handle(handle()).await.unwrap(), created);
     let found = client
         .query_handles(
-            &handles::activities_query(&session.scid, &["2533274792693551".parse().unwrap()]),
+            handles::activities_query(&session.scid, &["2533274792693551".parse().unwrap()]),
             &[
                 xbl_mpsd_ext::Include::RelatedInfo,
                 xbl_mpsd_ext::Include::CustomProperties,
@@ -589,7 +595,7 @@ async fn an_undecodable_success_keeps_the_body_in_the_error() {
         .await;
     let (client, _) = client(&server);
     let err = client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .send()
         .await
         .unwrap_err();
@@ -672,7 +678,7 @@ async fn an_observer_sees_every_exchange_retries_included() {
         .unwrap();
     client.get_session(handle()).await.unwrap();
     client
-        .write(handle(), Default::default())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new())
         .mode(WriteMode::CreateNew)
         .no_commit()
         .send()

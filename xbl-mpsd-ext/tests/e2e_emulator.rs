@@ -43,7 +43,7 @@ fn lobby(name: &str) -> SessionReference {
 /// The host creates an open session with itself as the first member.
 async fn host_session(host: &MpsdClient, name: &str) -> SessionReference {
     let reference = lobby(name);
-    let mut create = join_delta(xuid(HOST));
+    let mut create: MultiplayerSessionRequest = join_delta(xuid(HOST)).into();
     create.constants = Some(
         serde_json::from_value(json!({
             "system": {"maxMembersCount": 100, "visibility": "open", "inviteProtocol": "game"},
@@ -64,10 +64,9 @@ async fn host_session(host: &MpsdClient, name: &str) -> SessionReference {
 fn handle_id(document: &xbl_mpsd_api::types::HandleDocument) -> HandleId {
     document
         .id
-        .as_deref()
+        .as_ref()
+        .and_then(|id| id.value())
         .expect("the handle has an id")
-        .parse()
-        .unwrap()
 }
 
 #[tokio::test]
@@ -90,10 +89,13 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
         .unwrap()
         .expect("an invite document");
     assert_eq!(
-        invite.invited_xuid.as_ref().map(|x| x.as_str()),
-        Some(GUEST)
+        invite.invited_xuid.as_ref().and_then(|x| x.value()),
+        Some(xuid(GUEST))
     );
-    assert_eq!(invite.sender_xuid.as_ref().map(|x| x.as_str()), Some(HOST));
+    assert_eq!(
+        invite.sender_xuid.as_ref().and_then(|x| x.value()),
+        Some(xuid(HOST))
+    );
 
     // The shell hands the guest's title an activation URI; the title parses it and joins.
     let uri = Activation {
@@ -111,7 +113,7 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     let WriteOutcome::Updated(session) = joined else {
         panic!("expected the join to update the session, got {joined:?}")
     };
-    assert_eq!(session.member_xuids(), [HOST, GUEST]);
+    assert_eq!(session.member_xuids(), [xuid(HOST), xuid(GUEST)]);
     assert_eq!(
         session.reference.as_ref(),
         Some(&reference),
@@ -122,7 +124,7 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     // Both see two members.
     for client in [&host, &guest] {
         let seen = client.get_session(&reference).await.unwrap().unwrap();
-        assert_eq!(seen.member_xuids(), [HOST, GUEST]);
+        assert_eq!(seen.member_xuids(), [xuid(HOST), xuid(GUEST)]);
         assert_eq!(
             seen.document.members_info.as_ref().and_then(|i| i.count),
             Some(2)
@@ -132,7 +134,7 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     // The guest leaves; the host leaves last and the session is deleted (204).
     let left = guest.write(&reference, leave_delta()).send().await.unwrap();
     assert!(
-        matches!(&left, WriteOutcome::Updated(s) if s.member_xuids() == [HOST]),
+        matches!(&left, WriteOutcome::Updated(s) if s.member_xuids() == [xuid(HOST)]),
         "{left:?}"
     );
     let last = host.write(&reference, leave_delta()).send().await.unwrap();
@@ -157,14 +159,17 @@ async fn join_through_an_activity_handle_found_by_query() {
         .unwrap();
     let found = guest
         .query_handles(
-            &handles::activities_query(&reference.scid, &[xuid(HOST)]),
+            handles::activities_query(&reference.scid, &[xuid(HOST)]),
             &[Include::RelatedInfo, Include::CustomProperties],
         )
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
     let activity = &found[0];
-    assert_eq!(activity.owner_xuid.as_ref().map(|x| x.as_str()), Some(HOST));
+    assert_eq!(
+        activity.owner_xuid.as_ref().and_then(|x| x.value()),
+        Some(xuid(HOST))
+    );
     assert_eq!(
         activity.related_info.as_ref().and_then(|r| r.members_count),
         Some(1)
@@ -172,11 +177,14 @@ async fn join_through_an_activity_handle_found_by_query() {
 
     let uri = format!(
         "ms-xbl-multiplayer://activityHandleJoin?&handle={}&joinerXuid={GUEST}&joineeXuid={HOST}",
-        activity.id.as_deref().unwrap().to_uppercase()
+        activity.id.as_ref().unwrap().to_string().to_uppercase()
     );
     let activation: Activation = uri.parse().unwrap();
     let joined = guest.join_from_activation(&activation).await.unwrap();
-    assert_eq!(joined.session().unwrap().member_xuids(), [HOST, GUEST]);
+    assert_eq!(
+        joined.session().unwrap().member_xuids(),
+        [xuid(HOST), xuid(GUEST)]
+    );
 
     // A stale handle is a typed error, not a panic.
     host.delete_handle(handle_id(activity)).await.unwrap();
@@ -250,7 +258,9 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
                     .cloned()
             });
             assert_eq!(map, Some(json!("lava")), "the change sees the host's write");
-            delta(json!({"properties": {"custom": {"ready": [GUEST]}}}))
+            Ok::<_, std::convert::Infallible>(delta(
+                json!({"properties": {"custom": {"ready": [GUEST]}}}),
+            ))
         })
         .await
         .unwrap();
@@ -288,7 +298,9 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
                     let key = format!("t{task}-u{update}");
                     let outcome = client
                         .synchronized_update(handle, attempts, |_| {
-                            delta(json!({"properties": {"custom": {key.clone(): task}}}))
+                            Ok::<_, std::convert::Infallible>(delta(
+                                json!({"properties": {"custom": {key.clone(): task}}}),
+                            ))
                         })
                         .await
                         .unwrap();

@@ -8,12 +8,13 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use progenitor_impl::{
-    GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypePatch,
+    GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl,
 };
+use serde_json::Value;
 
-use crate::transform;
+use crate::{enums, postprocess, transform};
 
 /// Path of the spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "spec/openapi.yaml";
@@ -87,16 +88,18 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
     let spec: serde_json::Value =
         serde_yaml::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
     let input = transform::generation_input(&spec)?;
+    let open_enums = enums::open_enums(&spec)?;
     let openapi: openapiv3::OpenAPI = serde_json::from_value(input)
         .context("the transformed spec is not a valid OpenAPI 3.0 document")?;
+    let settings = settings(&spec, &open_enums)?;
     Ok(vec![
         GeneratedFile {
             path: CLIENT_PATH,
-            contents: generate(&openapi, Output::Client)?,
+            contents: generate(&settings, &openapi, Output::Client, &open_enums)?,
         },
         GeneratedFile {
             path: CLI_PATH,
-            contents: generate(&openapi, Output::Cli)?,
+            contents: generate(&settings, &openapi, Output::Cli, &open_enums)?,
         },
     ])
 }
@@ -110,7 +113,52 @@ enum Output {
     Cli,
 }
 
-fn settings() -> Result<GenerationSettings> {
+/// What a hand-written replacement type implements (tells progenitor how it may parse and print it).
+const STRICT: &[TypeImpl] = &[TypeImpl::FromStr, TypeImpl::Display];
+/// `Lenient<T>` and open enums parse any string.
+const IRREFUTABLE: &[TypeImpl] = &[
+    TypeImpl::FromStr,
+    TypeImpl::FromStringIrrefutable,
+    TypeImpl::Display,
+];
+
+/// The hand-written identifier types of `xbl-mpsd-api` (`ids.rs`, `session_ref.rs`, `lenient.rs`) that the
+/// generated code uses instead of the spec's string schemas, by schema name. Parameters take the strict types;
+/// document fields take `Lenient<T>`, which keeps what the service sent even when it does not parse (XSAPI's
+/// fixtures carry `"id": ""`). Paths are absolute so that they also resolve in the generated CLI.
+const ID_TYPES: &[(&str, &str, &[TypeImpl])] = &[
+    ("HandleId", "::xbl_mpsd_api::HandleId", STRICT),
+    ("Scid", "::xbl_mpsd_api::Scid", STRICT),
+    (
+        "SessionTemplateName",
+        "::xbl_mpsd_api::SessionTemplateName",
+        STRICT,
+    ),
+    ("SessionName", "::xbl_mpsd_api::SessionName", STRICT),
+    (
+        "SessionReference",
+        "::xbl_mpsd_api::SessionReference",
+        &[TypeImpl::Display],
+    ),
+    (
+        "Xuid",
+        "::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>",
+        IRREFUTABLE,
+    ),
+    (
+        "TitleIdString",
+        "::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>",
+        IRREFUTABLE,
+    ),
+    (
+        "HandleIdString",
+        "::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>",
+        IRREFUTABLE,
+    ),
+    ("Guid", "::xbl_mpsd_api::Lenient<::uuid::Uuid>", IRREFUTABLE),
+];
+
+fn settings(spec: &Value, open_enums: &[enums::OpenEnum]) -> Result<GenerationSettings> {
     let hooks_type = HOOKS_TYPE
         .parse()
         .map_err(|e| anyhow!("`{HOOKS_TYPE}` is not a Rust path: {e}"))?;
@@ -125,41 +173,38 @@ fn settings() -> Result<GenerationSettings> {
         // `ClientHooks` impl in `xbl-mpsd-api/src/hooks.rs`; `Expected` makes forgetting that impl an error.
         .with_inner_type(hooks_type)
         .with_hooks(HooksMode::Expected);
-    let default = TypePatch::default().with_derive("Default").clone();
-    for name in DEFAULT_TYPES {
-        settings.with_patch(name, &default);
+    for (schema, rust, impls) in ID_TYPES {
+        if spec
+            .pointer(&format!("/components/schemas/{schema}"))
+            .is_none()
+        {
+            bail!(
+                "xtask/src/codegen.rs maps the schema `{schema}` to `{rust}`, but spec/openapi.yaml has no such \
+                 schema under components/schemas: update ID_TYPES"
+            );
+        }
+        settings.with_replacement(schema, rust, impls.iter().cloned());
+    }
+    for e in open_enums {
+        settings.with_replacement(
+            &e.name,
+            format!("::xbl_mpsd_api::types::{}", e.name),
+            IRREFUTABLE.iter().cloned(),
+        );
     }
     Ok(settings)
 }
 
-/// Object types whose properties are all optional: they also derive `Default`, so a delta or request can
-/// be written as `Type { field: …, ..Default::default() }`.
-const DEFAULT_TYPES: [&str; 17] = [
-    "MultiplayerSessionRequest",
-    "SessionMemberRequest",
-    "MemberConstants",
-    "MemberConstantsSystem",
-    "MemberProperties",
-    "MemberPropertiesSystem",
-    "SessionConstants",
-    "SessionConstantsSystem",
-    "SessionCapabilities",
-    "SessionProperties",
-    "SessionPropertiesSystem",
-    "InviteAttributes",
-    "SearchAttributes",
-    "HandleQueryOwners",
-    "RoleType",
-    "Role",
-    "MultiplayerSession",
-];
-
 /// The client's inner type, as a path from inside `xbl-mpsd-api`.
 const HOOKS_TYPE: &str = "crate::Hooks";
 
-fn generate(openapi: &openapiv3::OpenAPI, output: Output) -> Result<String> {
-    let settings = settings()?;
-    let mut generator = Generator::new(&settings);
+fn generate(
+    settings: &GenerationSettings,
+    openapi: &openapiv3::OpenAPI,
+    output: Output,
+    open_enums: &[enums::OpenEnum],
+) -> Result<String> {
+    let mut generator = Generator::new(settings);
     // progenitor panics (rather than erring) on some unsupported specs; turn that into an error.
     let tokens = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match output {
         Output::Client => generator.generate_tokens(openapi),
@@ -167,8 +212,11 @@ fn generate(openapi: &openapiv3::OpenAPI, output: Output) -> Result<String> {
     }))
     .map_err(|_| anyhow!("progenitor panicked on the generation input (see its message above)"))?
     .with_context(|| format!("progenitor could not generate the {output:?} code"))?;
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced tokens that do not parse")?;
+    if let Output::Client = output {
+        postprocess::types_module(&mut file, open_enums)?;
+    }
     let body = prettyplease::unparse(&file);
     Ok(format!(
         "// @generated by `cargo xtask codegen` from {SPEC_PATH} with progenitor. DO NOT EDIT.\n\

@@ -5,6 +5,8 @@
 //! The same check runs as a test in `cargo test --workspace` (see `tests/codegen.rs`).
 
 pub mod codegen;
+pub mod enums;
+pub mod postprocess;
 pub mod transform;
 
 use std::path::PathBuf;

@@ -13,9 +13,10 @@
 //!    Every non-2xx response is dropped. The generated client then returns those (204, 304, 412 with or
 //!    without a session, text errors) as `Error::UnexpectedResponse(reqwest::Response)`, which
 //!    `xbl-mpsd-ext` turns into typed outcomes and errors with the status, headers and body intact.
-//! 3. **Enumerated strings become plain strings.** An open enum (`anyOf: [{type: string, enum: […]},
-//!    {type: string}]`) collapses to `{type: string}`, and any remaining `enum` on a string is removed,
-//!    so no response can fail to decode because of an enum value (`"None"`, `"Measuring"`, future values).
+//! 3. **Enumerations must be named.** progenitor's enums are closed and would refuse `"None"` or a future
+//!    value, so every enumeration becomes an open enum of `xbl-mpsd-api` instead ([`crate::enums`]); that
+//!    needs a name, so an enumeration written inline (anywhere but directly under `components/schemas`) is an
+//!    error naming where it is. The named ones are left as they are: codegen replaces them.
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
@@ -47,7 +48,7 @@ pub fn generation_input(spec: &Value) -> Result<Value> {
             }
         }
     }
-    close_open_enums(&mut out);
+    refuse_inline_enums(&out, "")?;
     Ok(out)
 }
 
@@ -109,28 +110,31 @@ fn keep_success_responses(op: &mut Map<String, Value>, components: &Value) -> Re
     Ok(())
 }
 
-fn is_string_schema(value: &Value) -> bool {
-    value.get("type").and_then(Value::as_str) == Some("string")
-}
-
-fn close_open_enums(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            let open_enum = map
-                .get("anyOf")
-                .and_then(Value::as_array)
-                .is_some_and(|alts| !alts.is_empty() && alts.iter().all(is_string_schema));
-            if open_enum {
-                map.remove("anyOf");
-                map.insert("type".into(), Value::String("string".into()));
-            }
-            if map.get("type").and_then(Value::as_str) == Some("string") {
-                map.remove("enum");
-            }
-            map.values_mut().for_each(close_open_enums);
+/// Fails on the first enumeration that is not a named schema (`/components/schemas/<name>`).
+fn refuse_inline_enums(value: &Value, pointer: &str) -> Result<()> {
+    let named = pointer
+        .strip_prefix("/components/schemas/")
+        .is_some_and(|rest| !rest.contains('/'));
+    if crate::enums::is_string_enum(value) {
+        if named {
+            // The whole schema is the enumeration (its `anyOf` alternatives included).
+            return Ok(());
         }
-        Value::Array(items) => items.iter_mut().for_each(close_open_enums),
-        _ => {}
+        bail!(
+            "the enumeration at `{pointer}` is inline: move it to a named schema under components/schemas \
+             (it becomes an open enum of that name) and refer to it with $ref"
+        );
+    }
+    match value {
+        Value::Object(map) => map.iter().try_for_each(|(key, child)| {
+            let key = key.replace('~', "~0").replace('/', "~1");
+            refuse_inline_enums(child, &format!("{pointer}/{key}"))
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, child)| refuse_inline_enums(child, &format!("{pointer}/{i}"))),
+        _ => Ok(()),
     }
 }
 
@@ -218,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn open_and_closed_string_enums_become_plain_strings() {
+    fn named_enumerations_are_kept_and_inline_ones_refused() {
         let mut spec =
             doc(json!({"responses": {"200": {"$ref": "#/components/responses/Session"}}}));
         spec["components"]["schemas"] = json!({
@@ -227,15 +231,15 @@ mod tests {
             "Mixed": {"anyOf": [{"type": "string"}, {"type": "integer"}]}
         });
         let out = generation_input(&spec).unwrap();
-        let schemas = &out["components"]["schemas"];
-        assert_eq!(
-            schemas["Open"],
-            json!({"description": "d", "type": "string"})
-        );
-        assert_eq!(schemas["Closed"], json!({"type": "string"}));
+        assert_eq!(out["components"]["schemas"], spec["components"]["schemas"]);
+
+        spec["components"]["schemas"]["Holder"] = json!({"type": "object", "properties": {
+            "stage": {"anyOf": [{"type": "string", "enum": ["a"]}, {"type": "string"}]}
+        }});
+        let err = generation_input(&spec).unwrap_err().to_string();
         assert!(
-            schemas["Mixed"].get("anyOf").is_some(),
-            "non-string unions are left alone"
+            err.contains("`/components/schemas/Holder/properties/stage` is inline"),
+            "{err}"
         );
     }
 }

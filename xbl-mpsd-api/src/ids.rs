@@ -108,6 +108,30 @@ macro_rules! serde_via_str {
     };
 }
 
+/// Implements `schemars::JsonSchema` as a string schema with a description (and a format, if given).
+macro_rules! string_schema {
+    ($ty:ty, $description:literal $(, format = $format:literal)?) => {
+        impl ::schemars::JsonSchema for $ty {
+            fn schema_name() -> String {
+                stringify!($ty).to_owned()
+            }
+
+            fn json_schema(_: &mut ::schemars::r#gen::SchemaGenerator) -> ::schemars::schema::Schema {
+                ::schemars::schema::Schema::Object(::schemars::schema::SchemaObject {
+                    instance_type: Some(::schemars::schema::InstanceType::String.into()),
+                    $(format: Some($format.to_owned()),)?
+                    metadata: Some(Box::new(::schemars::schema::Metadata {
+                        description: Some($description.to_owned()),
+                        ..Default::default()
+                    })),
+                    ..Default::default()
+                })
+            }
+        }
+    };
+}
+pub(crate) use string_schema;
+
 // ---------------------------------------------------------------------------
 // Xuid
 
@@ -194,6 +218,10 @@ impl fmt::Display for Xuid {
 }
 
 serde_via_str!(Xuid, numbers);
+string_schema!(
+    Xuid,
+    "An Xbox user id: a decimal unsigned 64-bit number carried as a string."
+);
 
 // ---------------------------------------------------------------------------
 // HandleId
@@ -281,6 +309,7 @@ impl fmt::Display for HandleId {
 }
 
 serde_via_str!(HandleId);
+string_schema!(HandleId, "A handle id (a GUID).", format = "uuid");
 
 // ---------------------------------------------------------------------------
 // Validated strings: Scid here, session names in `session_ref`.
@@ -461,6 +490,11 @@ fn validate_scid(s: &str) -> Result<(), NameError> {
     })
 }
 
+string_schema!(
+    Scid,
+    "A service configuration id (a GUID; test fixtures use names such as `MockScid`)."
+);
+
 validated_name!(
     /// A service configuration id.
     ///
@@ -580,6 +614,10 @@ impl fmt::Display for TitleId {
 }
 
 serde_via_str!(TitleId, numbers);
+string_schema!(
+    TitleId,
+    "A title id: a decimal unsigned 32-bit number carried as a string."
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,7 +6,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::ids::{NameError, NameKind, Scid, validate_name, validated_name};
+use crate::ids::{NameError, NameKind, Scid, string_schema, validate_name, validated_name};
 
 /// Maximum length of a session template name or session name (XSAPI's buffers
 /// are 100 bytes including the NUL).
@@ -46,12 +46,21 @@ validated_name!(
     validate_session_name
 );
 
+string_schema!(
+    SessionTemplateName,
+    "A session template name (at most 99 characters)."
+);
+string_schema!(
+    SessionName,
+    "A session name (at most 99 characters; case-insensitive)."
+);
+
 /// Identifies one MPSD session (`MultiplayerSessionReference`).
 ///
 /// Serializes as `{"scid": …, "templateName": …, "name": …}`. Derived equality
 /// is exact; MPSD itself compares references case-insensitively, see
 /// [`SessionReference::matches_ignore_case`].
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReference {
     /// The service configuration id.
@@ -147,7 +156,7 @@ impl SessionReference {
     /// query and fragment are ignored.
     ///
     /// ```
-    /// use xbl_mpsd_ext::SessionReference;
+    /// use xbl_mpsd_api::SessionReference;
     ///
     /// let r = SessionReference::from_uri_path(
     ///     "https://sessiondirectory.xboxlive.com/serviceconfigs/MockScid/sessiontemplates/lobby/sessions/my%20game/",
@@ -156,7 +165,7 @@ impl SessionReference {
     /// assert_eq!(r.template_name.as_str(), "lobby");
     /// assert_eq!(r.name.as_str(), "my game");
     /// assert_eq!(r.to_uri_path(), "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/my%20game");
-    /// # Ok::<(), xbl_mpsd_ext::SessionRefError>(())
+    /// # Ok::<(), xbl_mpsd_api::SessionRefError>(())
     /// ```
     pub fn from_uri_path(input: &str) -> Result<Self, SessionRefError> {
         let not_a_uri = || SessionRefError::NotAUri {

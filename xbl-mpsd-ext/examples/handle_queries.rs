@@ -1,0 +1,96 @@
+//! Handles of every kind: activity, invite, search and transfer, then queries over activities and search
+//! handles, reading, and deleting.
+//!
+//! `cargo run -p xbl-mpsd-ext --example handle_queries`
+
+mod common;
+
+use xbl_mpsd_ext::types::{HandleTypeKind, SearchAttributes, Visibility};
+use xbl_mpsd_ext::{Include, WriteMode, handles, join_delta, leave_delta};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let world = common::World::start().await?;
+    let host = &world.host;
+    let lobby = world.new_session("lobby")?;
+    let game = world.new_session("game")?;
+    for session in [&lobby, &game] {
+        // Search handles need the `searchable` capability; `merge_json` sets what no method names.
+        let create = join_delta(host.xuid)
+            .visibility(Visibility::OPEN)
+            .merge_json(serde_json::json!({"constants": {"system": {"capabilities": {"searchable": true}}}}))?;
+        host.client
+            .write(session, create)
+            .mode(WriteMode::CreateNew)
+            .send()
+            .await?;
+    }
+
+    let mut created = Vec::new();
+    let mut attributes = SearchAttributes::default();
+    attributes.tags = vec!["casual".to_owned()];
+    attributes
+        .strings
+        .insert("map".to_owned(), "lava".to_owned());
+    for request in [
+        handles::activity_request(&lobby),
+        handles::invite_request(&lobby, world.guest.xuid, world.title_id, None),
+        handles::search_request(&lobby, attributes),
+        handles::transfer_request(&game, &lobby),
+    ] {
+        let document = host
+            .client
+            .create_handle(request)
+            .send()
+            .await?
+            .ok_or("no handle document")?;
+        let id = document
+            .id
+            .as_ref()
+            .and_then(|id| id.value())
+            .ok_or("no handle id")?;
+        println!("created a {} handle {id}", document.type_);
+        created.push((document.type_.kind(), id));
+    }
+
+    // Activities of the host in this title, with the session's joinability.
+    let activities = host
+        .client
+        .query_handles(
+            handles::activities_query(&world.scid, &[host.xuid]),
+            &[Include::RelatedInfo],
+        )
+        .await?;
+    println!("{} activity handle(s)", activities.len());
+
+    // Search handles of the lobby template (the real service also takes an OData filter such as
+    // `strings/map eq 'lava'`).
+    let found = host
+        .client
+        .query_handles(
+            handles::search_query(&world.scid, &lobby.template_name, None),
+            &[Include::CustomProperties],
+        )
+        .await?;
+    println!("{} search handle(s) of the lobby template", found.len());
+
+    for (kind, id) in &created {
+        let document = host.client.get_handle(*id).await?;
+        match document.type_.kind() {
+            HandleTypeKind::Invite => println!("invite {id} for {:?}", document.invited_xuid),
+            HandleTypeKind::Transfer => {
+                println!("transfer {id} from {:?}", document.origin_session_ref)
+            }
+            other => println!("{other:?} handle {id}"),
+        }
+        if *kind != HandleTypeKind::Invite {
+            host.client.delete_handle(*id).await?;
+        }
+    }
+
+    for session in [&lobby, &game] {
+        host.client.write(session, leave_delta()).send().await?;
+    }
+    world.stop().await;
+    Ok(())
+}

@@ -1,0 +1,88 @@
+//! Two players change one shared custom property at once; a synchronized update keeps both changes, and a
+//! change function that refuses aborts without writing.
+//!
+//! `cargo run -p xbl-mpsd-ext --example synchronized_update`
+
+mod common;
+
+use xbl_mpsd_ext::{
+    DEFAULT_SYNC_ATTEMPTS, Error, SessionDelta, WriteMode, join_delta, leave_delta,
+};
+
+/// Adds `player` to the session's `ready` list, unless the match already started.
+fn mark_ready(
+    current: Option<&xbl_mpsd_ext::Session>,
+    player: &str,
+) -> Result<SessionDelta, Box<dyn std::error::Error + Send + Sync>> {
+    let session = current.ok_or("the session does not exist")?;
+    if session.custom_property::<bool>("started")?.unwrap_or(false) {
+        return Err("the match already started".into());
+    }
+    let mut ready: Vec<String> = session.custom_property("ready")?.unwrap_or_default();
+    if !ready.iter().any(|p| p == player) {
+        ready.push(player.to_owned());
+    }
+    Ok(SessionDelta::new().set_custom("ready", &ready)?)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let world = common::World::start().await?;
+    let (host, guest) = (&world.host, &world.guest);
+    let session = world.new_session("sync")?;
+    host.client
+        .write(&session, join_delta(host.xuid))
+        .mode(WriteMode::CreateNew)
+        .send()
+        .await?;
+    guest
+        .client
+        .write(&session, join_delta(guest.xuid))
+        .send()
+        .await?;
+
+    // Both players mark themselves ready at the same time; neither write is lost.
+    let (a, b) = tokio::join!(
+        host.client
+            .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "host")),
+        guest
+            .client
+            .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "guest")),
+    );
+    let (a, b) = (a?, b?);
+    println!(
+        "host committed: {}, guest committed: {}",
+        a.is_committed(),
+        b.is_committed()
+    );
+    let now = host
+        .client
+        .get_session(&session)
+        .await?
+        .ok_or("the session is gone")?;
+    let mut ready: Vec<String> = now.custom_property("ready")?.unwrap_or_default();
+    ready.sort();
+    println!("ready: {ready:?}");
+    if ready != ["guest", "host"] {
+        return Err("a write was lost".into());
+    }
+
+    // Once the match started, the change function refuses, and nothing is written.
+    host.client
+        .write(&session, SessionDelta::new().set_custom("started", &true)?)
+        .send()
+        .await?;
+    match guest
+        .client
+        .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "guest"))
+        .await
+    {
+        Err(Error::UpdateAborted(reason)) => println!("update aborted: {reason}"),
+        other => return Err(format!("expected an aborted update, got {other:?}").into()),
+    }
+
+    guest.client.write(&session, leave_delta()).send().await?;
+    host.client.write(&session, leave_delta()).send().await?;
+    world.stop().await;
+    Ok(())
+}

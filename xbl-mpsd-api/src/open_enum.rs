@@ -31,7 +31,7 @@
 //! guard, never by matching `Other`: once the value becomes a variant, an arm on `Other` would quietly stop
 //! matching it.
 //!
-//! The types are generated: `cargo xtask codegen` writes one [`open_enum!`](crate::open_enum) invocation per
+//! The types are generated: `cargo xtask codegen` writes one [`open_enum!`](macro@crate::open_enum) invocation per
 //! enumeration of `spec/openapi.yaml` into `generated.rs`. Nothing here is specific to one enumeration.
 
 /// Defines an open enumeration: a wire type keeping the received text and a `Copy` kind to match on.

@@ -218,7 +218,7 @@ impl SessionDelta {
     ) -> Self {
         let mut subscription = MemberPropertiesSystemSubscription::default();
         subscription.id = Some(Lenient::parse(
-            &id.hyphenated().encode_upper(&mut Uuid::encode_buffer()),
+            id.hyphenated().encode_upper(&mut Uuid::encode_buffer()),
         ));
         subscription.change_types = change_types.into_iter().collect();
         self.me_system().subscription = Some(subscription);

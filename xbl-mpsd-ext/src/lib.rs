@@ -30,7 +30,7 @@
 //! # let handle = host.create_handle(invite).send().await?.and_then(|h| h.id?.into_inner()).ok_or("no invite")?;
 //! # let uri = format!("ms-xbl-multiplayer://inviteHandleAccept?handle={handle}\
 //! #                  &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=");
-//! # let session = join(emulator.base_url(), XblToken::new("-", "2533274792693551")?, &uri).await?;
+//! # let session = join(&emulator.base_url(), XblToken::new("-", "2533274792693551")?, &uri).await?;
 //! # assert_eq!(session.member_xuids(), ["2814679796296491".parse()?, "2533274792693551".parse()?]);
 //! # Ok(()) }
 //! ```

@@ -143,7 +143,15 @@ pub struct CreateHandle<'c> {
     retry: bool,
 }
 
-impl CreateHandle<'_> {
+impl<'c> CreateHandle<'c> {
+    fn new(client: &'c MpsdClient, body: HandleRequest) -> Self {
+        Self {
+            client,
+            body,
+            retry: false,
+        }
+    }
+
     /// Retry on 408/429/5xx and connection errors. Off by default: a retried invite whose answer was
     /// lost sends a second invite.
     pub fn retry_on_failure(mut self) -> Self {
@@ -202,11 +210,7 @@ impl MpsdClient {
     /// # Ok(()) }
     /// ```
     pub fn create_handle(&self, body: impl Into<HandleRequest>) -> CreateHandle<'_> {
-        CreateHandle {
-            client: self,
-            body: body.into(),
-            retry: false,
-        }
+        CreateHandle::new(self, body.into())
     }
 
     /// Reads a handle document. Retried per the policy.

@@ -64,6 +64,7 @@ mod response;
 pub mod retry;
 pub mod session;
 pub mod session_ref;
+mod tls;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
@@ -89,3 +90,8 @@ pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioC
 pub use session::{ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};
+
+/// The repository README's Rust examples, compiled as doctests ("Use it in your project").
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -50,14 +50,23 @@ const GLOBAL_IDS: [&str; 6] = [
 ];
 
 /// The local commands that send no request: the [`Global`] options are hidden there and refused.
-const OFFLINE: [&str; 6] = ["activation", "validate", "schema", "completions", "man", "emulator"];
+const OFFLINE: [&str; 6] = [
+    "activation",
+    "validate",
+    "schema",
+    "completions",
+    "man",
+    "emulator",
+];
 
 /// Hides and refuses the connection options on a command that sends no request.
 fn without_globals(mut command: Command) -> Command {
     for id in GLOBAL_IDS {
         let long = id.replace('_', "-");
         let refuse = move |_: &str| -> Result<String, String> {
-            Err(format!("--{long} does not apply to this command (it sends no request)"))
+            Err(format!(
+                "--{long} does not apply to this command (it sends no request)"
+            ))
         };
         command = command.arg(
             clap::Arg::new(id)

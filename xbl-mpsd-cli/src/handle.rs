@@ -83,7 +83,11 @@ pub struct QueryArgs {
     #[arg(long)]
     scid: Scid,
     /// Activities: the owners' XUIDs (repeatable)
-    #[arg(long = "owner", value_name = "XUID", required_if_eq("kind", "activity"))]
+    #[arg(
+        long = "owner",
+        value_name = "XUID",
+        required_if_eq("kind", "activity")
+    )]
     owners: Vec<Xuid>,
     /// Search: the session template
     #[arg(long, required_if_eq("kind", "search"))]

@@ -89,7 +89,10 @@ fn print_outcome(outcome: WriteOutcome) -> Result<(), CliError> {
             return Err(CliError::Reported(FAILED));
         }
     };
-    let etag = session.as_ref().and_then(|s| s.etag.as_ref()).map(|e| e.as_str().to_owned());
+    let etag = session
+        .as_ref()
+        .and_then(|s| s.etag.as_ref())
+        .map(|e| e.as_str().to_owned());
     let reference = session
         .as_ref()
         .and_then(|s| s.reference.as_ref())

@@ -26,15 +26,13 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use tempfile::TempPath;
 use xbl_mpsd_api::{ResponseValue, builder};
-use xbl_mpsd_ext::{
-    ETag, HandleId, MpsdClient, Scid, SessionReference, SessionTarget, WriteMode,
-};
+use xbl_mpsd_ext::{ETag, HandleId, MpsdClient, Scid, SessionReference, SessionTarget, WriteMode};
 
 use crate::error::{CliError, FAILED, NO_SESSION, chain};
-use crate::output::OutputMode;
-use crate::schema;
 use crate::generated_cli::{Cli, CliCommand, CliConfig};
 use crate::output;
+use crate::output::OutputMode;
+use crate::schema;
 
 /// The generated argument that names the request body file.
 const JSON_BODY: &str = "json-body";
@@ -81,8 +79,9 @@ fn adapt(mut command: Command) -> Command {
             .get_arguments()
             .any(|arg| arg.get_id() == JSON_BODY && arg.is_required_set());
         command = command.mut_arg(JSON_BODY, |arg| {
-            arg.value_parser(body_path)
-                .help("The JSON request body: a file, or - for standard input (its shape: see below)")
+            arg.value_parser(body_path).help(
+                "The JSON request body: a file, or - for standard input (its shape: see below)",
+            )
         });
         if let Some(body) = schema::request_body(&operation) {
             if body_required {
@@ -124,9 +123,7 @@ fn hide_body_fields(mut command: Command, properties: &[String]) -> Command {
         .collect();
     for id in ids {
         let long = format!("body-{id}");
-        command = command.mut_arg(id.as_str(), |arg| {
-            arg.long(long).hide(true)
-        });
+        command = command.mut_arg(id.as_str(), |arg| arg.long(long).hide(true));
     }
     command
 }
@@ -147,15 +144,20 @@ fn kebab(camel: &str) -> String {
 
 /// Validation of the options every command shares by name.
 fn validate_common(mut command: Command) -> Command {
-    for arg in command.get_arguments().map(|a| a.get_id().to_string()).collect::<Vec<_>>() {
+    for arg in command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect::<Vec<_>>()
+    {
         command = match arg.as_str() {
             "scid" if !arg_hidden(&command, &arg) => {
                 command.mut_arg("scid", |a| a.value_parser(parse_scid))
             }
             "handle-id" => command.mut_arg("handle-id", |a| a.value_parser(parse_handle_id)),
             "include" => command.mut_arg("include", |a| {
-                a.value_parser(parse_include)
-                    .help("Extra sections, comma-separated: relatedInfo, customProperties, roleInfo")
+                a.value_parser(parse_include).help(
+                    "Extra sections, comma-separated: relatedInfo, customProperties, roleInfo",
+                )
             }),
             // A flag (`--nocommit`), still accepting `--nocommit=false`; absent, nothing is sent.
             "nocommit" => command.mut_arg("nocommit", |a| {
@@ -182,7 +184,11 @@ fn parse_scid(value: &str) -> Result<String, String> {
     value
         .parse::<Scid>()
         .map(|scid| scid.as_str().to_owned())
-        .map_err(|e| format!("not a valid SCID ({e}); a SCID looks like 00000000-0000-0000-0000-00007a5b8c9d"))
+        .map_err(|e| {
+            format!(
+                "not a valid SCID ({e}); a SCID looks like 00000000-0000-0000-0000-00007a5b8c9d"
+            )
+        })
 }
 
 /// `--handle-id`: a handle ID (a GUID) with a readable message.
@@ -190,7 +196,9 @@ fn parse_handle_id(value: &str) -> Result<uuid::Uuid, String> {
     value
         .parse::<HandleId>()
         .map(|id| *id.as_uuid())
-        .map_err(|e| format!("{e}; a handle ID is a GUID like 656f5f26-206e-4855-9887-6e4712a22500"))
+        .map_err(|e| {
+            format!("{e}; a handle ID is a GUID like 656f5f26-206e-4855-9887-6e4712a22500")
+        })
 }
 
 /// The values of `--include`.
@@ -206,9 +214,12 @@ fn parse_include(value: &str) -> Result<String, String> {
             ));
         }
     }
-    Ok(value.split(',').map(str::trim).collect::<Vec<_>>().join(","))
+    Ok(value
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(","))
 }
-
 
 /// XSAPI's write modes, as `--mode` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -268,10 +279,15 @@ static CURRENT_ETAG: Mutex<Option<ETag>> = Mutex::new(None);
 
 /// For `--mode sync --etag current`: reads the session the write addresses and keeps its ETag.
 async fn read_current_etag(client: &MpsdClient, matches: &ArgMatches) -> Result<(), CliError> {
-    if matches.get_one::<String>(ETAG).map(String::as_str) != Some(CURRENT) {
+    let etag = matches.try_get_one::<String>(ETAG).ok().flatten();
+    if etag.map(String::as_str) != Some(CURRENT) {
         return Ok(());
     }
-    let target = if let Some(handle) = matches.try_get_one::<uuid::Uuid>("handle-id").ok().flatten() {
+    let target = if let Some(handle) = matches
+        .try_get_one::<uuid::Uuid>("handle-id")
+        .ok()
+        .flatten()
+    {
         SessionTarget::Handle(HandleId::from(*handle))
     } else {
         let part = |id: &str| {

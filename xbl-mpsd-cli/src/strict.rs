@@ -28,7 +28,12 @@ fn join(path: &str, key: &str) -> String {
 fn suggestion<'a>(key: &str, candidates: &'a [String]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (distance(&key.to_ascii_lowercase(), &c.to_ascii_lowercase()), c))
+        .map(|c| {
+            (
+                distance(&key.to_ascii_lowercase(), &c.to_ascii_lowercase()),
+                c,
+            )
+        })
         .filter(|(d, c)| *d <= 2.max(c.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c.as_str())
@@ -66,7 +71,13 @@ fn unknown_keys(map: &Map<String, Value>, known: &[String], path: &str, out: &mu
     }
 }
 
-fn enum_value(map: &Map<String, Value>, key: &str, allowed: &[&str], path: &str, out: &mut Vec<Problem>) {
+fn enum_value(
+    map: &Map<String, Value>,
+    key: &str,
+    allowed: &[&str],
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     match map.get(key) {
         None | Some(Value::Null) => {}
         Some(Value::String(text)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(text)) => {}
@@ -123,7 +134,8 @@ fn session(kind: Document, map: &Map<String, Value>, out: &mut Vec<Problem>) {
     if looks_like_handle(map) && !looks_like_session(map) {
         out.push((
             ".".to_owned(),
-            "this is a handle document (type, sessionRef), not a session: use `validate handle`".to_owned(),
+            "this is a handle document (type, sessionRef), not a session: use `validate handle`"
+                .to_owned(),
         ));
         return;
     }
@@ -141,7 +153,11 @@ fn session(kind: Document, map: &Map<String, Value>, out: &mut Vec<Problem>) {
         match system.get("maxMembersCount") {
             None | Some(Value::Null) => {}
             Some(value) => {
-                let limit = if large { MAX_MEMBERS_LARGE } else { MAX_MEMBERS_NORMAL };
+                let limit = if large {
+                    MAX_MEMBERS_LARGE
+                } else {
+                    MAX_MEMBERS_NORMAL
+                };
                 match value.as_u64() {
                     Some(n) if (1..=limit).contains(&n) => {}
                     _ => out.push((
@@ -193,7 +209,9 @@ fn handle(kind: Document, map: &Map<String, Value>, out: &mut Vec<Problem>) {
     }
     match map.get("version") {
         Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
-        None | Some(Value::Null) => out.push(("version".to_owned(), "missing; always 1".to_owned())),
+        None | Some(Value::Null) => {
+            out.push(("version".to_owned(), "missing; always 1".to_owned()))
+        }
         Some(other) => out.push(("version".to_owned(), format!("{other}: always 1"))),
     }
     match map.get("sessionRef") {
@@ -240,7 +258,11 @@ pub fn plain(message: &str) -> String {
             let end = rest
                 .find(|c: char| !c.is_alphanumeric() && c != '_')
                 .unwrap_or(rest.len());
-            let replacement = if prefix.contains("struct") { "expected an object" } else { "expected a string" };
+            let replacement = if prefix.contains("struct") {
+                "expected an object"
+            } else {
+                "expected a string"
+            };
             text.replace_range(start..start + prefix.len() + end, replacement);
         }
     }
@@ -257,7 +279,10 @@ mod tests {
             plain("invalid type: string \"x\", expected i32 at line 1 column 5"),
             "invalid type: string \"x\", expected an integer at line 1 column 5"
         );
-        assert_eq!(plain("invalid type: map, expected struct SessionReference"), "invalid type: object, expected an object");
+        assert_eq!(
+            plain("invalid type: map, expected struct SessionReference"),
+            "invalid type: object, expected an object"
+        );
     }
 
     #[test]

@@ -81,7 +81,9 @@ fn activation_parse_prints_one_json_object() {
         .stdout(
             "{\"kind\":\"inviteHandleAccept\",\"handleId\":\"656f5f26-206e-4855-9887-6e4712a22500\",\
              \"invitedXuid\":\"2814679796296491\",\"senderXuid\":\"2533274792693551\",\"joinerXuid\":null,\
-             \"joineeXuid\":null,\"context\":\"level=3\",\"connectionString\":null,\"titleId\":2056720033}\n",
+             \"joineeXuid\":null,\"context\":\"level=3\",\"connectionString\":null,\"titleId\":2056720033,\
+             \"uri\":\"ms-xbl-7a970ea1://inviteHandleAccept?handle=656f5f26-206e-4855-9887-6e4712a22500\
+             &invitedXuid=2814679796296491&senderXuid=2533274792693551&context=level%3D3\"}\n",
         )
         .stderr("");
 }
@@ -175,7 +177,7 @@ fn validate_reports_the_path_of_the_first_problem() {
         .code(1)
         .stdout("")
         .stderr(predicate::str::starts_with(
-            "members.0.constants.system.xuid: invalid type: integer `5`",
+            "members.0.constants.system.xuid: invalid type: number `5`, expected a string",
         ));
     xbl()
         .args(["validate", "handle", "-"])

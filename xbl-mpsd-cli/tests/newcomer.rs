@@ -32,7 +32,14 @@ fn create_invite_parse_join_query_leave_without_writing_json() {
             .as_user(HOST)
             .arg("write-session")
             .args(session("story"))
-            .args(["--json-body", "-", "--mode", "create", "--output", "envelope"])
+            .args([
+                "--json-body",
+                "-",
+                "--mode",
+                "create",
+                "--output",
+                "envelope",
+            ])
             .write_stdin(JOIN),
     );
     assert_eq!(created["status"], 201, "{created}");
@@ -96,13 +103,18 @@ fn create_invite_parse_join_query_leave_without_writing_json() {
     let activity = string(&found[0], "/id");
 
     // 6. The guest leaves by reference; the host leaves through the activity handle.
-    let left = json_of(
-        served
-            .as_user(GUEST)
-            .args(["leave", &joined_reference, "--output", "envelope"]),
-    );
+    let left =
+        json_of(
+            served
+                .as_user(GUEST)
+                .args(["leave", &joined_reference, "--output", "envelope"]),
+        );
     assert_eq!(left["status"], 200, "{left}");
-    assert_eq!(left["body"]["members"].as_object().unwrap().len(), 1, "{left}");
+    assert_eq!(
+        left["body"]["members"].as_object().unwrap().len(),
+        1,
+        "{left}"
+    );
     served
         .as_user(HOST)
         .args(["leave", &activity])
@@ -208,16 +220,48 @@ fn options_are_validated_before_anything_is_sent() {
     // No emulator: each of these must fail as a usage error (2) with a readable message.
     let cases: [(&[&str], &str); 5] = [
         (
-            &["get-session", "--scid", "bad/scid", "--session-template-name", "t", "--session-name", "n"],
+            &[
+                "get-session",
+                "--scid",
+                "bad/scid",
+                "--session-template-name",
+                "t",
+                "--session-name",
+                "n",
+            ],
             "not a valid SCID",
         ),
-        (&["get-handle", "--handle-id", "not-a-guid"], "a handle ID is a GUID"),
         (
-            &["query-handles", "--json-body", "/dev/null", "--include", "bogus"],
+            &["get-handle", "--handle-id", "not-a-guid"],
+            "a handle ID is a GUID",
+        ),
+        (
+            &[
+                "query-handles",
+                "--json-body",
+                "/dev/null",
+                "--include",
+                "bogus",
+            ],
             "unknown section \"bogus\"",
         ),
-        (&["handle", "query", "--scid", SCID, "--owner", HOST, "--include", "bogus"], "bogus"),
-        (&["validate", "session", "-", "--endpoint", "http://x"], "does not apply"),
+        (
+            &[
+                "handle",
+                "query",
+                "--scid",
+                SCID,
+                "--owner",
+                HOST,
+                "--include",
+                "bogus",
+            ],
+            "bogus",
+        ),
+        (
+            &["validate", "session", "-", "--endpoint", "http://x"],
+            "does not apply",
+        ),
     ];
     for (args, message) in cases {
         xbl()
@@ -230,7 +274,12 @@ fn options_are_validated_before_anything_is_sent() {
 
 #[test]
 fn raw_commands_show_the_body_and_lose_the_version_collision() {
-    let help = xbl().args(["create-handle", "--help"]).assert().success().get_output().clone();
+    let help = xbl()
+        .args(["create-handle", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let help = String::from_utf8(help.stdout).unwrap();
     assert!(help.contains("Example:"), "{help}");
     assert!(help.contains("\"sessionRef\""), "{help}");
@@ -263,13 +312,41 @@ fn schema_completions_and_man_page() {
 #[test]
 fn validate_rejects_each_wrong_document_with_a_json_path() {
     let cases: [(&str, &str, &str); 7] = [
-        ("handle", "{}", ".: an empty object is not a handle document"),
-        ("handle", r#"{"type":"nonsense","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"}}"#, "type: \"nonsense\" is not one of activity, invite, search, transfer"),
-        ("session", r#"{"constants":{"system":{"visibility":"banana"}}}"#, "constants.system.visibility: \"banana\" is not one of"),
-        ("session", r#"{"constants":{"system":{"maxMembersCount":0}}}"#, "constants.system.maxMembersCount: 0 is not an integer from 1 to 100"),
-        ("session", r#"{"type":"activity","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"}}"#, ".: this is a handle document"),
-        ("session", r#"{"propertie":{"system":{}}}"#, "propertie: unknown key \"propertie\" (did you mean \"properties\"?)"),
-        ("session", r#"{"constants":{"system":{"maxMembersCount":"four"}}}"#, "constants.system.maxMembersCount: \"four\" is not an integer from 1 to 100"),
+        (
+            "handle",
+            "{}",
+            ".: an empty object is not a handle document",
+        ),
+        (
+            "handle",
+            r#"{"type":"nonsense","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"}}"#,
+            "type: \"nonsense\" is not one of activity, invite, search, transfer",
+        ),
+        (
+            "session",
+            r#"{"constants":{"system":{"visibility":"banana"}}}"#,
+            "constants.system.visibility: \"banana\" is not one of",
+        ),
+        (
+            "session",
+            r#"{"constants":{"system":{"maxMembersCount":0}}}"#,
+            "constants.system.maxMembersCount: 0 is not an integer from 1 to 100",
+        ),
+        (
+            "session",
+            r#"{"type":"activity","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"}}"#,
+            ".: this is a handle document",
+        ),
+        (
+            "session",
+            r#"{"propertie":{"system":{}}}"#,
+            "propertie: unknown key \"propertie\" (did you mean \"properties\"?)",
+        ),
+        (
+            "session",
+            r#"{"constants":{"system":{"maxMembersCount":"four"}}}"#,
+            "constants.system.maxMembersCount: \"four\" is not an integer from 1 to 100",
+        ),
     ];
     for (kind, document, message) in cases {
         let output = xbl()
@@ -282,7 +359,10 @@ fn validate_rejects_each_wrong_document_with_a_json_path() {
             .clone();
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains(message), "{kind} {document}: {stderr}");
-        assert!(!stderr.contains("i32") && !stderr.contains("struct "), "{stderr}");
+        assert!(
+            !stderr.contains("i32") && !stderr.contains("struct "),
+            "{stderr}"
+        );
     }
     // Known values in any case pass, with a summary line.
     xbl()

@@ -51,6 +51,8 @@ pub struct Exchange<'a> {
     pub path: &'a str,
     /// The answer's status and headers, or why there was none.
     pub outcome: Result<(StatusCode, &'a HeaderMap), &'a reqwest::Error>,
+    /// From sending the request to the answer's headers (or the failure).
+    pub elapsed: std::time::Duration,
 }
 
 /// Told of every HTTP exchange a client makes, retries included, once the answer's headers are in.
@@ -139,12 +141,14 @@ impl ClientHooks<Hooks> for Client {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_owned(),
         };
+        let started = std::time::Instant::now();
         let result = self.client().execute(request).await;
         observer.observe(&Exchange {
             operation_id: info.operation_id,
             method: &method,
             path: &path,
             outcome: result.as_ref().map(|r| (r.status(), r.headers())),
+            elapsed: started.elapsed(),
         });
         result
     }

@@ -1,7 +1,7 @@
 //! Decode tests against XSAPI's multiplayer fixture (`Multiplayer.json`, 62 real-shaped documents).
 //!
-//! The corpus is read from `$XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json`, else from
-//! `../shared/conformance/xsapi/Multiplayer.json` relative to the workspace root. Every document the spec
+//! The corpus is vendored in `test-fixtures/xsapi/Multiplayer.json` (MIT, Microsoft; origin and commit in
+//! `test-fixtures/xsapi/ORIGIN`); `$XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json` overrides it when set. Every document the spec
 //! models must decode into the generated types, and re-encoding must keep every key of the custom sections.
 
 use std::path::PathBuf;
@@ -101,7 +101,7 @@ const CORPUS: &[(&str, Kind)] = &[
 
 fn corpus_path() -> PathBuf {
     let from_env = std::env::var_os("XBL_MPSD_CONFORMANCE_DIR").map(PathBuf::from);
-    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/xsapi");
+    let default = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-fixtures/xsapi");
     let candidates: Vec<PathBuf> = from_env.into_iter().chain([default]).collect();
     for dir in &candidates {
         let file = dir.join("Multiplayer.json");
@@ -111,7 +111,7 @@ fn corpus_path() -> PathBuf {
     }
     panic!(
         "the XSAPI conformance corpus was not found: looked for Multiplayer.json in {candidates:?}. \
-         Set XBL_MPSD_CONFORMANCE_DIR to the folder holding it (shared/conformance/xsapi)."
+         It is part of the repository (test-fixtures/xsapi); set XBL_MPSD_CONFORMANCE_DIR to a folder holding it."
     );
 }
 

@@ -9,7 +9,7 @@ use crate::output;
 /// `xbl-mpsd activation …`
 #[derive(Debug, Subcommand)]
 pub enum ActivationCommand {
-    /// Parse an invite or join activation URI; print it as one JSON object (camelCase keys)
+    /// Parse an invite or join activation URI; print it as one JSON object (camelCase keys, and `uri`)
     Parse {
         /// E.g. ms-xbl-multiplayer://inviteHandleAccept?handle=…&invitedXuid=…&senderXuid=…
         uri: String,
@@ -24,8 +24,13 @@ pub fn run(command: &ActivationCommand) -> Result<(), CliError> {
             let activation: Activation = uri
                 .parse()
                 .map_err(|e| CliError::Usage(format!("invalid activation URI: {e}")))?;
-            let json = serde_json::to_string(&activation)
+            let mut value = serde_json::to_value(&activation)
                 .map_err(|e| CliError::Failed(format!("cannot encode the activation: {e}")))?;
+            // The canonical URI too, so `jq -r .uri` feeds `xbl-mpsd join`.
+            if let Some(object) = value.as_object_mut() {
+                object.insert("uri".to_owned(), activation.to_uri().into());
+            }
+            let json = value.to_string();
             output::stdout_line(&json);
             Ok(())
         }

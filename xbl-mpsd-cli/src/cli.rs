@@ -5,10 +5,15 @@ use clap::{ArgMatches, Args, Command, FromArgMatches, Subcommand};
 use xbl_mpsd_ext::{ContractVersion, DEFAULT_BASE_URL, MpsdClient, MpsdClientBuilder, XblToken};
 
 use crate::activation::{self, ActivationCommand};
+use crate::completions::{self, CompletionsArgs};
 use crate::demo::{self, DemoArgs};
 use crate::emulator::{self, EmulatorArgs};
 use crate::error::CliError;
+use crate::handle::{self, HandleCommand};
+use crate::join::{self, JoinArgs, LeaveArgs};
 use crate::ops;
+use crate::output::{self, OutputMode};
+use crate::schema::{self, SchemaArgs};
 use crate::validate::{self, ValidateArgs};
 
 // Options of every command. (No doc comment: clap would make it the root command's about.)
@@ -26,6 +31,52 @@ pub struct Global {
     /// The X-Xbl-Contract-Version header
     #[arg(long, global = true, default_value = "107")]
     contract_version: ContractVersion,
+    /// What stdout gets: the body, or an envelope with status, ETag and Content-Location (for scripts)
+    #[arg(long, global = true, value_enum, default_value_t = OutputMode::Body)]
+    output: OutputMode,
+    /// Print each HTTP exchange on stderr: method, path, status, duration, ETag (never the token)
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
+}
+
+/// The ids of the [`Global`] options, for the commands they do not apply to.
+const GLOBAL_IDS: [&str; 6] = [
+    "endpoint",
+    "token",
+    "user_hash",
+    "contract_version",
+    "output",
+    "verbose",
+];
+
+/// The local commands that send no request: the [`Global`] options are hidden there and refused.
+const OFFLINE: [&str; 6] = [
+    "activation",
+    "validate",
+    "schema",
+    "completions",
+    "man",
+    "emulator",
+];
+
+/// Hides and refuses the connection options on a command that sends no request.
+fn without_globals(mut command: Command) -> Command {
+    for id in GLOBAL_IDS {
+        let long = id.replace('_', "-");
+        let refuse = move |_: &str| -> Result<String, String> {
+            Err(format!(
+                "--{long} does not apply to this command (it sends no request)"
+            ))
+        };
+        command = command.arg(
+            clap::Arg::new(id)
+                .long(id.replace('_', "-"))
+                .hide(true)
+                .num_args(0..=1)
+                .value_parser(refuse),
+        );
+    }
+    command
 }
 
 impl Global {
@@ -55,6 +106,9 @@ impl Global {
         let mut builder = MpsdClient::builder()
             .base_url(endpoint)
             .contract_version(self.contract_version);
+        if self.verbose {
+            builder = builder.observer(output::Transcript);
+        }
         if let Some((user_hash, token)) = token {
             builder = builder.token(XblToken::new(user_hash, token).map_err(CliError::usage)?);
         }
@@ -68,8 +122,21 @@ enum Local {
     /// Invite and join activation URIs
     #[command(subcommand)]
     Activation(ActivationCommand),
-    /// Check that a file is a valid session or handle document
+    /// Typed handle commands: invite, activity, search, transfer, get, delete, query
+    #[command(subcommand)]
+    Handle(HandleCommand),
+    /// Join the session of an activation URI (an accepted invite or a friend's activity)
+    Join(JoinArgs),
+    /// Leave a session (by reference or through a handle)
+    Leave(LeaveArgs),
+    /// Check that a file is a valid document, as the service would (unknown keys, values, ranges)
     Validate(ValidateArgs),
+    /// Print the JSON Schema of a document type
+    Schema(SchemaArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
     /// Run a local MPSD emulator until Ctrl-C
     Emulator(EmulatorArgs),
     /// Invite → join → synchronized update → activity → leave, against an embedded emulator (or a real service)
@@ -78,10 +145,11 @@ enum Local {
 
 const AFTER_HELP: &str = "\
 Operation commands send one request: the JSON answer goes to stdout, the status, ETag and \
-Content-Location to stderr.
+Content-Location to stderr (--output envelope: all of it as one JSON object on stdout).
 
 Exit codes: 0 success (2xx, or 304); 1 HTTP error status, transport failure, invalid document \
-or failed demo step; 2 usage or input error (bad option, unreadable or malformed JSON file, bad URI).";
+or failed demo step; 2 usage or input error (bad option, unreadable or malformed JSON file, bad URI); \
+3 no such session (204 on a read).";
 
 /// The `xbl-mpsd` command tree.
 pub fn command() -> Command {
@@ -94,12 +162,17 @@ pub fn command() -> Command {
         .subcommand_required(true)
         .arg_required_else_help(true);
     let root = Global::augment_args(root).subcommands(ops::commands());
-    Local::augment_subcommands(root)
+    let mut root = Local::augment_subcommands(root);
+    for name in OFFLINE {
+        root = root.mut_subcommand(name, without_globals);
+    }
+    root
 }
 
 /// Runs the command `matches` holds.
 pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
     let global = Global::from_arg_matches(matches).map_err(CliError::usage)?;
+    output::set_mode(global.output);
     let Some((name, sub)) = matches.subcommand() else {
         return Err(CliError::Usage("no command given; see --help".to_owned()));
     };
@@ -108,7 +181,13 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
     }
     match Local::from_arg_matches(matches).map_err(CliError::usage)? {
         Local::Activation(command) => activation::run(&command),
+        Local::Handle(command) => handle::run(&command, &global.client()?).await,
+        Local::Join(args) => join::join(&args, &global.client()?).await,
+        Local::Leave(args) => join::leave(&args, &global.client()?).await,
         Local::Validate(args) => validate::run(&args),
+        Local::Schema(args) => schema::run(&args),
+        Local::Completions(args) => completions::completions(&args),
+        Local::Man => completions::man(),
         Local::Emulator(args) => emulator::run(&args).await,
         Local::Demo(args) => {
             let endpoint = match matches.value_source("endpoint") {

@@ -20,6 +20,19 @@ pub struct EmulatorArgs {
     title_id: u32,
 }
 
+/// Logs the emulator's requests (info level unless `RUST_LOG` says otherwise) on stderr, in colour only
+/// on a terminal.
+fn init_request_log() {
+    use std::io::IsTerminal as _;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("xbl_mpsd_emulator=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
+}
+
 /// Serves an emulator until Ctrl-C (or SIGTERM), after printing its URL as one flushed line.
 pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
     let config = EmulatorConfig {
@@ -27,10 +40,16 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
         title_id: args.title_id,
         ..EmulatorConfig::default()
     };
-    let failed = |e: std::io::Error| CliError::Failed(format!("emulator on {}: {e}", args.listen));
+    let failed = |e: std::io::Error| {
+        CliError::Failed(format!("emulator: cannot listen on {}: {e}", args.listen))
+    };
     let listener = TcpListener::bind(config.bind_addr).await.map_err(failed)?;
     let addr = listener.local_addr().map_err(failed)?;
+    // The URL alone on stdout (for scripts); the banner and one line per request on stderr.
     output::stdout_line(&format!("http://{addr}"));
+    eprint!("{}", xbl_mpsd_emulator::banner(&format!("http://{addr}")));
+    init_request_log();
+    let failed = |e: std::io::Error| CliError::Failed(format!("emulator on {addr}: {e}"));
     serve_with_shutdown(listener, config, shutdown_signal())
         .await
         .map_err(failed)

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 pub const USAGE: u8 = 2;
 /// Exit code of an HTTP error status, a transport failure, an invalid document or a failed demo step.
 pub const FAILED: u8 = 1;
+/// Exit code of a read that found no session (204): nothing on stdout, not an error of the request.
+pub const NO_SESSION: u8 = 3;
 
 /// Why a command did not succeed.
 #[derive(Debug)]

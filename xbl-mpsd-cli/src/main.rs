@@ -2,15 +2,19 @@
 //! parsing, document validation, a local emulator and an invite-to-join demo.
 //!
 //! Exit codes: 0 success; 1 HTTP error status, transport failure, invalid document or failed demo
-//! step; 2 usage or input error.
+//! step; 2 usage or input error; 3 no such session (a read answered 204).
 
 use std::process::ExitCode;
 
 mod activation;
 mod cli;
+mod completions;
 mod demo;
 mod emulator;
 mod error;
+mod handle;
+mod hints;
+mod join;
 #[rustfmt::skip]
 #[allow(
     clippy::all,
@@ -23,6 +27,8 @@ mod error;
 mod generated_cli;
 mod ops;
 mod output;
+mod schema;
+mod strict;
 mod validate;
 
 #[tokio::main]

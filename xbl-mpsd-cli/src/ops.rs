@@ -9,22 +9,30 @@
 //! * commands with `--if-match` (the session writes) get `--mode` and `--etag`, mapped to the
 //!   precondition headers by [`WriteMode::precondition_headers`] in the `CliConfig` hooks;
 //! * answers are printed by [`output`]; answers the generated client does not type (204, 304, 412,
-//!   error statuses) arrive as `UnexpectedResponse` and are printed from the raw response.
+//!   error statuses) arrive as `UnexpectedResponse` and are printed from the raw response;
+//! * per-field body options the generated code ignores (the body file is required and applied last) are
+//!   hidden and renamed (`--version` no longer collides with `-V/--version`); the body's shape and an
+//!   example are in `--help` instead;
+//! * options the service validates are validated first: `--scid`, `--handle-id` with readable messages,
+//!   `--include` against its three values; `--nocommit` is a flag.
 
 use std::fmt::Debug;
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use clap::{Arg, ArgMatches, Command, ValueEnum};
+use clap::{Arg, ArgAction, ArgMatches, Command, ValueEnum};
+use reqwest::StatusCode;
 use serde::Serialize;
 use tempfile::TempPath;
 use xbl_mpsd_api::{ResponseValue, builder};
-use xbl_mpsd_ext::{ETag, MpsdClient, WriteMode};
+use xbl_mpsd_ext::{ETag, HandleId, MpsdClient, Scid, SessionReference, SessionTarget, WriteMode};
 
-use crate::error::{CliError, FAILED, chain};
+use crate::error::{CliError, FAILED, NO_SESSION, chain};
 use crate::generated_cli::{Cli, CliCommand, CliConfig};
 use crate::output;
+use crate::output::OutputMode;
+use crate::schema;
 
 /// The generated argument that names the request body file.
 const JSON_BODY: &str = "json-body";
@@ -37,6 +45,8 @@ const IF_NONE_MATCH: &str = "if-none-match";
 /// Our write-mode options.
 const MODE: &str = "mode";
 const ETAG: &str = "etag";
+/// `--etag current`: read the session's ETag before writing.
+const CURRENT: &str = "current";
 
 /// The command name of an operation: its operationId in kebab case.
 pub fn name(cmd: CliCommand) -> String {
@@ -58,17 +68,29 @@ fn has_arg(command: &Command, id: &str) -> bool {
 }
 
 fn adapt(mut command: Command) -> Command {
+    let operation = command.get_name().replace('-', "_");
     // The generated `about` is the operation's summary and description: the summary goes in lists.
     if let Some(about) = command.get_about().map(ToString::to_string) {
         let summary = about.lines().next().unwrap_or_default().to_owned();
         command = command.about(summary).long_about(about);
     }
     if has_arg(&command, JSON_BODY) {
+        let body_required = command
+            .get_arguments()
+            .any(|arg| arg.get_id() == JSON_BODY && arg.is_required_set());
         command = command.mut_arg(JSON_BODY, |arg| {
-            arg.value_parser(body_path)
-                .help("The JSON request body: a file, or - for standard input")
+            arg.value_parser(body_path).help(
+                "The JSON request body: a file, or - for standard input (its shape: see below)",
+            )
         });
+        if let Some(body) = schema::request_body(&operation) {
+            if body_required {
+                command = hide_body_fields(command, &body.properties());
+            }
+            command = command.after_long_help(body.help());
+        }
     }
+    command = validate_common(command);
     if has_arg(&command, JSON_BODY_TEMPLATE) {
         command = command.mut_arg(JSON_BODY_TEMPLATE, |arg| arg.hide(true));
     }
@@ -85,10 +107,118 @@ fn adapt(mut command: Command) -> Command {
                 Arg::new(ETAG)
                     .long(ETAG)
                     .requires(MODE)
-                    .help("With --mode sync: the ETag the change was made against (If-Match); without it the write only creates"),
+                    .help("With --mode sync: the ETag the change was made against (If-Match), or `current` to read it first; without it the write only creates"),
             );
     }
     command
+}
+
+/// Hides the per-field body options (the required body file is applied after them, so they do
+/// nothing) and moves them out of the way of real options (`--version`).
+fn hide_body_fields(mut command: Command, properties: &[String]) -> Command {
+    let ids: Vec<String> = command
+        .get_arguments()
+        .map(|arg| arg.get_id().to_string())
+        .filter(|id| properties.iter().any(|p| kebab(p) == *id))
+        .collect();
+    for id in ids {
+        let long = format!("body-{id}");
+        command = command.mut_arg(id.as_str(), |arg| arg.long(long).hide(true));
+    }
+    command
+}
+
+/// `invitedXuid` → `invited-xuid`.
+fn kebab(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('-');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Validation of the options every command shares by name.
+fn validate_common(mut command: Command) -> Command {
+    for arg in command
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect::<Vec<_>>()
+    {
+        command = match arg.as_str() {
+            "scid" if !arg_hidden(&command, &arg) => {
+                command.mut_arg("scid", |a| a.value_parser(parse_scid))
+            }
+            "handle-id" => command.mut_arg("handle-id", |a| a.value_parser(parse_handle_id)),
+            "include" => command.mut_arg("include", |a| {
+                a.value_parser(parse_include).help(
+                    "Extra sections, comma-separated: relatedInfo, customProperties, roleInfo",
+                )
+            }),
+            // A flag (`--nocommit`), still accepting `--nocommit=false`; absent, nothing is sent.
+            "nocommit" => command.mut_arg("nocommit", |a| {
+                a.action(ArgAction::Set)
+                    .num_args(0..=1)
+                    .require_equals(true)
+                    .default_missing_value("true")
+                    .help("Return the merged session without storing it (?nocommit=true)")
+            }),
+            _ => command,
+        };
+    }
+    command
+}
+
+fn arg_hidden(command: &Command, id: &str) -> bool {
+    command
+        .get_arguments()
+        .any(|a| a.get_id() == id && a.is_hide_set())
+}
+
+/// `--scid`: a service configuration ID as the SDK checks it.
+fn parse_scid(value: &str) -> Result<String, String> {
+    value
+        .parse::<Scid>()
+        .map(|scid| scid.as_str().to_owned())
+        .map_err(|e| {
+            format!(
+                "not a valid SCID ({e}); a SCID looks like 00000000-0000-0000-0000-00007a5b8c9d"
+            )
+        })
+}
+
+/// `--handle-id`: a handle ID (a GUID) with a readable message.
+fn parse_handle_id(value: &str) -> Result<uuid::Uuid, String> {
+    value
+        .parse::<HandleId>()
+        .map(|id| *id.as_uuid())
+        .map_err(|e| {
+            format!("{e}; a handle ID is a GUID like 656f5f26-206e-4855-9887-6e4712a22500")
+        })
+}
+
+/// The values of `--include`.
+const INCLUDE_VALUES: [&str; 3] = ["relatedInfo", "customProperties", "roleInfo"];
+
+/// `--include`: a comma-separated list of known sections (exact spelling, as the service expects).
+fn parse_include(value: &str) -> Result<String, String> {
+    for item in value.split(',') {
+        if !INCLUDE_VALUES.contains(&item.trim()) {
+            return Err(format!(
+                "unknown section {item:?}; expected a comma-separated list of {}",
+                INCLUDE_VALUES.join(", ")
+            ));
+        }
+    }
+    Ok(value
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(","))
 }
 
 /// XSAPI's write modes, as `--mode` values.
@@ -109,10 +239,11 @@ fn write_mode(matches: &ArgMatches) -> anyhow::Result<Option<WriteMode>> {
     let Some(mode) = matches.get_one::<Mode>(MODE).copied() else {
         return Ok(None);
     };
-    let etag = matches
-        .get_one::<String>(ETAG)
-        .map(|value| ETag::new(value.as_str()))
-        .transpose()?;
+    let etag = match matches.get_one::<String>(ETAG).map(String::as_str) {
+        Some(CURRENT) => CURRENT_ETAG.lock().ok().and_then(|slot| slot.clone()),
+        Some(value) => Some(ETag::new(value)?),
+        None => None,
+    };
     if etag.is_some() && mode != Mode::Sync {
         anyhow::bail!("--etag goes with --mode sync only");
     }
@@ -139,6 +270,52 @@ fn apply_mode<B: Clone>(
         if let Some(value) = inm {
             *request = if_none_match(request.clone(), value.to_owned());
         }
+    }
+    Ok(())
+}
+
+/// The ETag `--etag current` read before the write (`None`: the session does not exist yet).
+static CURRENT_ETAG: Mutex<Option<ETag>> = Mutex::new(None);
+
+/// For `--mode sync --etag current`: reads the session the write addresses and keeps its ETag.
+async fn read_current_etag(client: &MpsdClient, matches: &ArgMatches) -> Result<(), CliError> {
+    let etag = matches.try_get_one::<String>(ETAG).ok().flatten();
+    if etag.map(String::as_str) != Some(CURRENT) {
+        return Ok(());
+    }
+    let target = if let Some(handle) = matches
+        .try_get_one::<uuid::Uuid>("handle-id")
+        .ok()
+        .flatten()
+    {
+        SessionTarget::Handle(HandleId::from(*handle))
+    } else {
+        let part = |id: &str| {
+            matches
+                .try_get_one::<String>(id)
+                .ok()
+                .flatten()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let path = format!(
+            "/serviceconfigs/{}/sessionTemplates/{}/sessions/{}",
+            part("scid"),
+            part("session-template-name"),
+            part("session-name")
+        );
+        SessionTarget::Reference(
+            path.parse::<SessionReference>()
+                .map_err(|e| CliError::Usage(format!("--etag current: {e}")))?,
+        )
+    };
+    let etag = client
+        .get_session(target)
+        .await
+        .map_err(crate::hints::sdk_error)?
+        .and_then(|session| session.etag);
+    if let Ok(mut slot) = CURRENT_ETAG.lock() {
+        *slot = etag;
     }
     Ok(())
 }
@@ -184,13 +361,14 @@ pub async fn run(
     client: &MpsdClient,
     matches: &ArgMatches,
 ) -> Result<(), CliError> {
+    read_current_etag(client, matches).await?;
     let cli = Cli::new(client.api().clone(), Glue);
     let result = cli.execute(cmd, matches).await;
     let stdin_copy = remove_stdin_copy();
     match result {
         Ok(()) => Ok(()),
         Err(error) => match error.downcast::<xbl_mpsd_api::Error<()>>() {
-            Ok(error) => http_failure(error).await,
+            Ok(error) => http_failure(error, name(cmd).starts_with("get-")).await,
             // Everything else happened before sending: reading or decoding the body, `--mode`.
             Err(error) => {
                 let mut message = format!("{error:#}");
@@ -203,20 +381,27 @@ pub async fn run(
     }
 }
 
-/// Reports what the generated client returned as an error; `Ok` for answers that are successes.
-async fn http_failure(error: xbl_mpsd_api::Error<()>) -> Result<(), CliError> {
+/// Reports what the generated client returned as an error; `Ok` for answers that are successes. A
+/// 204 on a read (`read`) is "no session": exit code [`NO_SESSION`].
+async fn http_failure(error: xbl_mpsd_api::Error<()>, read: bool) -> Result<(), CliError> {
     use xbl_mpsd_api::Error as E;
     match error {
         E::UnexpectedResponse(response) => match output::raw_response(response).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(CliError::Reported(FAILED)),
+            Ok(StatusCode::NO_CONTENT) if read => Err(CliError::Reported(NO_SESSION)),
+            Ok(status) if status.is_success() || status == StatusCode::NOT_MODIFIED => Ok(()),
+            Ok(_) => Err(CliError::Reported(FAILED)),
             Err(e) => Err(CliError::Failed(format!(
                 "reading the answer failed: {}",
                 chain(&e)
             ))),
         },
         E::ErrorResponse(value) => {
-            output::meta(value.status(), value.headers());
+            if output::mode() == OutputMode::Envelope {
+                output::envelope(value.status(), value.headers(), serde_json::Value::Null);
+            } else {
+                output::meta(value.status(), value.headers());
+            }
+            crate::hints::print(value.status());
             Err(CliError::Reported(FAILED))
         }
         // The docs say an activity POST may answer success without a body.
@@ -246,12 +431,21 @@ impl CliConfig for Glue {
     where
         T: schemars::JsonSchema + Serialize + Debug,
     {
-        output::meta(value.status(), value.headers());
-        output::json(&**value);
+        if output::mode() == OutputMode::Envelope {
+            let body = serde_json::to_value(&**value).unwrap_or(serde_json::Value::Null);
+            output::envelope(value.status(), value.headers(), body);
+        } else {
+            output::meta(value.status(), value.headers());
+            output::json(&**value);
+        }
     }
 
     fn success_no_item(&self, value: &ResponseValue<()>) {
-        output::meta(value.status(), value.headers());
+        if output::mode() == OutputMode::Envelope {
+            output::envelope(value.status(), value.headers(), serde_json::Value::Null);
+        } else {
+            output::meta(value.status(), value.headers());
+        }
     }
 
     // Errors are reported by `run`, which owns them (and so can read the body).

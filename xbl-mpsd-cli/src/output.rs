@@ -4,10 +4,100 @@
 //! Write errors (e.g. a closed pipe) are ignored: a reader that stopped reading is not our failure.
 
 use std::io::{self, Write as _};
+use std::sync::OnceLock;
 
+use clap::ValueEnum;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LOCATION, ETAG, HeaderMap};
 use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// What goes to stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputMode {
+    /// The JSON body alone (status and headers on stderr)
+    #[default]
+    Body,
+    /// One JSON object: `status`, `etag`, `contentLocation` and `body` (for scripts; printed for error
+    /// statuses too)
+    Envelope,
+}
+
+static MODE: OnceLock<OutputMode> = OnceLock::new();
+
+/// Sets the output mode for this process (the first call wins).
+pub fn set_mode(mode: OutputMode) {
+    let _ = MODE.set(mode);
+}
+
+/// The output mode.
+pub fn mode() -> OutputMode {
+    MODE.get().copied().unwrap_or_default()
+}
+
+/// A header as text (lossy UTF-8).
+fn header(headers: &HeaderMap, name: &reqwest::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// Prints one answer as an envelope on stdout: `{"status", "etag", "contentLocation", "body"}`; `body` is
+/// the JSON body, the text of a non-JSON body, or `null`.
+pub fn envelope(status: StatusCode, headers: &HeaderMap, body: Value) {
+    let mut object = Map::new();
+    object.insert("status".to_owned(), Value::from(status.as_u16()));
+    object.insert(
+        "etag".to_owned(),
+        header(headers, &ETAG).map_or(Value::Null, Value::String),
+    );
+    object.insert(
+        "contentLocation".to_owned(),
+        header(headers, &CONTENT_LOCATION).map_or(Value::Null, Value::String),
+    );
+    object.insert("body".to_owned(), body);
+    json(&Value::Object(object));
+}
+
+/// A body as a JSON value: the parsed JSON (key order kept), else the text, else `null` when empty.
+pub fn body_value(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).trim_end().to_owned()))
+}
+
+/// `--verbose`: one stderr line per HTTP exchange (method, path, status, duration, ETag). Requests
+/// carry no header here, so never the token.
+pub struct Transcript;
+
+impl xbl_mpsd_ext::Observer for Transcript {
+    fn observe(&self, exchange: &xbl_mpsd_ext::Exchange<'_>) {
+        let millis = exchange.elapsed.as_secs_f64() * 1000.0;
+        let line = match exchange.outcome {
+            Ok((status, headers)) => {
+                let etag = header(headers, &ETAG)
+                    .map(|etag| format!(" ETag: {etag}"))
+                    .unwrap_or_default();
+                format!(
+                    "> {} {} -> {} {} ({millis:.0} ms){etag}",
+                    exchange.method,
+                    exchange.path,
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or(""),
+                )
+            }
+            Err(error) => format!(
+                "> {} {} -> failed ({millis:.0} ms): {}",
+                exchange.method,
+                exchange.path,
+                crate::error::chain(error)
+            ),
+        };
+        stderr_line(&line);
+    }
+}
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn json(value: &impl Serialize) {
@@ -31,6 +121,9 @@ pub fn stderr_line(text: &str) {
 
 /// Prints the status and the `ETag` and `Content-Location` headers on stderr.
 pub fn meta(status: StatusCode, headers: &HeaderMap) {
+    if mode() == OutputMode::Envelope {
+        return;
+    }
     stderr_line(&format!(
         "HTTP {} {}",
         status.as_u16(),
@@ -55,14 +148,22 @@ pub fn readable_body(bytes: &[u8]) -> String {
 }
 
 /// Prints an answer the generated client does not type (204, 304, 412, every error status) and
-/// returns whether it is a success: status and headers on stderr; the body on stdout for a 2xx, on
-/// stderr otherwise (a 412 shows the current session there).
-pub async fn raw_response(response: reqwest::Response) -> Result<bool, reqwest::Error> {
+/// returns its status: status and headers on stderr; the body on stdout for a 2xx, on stderr otherwise
+/// (a 412 shows the current session there), then a hint for 403/404/412. With `--output envelope`, the
+/// whole answer goes to stdout as one object.
+pub async fn raw_response(response: reqwest::Response) -> Result<StatusCode, reqwest::Error> {
     let status = response.status();
     let headers = response.headers().clone();
     let body = response.bytes().await?;
-    meta(status, &headers);
     let success = status.is_success() || status == StatusCode::NOT_MODIFIED;
+    if mode() == OutputMode::Envelope {
+        envelope(status, &headers, body_value(&body));
+        if !success {
+            crate::hints::print(status);
+        }
+        return Ok(status);
+    }
+    meta(status, &headers);
     if !body.is_empty() {
         let text = readable_body(&body);
         if success {
@@ -71,5 +172,8 @@ pub async fn raw_response(response: reqwest::Response) -> Result<bool, reqwest::
             stderr_line(&text);
         }
     }
-    Ok(success)
+    if !success {
+        crate::hints::print(status);
+    }
+    Ok(status)
 }

@@ -81,7 +81,9 @@ fn activation_parse_prints_one_json_object() {
         .stdout(
             "{\"kind\":\"inviteHandleAccept\",\"handleId\":\"656f5f26-206e-4855-9887-6e4712a22500\",\
              \"invitedXuid\":\"2814679796296491\",\"senderXuid\":\"2533274792693551\",\"joinerXuid\":null,\
-             \"joineeXuid\":null,\"context\":\"level=3\",\"connectionString\":null,\"titleId\":2056720033}\n",
+             \"joineeXuid\":null,\"context\":\"level=3\",\"connectionString\":null,\"titleId\":2056720033,\
+             \"uri\":\"ms-xbl-7a970ea1://inviteHandleAccept?handle=656f5f26-206e-4855-9887-6e4712a22500\
+             &invitedXuid=2814679796296491&senderXuid=2533274792693551&context=level%3D3\"}\n",
         )
         .stderr("");
 }
@@ -119,15 +121,22 @@ const SESSION: &str = r#"{
 #[test]
 fn validate_accepts_a_session_and_prints_it_unchanged() {
     let (_dir, path) = file(SESSION);
+    // Strict (the default): the unknown top-level key is named; lenient: only the types' shape.
     xbl()
         .args(["validate", "session"])
         .arg(&path)
         .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("futureKey: unknown key"));
+    xbl()
+        .args(["validate", "session", "--lenient"])
+        .arg(&path)
+        .assert()
         .success()
-        .stdout("")
+        .stdout("ok: session document (1 member)\n")
         .stderr("");
     let output = xbl()
-        .args(["validate", "session", "--print"])
+        .args(["validate", "session", "--lenient", "--print"])
         .arg(&path)
         .assert()
         .success()
@@ -151,7 +160,7 @@ fn validate_reads_standard_input() {
     xbl()
         .args(["validate", "handle", "-", "--print"])
         .write_stdin(
-            r#"{"type":"activity","version":1,"id":"656f5f26-206e-4855-9887-6e4712a22500"}"#,
+            r#"{"type":"activity","version":1,"id":"656f5f26-206e-4855-9887-6e4712a22500","sessionRef":{"scid":"00000000-0000-0000-0000-00007a5b8c9d","templateName":"lobby","name":"s1"}}"#,
         )
         .assert()
         .success()

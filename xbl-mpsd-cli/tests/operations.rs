@@ -117,13 +117,13 @@ fn reads_handles_and_a_204() {
         .assert()
         .success();
 
-    // A missing session: 204, nothing on stdout, exit 0.
+    // A missing session: 204, nothing on stdout, exit 3 ("no session").
     served
         .as_user(HOST)
         .arg("get-session")
         .args(session("nosuch"))
         .assert()
-        .success()
+        .code(3)
         .stdout("")
         .stderr(predicate::str::contains("HTTP 204 No Content"));
     let read = served

@@ -18,6 +18,7 @@ mod auth;
 mod body;
 mod config;
 mod error;
+mod explain;
 mod handles;
 mod model;
 mod response;
@@ -27,4 +28,5 @@ mod session;
 mod store;
 
 pub use config::EmulatorConfig;
+pub use explain::banner;
 pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};

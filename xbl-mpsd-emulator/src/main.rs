@@ -1,6 +1,6 @@
 //! `xbl-mpsd-emulator`: serves an in-memory MPSD until Ctrl-C or SIGTERM.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -30,21 +30,29 @@ async fn run(args: Args) -> io::Result<()> {
         title_id: args.title_id,
         ..EmulatorConfig::default()
     };
-    let listener = TcpListener::bind(config.bind_addr).await?;
+    let wanted = config.bind_addr;
+    let listener = TcpListener::bind(wanted)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
     let addr = listener.local_addr()?;
+    // The URL alone on stdout (for scripts); the banner for people on stderr.
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "http://{addr}")?;
     stdout.flush()?;
     drop(stdout);
-    tracing::info!(%addr, "MPSD emulator listening");
+    eprint!("{}", xbl_mpsd_emulator::banner(&format!("http://{addr}")));
     serve_with_shutdown(listener, config, shutdown_signal()).await
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // One line per request at info level unless RUST_LOG says otherwise; colours only on a terminal.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_writer(io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_ansi(io::stderr().is_terminal())
+        .with_env_filter(filter)
         .init();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,

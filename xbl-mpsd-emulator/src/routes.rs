@@ -65,6 +65,7 @@ pub(crate) fn router(config: EmulatorConfig) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(crate::explain::log_request))
         .with_state(state)
 }
 

@@ -23,7 +23,7 @@ impl Emulator {
     ///
     /// # Errors
     ///
-    /// Fails when the address cannot be bound.
+    /// Fails when the address cannot be bound; the error names the address.
     ///
     /// # Example
     ///
@@ -44,7 +44,10 @@ impl Emulator {
     /// # }
     /// ```
     pub async fn start(config: EmulatorConfig) -> io::Result<RunningEmulator> {
-        let listener = TcpListener::bind(config.bind_addr).await?;
+        let wanted = config.bind_addr;
+        let listener = TcpListener::bind(wanted)
+            .await
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let app = router(config);

@@ -386,7 +386,7 @@ async fn max_members_count_is_enforced_and_validated() {
         StatusCode::CREATED
     );
     h.join(BOB, "cap").await;
-    // Joining a full session is 400, as for a `visible` one (spec `BadRequest`, reference §1.5).
+    // Joining a full session is 400, as for a `visible` one (spec `BadRequest`).
     let message = text_error(
         h.put(CAROL, &path, join_body()).await,
         StatusCode::BAD_REQUEST,

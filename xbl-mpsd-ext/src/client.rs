@@ -47,6 +47,9 @@ pub enum BuildError {
     /// The HTTP client could not be created (TLS back-end).
     #[error("the HTTP client could not be created: {0}")]
     Http(#[source] reqwest::Error),
+    /// The TLS configuration could not be built (feature `rustls-ring`: no usable root certificates).
+    #[error("the TLS configuration could not be built: {0}")]
+    Tls(String),
 }
 
 /// Builds an [`MpsdClient`]. Every setting has a default; see [`MpsdClient::builder`].
@@ -190,7 +193,7 @@ impl MpsdClientBuilder {
             name: "User-Agent",
             value: self.user_agent.clone(),
         })?;
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()?
             .default_headers(headers)
             .user_agent(self.user_agent)
             .timeout(self.timeout)

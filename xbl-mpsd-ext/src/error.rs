@@ -1,6 +1,6 @@
 //! The error type of client calls, and how HTTP answers become errors.
 //!
-//! MPSD answers errors with a plain-text message (reference §1.5). Every error keeps that message and the
+//! MPSD answers errors with a plain-text message (the `text/plain` error responses of `spec/openapi.yaml`). Every error keeps that message and the
 //! status it came with; nothing the service said is dropped. Authorization tokens never appear in errors.
 
 use std::time::Duration;

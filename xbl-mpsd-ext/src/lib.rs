@@ -72,6 +72,7 @@ pub mod join;
 mod response;
 pub mod retry;
 pub mod session;
+mod tls;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
@@ -106,3 +107,8 @@ pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioC
 pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};
+
+/// The repository README's Rust examples, compiled as doctests ("Use it in your project").
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

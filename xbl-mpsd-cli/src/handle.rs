@@ -203,7 +203,7 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
 }
 
 async fn query(args: &QueryArgs, client: &MpsdClient) -> Result<(), CliError> {
-    let request: HandleQueryRequest = match args.kind {
+    let request: handles::HandleQuery = match args.kind {
         QueryType::Activity => handles::activities_query(&args.scid, &args.owners),
         QueryType::Search => {
             let mut query = json!({"type": "search", "scid": args.scid.as_str()});
@@ -213,12 +213,12 @@ async fn query(args: &QueryArgs, client: &MpsdClient) -> Result<(), CliError> {
             if let Some(filter) = &args.filter {
                 query["filter"] = json!(filter);
             }
-            from_json(query)?
+            from_json::<HandleQueryRequest>(query)?.into()
         }
     };
     let include: Vec<Include> = args.include.iter().copied().map(Include::from).collect();
     let found = client
-        .query_handles(&request, &include)
+        .query_handles(request, &include)
         .await
         .map_err(sdk_error)?;
     output::json(&found);

@@ -40,6 +40,7 @@
 //! * [`client`]: [`MpsdClient`] and its builder (base URL, contract version, token, timeouts, retries).
 //! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads, [`MpsdClient::synchronized_update`].
 //! * [`handles`]: typed handle requests and the handle operations.
+//! * [`operation`](mod@operation): any generated operation ([`MpsdClient::operation`]) with retries and typed errors.
 //! * [`join`]: [`MpsdClient::join_from_activation`] and the join/leave deltas.
 //! * [`session`]: [`Session`] (a document with its ETag, reference and date), [`SessionTarget`].
 //! * [`error`]: [`Error`], typed by what the service said.
@@ -60,6 +61,7 @@ pub mod error;
 pub mod handles;
 pub mod ids;
 pub mod join;
+pub mod operation;
 mod response;
 pub mod retry;
 pub mod session;
@@ -85,6 +87,7 @@ pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use join::{join_delta, leave_delta};
+pub use operation::{OperationCall, Reply};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};

@@ -35,9 +35,9 @@ enum Task {
         deny_breaking: bool,
     },
     /// Check that additive spec changes regenerate and compile with no hand edit, on a copy of the
-    /// workspace (all mutations at once; each alone only when that fails).
+    /// workspace (all mutations at once; narrowed down by halves only when that fails).
     Evolve {
-        /// Also check each mutation alone when all together pass.
+        /// Check every mutation alone (also when all together pass).
         #[arg(long)]
         each: bool,
         /// Only these mutations (repeatable): request-field, response-field, query-parameter,

@@ -288,10 +288,12 @@ impl MpsdClient {
             match answer(request.send().await)? {
                 Answer::Typed(value) => Ok(value.into_inner().results),
                 // Another 2xx: a success; no results unless its body is a query answer.
-                Answer::Raw(response) => Ok(raw_success::<types::HandleQueryResponse>(response, false)
-                    .await?
-                    .map(|r| r.results)
-                    .unwrap_or_default()),
+                Answer::Raw(response) => {
+                    Ok(raw_success::<types::HandleQueryResponse>(response, false)
+                        .await?
+                        .map(|r| r.results)
+                        .unwrap_or_default())
+                }
             }
         })
         .await

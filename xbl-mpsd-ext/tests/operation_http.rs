@@ -224,7 +224,11 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
         Read::NoSession
     );
     assert_eq!(
-        client.create_handle(activity_request()).send().await.unwrap(),
+        client
+            .create_handle(activity_request())
+            .send()
+            .await
+            .unwrap(),
         None
     );
     let query: types::HandleQueryRequest = serde_json::from_value(json!({

@@ -37,7 +37,9 @@ pub struct Mutation {
 
 impl std::fmt::Debug for Mutation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Mutation").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Mutation")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -77,7 +79,9 @@ fn add_optional_property(spec: &mut Value, schema: &str) -> Result<()> {
 
 fn add_parameter(spec: &mut Value, path: &str, method: &str, parameter: Value) -> Result<()> {
     let op = operation_mut(spec, path, method)?;
-    let op = op.as_object_mut().context("the operation is not an object")?;
+    let op = op
+        .as_object_mut()
+        .context("the operation is not an object")?;
     op.entry("parameters")
         .or_insert_with(|| json!([]))
         .as_array_mut()
@@ -86,7 +90,13 @@ fn add_parameter(spec: &mut Value, path: &str, method: &str, parameter: Value) -
     Ok(())
 }
 
-fn add_response(spec: &mut Value, path: &str, method: &str, code: &str, response: Value) -> Result<()> {
+fn add_response(
+    spec: &mut Value,
+    path: &str,
+    method: &str,
+    code: &str,
+    response: Value,
+) -> Result<()> {
     let responses = operation_mut(spec, path, method)?
         .get_mut("responses")
         .and_then(Value::as_object_mut)
@@ -114,9 +124,7 @@ fn some_enum_values(spec: &mut Value) -> Result<&mut Vec<Value>> {
             s.get("enum").is_some() || s.pointer("/anyOf/0/enum").is_some()
         })
         .context("the spec has no enum schema")?;
-    let schema = schemas
-        .get_mut(&name)
-        .context("the enum schema vanished")?;
+    let schema = schemas.get_mut(&name).context("the enum schema vanished")?;
     let list = if schema.get("enum").is_some() {
         schema.get_mut("enum")
     } else {
@@ -294,7 +302,11 @@ impl Report {
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         for check in &self.checks {
-            let status = if check.error.is_some() { "FAILED" } else { "ok" };
+            let status = if check.error.is_some() {
+                "FAILED"
+            } else {
+                "ok"
+            };
             writeln!(
                 f,
                 "evolve: {:<60} {status} ({:.1} s)",
@@ -315,7 +327,10 @@ impl std::fmt::Display for Report {
             )?;
         }
         if self.is_clean() {
-            writeln!(f, "evolve: every additive mutation regenerates and compiles unchanged")?;
+            writeln!(
+                f,
+                "evolve: every additive mutation regenerates and compiles unchanged"
+            )?;
         }
         Ok(())
     }
@@ -326,7 +341,13 @@ fn workspace_files(root: &Path) -> Result<Vec<PathBuf>> {
     let output = Command::new("git")
         .arg("-C")
         .arg(root)
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .output()
         .context("running `git ls-files` (evolve copies the files git knows)")?;
     if !output.status.success() {
@@ -394,7 +415,11 @@ impl Copy<'_> {
         let label = if mutations.is_empty() {
             "none (the unmutated copy)".to_owned()
         } else {
-            mutations.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            mutations
+                .iter()
+                .map(|m| m.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let mut spec = crate::parse_spec(&self.spec_text)?;
         for mutation in mutations {
@@ -473,7 +498,10 @@ pub fn classify(spec: &Value, mutations: &[Mutation]) -> Result<()> {
         mutation.apply(&mut head)?;
         let diff = spec_diff::diff(spec, &head);
         if diff.is_empty() {
-            bail!("mutation `{}` changes nothing spec-diff sees", mutation.name);
+            bail!(
+                "mutation `{}` changes nothing spec-diff sees",
+                mutation.name
+            );
         }
         if diff.has_breaking() {
             bail!(
@@ -606,8 +634,14 @@ mod tests {
     #[test]
     fn unknown_mutation_names_are_refused_with_the_known_ones() {
         let err = selected(&["nope".into()]).unwrap_err().to_string();
-        assert!(err.contains("no mutation `nope`") && err.contains("request-field"), "{err}");
-        assert_eq!(selected(&["operation".into()]).unwrap()[0].name, "operation");
+        assert!(
+            err.contains("no mutation `nope`") && err.contains("request-field"),
+            "{err}"
+        );
+        assert_eq!(
+            selected(&["operation".into()]).unwrap()[0].name,
+            "operation"
+        );
     }
 
     #[test]

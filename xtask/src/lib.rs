@@ -53,8 +53,8 @@ pub fn find_workspace_root(manifest_dir: Option<&Path>, cwd: &Path) -> Result<Pa
 
 /// Reads an OpenAPI document (YAML or JSON) as JSON.
 pub fn read_spec(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     parse_spec(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
@@ -70,8 +70,16 @@ mod tests {
     fn workspace(dir: &Path) -> PathBuf {
         let root = dir.join("ws");
         std::fs::create_dir_all(root.join("xtask/src")).unwrap();
-        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"xtask\"]\n").unwrap();
-        std::fs::write(root.join("xtask/Cargo.toml"), "[package]\nname = \"xtask\"\n").unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"xtask\"]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("xtask/Cargo.toml"),
+            "[package]\nname = \"xtask\"\n",
+        )
+        .unwrap();
         root
     }
 

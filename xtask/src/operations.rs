@@ -89,17 +89,14 @@ pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
                 .with_context(|| format!("builder::{name}::send does not return a Result"))?;
             let err = generic_arg(ret, "Result", 1)
                 .with_context(|| format!("builder::{name}::send has no error type"))?;
-            let output = generic_arg(&ok, "ResponseValue", 0)
-                .with_context(|| format!("builder::{name}::send's success is not a ResponseValue"))?;
+            let output = generic_arg(&ok, "ResponseValue", 0).with_context(|| {
+                format!("builder::{name}::send's success is not a ResponseValue")
+            })?;
             let error = generic_arg(&err, "Error", 0)
                 .with_context(|| format!("builder::{name}::send's error is not an Error<E>"))?;
             // progenitor documents `send` as "Sends a `GET` request to `/handles/{handleId}`".
             let doc: String = f.attrs.iter().map(tokens).collect::<Vec<_>>().join(" ");
-            let mut quoted = doc
-                .split("Sends a `")
-                .nth(1)
-                .unwrap_or_default()
-                .split('`');
+            let mut quoted = doc.split("Sends a `").nth(1).unwrap_or_default().split('`');
             let doc_method = quoted.next().filter(|m| !m.is_empty()).map(str::to_owned);
             let path = quoted
                 .nth(1)
@@ -116,15 +113,15 @@ pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
             let method = doc_method
                 .or_else(|| {
                     ["get", "put", "post", "delete", "patch", "head"]
-                .iter()
-                .find(|m| body.contains(&format!("client . client . {m} (")))
-                .map(|m| m.to_uppercase())
-                .or_else(|| {
-                    body.split("Method ::")
-                        .nth(1)
-                        .and_then(|rest| rest.split_whitespace().next())
-                        .map(str::to_owned)
-                })
+                        .iter()
+                        .find(|m| body.contains(&format!("client . client . {m} (")))
+                        .map(|m| m.to_uppercase())
+                        .or_else(|| {
+                            body.split("Method ::")
+                                .nth(1)
+                                .and_then(|rest| rest.split_whitespace().next())
+                                .map(str::to_owned)
+                        })
                 })
                 .with_context(|| format!("builder::{name}::send: no HTTP method found"))?;
             out.push(BuilderOp {
@@ -232,20 +229,30 @@ mod tests {
             ]
         );
         let code = generate(CLIENT).unwrap();
-        assert!(code.contains("impl<'a> Operation for builder::GetThing<'a>"), "{code}");
-        assert!(code.contains("const METHOD: Method = Method::DELETE;"), "{code}");
+        assert!(
+            code.contains("impl<'a> Operation for builder::GetThing<'a>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("const METHOD: Method = Method::DELETE;"),
+            "{code}"
+        );
     }
 
     #[test]
     fn every_operation_of_the_real_spec_gets_an_impl() {
         let root = crate::workspace_root().unwrap();
-        let client =
-            std::fs::read_to_string(root.join(crate::codegen::CLIENT_PATH)).unwrap();
+        let client = std::fs::read_to_string(root.join(crate::codegen::CLIENT_PATH)).unwrap();
         let found = builders(&client).unwrap();
         let spec = crate::read_spec(&root.join(crate::codegen::SPEC_PATH)).unwrap();
         let mut ids: Vec<String> = crate::validate::operations(&spec)
             .into_iter()
-            .map(|(path, method)| spec["paths"][&path][method]["operationId"].as_str().unwrap().to_owned())
+            .map(|(path, method)| {
+                spec["paths"][&path][method]["operationId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         let mut got: Vec<String> = found.iter().map(|b| b.operation_id.clone()).collect();
         ids.sort();

@@ -237,7 +237,9 @@ fn enum_values(schema: &Value) -> Option<BTreeSet<String>> {
     };
     collect(schema);
     if let Some(alts) = schema.get("anyOf").and_then(Value::as_array)
-        && alts.iter().all(|a| a.get("type").and_then(Value::as_str) == Some("string"))
+        && alts
+            .iter()
+            .all(|a| a.get("type").and_then(Value::as_str) == Some("string"))
     {
         alts.iter().for_each(&mut collect);
     }
@@ -256,23 +258,32 @@ fn schema_type(schema: &Value) -> Option<String> {
 }
 
 fn is_open_enum(schema: &Value) -> bool {
-    schema.get("anyOf").and_then(Value::as_array).is_some_and(|alts| {
-        alts.iter().any(|a| {
-            a.get("type").and_then(Value::as_str) == Some("string") && a.get("enum").is_none()
+    schema
+        .get("anyOf")
+        .and_then(Value::as_array)
+        .is_some_and(|alts| {
+            alts.iter().any(|a| {
+                a.get("type").and_then(Value::as_str) == Some("string") && a.get("enum").is_none()
+            })
         })
-    })
 }
 
 fn required_set(schema: &Value) -> BTreeSet<String> {
     schema
         .get("required")
         .and_then(Value::as_array)
-        .map(|r| r.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 const STRING_CONSTRAINTS: [&str; 3] = ["pattern", "minLength", "maxLength"];
-const NUMBER_CONSTRAINTS: [&str; 4] = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
+const NUMBER_CONSTRAINTS: [&str; 4] =
+    ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"];
 
 impl Differ<'_> {
     fn add(&mut self, class: Class, location: impl Into<String>, what: impl Into<String>) {
@@ -317,7 +328,11 @@ impl Differ<'_> {
         }
         for ((path, method), (_, op)) in &head_ops {
             if !base_ops.contains_key(&(path.clone(), method)) {
-                self.add(Class::Additive, operation_label(method, path, op), "new operation");
+                self.add(
+                    Class::Additive,
+                    operation_label(method, path, op),
+                    "new operation",
+                );
             }
         }
     }
@@ -439,9 +454,10 @@ impl Differ<'_> {
                         format!("new request media type {added}"),
                     );
                 }
-                if let (Some((_, b)), Some((_, h))) =
-                    (json_media(base.get("content")), json_media(head.get("content")))
-                    && let (Some(b), Some(h)) = (b.get("schema"), h.get("schema"))
+                if let (Some((_, b)), Some((_, h))) = (
+                    json_media(base.get("content")),
+                    json_media(head.get("content")),
+                ) && let (Some(b), Some(h)) = (b.get("schema"), h.get("schema"))
                 {
                     let at = format!("{label} request body");
                     self.schema(&at, b, h, &[Dir::Request].into());
@@ -520,7 +536,11 @@ impl Differ<'_> {
                 } else {
                     "an error; a typed `Error` in xbl-mpsd-ext"
                 };
-                self.add(Class::Additive, label, format!("new status {code} ({kind})"));
+                self.add(
+                    Class::Additive,
+                    label,
+                    format!("new status {code} ({kind})"),
+                );
             }
         }
     }
@@ -559,7 +579,11 @@ impl Differ<'_> {
         for (name, schema) in &base_schemas {
             let location = format!("schema {name}");
             let Some(head_schema) = head_schemas.get(name) else {
-                self.add(Class::Breaking, location, "schema removed (its type is gone)");
+                self.add(
+                    Class::Breaking,
+                    location,
+                    "schema removed (its type is gone)",
+                );
                 continue;
             };
             // Where it travels in either version; unreachable schemas count both ways.
@@ -670,10 +694,7 @@ impl Differ<'_> {
                 self.add(Class::Breaking, location, format!("`{key}` changed"));
             }
         }
-        if !is_open_enum(base)
-            && !is_open_enum(head)
-            && base.get("anyOf") != head.get("anyOf")
-        {
+        if !is_open_enum(base) && !is_open_enum(head) && base.get("anyOf") != head.get("anyOf") {
             self.add(Class::Breaking, location, "`anyOf` changed");
         }
     }
@@ -841,7 +862,10 @@ fn schema_dirs(spec: &Value) -> BTreeMap<String, Dirs> {
         {
             response_roots.push(resolve(response, components));
         }
-        for (roots, dir) in [(request_roots, Dir::Request), (response_roots, Dir::Response)] {
+        for (roots, dir) in [
+            (request_roots, Dir::Request),
+            (response_roots, Dir::Response),
+        ] {
             let mut seen = BTreeSet::new();
             let mut stack: Vec<&Value> = roots;
             while let Some(value) = stack.pop() {
@@ -1134,8 +1158,8 @@ mod tests {
             "content": {"application/json": {"schema": {"type": "object"}}}});
         assert!(!diff(&base(), &head).has_breaking());
         let mut head = base();
-        head["paths"]["/things/{id}"]["put"]["responses"]["200"]["content"]["application/json"]
-            ["schema"] = json!({"$ref": "#/components/schemas/ThingRequest"});
+        head["paths"]["/things/{id}"]["put"]["responses"]["200"]["content"]["application/json"]["schema"] =
+            json!({"$ref": "#/components/schemas/ThingRequest"});
         assert_has(
             &changes(&head),
             "typed success changes from Thing to ThingRequest",
@@ -1160,6 +1184,9 @@ mod tests {
             Base::Rev("v0.1.0".into())
         );
         assert_eq!(Base::parse(None, dir.path()), Base::Rev("HEAD".into()));
-        assert_eq!(Base::File(file).load(dir.path()).unwrap()["openapi"], "3.0.3");
+        assert_eq!(
+            Base::File(file).load(dir.path()).unwrap()["openapi"],
+            "3.0.3"
+        );
     }
 }

@@ -138,7 +138,11 @@ fn response_kind(code: &str, response: &Value) -> Result<Kind, String> {
         .find(|(media, _)| is_json(media))
     {
         Some((media, mt)) => {
-            if mt.get("encoding").and_then(Value::as_object).is_some_and(|e| !e.is_empty()) {
+            if mt
+                .get("encoding")
+                .and_then(Value::as_object)
+                .is_some_and(|e| !e.is_empty())
+            {
                 return Err(format!("response {code} ({media}) has an `encoding`"));
             }
             match mt.get("schema") {
@@ -285,7 +289,12 @@ fn parameter_problems(
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+        .chain(
+            op.get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten(),
+        )
         .map(|p| resolve(p, components));
     let mut declared = BTreeSet::new();
     for param in params {
@@ -300,18 +309,32 @@ fn parameter_problems(
             "path" => {
                 declared.insert(name.to_owned());
                 if !template.contains(name) {
-                    reasons.push(format!("path parameter `{name}` is not in the path template"));
+                    reasons.push(format!(
+                        "path parameter `{name}` is not in the path template"
+                    ));
                 }
                 if param.get("required").and_then(Value::as_bool) != Some(true) {
                     reasons.push(format!("path parameter `{name}` must be `required: true`"));
                 }
-                if param.get("style").and_then(Value::as_str).is_some_and(|s| s != "simple") {
-                    reasons.push(format!("path parameter `{name}` has a style other than `simple`"));
+                if param
+                    .get("style")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s != "simple")
+                {
+                    reasons.push(format!(
+                        "path parameter `{name}` has a style other than `simple`"
+                    ));
                 }
             }
             "query" => {
-                if param.get("style").and_then(Value::as_str).is_some_and(|s| s != "form") {
-                    reasons.push(format!("query parameter `{name}` has a style other than `form`"));
+                if param
+                    .get("style")
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s != "form")
+                {
+                    reasons.push(format!(
+                        "query parameter `{name}` has a style other than `form`"
+                    ));
                 }
             }
             "header" => {}
@@ -471,8 +494,14 @@ mod tests {
         );
         let found = problems(&s);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].starts_with("POST /a (makeA): more than one success type"), "{found:?}");
-        assert!(found[0].contains("200 → JSON A") && found[0].contains("202 → JSON B"), "{found:?}");
+        assert!(
+            found[0].starts_with("POST /a (makeA): more than one success type"),
+            "{found:?}"
+        );
+        assert!(
+            found[0].contains("200 → JSON A") && found[0].contains("202 → JSON B"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -532,8 +561,14 @@ mod tests {
             json!({"responses": {"204": {"description": "ok"}}}),
         );
         let found = problems(&s).join("\n");
-        assert!(found.contains("DELETE /a/{id} (no operationId): no operationId"), "{found}");
-        assert!(found.contains("`{id}` in the path has no path parameter"), "{found}");
+        assert!(
+            found.contains("DELETE /a/{id} (no operationId): no operationId"),
+            "{found}"
+        );
+        assert!(
+            found.contains("`{id}` in the path has no path parameter"),
+            "{found}"
+        );
     }
 
     #[test]
@@ -545,7 +580,10 @@ mod tests {
         let item = only["paths"]["/a"].as_object().unwrap();
         assert!(item.contains_key("put") && item.contains_key("parameters"));
         assert!(!item.contains_key("get"));
-        assert_eq!(operations(&s), [("/a".to_owned(), "get"), ("/a".to_owned(), "put")]);
+        assert_eq!(
+            operations(&s),
+            [("/a".to_owned(), "get"), ("/a".to_owned(), "put")]
+        );
     }
 
     #[test]

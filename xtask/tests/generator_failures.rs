@@ -9,7 +9,11 @@ fn workspace_with(spec: &serde_json::Value) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let spec_path = dir.path().join(codegen::SPEC_PATH);
     std::fs::create_dir_all(spec_path.parent().expect("spec dir")).expect("mkdir");
-    std::fs::write(&spec_path, serde_json::to_string_pretty(spec).expect("json")).expect("write");
+    std::fs::write(
+        &spec_path,
+        serde_json::to_string_pretty(spec).expect("json"),
+    )
+    .expect("write");
     dir
 }
 
@@ -35,7 +39,10 @@ fn an_unsupported_request_media_type_names_the_operation() {
         text.contains("POST /handles (create_handle): the request body has 2 media types"),
         "{text}"
     );
-    assert!(text.contains("application/xml is not one progenitor supports"), "{text}");
+    assert!(
+        text.contains("application/xml is not one progenitor supports"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -49,7 +56,10 @@ fn a_second_json_success_schema_is_generated_as_a_raw_success() {
     let files = generate(dir.path()).expect("generation succeeds with one typed success");
     let client = &files[0].contents;
     // 200 stays typed; 202 is not matched by the generated client (it arrives as UnexpectedResponse).
-    assert!(client.contains("200u16 =>"), "the typed 200 arm is generated");
+    assert!(
+        client.contains("200u16 =>"),
+        "the typed 200 arm is generated"
+    );
     let get_handle = client
         .split("pub async fn send")
         .find(|chunk| chunk.contains("/handles/{}") && chunk.contains("Method::GET"))

@@ -214,7 +214,7 @@ fn media_types(content: Option<&Value>) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-fn headers<'a>(response: &'a Value) -> BTreeMap<String, &'a Value> {
+fn headers(response: &Value) -> BTreeMap<String, &Value> {
     response
         .get("headers")
         .and_then(Value::as_object)
@@ -766,17 +766,16 @@ impl Differ<'_> {
                     );
                 }
             }
-            Some("integer" | "number") => {
+            Some("integer" | "number")
                 if NUMBER_CONSTRAINTS
                     .iter()
-                    .any(|k| base.get(*k) != head.get(*k))
-                {
-                    self.add(
-                        Class::Breaking,
-                        location,
-                        "numeric bounds changed (the generated integer type may change)",
-                    );
-                }
+                    .any(|k| base.get(*k) != head.get(*k)) =>
+            {
+                self.add(
+                    Class::Breaking,
+                    location,
+                    "numeric bounds changed (the generated integer type may change)",
+                );
             }
             _ => {}
         }
@@ -897,9 +896,12 @@ fn schema_dirs(spec: &Value) -> BTreeMap<String, Dirs> {
     out
 }
 
+/// `(path, method)` → `(label, typed success)`.
+type TypedSuccesses = BTreeMap<(String, &'static str), (String, String)>;
+
 /// Per operation, the schema progenitor types as its success (after the transform), or `None` when the
 /// spec cannot be transformed.
-fn typed_successes(spec: &Value) -> Option<BTreeMap<(String, &'static str), (String, String)>> {
+fn typed_successes(spec: &Value) -> Option<TypedSuccesses> {
     let mut input = crate::transform::generation_input(spec).ok()?;
     crate::success::one_typed_success(&mut input);
     let components = input.get("components").cloned().unwrap_or(Value::Null);

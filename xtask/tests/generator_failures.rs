@@ -1,5 +1,6 @@
 //! Generation input progenitor cannot take fails with the operation and the reason, on a copy of the
 //! workspace's spec.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
@@ -33,7 +34,7 @@ fn an_unsupported_request_media_type_names_the_operation() {
     let json = body["application/json"].clone();
     body["application/xml"] = json;
     let dir = workspace_with(&spec);
-    let err = generate(dir.path()).err().expect("generation must fail");
+    let err = generate(dir.path()).expect_err("generation must fail");
     let text = format!("{err:#}");
     assert!(
         text.contains("POST /handles (create_handle): the request body has 2 media types"),

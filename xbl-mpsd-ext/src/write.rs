@@ -7,7 +7,9 @@ use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
 use crate::error::Error;
-use crate::response::{Answer, answer, error_from, json_body, session_from, typed_session};
+use crate::response::{
+    Answer, answer, error_from, json_body, raw_success, session_from, typed_session,
+};
 use crate::retry::RetryMode;
 use crate::session::{ETag, Session, SessionTarget};
 
@@ -60,6 +62,14 @@ pub enum WriteOutcome {
     /// 204: the write deleted the session (e.g. the last member left and `sessionEmptyTimeout` is 0),
     /// or a create added no member.
     SessionDeleted,
+    /// Any other 2xx (e.g. 202): the service accepted the write. `session` is the session it sent, when
+    /// the body is one.
+    Accepted {
+        /// The status.
+        status: StatusCode,
+        /// The session after the write, if the body holds one.
+        session: Option<Box<Session>>,
+    },
 }
 
 impl WriteOutcome {
@@ -67,6 +77,7 @@ impl WriteOutcome {
     pub fn session(&self) -> Option<&Session> {
         match self {
             Self::Created(session) | Self::Updated(session) => Some(session),
+            Self::Accepted { session, .. } => session.as_deref(),
             Self::OutOfSync { .. } | Self::SessionDeleted => None,
         }
     }
@@ -75,6 +86,7 @@ impl WriteOutcome {
     pub fn into_session(self) -> Option<Session> {
         match self {
             Self::Created(session) | Self::Updated(session) => Some(*session),
+            Self::Accepted { session, .. } => session.map(|s| *s),
             Self::OutOfSync { .. } | Self::SessionDeleted => None,
         }
     }
@@ -195,6 +207,13 @@ async fn write_outcome(
                     .await?
                     .map(|(document, headers)| Box::new(session_from(document, &headers, known)));
                 Ok(WriteOutcome::OutOfSync { current })
+            }
+            status if status.is_success() => {
+                let headers = response.headers().clone();
+                let session = raw_success(response, target.is_handle())
+                    .await?
+                    .map(|document| Box::new(session_from(document, &headers, known)));
+                Ok(WriteOutcome::Accepted { status, session })
             }
             _ => Err(error_from(response, target.is_handle()).await),
         },
@@ -325,6 +344,18 @@ impl MpsdClient {
                 Answer::Raw(response) => match response.status() {
                     StatusCode::NO_CONTENT => Ok(Read::NoSession),
                     StatusCode::NOT_MODIFIED => Ok(Read::NotModified),
+                    // Another 2xx: a success; the session when its body is one.
+                    status if status.is_success() => {
+                        let headers = response.headers().clone();
+                        Ok(match raw_success(response, target.is_handle()).await? {
+                            Some(document) => Read::Session(Box::new(session_from(
+                                document,
+                                &headers,
+                                target.reference(),
+                            ))),
+                            None => Read::NoSession,
+                        })
+                    }
                     _ => Err(error_from(response, target.is_handle()).await),
                 },
             }
@@ -411,7 +442,7 @@ pub enum Read {
     Session(Box<Session>),
     /// 304: the session still has the given version.
     NotModified,
-    /// 204: there is no such session.
+    /// 204: there is no such session (also any other success without a session body).
     NoSession,
 }
 

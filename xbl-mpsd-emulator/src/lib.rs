@@ -16,10 +16,14 @@
 
 mod auth;
 mod body;
+mod body_limit;
 mod config;
+mod connections;
 mod error;
 mod handles;
+mod limits;
 mod model;
+mod persist;
 mod response;
 mod routes;
 mod server;
@@ -27,4 +31,7 @@ mod session;
 mod store;
 
 pub use config::EmulatorConfig;
-pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};
+pub use server::{
+    Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,
+    try_router,
+};

@@ -45,7 +45,7 @@ caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `searc
         pub session_ref: SessionReference,
         #[serde(rename = "type")]
         pub type_: HandleType,
-        ///Always 1.
+        ///Always 1; any other value is 400.
         pub version: i32,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -439,7 +439,9 @@ Handles are immutable: they are created, read and deleted, never updated.
             Default::default()
         }
     }
-    ///`activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept.
+    /**`activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept when read. Never empty; a
+request naming a kind the operation does not support is 400.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1788,7 +1790,7 @@ the session or member is created (a conflicting change is 409).
         }
     }
     /**Identifies a session: SCID, template and name. Comparisons ignore case. In a create-handle request the
-service fills in a GUID when `name` is empty.
+service fills in a GUID when `sessionRef.name` is empty; everywhere else an empty part is 400.
 */
     #[derive(
         ::serde::Deserialize,
@@ -1799,11 +1801,13 @@ service fills in a GUID when `name` is empty.
         schemars::JsonSchema
     )]
     pub struct SessionReference {
-        ///Session name.
+        /**Session name: at most 99 characters, no control characters. Empty only in the `sessionRef` of a
+create-handle request, where the service fills in a new GUID.
+*/
         pub name: ::std::string::String,
-        ///Service configuration id.
+        ///Service configuration id (1 to 99 characters, no control characters).
         pub scid: ::std::string::String,
-        ///Session template name.
+        ///Session template name (1 to 99 characters, no control characters).
         #[serde(rename = "templateName")]
         pub template_name: ::std::string::String,
     }
@@ -8223,7 +8227,10 @@ Sends a `PUT` request to `/handles/{handleId}/session`
 
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
-- `nocommit`: `true`: return the merged result without storing it.
+- `nocommit`: `true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);
+any other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo
+never turns a dry run into a committed write.
+
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid
@@ -8332,9 +8339,11 @@ let response = client.delete_handle()
 Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
 
 Arguments:
-- `scid`: Service configuration id (a GUID; case as in Partner Center).
-- `session_template_name`: Session template name (at most 99 characters).
-- `session_name`: Session name (at most 99 characters; case-insensitive).
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `session_name`: Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).
 - `if_none_match`: An ETag; 304 when the session has not changed since.
 ```ignore
 let response = client.get_session()
@@ -8360,10 +8369,15 @@ member left and `sessionEmptyTimeout` is 0) or, on create, that no member was ad
 Sends a `PUT` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
 
 Arguments:
-- `scid`: Service configuration id (a GUID; case as in Partner Center).
-- `session_template_name`: Session template name (at most 99 characters).
-- `session_name`: Session name (at most 99 characters; case-insensitive).
-- `nocommit`: `true`: return the merged result without storing it.
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `session_name`: Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).
+- `nocommit`: `true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);
+any other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo
+never turns a dry run into a committed write.
+
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid

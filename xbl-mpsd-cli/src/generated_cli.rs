@@ -77,7 +77,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("nocommit")
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
-                    .help("`true`: return the merged result without storing it."),
+                    .help(
+                        "`true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);\nany other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo\nnever turns a dry run into a committed write.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("json-body")
@@ -116,7 +118,7 @@ impl<T: CliConfig> Cli<T> {
                     .long("version")
                     .value_parser(::clap::value_parser!(i32))
                     .required_unless_present("json-body")
-                    .help("Always 1."),
+                    .help("Always 1; any other value is 400."),
             )
             .arg(
                 ::clap::Arg::new("json-body")
@@ -255,7 +257,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
                     .help(
-                        "Service configuration id (a GUID; case as in Partner Center).",
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
                     ),
             )
             .arg(
@@ -263,14 +265,18 @@ impl<T: CliConfig> Cli<T> {
                     .long("session-name")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
-                    .help("Session name (at most 99 characters; case-insensitive)."),
+                    .help(
+                        "Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
                     .long("session-template-name")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
-                    .help("Session template name (at most 99 characters)."),
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
             )
             .about(
                 "Read a session by its reference\n\n204 means the session does not exist; 304 answers an `If-None-Match` that still matches.",
@@ -299,7 +305,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("nocommit")
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
-                    .help("`true`: return the merged result without storing it."),
+                    .help(
+                        "`true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);\nany other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo\nnever turns a dry run into a committed write.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("scid")
@@ -307,7 +315,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
                     .help(
-                        "Service configuration id (a GUID; case as in Partner Center).",
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
                     ),
             )
             .arg(
@@ -315,14 +323,18 @@ impl<T: CliConfig> Cli<T> {
                     .long("session-name")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
-                    .help("Session name (at most 99 characters; case-insensitive)."),
+                    .help(
+                        "Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
                     .long("session-template-name")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(true)
-                    .help("Session template name (at most 99 characters)."),
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("json-body")

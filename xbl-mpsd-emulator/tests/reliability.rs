@@ -98,6 +98,22 @@ async fn requests_the_spec_refuses_are_400_and_an_empty_handle_session_name_gets
         )
         .await;
     }
+    // Values beyond the spec's integer ranges.
+    let response = h
+        .client
+        .get(format!("{}{}", h.base, session_path("r12")))
+        .header("Authorization", auth(ALICE))
+        .header("x-xbl-contract-version", "2147483648")
+        .send()
+        .await
+        .unwrap();
+    text_error(response, StatusCode::BAD_REQUEST).await;
+    let huge = json!({ "roleTypes": { "lfg": { "roles": { "friend": { "max": 9_223_372_036_854_775_808_u64 } } } } });
+    text_error(
+        h.put(ALICE, &session_path("r12"), huge).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     // Non-printable template and session names in the path.
     for path in [
         format!("/serviceconfigs/{SCID}/sessionTemplates/lob%01by/sessions/n"),

@@ -12,7 +12,9 @@
 //! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later.
 //!
 //! Start one with [`Emulator::start`] (tests), embed it with [`router`] or [`serve`], or run the
-//! `xbl-mpsd-emulator` binary.
+//! `xbl-mpsd-emulator` binary. With [`EmulatorConfig::data_dir`] (`--data-dir`) the directory is kept in a redb
+//! database and survives restarts and `kill -9`; the limits on connections, bodies, sessions and handles are
+//! fields of [`EmulatorConfig`] (see the crate README and `RELIABILITY.md`).
 
 mod auth;
 mod body;

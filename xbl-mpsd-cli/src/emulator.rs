@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown, shutdown_signal};
+use xbl_mpsd_emulator::{EmulatorConfig, serve_router, shutdown_signal, try_router};
 
 use crate::error::CliError;
 use crate::output;
@@ -18,6 +18,10 @@ pub struct EmulatorArgs {
     /// Title ID reported for activity handles and members
     #[arg(long, default_value_t = EmulatorConfig::default().title_id)]
     title_id: u32,
+    /// Keep sessions and handles in this directory (created when missing) and restore them on start; every
+    /// write is durable before it is answered. Without it, everything is in memory
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
 }
 
 /// Logs the emulator's requests (info level unless `RUST_LOG` says otherwise) on stderr, in colour only
@@ -38,6 +42,7 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
     let config = EmulatorConfig {
         bind_addr: args.listen,
         title_id: args.title_id,
+        data_dir: args.data_dir.clone(),
         ..EmulatorConfig::default()
     };
     let failed = |e: std::io::Error| {
@@ -45,12 +50,14 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
     };
     let listener = TcpListener::bind(config.bind_addr).await.map_err(failed)?;
     let addr = listener.local_addr().map_err(failed)?;
+    let app = try_router(config.clone())
+        .map_err(|e| CliError::Failed(format!("emulator: {e}")))?;
     // The URL alone on stdout (for scripts); the banner and one line per request on stderr.
     output::stdout_line(&format!("http://{addr}"));
     eprint!("{}", xbl_mpsd_emulator::banner(&format!("http://{addr}")));
     init_request_log();
     let failed = |e: std::io::Error| CliError::Failed(format!("emulator on {addr}: {e}"));
-    serve_with_shutdown(listener, config, shutdown_signal())
+    serve_router(listener, app, &config, shutdown_signal())
         .await
         .map_err(failed)
 }

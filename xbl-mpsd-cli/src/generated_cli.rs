@@ -77,7 +77,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("nocommit")
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
-                    .help("`true`: return the merged result without storing it."),
+                    .help(
+                        "`true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);\nany other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo\nnever turns a dry run into a committed write.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("json-body")
@@ -122,7 +124,7 @@ impl<T: CliConfig> Cli<T> {
                     .long("version")
                     .value_parser(::clap::value_parser!(i32))
                     .required_unless_present("json-body")
-                    .help("Always 1."),
+                    .help("Always 1; any other value is 400."),
             )
             .arg(
                 ::clap::Arg::new("json-body")
@@ -262,7 +264,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
                     .required(true)
                     .help(
-                        "Service configuration id (a GUID; case as in Partner Center).",
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
                     ),
             )
             .arg(
@@ -270,7 +272,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("session-name")
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::SessionName))
                     .required(true)
-                    .help("Session name (at most 99 characters; case-insensitive)."),
+                    .help(
+                        "Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
@@ -279,7 +283,9 @@ impl<T: CliConfig> Cli<T> {
                         ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
                     )
                     .required(true)
-                    .help("Session template name (at most 99 characters)."),
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
             )
             .about(
                 "Read a session by its reference\n\n204 means the session does not exist; 304 answers an `If-None-Match` that still matches.",
@@ -308,7 +314,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("nocommit")
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
-                    .help("`true`: return the merged result without storing it."),
+                    .help(
+                        "`true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);\nany other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo\nnever turns a dry run into a committed write.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("scid")
@@ -316,7 +324,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
                     .required(true)
                     .help(
-                        "Service configuration id (a GUID; case as in Partner Center).",
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
                     ),
             )
             .arg(
@@ -324,7 +332,9 @@ impl<T: CliConfig> Cli<T> {
                     .long("session-name")
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::SessionName))
                     .required(true)
-                    .help("Session name (at most 99 characters; case-insensitive)."),
+                    .help(
+                        "Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("session-template-name")
@@ -333,7 +343,9 @@ impl<T: CliConfig> Cli<T> {
                         ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
                     )
                     .required(true)
-                    .help("Session template name (at most 99 characters)."),
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("json-body")

@@ -69,9 +69,10 @@ pub(crate) fn parse_contract_version(headers: &HeaderMap) -> ApiResult<u32> {
         .ok_or_else(|| {
             ApiError::bad_request("X-Xbl-Contract-Version must be a decimal number (use 107)")
         })?;
-    if version < MIN_CONTRACT_VERSION {
+    if version < MIN_CONTRACT_VERSION || i32::try_from(version).is_err() {
         return Err(ApiError::bad_request(format!(
-            "X-Xbl-Contract-Version {version} is not supported; it must be {MIN_CONTRACT_VERSION} or later (use 107)"
+            "X-Xbl-Contract-Version {version} is not supported; it must be {MIN_CONTRACT_VERSION} or later, at most {} (use 107)",
+            i32::MAX
         )));
     }
     Ok(version)

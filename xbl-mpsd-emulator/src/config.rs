@@ -1,6 +1,7 @@
 //! Emulator configuration.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Configuration of an emulator instance.
@@ -19,6 +20,30 @@ pub struct EmulatorConfig {
     ///
     /// The emulator only reports the time; it does not delete expired invites.
     pub invite_expiration: Duration,
+
+    // Resource limits (issue #11: R8, R9, R11). Each is answered with a typed status and a text body.
+    /// The most connections served at once. Further connections wait in the listen backlog until one closes
+    /// (they are not accepted, so they hold no file descriptor). Default 1024.
+    pub max_connections: usize,
+    /// How long a client has to send a complete request head (and, on a kept-alive connection, the next one);
+    /// after that the connection is closed. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// How long a client has to send a whole request body once the head arrived; after that the answer is
+    /// 408 and the connection is closed. Default 30 s.
+    pub body_read_timeout: Duration,
+    /// The most sessions one user (the creator) may have at once; creating another is 403. Default 1000.
+    pub max_sessions_per_user: usize,
+    /// The most handles one user (the creator) may have at once; creating another is 403. Default 1000.
+    pub max_handles_per_user: usize,
+    /// The largest session document, in bytes of its stored JSON; a write that would make it larger is 413.
+    /// Default 1 MiB.
+    pub max_session_bytes: usize,
+
+    /// Where to keep the directory across restarts (`--data-dir`); `None` (the default) keeps it in memory only.
+    ///
+    /// With a directory, every session and handle write is committed durably (fsync) before it is answered,
+    /// and the directory is restored from it on start.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for EmulatorConfig {
@@ -28,6 +53,13 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             title_id: 1234,
             invite_expiration: Duration::from_secs(24 * 60 * 60),
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            max_sessions_per_user: 1000,
+            max_handles_per_user: 1000,
+            max_session_bytes: 1024 * 1024,
+            data_dir: None,
         }
     }
 }

@@ -30,7 +30,7 @@ pub(crate) enum HandleKind {
 }
 
 impl HandleKind {
-    fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         match text {
             "activity" => Some(Self::Activity),
             "invite" => Some(Self::Invite),
@@ -40,7 +40,7 @@ impl HandleKind {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Activity => "activity",
             Self::Invite => "invite",
@@ -100,7 +100,7 @@ pub(crate) fn parse_request(body: &Map<String, Value>) -> ApiResult<HandleReques
     if body.get("version").and_then(Value::as_u64) != Some(1) {
         return Err(ApiError::bad_request("version is required and must be 1"));
     }
-    let session = SessionRef::from_json(body, "sessionRef")?;
+    let session = SessionRef::from_json_filling_name(body, "sessionRef")?;
     let mut request = HandleRequest {
         kind,
         session,

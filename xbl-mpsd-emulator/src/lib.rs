@@ -12,15 +12,21 @@
 //! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later.
 //!
 //! Start one with [`Emulator::start`] (tests), embed it with [`router`] or [`serve`], or run the
-//! `xbl-mpsd-emulator` binary.
+//! `xbl-mpsd-emulator` binary. With [`EmulatorConfig::data_dir`] (`--data-dir`) the directory is kept in a redb
+//! database and survives restarts and `kill -9`; the limits on connections, bodies, sessions and handles are
+//! fields of [`EmulatorConfig`] (see the crate README and `RELIABILITY.md`).
 
 mod auth;
 mod body;
+mod body_limit;
 mod config;
+mod connections;
 mod error;
 mod explain;
 mod handles;
+mod limits;
 mod model;
+mod persist;
 mod response;
 mod routes;
 mod server;
@@ -29,4 +35,7 @@ mod store;
 
 pub use config::EmulatorConfig;
 pub use explain::banner;
-pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};
+pub use server::{
+    Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,
+    try_router,
+};

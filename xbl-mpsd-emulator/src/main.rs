@@ -1,12 +1,14 @@
-//! `xbl-mpsd-emulator`: serves an in-memory MPSD until Ctrl-C or SIGTERM.
+//! `xbl-mpsd-emulator`: serves an MPSD (in memory, or kept in `--data-dir`) until Ctrl-C or SIGTERM.
 
 use std::io::{self, IsTerminal as _, Write as _};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, serve_with_shutdown, shutdown_signal};
+use xbl_mpsd_emulator::{EmulatorConfig, shutdown_signal, try_router};
 
 /// A local, in-memory Xbox Live Multiplayer Session Directory (MPSD).
 #[derive(Debug, Parser)]
@@ -21,6 +23,25 @@ struct Args {
     /// Title ID reported for activity handles and members.
     #[arg(long, default_value_t = EmulatorConfig::default().title_id)]
     title_id: u32,
+    /// Keep sessions and handles in this directory (created when missing) and restore them on start; every
+    /// write is durable before it is answered. Without it, everything is in memory.
+    #[arg(long, env = "XBL_MPSD_EMULATOR_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = EmulatorConfig::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request head (idle kept-alive connections close after it too).
+    #[arg(long, default_value_t = EmulatorConfig::default().header_read_timeout.as_secs())]
+    header_read_timeout_secs: u64,
+    /// Most sessions one user may have created (and that still exist); more is 403.
+    #[arg(long, default_value_t = EmulatorConfig::default().max_sessions_per_user)]
+    max_sessions_per_user: usize,
+    /// Most handles one user may have created (and that still exist); more is 403.
+    #[arg(long, default_value_t = EmulatorConfig::default().max_handles_per_user)]
+    max_handles_per_user: usize,
+    /// Largest session document, in bytes of JSON; a write that would exceed it is 413.
+    #[arg(long, default_value_t = EmulatorConfig::default().max_session_bytes)]
+    max_session_bytes: usize,
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -28,6 +49,12 @@ async fn run(args: Args) -> io::Result<()> {
         bind_addr: args.listen,
         max_body_bytes: args.max_body_bytes,
         title_id: args.title_id,
+        data_dir: args.data_dir,
+        max_connections: args.max_connections,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
+        max_sessions_per_user: args.max_sessions_per_user,
+        max_handles_per_user: args.max_handles_per_user,
+        max_session_bytes: args.max_session_bytes,
         ..EmulatorConfig::default()
     };
     let wanted = config.bind_addr;
@@ -35,13 +62,15 @@ async fn run(args: Args) -> io::Result<()> {
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
     let addr = listener.local_addr()?;
+    // Opened (and restored) before the URL is printed: a client that read it finds the stored directory.
+    let app = try_router(config.clone())?;
     // The URL alone on stdout (for scripts); the banner for people on stderr.
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "http://{addr}")?;
     stdout.flush()?;
     drop(stdout);
     eprint!("{}", xbl_mpsd_emulator::banner(&format!("http://{addr}")));
-    serve_with_shutdown(listener, config, shutdown_signal()).await
+    xbl_mpsd_emulator::serve_router(listener, app, &config, shutdown_signal()).await
 }
 
 #[tokio::main]

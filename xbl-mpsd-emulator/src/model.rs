@@ -73,6 +73,19 @@ impl SessionRef {
 
     /// Reads a `{scid, templateName, name}` object found at `field` of `body`.
     pub(crate) fn from_json(body: &Map<String, Value>, field: &str) -> ApiResult<Self> {
+        Self::read_json(body, field, false)
+    }
+
+    /// Like [`SessionRef::from_json`], but an empty `name` is replaced by a new GUID, as MPSD does for the
+    /// `sessionRef` of a create-handle request ("if not specified, MPSD fills in a GUID").
+    pub(crate) fn from_json_filling_name(
+        body: &Map<String, Value>,
+        field: &str,
+    ) -> ApiResult<Self> {
+        Self::read_json(body, field, true)
+    }
+
+    fn read_json(body: &Map<String, Value>, field: &str, fill_name: bool) -> ApiResult<Self> {
         let Some(Value::Object(obj)) = body.get(field) else {
             return Err(ApiError::bad_request(format!(
                 "{field} is required and must be an object {{scid, templateName, name}}"
@@ -83,7 +96,12 @@ impl SessionRef {
                 ApiError::bad_request(format!("{field}.{key} is required and must be a string"))
             })
         };
-        Self::new(part("scid")?, part("templateName")?, part("name")?, field)
+        let name = part("name")?;
+        if fill_name && name.is_empty() {
+            let generated = Uuid::new_v4().to_string();
+            return Self::new(part("scid")?, part("templateName")?, &generated, field);
+        }
+        Self::new(part("scid")?, part("templateName")?, name, field)
     }
 
     /// The case-insensitive identity.

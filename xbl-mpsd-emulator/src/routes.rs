@@ -1,21 +1,21 @@
 //! The HTTP surface: the router, one handler per MPSD operation, and the 404/405 fallbacks.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query, State};
 use axum::http::header::{IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Router, middleware};
 use chrono::Utc;
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::body_limit::{BodyLimits, limit_body};
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{self, Handle, Include};
@@ -31,11 +31,11 @@ struct AppState {
     config: Arc<EmulatorConfig>,
 }
 
-/// Builds the emulator's router with a fresh, empty directory.
-pub(crate) fn router(config: EmulatorConfig) -> Router {
+/// Builds the emulator's router over `store`.
+pub(crate) fn router(config: EmulatorConfig, store: Store) -> Router {
     let limit = config.max_body_bytes;
     let state = AppState {
-        store: Arc::new(Store::default()),
+        store: Arc::new(store),
         config: Arc::new(config),
     };
     Router::new()
@@ -65,6 +65,13 @@ pub(crate) fn router(config: EmulatorConfig) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            BodyLimits {
+                max_bytes: limit,
+                timeout: state.config.body_read_timeout,
+            },
+            limit_body,
+        ))
         .layer(axum::middleware::from_fn(crate::explain::log_request))
         .with_state(state)
 }
@@ -84,6 +91,27 @@ async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Ap
 
 /// The six captured segments of a session path.
 type SessionPath = (String, String, String, String, String, String);
+
+/// The six segments of a session path; a segment that is not UTF-8 once percent-decoded is a 400 with a text
+/// body (axum's own rejection would be answered without the emulator's headers).
+#[derive(Debug, Clone)]
+struct SessionSegments(SessionPath);
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionSegments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<SessionPath>::from_request_parts(parts, state)
+            .await
+            .map(|Path(path)| Self(path))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!(
+                    "The session path is invalid: {}",
+                    rejection.body_text()
+                ))
+            })
+    }
+}
 
 /// Checks the literal segments of a session path and returns the reference it names.
 fn session_ref(path: SessionPath) -> ApiResult<SessionRef> {
@@ -122,6 +150,27 @@ impl<S: Send + Sync> FromRequestParts<S> for HandleId {
     }
 }
 
+/// The query string as `(name, value)` pairs, in order, repeated names kept. A query string that cannot be
+/// decoded is a 400 with a text body (never axum's default rejection).
+#[derive(Debug, Clone, Default)]
+struct QueryPairs(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(pairs)| Self(pairs))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!(
+                    "The query string is invalid: {}",
+                    rejection.body_text()
+                ))
+            })
+    }
+}
+
 /// The text of a header, if present and valid.
 fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
     headers
@@ -130,11 +179,32 @@ fn header(headers: &HeaderMap, name: axum::http::HeaderName) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether `?nocommit=true`.
-fn nocommit(query: &HashMap<String, String>) -> bool {
-    query
-        .get("nocommit")
-        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+/// The `nocommit` query parameter: a strict boolean.
+///
+/// `true` and `false` are accepted in any ASCII case (the spec's `type: boolean` serialises as `true`/`false`;
+/// the case is ignored as MPSD, an ASP.NET service, parses booleans). Anything else — `1`, `yes`, a typo such
+/// as `ture`, an empty value, or the parameter given twice — is a 400, so a typo can never turn a dry run into
+/// a committed write. Absent means `false`.
+fn nocommit(query: &[(String, String)]) -> ApiResult<bool> {
+    let mut values = query.iter().filter(|(name, _)| name == "nocommit");
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(false),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "nocommit is given more than once; give it once, as true or false",
+            ));
+        }
+        (Some((_, value)), None) => value,
+    };
+    if value.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "nocommit must be true or false, not '{value}'"
+        )))
+    }
 }
 
 /// The session a request addresses, and how.
@@ -198,12 +268,12 @@ fn write_session(
     target: Target<'_>,
     caller: Caller,
     headers: &HeaderMap,
-    query: &HashMap<String, String>,
+    query: &[(String, String)],
     body: &JsonObject,
 ) -> ApiResult<Response> {
     let request = WriteRequest {
         body: &body.0,
-        nocommit: nocommit(query),
+        nocommit: nocommit(query)?,
         preconditions: Preconditions {
             if_match: header(headers, IF_MATCH),
             if_none_match: header(headers, IF_NONE_MATCH),
@@ -227,7 +297,7 @@ fn write_session(
 async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<SessionPath>,
+    SessionSegments(path): SessionSegments,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let reference = session_ref(path)?;
@@ -239,8 +309,8 @@ async fn get_session(
 async fn put_session(
     State(state): State<AppState>,
     caller: Caller,
-    Path(path): Path<SessionPath>,
-    Query(query): Query<HashMap<String, String>>,
+    SessionSegments(path): SessionSegments,
+    QueryPairs(query): QueryPairs,
     headers: HeaderMap,
     body: JsonObject,
 ) -> ApiResult<Response> {
@@ -266,11 +336,16 @@ async fn create_handle(
 async fn query_handles(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryPairs(query): QueryPairs,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
     let handle_query = handles::parse_query(&body)?;
-    let include = Include::parse(query.get("include").map(String::as_str));
+    let include = Include::parse(
+        query
+            .iter()
+            .find(|(name, _)| name == "include")
+            .map(|(_, value)| value.as_str()),
+    );
     let results = state.store.query(&handle_query, include);
     Ok(response::json(
         StatusCode::OK,
@@ -322,7 +397,7 @@ async fn put_session_by_handle(
     State(state): State<AppState>,
     caller: Caller,
     HandleId(id): HandleId,
-    Query(query): Query<HashMap<String, String>>,
+    QueryPairs(query): QueryPairs,
     headers: HeaderMap,
     body: JsonObject,
 ) -> ApiResult<Response> {

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
+use crate::store::Store;
 
 /// Entry point: starts emulator instances.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,11 +20,12 @@ impl Emulator {
     /// on a background task of the current Tokio runtime until [`RunningEmulator::shutdown`] is called or the
     /// handle is dropped.
     ///
-    /// Each instance has its own empty, in-memory directory.
+    /// Each instance has its own empty, in-memory directory, or — with `config.data_dir` — the directory stored
+    /// there.
     ///
     /// # Errors
     ///
-    /// Fails when the address cannot be bound; the error names the address.
+    /// Fails when the address cannot be bound (the error names it) or the data directory cannot be opened.
     ///
     /// # Example
     ///
@@ -49,15 +51,14 @@ impl Emulator {
             .await
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
         let local_addr = listener.local_addr()?;
+        let app = try_router(config.clone())?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(config);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    // Either an explicit shutdown or the handle being dropped stops the server.
-                    let _ = stopped.await;
-                })
-                .await
+            let stopped = async move {
+                // Either an explicit shutdown or the handle being dropped stops the server.
+                let _ = stopped.await;
+            };
+            crate::connections::serve(listener, app, &config, stopped).await
         });
         Ok(RunningEmulator {
             local_addr,
@@ -107,20 +108,38 @@ impl Drop for RunningEmulator {
     }
 }
 
-/// Builds the emulator as an axum [`Router`], with a fresh empty directory, for embedding in your own server.
+/// Builds the emulator as an axum [`Router`], with a fresh empty in-memory directory, for embedding in your own
+/// server. `config.data_dir` is not used here; [`try_router`] honours it.
 ///
-/// The router carries its own body-size limit (`config.max_body_bytes`); `config.bind_addr` is not used.
+/// The router carries its own body-size limit (`config.max_body_bytes`, answered 413) and body-read timeout
+/// (`config.body_read_timeout`, answered 408); the connection limits (`max_connections`,
+/// `header_read_timeout`) belong to the server you embed it in. `config.bind_addr` is not used.
 pub fn router(config: EmulatorConfig) -> Router {
-    crate::routes::router(config)
+    let store = Store::in_memory(&config);
+    crate::routes::router(config, store)
+}
+
+/// Like [`router`], but with the directory stored in `config.data_dir` when it is set (created when missing):
+/// every write is durable before it is answered, and the stored sessions and handles are served from the start.
+///
+/// # Errors
+///
+/// Fails when the data directory cannot be created, opened (e.g. another process holds it) or read.
+pub fn try_router(config: EmulatorConfig) -> io::Result<Router> {
+    let store = Store::open(&config)?;
+    Ok(crate::routes::router(config, store))
 }
 
 /// Serves the emulator on an already bound `listener` until the future is dropped or the server fails.
+///
+/// Connections are capped at `config.max_connections` and a request head must arrive within
+/// `config.header_read_timeout` (see the crate README, "Limits").
 ///
 /// # Errors
 ///
 /// Returns the I/O error that stopped the server.
 pub async fn serve(listener: TcpListener, config: EmulatorConfig) -> io::Result<()> {
-    axum::serve(listener, router(config)).await
+    serve_with_shutdown(listener, config, std::future::pending()).await
 }
 
 /// Like [`serve`], but stops gracefully once `shutdown` completes.
@@ -136,9 +155,8 @@ pub async fn serve_with_shutdown<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router(config))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = try_router(config.clone())?;
+    crate::connections::serve(listener, app, &config, shutdown).await
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM: the shutdown future for [`serve_with_shutdown`] in a program
@@ -164,4 +182,22 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Serves a router built by [`try_router`] (or [`router`]) on `listener` with `config`'s connection limits
+/// (`max_connections`, `header_read_timeout`) until `shutdown` completes.
+///
+/// # Errors
+///
+/// Returns the I/O error that stopped the server.
+pub async fn serve_router<F>(
+    listener: TcpListener,
+    app: Router,
+    config: &EmulatorConfig,
+    shutdown: F,
+) -> io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    crate::connections::serve(listener, app, config, shutdown).await
 }

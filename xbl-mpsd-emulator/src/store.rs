@@ -6,6 +6,7 @@
 //! and no two session locks are ever held at once.
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::StatusCode;
@@ -18,7 +19,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::handles::{
     Handle, HandleKind, HandleQuery, HandleRequest, Include, MAX_QUERY_RESULTS, query_result,
 };
+use crate::limits::{HandleCounts, SessionOwners, check_session_size};
 use crate::model::{SessionKey, SessionRef};
+use crate::persist::{Batch, Persist};
 use crate::response::SessionView;
 use crate::session::Session;
 use crate::session::write::{self, Applied, WriteContext};
@@ -77,13 +80,84 @@ pub(crate) enum WriteReply {
 }
 
 /// The emulator's whole state.
+///
+/// Lock order: a session's slot, then `handles`, then `owners` / `handle_counts`.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     sessions: Mutex<HashMap<SessionKey, Slot>>,
     handles: Mutex<HashMap<Uuid, Handle>>,
+    /// The limits (R9).
+    config: EmulatorConfig,
+    /// Who created each session (the per-user session limit).
+    owners: Mutex<SessionOwners>,
+    /// Handles per creator (the per-user handle limit).
+    handle_counts: Mutex<HandleCounts>,
+    /// The durable copy (`--data-dir`); `None` keeps everything in memory only.
+    persist: Option<Persist>,
 }
 
 impl Store {
+    /// An empty in-memory directory under `config`'s limits (`config.data_dir` is not used).
+    pub(crate) fn in_memory(config: &EmulatorConfig) -> Self {
+        Self {
+            config: config.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// An empty in-memory directory under `config`'s limits, or — with `config.data_dir` — the directory
+    /// stored there (created when missing), kept durable from then on.
+    pub(crate) fn open(config: &EmulatorConfig) -> io::Result<Self> {
+        let mut store = Self::in_memory(config);
+        let Some(dir) = &config.data_dir else {
+            return Ok(store);
+        };
+        let persist = Persist::open(dir)?;
+        let loaded = persist.load()?;
+        {
+            let mut handles = lock(&store.handles);
+            let mut counts = lock(&store.handle_counts);
+            for handle in loaded.handles {
+                counts.add(handle.creator);
+                handles.insert(handle.id, handle);
+            }
+        }
+        {
+            let handles = lock(&store.handles);
+            let mut sessions = lock(&store.sessions);
+            let mut owners = lock(&store.owners);
+            for (mut session, creator) in loaded.sessions {
+                // A search handle deleted just before a crash may still be named by its session.
+                if session
+                    .search_handle
+                    .is_some_and(|id| !handles.contains_key(&id))
+                {
+                    session.search_handle = None;
+                }
+                let key = session.reference.key();
+                if let Some(creator) = creator {
+                    owners.created(key.clone(), creator);
+                }
+                sessions.insert(key, Arc::new(Mutex::new(Some(session))));
+            }
+        }
+        tracing::info!(dir = %dir.display(), "directory restored");
+        store.persist = Some(persist);
+        Ok(store)
+    }
+
+    /// Commits `batch` durably when the directory is persistent; a no-op in memory.
+    fn commit(&self, batch: impl FnOnce(&mut Batch) -> ApiResult<()>) -> ApiResult<()> {
+        match &self.persist {
+            None => Ok(()),
+            Some(persist) => {
+                let mut changes = Batch::default();
+                batch(&mut changes)?;
+                persist.commit(changes)
+            }
+        }
+    }
+
     /// The slot of `key`, created on first use.
     fn slot(&self, key: SessionKey) -> Slot {
         Arc::clone(lock(&self.sessions).entry(key).or_default())
@@ -152,34 +226,74 @@ impl Store {
                         view.etag = current.etag.clone();
                     }
                 } else {
-                    *guard = Some(*session);
-                    self.drop_handles(|h| {
+                    check_session_size(&session, &self.config)?;
+                    let creator = if created {
+                        lock(&self.owners).check_room(caller, &self.config)?;
+                        Some(caller)
+                    } else {
+                        lock(&self.owners).creator(&key)
+                    };
+                    self.commit_session(Some((&session, creator)), reference, |h| {
                         h.kind == HandleKind::Activity
                             && departed.contains(&h.creator)
                             && h.session.key() == key
-                    });
+                    })?;
+                    if created {
+                        lock(&self.owners).created(key, caller);
+                    }
+                    *guard = Some(*session);
                 }
                 Ok(WriteReply::Written(status, Box::new(view)))
             }
             Applied::Deleted { departed } => {
-                if !request.nocommit && guard.take().is_some() {
-                    self.drop_handles(|h| {
+                if !request.nocommit && guard.is_some() {
+                    self.commit_session(None, reference, |h| {
                         h.session.key() == key
                             && match h.kind {
                                 HandleKind::Activity => departed.contains(&h.creator),
                                 HandleKind::Transfer | HandleKind::Search => true,
                                 HandleKind::Invite => false,
                             }
-                    });
+                    })?;
+                    *guard = None;
+                    lock(&self.owners).deleted(&key);
                 }
                 Ok(WriteReply::Deleted)
             }
         }
     }
 
-    /// Removes every handle matching `doomed`.
-    fn drop_handles(&self, doomed: impl Fn(&Handle) -> bool) {
-        lock(&self.handles).retain(|_, handle| !doomed(handle));
+    /// Commits a session write — the new state of the session at `reference` (`None`: deleted), with its
+    /// creator — together with the removal of every handle matching `doomed`, then removes those handles.
+    /// The caller holds the session's lock and stores the session in memory once this returns `Ok`.
+    fn commit_session(
+        &self,
+        session: Option<(&Session, Option<u64>)>,
+        reference: &SessionRef,
+        doomed: impl Fn(&Handle) -> bool,
+    ) -> ApiResult<()> {
+        let mut handles = lock(&self.handles);
+        let dropped: Vec<(Uuid, u64)> = handles
+            .values()
+            .filter(|handle| doomed(handle))
+            .map(|handle| (handle.id, handle.creator))
+            .collect();
+        self.commit(|batch| {
+            match session {
+                Some((session, creator)) => batch.put_session(session, creator)?,
+                None => batch.delete_session(reference),
+            }
+            for (id, _) in &dropped {
+                batch.delete_handle(*id);
+            }
+            Ok(())
+        })?;
+        let mut counts = lock(&self.handle_counts);
+        for (id, creator) in dropped {
+            handles.remove(&id);
+            counts.remove(creator);
+        }
+        Ok(())
     }
 
     /// Creates a handle and returns its document.
@@ -225,18 +339,51 @@ impl Store {
         let scid = request.session.scid.clone();
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
+        let mut handles = lock(&self.handles);
+        // One activity per user per SCID: the new one replaces the old.
+        let replaced: Vec<Uuid> = handles
+            .values()
+            .filter(|h| {
+                kind == HandleKind::Activity
+                    && h.kind == HandleKind::Activity
+                    && h.creator == caller
+                    && h.session.key().in_scid(&scid)
+            })
+            .map(|h| h.id)
+            .collect();
+        if replaced.is_empty() {
+            lock(&self.handle_counts).check_room(caller, &self.config)?;
+        }
+        // The search handle changes the session document; undone if the commit fails.
+        let before = (
+            session.search_handle,
+            session.change_number,
+            session.etag.clone(),
+        );
         if kind == HandleKind::Search {
             session.set_search_handle(Some(id));
         }
-        let mut handles = lock(&self.handles);
-        if kind == HandleKind::Activity {
-            // One activity per user per SCID: the new one replaces the old.
-            handles.retain(|_, h| {
-                !(h.kind == HandleKind::Activity
-                    && h.creator == caller
-                    && h.session.key().in_scid(&scid))
-            });
+        let committed = self.commit(|batch| {
+            if kind == HandleKind::Search {
+                let creator = lock(&self.owners).creator(&session.reference.key());
+                batch.put_session(session, creator)?;
+            }
+            for old in &replaced {
+                batch.delete_handle(*old);
+            }
+            batch.put_handle(&handle)
+        });
+        if let Err(error) = committed {
+            (session.search_handle, session.change_number, session.etag) = before;
+            return Err(error);
         }
+        let mut counts = lock(&self.handle_counts);
+        for old in replaced {
+            if let Some(old) = handles.remove(&old) {
+                counts.remove(old.creator);
+            }
+        }
+        counts.add(caller);
         handles.insert(id, handle);
         Ok(doc)
     }
@@ -264,15 +411,31 @@ impl Store {
                         "Only the user who created a handle can delete it",
                     ));
                 }
-                Some(_) => handles.remove(&id),
+                Some(_) => {
+                    self.commit(|batch| {
+                        batch.delete_handle(id);
+                        Ok(())
+                    })?;
+                    let removed = handles.remove(&id);
+                    if removed.is_some() {
+                        lock(&self.handle_counts).remove(caller);
+                    }
+                    removed
+                }
             }
         };
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
             self.with_session(&handle.session, |session| {
-                if let Some(session) = session.filter(|session| session.search_handle == Some(id)) {
-                    session.set_search_handle(None);
-                }
-            });
+                let Some(session) = session.filter(|session| session.search_handle == Some(id))
+                else {
+                    return Ok(());
+                };
+                session.set_search_handle(None);
+                // Should this commit fail, the handle is gone anyway; a restart clears the dangling
+                // `searchHandle` (see `Store::open`).
+                let creator = lock(&self.owners).creator(&session.reference.key());
+                self.commit(|batch| batch.put_session(session, creator))
+            })?;
         }
         Ok(())
     }

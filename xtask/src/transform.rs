@@ -17,6 +17,9 @@
 //!    value, so every enumeration becomes an open enum of `xbl-mpsd-api` instead ([`crate::enums`]); that
 //!    needs a name, so an enumeration written inline (anywhere but directly under `components/schemas`) is an
 //!    error naming where it is. The named ones are left as they are: codegen replaces them.
+//! 4. **Value constraints are the service's to check.** `minLength`, `maxLength`, `pattern`, `minimum` and
+//!    `maximum` are removed, so the generated types stay plain `String`s and integers (typify would otherwise
+//!    make constrained newtypes): the spec states what the service refuses, and the service's 400 says so.
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value};
@@ -49,6 +52,7 @@ pub fn generation_input(spec: &Value) -> Result<Value> {
         }
     }
     refuse_inline_enums(&out, "")?;
+    drop_value_constraints(&mut out);
     Ok(out)
 }
 
@@ -138,6 +142,25 @@ fn refuse_inline_enums(value: &Value, pointer: &str) -> Result<()> {
     }
 }
 
+/// The keywords step 4 removes.
+const VALUE_CONSTRAINTS: [&str; 5] = ["minLength", "maxLength", "pattern", "minimum", "maximum"];
+
+/// Step 4: removes value constraints from every schema (objects with a `type`, or under `schema`).
+fn drop_value_constraints(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").is_some_and(Value::is_string) {
+                for keyword in VALUE_CONSTRAINTS {
+                    map.remove(keyword);
+                }
+            }
+            map.values_mut().for_each(drop_value_constraints);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_value_constraints),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +242,28 @@ mod tests {
         let spec = doc(json!({"responses": {"404": {"$ref": "#/components/responses/Text"}}}));
         let err = generation_input(&spec).unwrap_err();
         assert!(format!("{err:#}").contains("PUT /x"), "{err:#}");
+    }
+
+    #[test]
+    fn value_constraints_are_dropped_but_properties_named_like_them_are_kept() {
+        let mut spec =
+            doc(json!({"responses": {"200": {"$ref": "#/components/responses/Session"}}}));
+        spec["components"]["schemas"] = json!({
+            "Name": {"type": "string", "minLength": 1, "maxLength": 99, "pattern": "^a+$", "description": "d"},
+            "Version": {"type": "integer", "minimum": 1, "maximum": 1},
+            "Obj": {"type": "object", "properties": {"pattern": {"type": "string", "maxLength": 2}}}
+        });
+        let out = generation_input(&spec).unwrap();
+        let schemas = &out["components"]["schemas"];
+        assert_eq!(
+            schemas["Name"],
+            json!({"type": "string", "description": "d"})
+        );
+        assert_eq!(schemas["Version"], json!({"type": "integer"}));
+        assert_eq!(
+            schemas["Obj"]["properties"]["pattern"],
+            json!({"type": "string"})
+        );
     }
 
     #[test]

@@ -91,11 +91,37 @@ fn opt_array_of(
     }
 }
 
+/// Whether `value` is an integer from 0 to `i64::MAX` (the spec's `format: int64`, non-negative).
+fn non_negative_int64(value: &Value) -> bool {
+    value.as_i64().is_some_and(|number| number >= 0)
+}
+
+/// Checks `roleTypes.<type>.roles.<role>.{max, target}`: integers from 0 to `i64::MAX` when present.
+pub(crate) fn role_types(role_types: Option<&Value>) -> ApiResult<()> {
+    let types = role_types.and_then(Value::as_object).into_iter().flatten();
+    for (type_name, role_type) in types {
+        let roles = role_type.get("roles").and_then(Value::as_object);
+        for (role, settings) in roles.into_iter().flatten() {
+            for key in ["max", "target"] {
+                if let Some(value) = settings.get(key).filter(|value| !value.is_null())
+                    && !non_negative_int64(value)
+                {
+                    return Err(ApiError::bad_request(format!(
+                        "roleTypes.{type_name}.roles.{role}.{key} must be an integer from 0 to {}",
+                        i64::MAX
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A millisecond timeout: `null` (infinite) or a non-negative integer.
 fn timeout(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(()),
-        Some(value) if value.is_u64() => Ok(()),
+        Some(value) if non_negative_int64(value) => Ok(()),
         Some(_) => Err(fail(
             path,
             key,

@@ -149,6 +149,7 @@ pub(crate) fn apply(
     }
     if let Some(patch) = role_types {
         merge_into_slot(&mut session.role_types, patch);
+        validate::role_types(session.role_types.as_ref())?;
     }
 
     let large = session.capability("large");

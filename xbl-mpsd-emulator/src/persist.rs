@@ -1,0 +1,364 @@
+//! `--data-dir`: the directory kept in an embedded, crash-safe store (issue #11, R14).
+//!
+//! The store is [redb](https://docs.rs/redb): a pure-Rust, ACID key-value store in one file, with copy-on-write
+//! B-trees and a commit that is durable (fsync'd) when it returns. Chosen over fjall (an LSM tree with a
+//! separate journal, more moving parts for a few thousand small documents and no need for write throughput)
+//! and SQLite through rusqlite (a C build and an SQL schema for what is a key-value map).
+//!
+//! Each write to the directory becomes **one** redb transaction, committed before the in-memory state changes
+//! and before the answer is sent: an acknowledged write is on disk, and a write whose commit fails changes
+//! nothing (the answer is 503). The records are independent of the in-memory layout: each session is a
+//! versioned JSON record (its reference, creator, branch, correlation ID, start time, `changeNumber`, ETag,
+//! constants, properties, servers, role types, members, next index, search handle and former members) keyed
+//! by its case-insensitive identity, each handle a JSON record (kind, creator, references, invitee and the
+//! document) keyed by its GUID. On start, every record is read back.
+//!
+//! Without `data_dir` none of this runs: the store holds no `Persist` and writes skip it entirely.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::handles::{Handle, HandleKind};
+use crate::model::SessionRef;
+use crate::session::{Member, Session};
+
+/// The database file inside the data directory.
+pub(crate) const FILE_NAME: &str = "mpsd.redb";
+/// The version of the record format.
+const FORMAT: u32 = 1;
+
+const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
+const HANDLES: TableDefinition<&str, &[u8]> = TableDefinition::new("handles");
+
+/// A session reference as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefRecord {
+    scid: String,
+    template_name: String,
+    name: String,
+}
+
+impl RefRecord {
+    fn of(reference: &SessionRef) -> Self {
+        Self {
+            scid: reference.scid.clone(),
+            template_name: reference.template_name.clone(),
+            name: reference.name.clone(),
+        }
+    }
+
+    fn into_ref(self) -> SessionRef {
+        SessionRef {
+            scid: self.scid,
+            template_name: self.template_name,
+            name: self.name,
+        }
+    }
+}
+
+/// A member as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MemberRecord {
+    index: u32,
+    xuid: u64,
+    constants: Map<String, Value>,
+    properties: Map<String, Value>,
+    roles: Option<Value>,
+    reserved: bool,
+    active_title_id: Option<String>,
+    join_time: DateTime<Utc>,
+}
+
+/// A session as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionRecord {
+    format: u32,
+    reference: RefRecord,
+    creator: Option<u64>,
+    branch: Uuid,
+    correlation_id: Uuid,
+    start_time: DateTime<Utc>,
+    change_number: u64,
+    etag: String,
+    constants: Map<String, Value>,
+    properties: Map<String, Value>,
+    role_types: Option<Value>,
+    servers: Option<Value>,
+    members: Vec<MemberRecord>,
+    next_index: u32,
+    search_handle: Option<Uuid>,
+    former_members: Vec<u64>,
+}
+
+/// A handle as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HandleRecord {
+    format: u32,
+    id: Uuid,
+    kind: String,
+    creator: u64,
+    session: RefRecord,
+    origin: Option<RefRecord>,
+    invited: Option<u64>,
+    doc: Map<String, Value>,
+}
+
+/// The storage key of a session: its case-insensitive identity (parts cannot hold control characters).
+pub(crate) fn session_key(reference: &SessionRef) -> String {
+    format!(
+        "{}\u{1f}{}\u{1f}{}",
+        reference.scid.to_lowercase(),
+        reference.template_name.to_lowercase(),
+        reference.name.to_lowercase()
+    )
+}
+
+/// The changes of one directory write, committed together.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    sessions: Vec<(String, Option<Vec<u8>>)>,
+    handles: Vec<(String, Option<Vec<u8>>)>,
+}
+
+fn encode(record: &impl Serialize) -> ApiResult<Vec<u8>> {
+    serde_json::to_vec(record).map_err(|error| unavailable(&error))
+}
+
+impl Batch {
+    /// Stores `session` (created by `creator`).
+    pub(crate) fn put_session(&mut self, session: &Session, creator: Option<u64>) -> ApiResult<()> {
+        let record = SessionRecord {
+            format: FORMAT,
+            reference: RefRecord::of(&session.reference),
+            creator,
+            branch: session.branch,
+            correlation_id: session.correlation_id,
+            start_time: session.start_time,
+            change_number: session.change_number,
+            etag: session.etag.clone(),
+            constants: session.constants.clone(),
+            properties: session.properties.clone(),
+            role_types: session.role_types.clone(),
+            servers: session.servers.clone(),
+            members: session
+                .members
+                .iter()
+                .map(|(index, member)| MemberRecord {
+                    index: *index,
+                    xuid: member.xuid,
+                    constants: member.constants.clone(),
+                    properties: member.properties.clone(),
+                    roles: member.roles.clone(),
+                    reserved: member.reserved,
+                    active_title_id: member.active_title_id.clone(),
+                    join_time: member.join_time,
+                })
+                .collect(),
+            next_index: session.next_index,
+            search_handle: session.search_handle,
+            former_members: session.former_members.iter().copied().collect(),
+        };
+        self.sessions
+            .push((session_key(&session.reference), Some(encode(&record)?)));
+        Ok(())
+    }
+
+    /// Removes the session at `reference`.
+    pub(crate) fn delete_session(&mut self, reference: &SessionRef) {
+        self.sessions.push((session_key(reference), None));
+    }
+
+    /// Stores `handle`.
+    pub(crate) fn put_handle(&mut self, handle: &Handle) -> ApiResult<()> {
+        let record = HandleRecord {
+            format: FORMAT,
+            id: handle.id,
+            kind: handle.kind.as_str().to_owned(),
+            creator: handle.creator,
+            session: RefRecord::of(&handle.session),
+            origin: handle.origin.as_ref().map(RefRecord::of),
+            invited: handle.invited,
+            doc: handle.doc.clone(),
+        };
+        self.handles
+            .push((handle.id.to_string(), Some(encode(&record)?)));
+        Ok(())
+    }
+
+    /// Removes the handle `id`.
+    pub(crate) fn delete_handle(&mut self, id: Uuid) {
+        self.handles.push((id.to_string(), None));
+    }
+}
+
+/// The 503 a failed commit is answered with: nothing was written.
+fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(%error, "persisting a write failed");
+    ApiError::Text(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        format!("The write could not be stored durably ({error}); nothing was written"),
+    )
+}
+
+fn io_error(error: impl std::fmt::Display) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+/// What a data directory held at start.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    /// Every session, with its creator.
+    pub(crate) sessions: Vec<(Session, Option<u64>)>,
+    /// Every handle.
+    pub(crate) handles: Vec<Handle>,
+}
+
+/// The open store of a data directory.
+#[derive(Debug)]
+pub(crate) struct Persist {
+    db: Database,
+}
+
+impl Persist {
+    /// Opens (or creates) the store in `dir`, creating the directory when needed.
+    pub(crate) fn open(dir: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let db = Database::create(dir.join(FILE_NAME)).map_err(io_error)?;
+        let txn = db.begin_write().map_err(io_error)?;
+        txn.open_table(SESSIONS).map_err(io_error)?;
+        txn.open_table(HANDLES).map_err(io_error)?;
+        txn.commit().map_err(io_error)?;
+        Ok(Self { db })
+    }
+
+    /// Commits `batch` durably: when this returns `Ok`, the changes survive a crash.
+    pub(crate) fn commit(&self, batch: Batch) -> ApiResult<()> {
+        let txn = self.db.begin_write().map_err(|e| unavailable(&e))?;
+        {
+            let mut sessions = txn.open_table(SESSIONS).map_err(|e| unavailable(&e))?;
+            for (key, value) in &batch.sessions {
+                match value {
+                    Some(bytes) => sessions.insert(key.as_str(), bytes.as_slice()).map(drop),
+                    None => sessions.remove(key.as_str()).map(drop),
+                }
+                .map_err(|e| unavailable(&e))?;
+            }
+            let mut handles = txn.open_table(HANDLES).map_err(|e| unavailable(&e))?;
+            for (key, value) in &batch.handles {
+                match value {
+                    Some(bytes) => handles.insert(key.as_str(), bytes.as_slice()).map(drop),
+                    None => handles.remove(key.as_str()).map(drop),
+                }
+                .map_err(|e| unavailable(&e))?;
+            }
+        }
+        txn.commit().map_err(|e| unavailable(&e))
+    }
+
+    /// Reads every stored session and handle.
+    ///
+    /// # Errors
+    ///
+    /// Fails on an unreadable store or a record that does not decode (the directory is then not served, rather
+    /// than served without some of its data).
+    pub(crate) fn load(&self) -> io::Result<Loaded> {
+        let txn = self.db.begin_read().map_err(io_error)?;
+        let mut loaded = Loaded::default();
+        for entry in txn
+            .open_table(SESSIONS)
+            .map_err(io_error)?
+            .iter()
+            .map_err(io_error)?
+        {
+            let (key, value) = entry.map_err(io_error)?;
+            let record: SessionRecord = serde_json::from_slice(value.value()).map_err(|error| {
+                io_error(format!(
+                    "stored session {:?} does not decode: {error}",
+                    key.value()
+                ))
+            })?;
+            loaded.sessions.push(session_from(record));
+        }
+        for entry in txn
+            .open_table(HANDLES)
+            .map_err(io_error)?
+            .iter()
+            .map_err(io_error)?
+        {
+            let (key, value) = entry.map_err(io_error)?;
+            let record: HandleRecord = serde_json::from_slice(value.value()).map_err(|error| {
+                io_error(format!(
+                    "stored handle {} does not decode: {error}",
+                    key.value()
+                ))
+            })?;
+            let kind = HandleKind::parse(&record.kind).ok_or_else(|| {
+                io_error(format!(
+                    "stored handle {} has kind {:?}",
+                    record.id, record.kind
+                ))
+            })?;
+            loaded.handles.push(Handle {
+                id: record.id,
+                kind,
+                creator: record.creator,
+                session: record.session.into_ref(),
+                origin: record.origin.map(RefRecord::into_ref),
+                invited: record.invited,
+                doc: record.doc,
+            });
+        }
+        Ok(loaded)
+    }
+}
+
+/// Rebuilds a session from its record.
+fn session_from(record: SessionRecord) -> (Session, Option<u64>) {
+    let members: BTreeMap<u32, Member> = record
+        .members
+        .into_iter()
+        .map(|member| {
+            (
+                member.index,
+                Member {
+                    xuid: member.xuid,
+                    constants: member.constants,
+                    properties: member.properties,
+                    roles: member.roles,
+                    reserved: member.reserved,
+                    active_title_id: member.active_title_id,
+                    join_time: member.join_time,
+                },
+            )
+        })
+        .collect();
+    let session = Session {
+        reference: record.reference.into_ref(),
+        branch: record.branch,
+        correlation_id: record.correlation_id,
+        start_time: record.start_time,
+        change_number: record.change_number,
+        etag: record.etag,
+        constants: record.constants,
+        properties: record.properties,
+        role_types: record.role_types,
+        servers: record.servers,
+        members,
+        next_index: record.next_index,
+        search_handle: record.search_handle,
+        former_members: record.former_members.into_iter().collect::<BTreeSet<u64>>(),
+    };
+    (session, record.creator)
+}

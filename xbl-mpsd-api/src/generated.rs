@@ -849,9 +849,13 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub search_handle: ::std::option::Option<::std::string::String>,
-        ///Server-owned sections by name (e.g. `matchmaking`), kept as raw JSON.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub servers: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        /**Server-owned sections by name (e.g. `matchmaking`), kept as raw JSON; `{}` when there is none.
+(Nullable so that the typed field is optional and an empty `{}` is written back, not dropped.)
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub servers: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///When the session began (reset on restart).
         #[serde(
             rename = "startTime",
@@ -898,9 +902,13 @@ the session or member is created (a conflicting change is 409).
             skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
         )]
         pub role_types: ::indexmap::IndexMap<::std::string::String, RoleType>,
-        ///Server sections by name (server principals only); `null` removes one.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub servers: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        /**Server sections by name (server principals only); `null` removes one. (Nullable so that the typed
+field is optional and an empty `{}` is written back, not dropped.)
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub servers: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -4422,7 +4430,9 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
@@ -4647,7 +4657,9 @@ service fills in a GUID when `name` is empty.
             pub fn servers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4758,7 +4770,9 @@ service fills in a GUID when `name` is empty.
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4841,7 +4855,9 @@ service fills in a GUID when `name` is empty.
             pub fn servers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {

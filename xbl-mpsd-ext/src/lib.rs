@@ -64,11 +64,12 @@ mod response;
 pub mod retry;
 pub mod session;
 pub mod session_ref;
+mod transport;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
 pub use xbl_mpsd_api as api;
-pub use xbl_mpsd_api::{Exchange, Observer};
+pub use xbl_mpsd_api::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES, Exchange, Observer};
 #[cfg(test)]
 mod test_support;
 

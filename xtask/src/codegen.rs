@@ -85,7 +85,7 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
     let text = fs::read_to_string(&spec_path)
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: serde_json::Value =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
+        yaml_serde::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
     let input = transform::generation_input(&spec)?;
     let openapi: openapiv3::OpenAPI = serde_json::from_value(input)
         .context("the transformed spec is not a valid OpenAPI 3.0 document")?;

@@ -46,7 +46,7 @@ fn generated_files_carry_the_do_not_edit_header() {
 fn spec_stays_complete_and_generation_input_fits_progenitor() {
     let root = xtask::workspace_root();
     let text = std::fs::read_to_string(root.join(codegen::SPEC_PATH)).expect("spec");
-    let spec: serde_json::Value = serde_yaml::from_str(&text).expect("spec is YAML");
+    let spec: serde_json::Value = yaml_serde::from_str(&text).expect("spec is YAML");
     let input = xtask::transform::generation_input(&spec).expect("transform");
 
     let ops = [

@@ -205,9 +205,10 @@ mod tests {
     #[test]
     fn a_declared_length_over_the_limit_fails_before_reading() {
         // The stream would panic if polled.
-        let stream = futures::stream::poll_fn(|_| -> Poll<Option<Result<bytes::Bytes, std::io::Error>>> {
-            panic!("polled")
-        });
+        let stream =
+            futures::stream::poll_fn(|_| -> Poll<Option<Result<bytes::Bytes, std::io::Error>>> {
+                panic!("polled")
+            });
         let limited = limit_response(
             response(reqwest::Body::wrap_stream(stream), Some(5 << 30)),
             1024,

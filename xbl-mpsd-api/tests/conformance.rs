@@ -128,11 +128,9 @@ fn corpus() -> Map<String, Value> {
 /// that does not come back (e.g. `"servers": {}`) is a difference.
 fn normalize(value: &Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), normalize(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
         Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), Value::from),
         Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
@@ -294,7 +292,10 @@ fn the_comparison_sees_an_empty_object_or_array_dropped_anywhere() {
     let dropped = [
         (json!({"servers": {}}), json!({})),
         (json!({"a": {"b": {"c": []}}}), json!({"a": {"b": {}}})),
-        (json!({"members": {"0": {"properties": {}}}}), json!({"members": {"0": {}}})),
+        (
+            json!({"members": {"0": {"properties": {}}}}),
+            json!({"members": {"0": {}}}),
+        ),
         (json!([{"x": {}}]), json!([{}])),
     ];
     for (before, after) in dropped {

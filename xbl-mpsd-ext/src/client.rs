@@ -9,7 +9,8 @@ use std::time::Duration;
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 use xbl_mpsd_api::{
-    AuthorizationError, AuthorizationFuture, Authorizer, DEFAULT_MAX_RESPONSE_BYTES, Hooks, Observer,
+    AuthorizationError, AuthorizationFuture, Authorizer, DEFAULT_MAX_RESPONSE_BYTES, Hooks,
+    Observer,
 };
 
 use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
@@ -267,7 +268,8 @@ fn redact_userinfo(input: &str) -> String {
         return input.to_owned();
     };
     let after_scheme = &input[colon + 1..];
-    let authority_start = colon + 1 + (after_scheme.len() - after_scheme.trim_start_matches(['/', '\\']).len());
+    let authority_start =
+        colon + 1 + (after_scheme.len() - after_scheme.trim_start_matches(['/', '\\']).len());
     let rest = &input[authority_start..];
     let authority_end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {

@@ -21,17 +21,11 @@ fn a_base_url_password_is_never_echoed() {
             "http://***@127.0.0.1:8080/x?y=1",
         ),
         // Not even a valid URL: still redacted.
-        (
-            format!("https://u:{PASSWORD}@[::1"),
-            "https://***@[::1",
-        ),
+        (format!("https://u:{PASSWORD}@[::1"), "https://***@[::1"),
         (format!("http:u:{PASSWORD}@host"), "http:***@host"),
     ] {
         let builder = MpsdClient::builder().base_url(&input);
-        assert!(
-            !format!("{builder:?}").contains(PASSWORD),
-            "{builder:?}"
-        );
+        assert!(!format!("{builder:?}").contains(PASSWORD), "{builder:?}");
         let error = builder.build().unwrap_err();
         let BuildError::InvalidBaseUrl { input: echoed, .. } = &error else {
             panic!("{error:?}");

@@ -344,7 +344,11 @@ async fn a_truncated_body_on_a_write_is_not_retried() {
 
 #[tokio::test]
 async fn an_invalid_success_body_is_invalid_response_and_not_retried() {
-    for body in [&b"not json"[..], b"{\"changeNumber\": \"three\"}", b"\xff\xfe"] {
+    for body in [
+        &b"not json"[..],
+        b"{\"changeNumber\": \"three\"}",
+        b"\xff\xfe",
+    ] {
         let body = body.to_vec();
         let server = Server::start(move |_, _| {
             Reply::Raw(http(200, &[("content-type", "application/json")], &body))
@@ -361,7 +365,11 @@ async fn an_invalid_success_body_is_invalid_response_and_not_retried() {
 async fn a_body_over_the_limit_is_response_too_large_and_not_retried() {
     let big = format!(r#"{{"changeNumber":1,"pad":"{}"}}"#, "a".repeat(64 * 1024));
     let server = Server::start(move |_, _| {
-        Reply::Raw(http(200, &[("content-type", "application/json")], big.as_bytes()))
+        Reply::Raw(http(
+            200,
+            &[("content-type", "application/json")],
+            big.as_bytes(),
+        ))
     })
     .await;
     let (builder, _) = builder(&server);
@@ -514,7 +522,8 @@ async fn a_reset_before_the_answer_names_the_cause_and_a_get_is_retried() {
     let text = error.to_string();
     assert!(
         text.starts_with("transport error (connection reset)")
-            || text.starts_with("transport error (connection closed before the answer was complete)"),
+            || text
+                .starts_with("transport error (connection closed before the answer was complete)"),
         "{text}"
     );
     assert_eq!(server.requests().len(), ATTEMPTS as usize);
@@ -611,7 +620,11 @@ async fn a_500_on_a_post_is_not_retried_unless_the_call_opts_in() {
         xbl_mpsd_ext::TitleId::new(1234),
         None,
     );
-    let error = client.create_handle(invite.clone()).send().await.unwrap_err();
+    let error = client
+        .create_handle(invite.clone())
+        .send()
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, Error::Service { status, message } if *status == 500 && message == "oops"),
         "{error:?}"

@@ -2,8 +2,9 @@
 //!
 //! progenitor's `ClientHooks` can only be implemented in the crate that holds the generated `Client` (the
 //! orphan rule), so it lives here. Each [`Client`] carries a [`Hooks`] value (its progenitor "inner type"),
-//! which holds the optional [`Authorizer`] that supplies `Authorization` for every request and the optional
-//! [`Observer`] told of every HTTP exchange (for logs, metrics or a transcript).
+//! which holds the optional [`Authorizer`] that supplies `Authorization` for every request, the optional
+//! [`Observer`] told of every HTTP exchange (for logs, metrics or a transcript) and the limit on response
+//! bodies (see [`crate::body_limit`]).
 
 use std::fmt;
 use std::future::Future;
@@ -14,6 +15,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
+use crate::body_limit::{DEFAULT_MAX_RESPONSE_BYTES, limit_response};
 use crate::{Client, Error};
 
 /// The future an [`Authorizer`] returns.
@@ -65,10 +67,22 @@ pub trait Observer: Send + Sync {
 pub const AUTHORIZATION_FAILED: &str = "authorization failed: ";
 
 /// Per-client state used by the request hooks.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Hooks {
     authorizer: Option<Arc<dyn Authorizer>>,
     observer: Option<Arc<dyn Observer>>,
+    max_response_bytes: u64,
+}
+
+impl Default for Hooks {
+    /// No authorizer, no observer, response bodies capped at [`DEFAULT_MAX_RESPONSE_BYTES`].
+    fn default() -> Self {
+        Self {
+            authorizer: None,
+            observer: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
 }
 
 impl Hooks {
@@ -82,6 +96,18 @@ impl Hooks {
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = Some(observer);
         self
+    }
+
+    /// These hooks, failing every response body larger than `bytes` with
+    /// [`BodyTooLarge`](crate::BodyTooLarge) (default [`DEFAULT_MAX_RESPONSE_BYTES`]).
+    pub fn with_max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The limit on response bodies, in bytes.
+    pub fn max_response_bytes(&self) -> u64 {
+        self.max_response_bytes
     }
 
     /// The authorizer, if any.
@@ -100,6 +126,7 @@ impl fmt::Debug for Hooks {
         f.debug_struct("Hooks")
             .field("authorizer", &self.authorizer.as_ref().map(|_| "<set>"))
             .field("observer", &self.observer.as_ref().map(|_| "<set>"))
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -126,14 +153,21 @@ impl ClientHooks<Hooks> for Client {
         Ok(())
     }
 
-    /// Sends the request and tells the [`Observer`], if any, what came back.
+    /// Sends the request, caps the answer's body at the configured limit (whoever reads it, progenitor
+    /// included, gets [`BodyTooLarge`](crate::BodyTooLarge) past it) and tells the [`Observer`], if any,
+    /// what came back.
     async fn exec(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        let limit = self.inner.max_response_bytes;
         let Some(observer) = &self.inner.observer else {
-            return self.client().execute(request).await;
+            return self
+                .client()
+                .execute(request)
+                .await
+                .map(|response| limit_response(response, limit));
         };
         let method = request.method().clone();
         let url = request.url();
@@ -142,7 +176,11 @@ impl ClientHooks<Hooks> for Client {
             None => url.path().to_owned(),
         };
         let started = std::time::Instant::now();
-        let result = self.client().execute(request).await;
+        let result = self
+            .client()
+            .execute(request)
+            .await
+            .map(|response| limit_response(response, limit));
         observer.observe(&Exchange {
             operation_id: info.operation_id,
             method: &method,

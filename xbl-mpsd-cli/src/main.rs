@@ -35,7 +35,13 @@ mod validate;
 async fn main() -> ExitCode {
     // clap prints usage errors and exits with 2 (0 for --help and --version).
     let matches = cli::command().get_matches();
-    match cli::run(&matches).await {
+    let mut result = cli::run(&matches).await;
+    if let (Ok(()), Some(error)) = (&result, output::stdout_error()) {
+        result = Err(error::CliError::Failed(format!(
+            "cannot write to standard output: {error}"
+        )));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             if let Some(message) = error.message() {

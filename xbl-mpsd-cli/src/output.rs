@@ -1,10 +1,13 @@
 //! What a command prints: response bodies as pretty JSON on stdout; status and headers on stderr, so
 //! stdout stays pipeable JSON.
 //!
-//! Write errors (e.g. a closed pipe) are ignored: a reader that stopped reading is not our failure.
+//! A failed write to stdout (a full disk, `> /dev/full`, an I/O error) is remembered and makes the command
+//! fail (exit 1, see [`stdout_error`]): output that was not written must not look like success. A closed
+//! pipe is the exception — a reader that stopped reading (`| head`) chose to — and so are write errors on
+//! stderr, which have nowhere to be reported.
 
 use std::io::{self, Write as _};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use clap::ValueEnum;
 use reqwest::StatusCode;
@@ -107,11 +110,25 @@ pub fn json(value: &impl Serialize) {
     }
 }
 
-/// Prints one line on stdout.
+/// The first error writing to stdout, other than a closed pipe.
+static STDOUT_ERROR: Mutex<Option<io::Error>> = Mutex::new(None);
+
+/// Prints one line on stdout; a failure is remembered for [`stdout_error`].
 pub fn stdout_line(text: &str) {
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{text}");
-    let _ = out.flush();
+    let written = writeln!(out, "{text}").and_then(|()| out.flush());
+    if let Err(error) = written
+        && error.kind() != io::ErrorKind::BrokenPipe
+    {
+        let mut first = STDOUT_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+        first.get_or_insert(error);
+    }
+}
+
+/// Why writing to stdout failed, if it did (a closed pipe does not count).
+pub fn stdout_error() -> Option<String> {
+    let first = STDOUT_ERROR.lock().unwrap_or_else(PoisonError::into_inner);
+    first.as_ref().map(ToString::to_string)
 }
 
 /// Prints one line on stderr.

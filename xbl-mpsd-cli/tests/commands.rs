@@ -11,7 +11,7 @@ fn spec_operations() -> Vec<String> {
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml"))
             .expect("spec/openapi.yaml");
-    let spec: serde_json::Value = serde_yaml::from_str(&text).expect("the spec is YAML");
+    let spec: serde_json::Value = yaml_serde::from_str(&text).expect("the spec is YAML");
     let mut names: Vec<String> = spec["paths"]
         .as_object()
         .expect("paths")

@@ -39,3 +39,64 @@ pub use server::{
     Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,
     try_router,
 };
+/// What one write did in [`check_writes`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum WriteCheck {
+    /// Accepted: the session as its writer would read it (contract 107).
+    Stored(serde_json::Value),
+    /// Accepted, and the session does not exist afterwards (emptied, or a create without a member).
+    Deleted,
+    /// Refused: the status and the text the service would answer.
+    Refused(u16, String),
+}
+
+/// The emulator's session merge and validation without HTTP or the store: applies each `(caller XUID,
+/// PUT body)` in order to one session that does not exist at first, as `PUT …/sessions/{name}` without
+/// preconditions would, and reports each outcome. A body that is not a JSON object is refused (400) as by
+/// the server. For fuzzing (`fuzz/fuzz_targets/emulator_merge_validate.rs`) and property tests.
+pub fn check_writes(writes: &[(u64, serde_json::Value)]) -> Vec<WriteCheck> {
+    let reference = model::SessionRef {
+        scid: "00000000-0000-0000-0000-00007a5b8c9d".to_owned(),
+        template_name: "lobby".to_owned(),
+        name: "fuzz".to_owned(),
+    };
+    let start = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
+    let mut current: Option<session::Session> = None;
+    let mut outcomes = Vec::with_capacity(writes.len());
+    for (step, (caller, body)) in (0i64..).zip(writes) {
+        let Some(body) = body.as_object() else {
+            outcomes.push(WriteCheck::Refused(
+                400,
+                "the body must be a JSON object".to_owned(),
+            ));
+            continue;
+        };
+        let ctx = session::write::WriteContext {
+            caller: *caller,
+            now: start + chrono::Duration::seconds(step),
+            title_id: EmulatorConfig::default().title_id,
+            granted: false,
+        };
+        outcomes.push(
+            match session::write::apply(current.as_ref(), &reference, body, &ctx) {
+                Ok(session::write::Applied::Stored { session, .. }) => {
+                    let rendered = session.render(107, *caller);
+                    current = Some(*session);
+                    WriteCheck::Stored(rendered)
+                }
+                Ok(session::write::Applied::Deleted { .. }) => {
+                    current = None;
+                    WriteCheck::Deleted
+                }
+                Err(error::ApiError::Text(status, message)) => {
+                    WriteCheck::Refused(status.as_u16(), message)
+                }
+                Err(error::ApiError::PreconditionFailed(_)) => {
+                    WriteCheck::Refused(412, String::new())
+                }
+            },
+        );
+    }
+    outcomes
+}

@@ -72,7 +72,7 @@ impl Spec {
     fn load() -> Self {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml");
         let text = std::fs::read_to_string(path).expect("spec/openapi.yaml is readable");
-        Self(serde_yaml::from_str(&text).expect("spec/openapi.yaml is YAML that maps to JSON"))
+        Self(yaml_serde::from_str(&text).expect("spec/openapi.yaml is YAML that maps to JSON"))
     }
 
     /// Follows local `$ref`s until a node without one.

@@ -3,12 +3,15 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
-use xbl_mpsd_api::{AuthorizationError, AuthorizationFuture, Authorizer, Hooks, Observer};
+use xbl_mpsd_api::{
+    AuthorizationError, AuthorizationFuture, Authorizer, DEFAULT_MAX_RESPONSE_BYTES, Hooks,
+    Observer,
+};
 
 use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
 use crate::contract::{self, ContractVersion, UnknownContractVersion};
@@ -25,10 +28,10 @@ pub const DEFAULT_USER_AGENT: &str = concat!("xbl-mpsd/", env!("CARGO_PKG_VERSIO
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// The base URL is not an absolute `http`/`https` URL without query or fragment.
+    /// The base URL is not an absolute `http`/`https` URL without credentials, query or fragment.
     #[error("invalid base URL {input:?}: {reason}")]
     InvalidBaseUrl {
-        /// The URL given.
+        /// The URL given, with any user name and password replaced by `***`.
         input: String,
         /// What is wrong.
         reason: String,
@@ -64,6 +67,7 @@ pub struct MpsdClientBuilder {
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
     observer: Option<Arc<dyn Observer>>,
+    max_response_bytes: u64,
 }
 
 impl Default for MpsdClientBuilder {
@@ -79,6 +83,7 @@ impl Default for MpsdClientBuilder {
             retry: RetryPolicy::default(),
             clock: Arc::new(TokioClock),
             observer: None,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -86,10 +91,11 @@ impl Default for MpsdClientBuilder {
 impl fmt::Debug for MpsdClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MpsdClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact_userinfo(&self.base_url))
             .field("contract", &self.contract)
             .field("user_agent", &self.user_agent)
             .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("tokens", &self.tokens.as_ref().map(|_| "<provider>"))
             .field("retry", &self.retry)
             .field("observer", &self.observer.as_ref().map(|_| "<observer>"))
@@ -172,7 +178,18 @@ impl MpsdClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// The most bytes of an answer's body the client reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB — far above any MPSD document). A longer body fails the
+    /// call with [`Error::ResponseTooLarge`] as soon as the limit is passed (at once when
+    /// `Content-Length` declares more); the rest is never read, so a broken or hostile server cannot make
+    /// the client allocate without bound. Applies to every call, [`MpsdClient::api`] included.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Builds the client. Redirects are never followed: MPSD does not redirect, and a followed redirect
+    /// could replay a write to another host; a 3xx answer is [`Error::Redirect`].
     pub fn build(self) -> Result<MpsdClient, BuildError> {
         let contract = self.contract?;
         let base_url = normalize_base_url(&self.base_url)?;
@@ -198,10 +215,17 @@ impl MpsdClientBuilder {
             .user_agent(self.user_agent)
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(BuildError::Http)?;
-        let mut hooks = Hooks::default();
-        if let Some(tokens) = &self.tokens {
+        let tokens = self.tokens.map(|provider| {
+            Arc::new(Tokens {
+                provider,
+                replaced: Mutex::new(None),
+            })
+        });
+        let mut hooks = Hooks::default().with_max_response_bytes(self.max_response_bytes);
+        if let Some(tokens) = &tokens {
             hooks = hooks.with_authorizer(Arc::new(TokenAuthorizer(tokens.clone())));
         }
         if let Some(observer) = self.observer {
@@ -213,7 +237,7 @@ impl MpsdClientBuilder {
                 api,
                 base_url,
                 contract,
-                tokens: self.tokens,
+                tokens,
                 retry: self.retry,
                 clock: self.clock,
             }),
@@ -223,7 +247,7 @@ impl MpsdClientBuilder {
 
 fn normalize_base_url(input: &str) -> Result<String, BuildError> {
     let invalid = |reason: &str| BuildError::InvalidBaseUrl {
-        input: input.to_owned(),
+        input: redact_userinfo(input),
         reason: reason.to_owned(),
     };
     let url = Url::parse(input).map_err(|e| invalid(&e.to_string()))?;
@@ -239,14 +263,75 @@ fn normalize_base_url(input: &str) -> Result<String, BuildError> {
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-/// Supplies `Authorization` to the generated client from a [`TokenProvider`].
-struct TokenAuthorizer(Arc<dyn TokenProvider>);
+/// `input` with the user information of a URL (`user:password@`) replaced by `***`, for messages. Works
+/// on text that does not parse as a URL too: everything between the scheme's `:` (and any slashes) and
+/// the last `@` of the authority goes.
+fn redact_userinfo(input: &str) -> String {
+    let Some(colon) = input.find(':') else {
+        return input.to_owned();
+    };
+    let after_scheme = &input[colon + 1..];
+    let authority_start =
+        colon + 1 + (after_scheme.len() - after_scheme.trim_start_matches(['/', '\\']).len());
+    let rest = &input[authority_start..];
+    let authority_end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &input[..authority_start], &rest[at..]),
+        None => input.to_owned(),
+    }
+}
+
+/// The client's tokens: the provider, and the token that replaced a rejected one.
+struct Tokens {
+    provider: Arc<dyn TokenProvider>,
+    /// After a refresh: (the provider's token that was rejected, the token `refresh` returned). While the
+    /// provider's `token()` still returns the rejected token (a provider that does not cache what it
+    /// refreshed), the replacement is sent instead.
+    replaced: Mutex<Option<(XblToken, XblToken)>>,
+}
+
+impl Tokens {
+    fn replacement_for(&self, token: &XblToken) -> Option<XblToken> {
+        let replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*replaced {
+            Some((rejected, fresh)) if rejected == token => Some(fresh.clone()),
+            _ => None,
+        }
+    }
+
+    /// The token to send: the provider's, unless it is one a refresh replaced.
+    async fn current(&self) -> Result<XblToken, AuthError> {
+        let token = self.provider.token().await?;
+        Ok(self.replacement_for(&token).unwrap_or(token))
+    }
+
+    /// Asks the provider for a new token after a 401 and keeps it for the next requests. `Ok(false)`
+    /// when the provider cannot refresh.
+    async fn refresh(&self) -> Result<bool, AuthError> {
+        let provided = self.provider.token().await?;
+        let rejected = self
+            .replacement_for(&provided)
+            .unwrap_or_else(|| provided.clone());
+        match self.provider.refresh(&rejected).await {
+            Ok(fresh) => {
+                let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+                *replaced = (fresh != provided).then_some((provided, fresh));
+                Ok(true)
+            }
+            Err(AuthError::RefreshUnsupported) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Supplies `Authorization` to the generated client from the client's [`Tokens`].
+struct TokenAuthorizer(Arc<Tokens>);
 
 impl Authorizer for TokenAuthorizer {
     fn authorization(&self) -> AuthorizationFuture<'_> {
         Box::pin(async move {
             self.0
-                .token()
+                .current()
                 .await
                 .map(|token| token.authorization())
                 .map_err(|e| AuthorizationError(e.to_string()))
@@ -280,7 +365,7 @@ struct Inner {
     api: xbl_mpsd_api::Client,
     base_url: String,
     contract: ContractVersion,
-    tokens: Option<Arc<dyn TokenProvider>>,
+    tokens: Option<Arc<Tokens>>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
 }
@@ -362,17 +447,12 @@ impl MpsdClient {
         }
     }
 
-    /// Asks the provider for a new token after a 401. `Ok(false)` when there is no provider or it
-    /// cannot refresh.
+    /// Asks the provider for a new token after a 401; the next requests (the repeat included) send the
+    /// token `refresh` returned. `Ok(false)` when there is no provider or it cannot refresh.
     async fn refresh_token(&self) -> Result<bool, AuthError> {
-        let Some(tokens) = &self.inner.tokens else {
-            return Ok(false);
-        };
-        let rejected = tokens.token().await?;
-        match tokens.refresh(&rejected).await {
-            Ok(_) => Ok(true),
-            Err(AuthError::RefreshUnsupported) => Ok(false),
-            Err(e) => Err(e),
+        match &self.inner.tokens {
+            Some(tokens) => tokens.refresh().await,
+            None => Ok(false),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, header::HeaderMap};
 
 use crate::retry::{Classification, RetryAfter};
+use crate::transport::{Cause, chain_text};
 
 /// The most of an error body kept in an error (longer messages are cut, with a marker).
 pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
@@ -78,9 +79,25 @@ pub enum Error {
         /// The service's message.
         message: String,
     },
-    /// The request could not be sent or its answer not received (connection, TLS, timeout).
-    #[error("transport error: {0}")]
+    /// The request could not be sent or its answer not received (connection, TLS, timeout). The message
+    /// names the cause (timed out, connection refused, connection reset, DNS lookup failed, …) and the
+    /// whole source chain.
+    #[error("transport error ({}): {}", Cause::of(.0), chain_text(.0))]
     Transport(#[source] reqwest::Error),
+    /// An answer's body was larger than the client's limit
+    /// ([`MpsdClientBuilder::max_response_bytes`](crate::MpsdClientBuilder::max_response_bytes));
+    /// reading stopped at the limit. For a write, the change may have been committed.
+    #[error("{0}")]
+    ResponseTooLarge(xbl_mpsd_api::BodyTooLarge),
+    /// The service answered with a redirect (3xx other than 304). MPSD never redirects, so the client
+    /// does not follow: a redirected write could otherwise be replayed to another host.
+    #[error("unexpected redirect (HTTP {}){}", status.as_u16(), location.as_ref().map(|l| format!(" to {l}")).unwrap_or_default())]
+    Redirect {
+        /// The 3xx status.
+        status: StatusCode,
+        /// The `Location` header, when present (lossy UTF-8, cut at a few KiB).
+        location: Option<String>,
+    },
     /// The request could not be built (e.g. a header value that is not valid HTTP).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
@@ -137,6 +154,8 @@ impl Error {
             Self::Unavailable { .. } => Some(StatusCode::SERVICE_UNAVAILABLE),
             Self::InvalidResponse { status, .. } => *status,
             Self::Transport(e) => e.status(),
+            Self::ResponseTooLarge(e) => Some(e.status),
+            Self::Redirect { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -171,6 +190,15 @@ impl Error {
         }
     }
 
+    /// The error for a failure of the HTTP layer: [`Error::ResponseTooLarge`] when the body limit
+    /// stopped the read, else [`Error::Transport`].
+    pub(crate) fn transport(error: reqwest::Error) -> Self {
+        match xbl_mpsd_api::BodyTooLarge::find(&error) {
+            Some(too_large) => Self::ResponseTooLarge(too_large.clone()),
+            None => Self::Transport(error),
+        }
+    }
+
     /// Builds the error for a non-success answer. `by_handle` picks [`Error::HandleNotFound`] over
     /// [`Error::NotFound`] for a 404.
     pub(crate) fn from_status(
@@ -192,6 +220,12 @@ impl Error {
             503 => Self::Unavailable {
                 retry_after: RetryAfter::from_headers(headers),
                 message,
+            },
+            300..=399 if status != StatusCode::NOT_MODIFIED => Self::Redirect {
+                status,
+                location: headers
+                    .get(reqwest::header::LOCATION)
+                    .map(|v| message_text(v.as_bytes())),
             },
             _ => Self::Service { status, message },
         }

@@ -75,6 +75,7 @@ mod response;
 pub mod retry;
 pub mod session;
 mod tls;
+mod transport;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).
@@ -84,7 +85,7 @@ pub use xbl_mpsd_api::Lenient;
 /// The session and handle documents, requests and open enumerations, generated from the spec.
 #[doc(inline)]
 pub use xbl_mpsd_api::types;
-pub use xbl_mpsd_api::{Exchange, Observer};
+pub use xbl_mpsd_api::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES, Exchange, Observer};
 /// The identifier types, shared with the generated layer.
 #[doc(inline)]
 pub use xbl_mpsd_api::{ids, session_ref};

@@ -19,9 +19,6 @@ use crate::error::{Error, MAX_MESSAGE_BYTES, message_text};
 use crate::session::{ETag, Session};
 use crate::session_ref::SessionReference;
 
-/// The most of a session body read from a non-typed answer (a 412's current session).
-const MAX_SESSION_BYTES: usize = 16 * 1024 * 1024;
-
 /// A generated call's answer: typed, or raw for the statuses the generated client does not type.
 pub(crate) enum Answer<T> {
     Typed(ResponseValue<T>),
@@ -43,7 +40,7 @@ pub(crate) fn answer<T, E>(
 fn api_error<E>(error: ApiError<E>) -> Error {
     match error {
         ApiError::InvalidRequest(message) => Error::InvalidRequest(message),
-        ApiError::CommunicationError(e) | ApiError::ResponseBodyError(e) => Error::Transport(e),
+        ApiError::CommunicationError(e) | ApiError::ResponseBodyError(e) => Error::transport(e),
         ApiError::InvalidResponsePayload(bytes, e) => Error::InvalidResponse {
             status: None,
             reason: format!("the body does not match the spec: {e}"),
@@ -64,10 +61,12 @@ fn api_error<E>(error: ApiError<E>) -> Error {
     }
 }
 
-/// Reads at most `limit` bytes of a body; the rest is not read.
+/// Reads at most `limit` bytes of a body; the rest is not read. (Every body is also capped by the
+/// client's `max_response_bytes` in the api crate's `exec` hook: past it the read fails with
+/// [`Error::ResponseTooLarge`].)
 async fn read_body(response: &mut Response, limit: usize) -> Result<(Vec<u8>, bool), Error> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Error::Transport)? {
+    while let Some(chunk) = response.chunk().await.map_err(Error::transport)? {
         let room = limit.saturating_sub(body.len());
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
@@ -101,30 +100,25 @@ pub(crate) async fn raw_success<T: DeserializeOwned>(
     let status = response.status();
     match json_body::<T>(response).await {
         Ok(body) => Ok(body.map(|(value, _)| value)),
-        Err(Error::Transport(e)) => Err(Error::Transport(e)),
-        Err(e) => {
+        Err(e @ Error::InvalidResponse { .. }) => {
             tracing::debug!(status = status.as_u16(), error = %e, "a success whose body is not the typed one");
             Ok(None)
         }
+        Err(e) => Err(e),
     }
 }
 
-/// Decodes a JSON body read from a raw answer; `None` for an empty body.
+/// Decodes a JSON body read from a raw answer; `None` for an empty body. The body is read up to the
+/// client's `max_response_bytes` (enforced by the api crate's `exec` hook, [`Error::ResponseTooLarge`]
+/// past it).
 pub(crate) async fn json_body<T: DeserializeOwned>(
     mut response: Response,
 ) -> Result<Option<(T, HeaderMap)>, Error> {
     let status = response.status();
     let headers = response.headers().clone();
-    let (body, truncated) = read_body(&mut response, MAX_SESSION_BYTES).await?;
+    let (body, _) = read_body(&mut response, usize::MAX).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
-    }
-    if truncated {
-        return Err(Error::InvalidResponse {
-            status: Some(status),
-            reason: format!("the body is larger than {MAX_SESSION_BYTES} bytes"),
-            body: message_text(&body),
-        });
     }
     serde_json::from_slice(&body)
         .map(|value| Some((value, headers)))

@@ -1,7 +1,8 @@
 //! XSAPI/libHttpClient's retry policy and a generic async retry executor.
 //!
 //! * Retried: HTTP 408, 429, 500, 502, 503, 504 and transport errors
-//!   (connection failures, timeouts); see [`Classification`].
+//!   (connection failures, timeouts, a connection reset or closed before the
+//!   answer was complete); see [`Classification`].
 //! * Backoff: retry *n* waits a jittered time in `[base·2ⁿ⁻¹, base·2ⁿ)`
 //!   (2–4 s, 4–8 s, 8–16 s … with the default 2 s base), capped at 60 s; at
 //!   least 10 s after a 500.
@@ -24,6 +25,8 @@ use std::{
 };
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
+
+use crate::transport::Cause;
 use reqwest::{
     StatusCode,
     header::{HeaderMap, RETRY_AFTER},
@@ -107,18 +110,22 @@ impl Classification {
         }
     }
 
-    /// Classifies a `reqwest` error: connection errors and timeouts are
-    /// [`Transport`](Self::Transport); an error carrying a status (from
+    /// Classifies a `reqwest` error: an error carrying a status (from
     /// `error_for_status`) is a [`Status`](Self::Status) without `Retry-After`;
-    /// the rest is [`Permanent`](Self::Permanent).
+    /// a failure a new attempt may not meet is [`Transport`](Self::Transport):
+    /// connecting failed (refused, DNS, TLS), a timeout, a connection reset or
+    /// closed before the answer was complete (truncated headers or body), found
+    /// in the error's source chain; the rest (an invalid answer, a body over
+    /// the client's limit, a request that cannot be built) is
+    /// [`Permanent`](Self::Permanent).
     pub fn from_reqwest_error(error: &reqwest::Error) -> Self {
-        if error.is_connect() || error.is_timeout() {
-            Self::Transport
-        } else if let Some(status) = error.status() {
+        if let Some(status) = error.status() {
             Self::Status {
                 status,
                 retry_after: None,
             }
+        } else if Cause::of(error).is_transient() {
+            Self::Transport
         } else {
             Self::Permanent
         }

@@ -88,7 +88,7 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
     let text = fs::read_to_string(&spec_path)
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: serde_json::Value =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
+        yaml_serde::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
     let mut input = transform::generation_input(&spec)?;
     // One typed success per operation, then a check that names any operation progenitor cannot take.
     crate::validate::prepare(&mut input)?;

@@ -62,7 +62,7 @@ pub fn read_spec(path: &Path) -> Result<serde_json::Value> {
 
 /// Parses an OpenAPI document (YAML or JSON) as JSON.
 pub fn parse_spec(text: &str) -> Result<serde_json::Value> {
-    Ok(serde_yaml::from_str(text)?)
+    Ok(yaml_serde::from_str(text)?)
 }
 
 #[cfg(test)]

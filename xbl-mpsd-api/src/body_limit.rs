@@ -1,0 +1,235 @@
+//! A cap on the size of every response body.
+//!
+//! progenitor's `ResponseValue::from_response` reads a success body whole (`Response::bytes`), so a
+//! server that streams without end would grow the client without bound. The `exec` hook therefore wraps
+//! every response body in a counting body: it passes frames through until `limit` bytes have arrived and
+//! then fails with [`BodyTooLarge`] without reading more; a `Content-Length` above the limit fails at the
+//! first read, before any byte is taken. The error reaches the caller inside the `reqwest::Error` of
+//! whoever reads the body (`Error::ResponseBodyError` from a generated call, `Response::bytes`/`chunk` on
+//! a raw answer); [`BodyTooLarge::find`] digs it out of the source chain. At most `limit` bytes plus one
+//! network chunk are ever held.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use reqwest::header::CONTENT_LENGTH;
+use reqwest::{ResponseBuilderExt as _, StatusCode};
+
+/// The default limit on a response body: 16 MiB. MPSD documents are a few KiB to a few hundred KiB (a
+/// large session shows only the caller; a handle query answers at most 100 handles), so this is far above
+/// any real answer while still bounding what a broken or hostile server can make the client hold.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A response body was larger than the client's limit; reading stopped at the limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The limit, in bytes.
+    pub limit: u64,
+    /// The `Content-Length` the server declared, when it declared one above the limit.
+    pub declared: Option<u64>,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the response body (HTTP {}) is larger than the limit of {} bytes",
+            self.status.as_u16(),
+            self.limit
+        )?;
+        if let Some(declared) = self.declared {
+            write!(f, " (Content-Length: {declared})")?;
+        }
+        Ok(())
+    }
+}
+
+impl StdError for BodyTooLarge {}
+
+impl BodyTooLarge {
+    /// The [`BodyTooLarge`] in `error` or its source chain, if any.
+    pub fn find<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a Self> {
+        let mut current = Some(error);
+        while let Some(error) = current {
+            if let Some(found) = error.downcast_ref::<Self>() {
+                return Some(found);
+            }
+            current = error.source();
+        }
+        None
+    }
+}
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// A body that fails with [`BodyTooLarge`] once more than `limit` bytes have arrived.
+struct LimitedBody {
+    inner: reqwest::Body,
+    received: u64,
+    /// Set once the error was returned: the body then ends.
+    failed: bool,
+    error: BodyTooLarge,
+}
+
+impl LimitedBody {
+    fn fail(&mut self) -> Poll<Option<Result<Frame<bytes::Bytes>, BoxError>>> {
+        self.failed = true;
+        Poll::Ready(Some(Err(Box::new(self.error.clone()))))
+    }
+}
+
+impl HttpBody for LimitedBody {
+    type Data = bytes::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.failed {
+            return Poll::Ready(None);
+        }
+        if this.error.declared.is_some() {
+            return this.fail();
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.received = this.received.saturating_add(data.len() as u64);
+                    if this.received > this.error.limit {
+                        return this.fail();
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.failed || (self.error.declared.is_none() && self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        if self.error.declared.is_some() {
+            return SizeHint::default();
+        }
+        self.inner.size_hint()
+    }
+}
+
+/// `response` with its body capped at `limit` bytes (see the module docs).
+pub(crate) fn limit_response(response: reqwest::Response, limit: u64) -> reqwest::Response {
+    let url = response.url().clone();
+    let status = response.status();
+    let declared = response
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&length| length > limit);
+    let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    // Keep the URL (`Response::url`), which the conversion to `http::Response` drops.
+    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(carrier.into_parts().0.extensions);
+    }
+    let limited = LimitedBody {
+        inner: body,
+        received: 0,
+        failed: false,
+        error: BodyTooLarge {
+            status,
+            limit,
+            declared,
+        },
+    };
+    reqwest::Response::from(http::Response::from_parts(
+        parts,
+        reqwest::Body::wrap(limited),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(body: reqwest::Body, content_length: Option<u64>) -> reqwest::Response {
+        let mut builder = http::Response::builder()
+            .status(200)
+            .url("http://127.0.0.1/x".parse().unwrap());
+        if let Some(length) = content_length {
+            builder = builder.header(CONTENT_LENGTH, length);
+        }
+        reqwest::Response::from(builder.body(body).unwrap())
+    }
+
+    fn chunks(n: usize, size: usize) -> reqwest::Body {
+        let stream = futures::stream::iter(
+            (0..n).map(move |_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![b'a'; size]))),
+        );
+        reqwest::Body::wrap_stream(stream)
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        futures::FutureExt::now_or_never(f).expect("ready")
+    }
+
+    #[test]
+    fn a_body_within_the_limit_passes_whole_and_keeps_the_url() {
+        let limited = limit_response(response(chunks(4, 256), None), 1024);
+        assert_eq!(limited.url().as_str(), "http://127.0.0.1/x");
+        assert_eq!(block_on(limited.bytes()).unwrap().len(), 1024);
+    }
+
+    #[test]
+    fn a_body_over_the_limit_fails_with_body_too_large_in_the_chain() {
+        let limited = limit_response(response(chunks(5, 256), None), 1024);
+        let error = block_on(limited.bytes()).unwrap_err();
+        let found = BodyTooLarge::find(&error).expect("BodyTooLarge in the chain");
+        assert_eq!(found.limit, 1024);
+        assert_eq!(found.declared, None);
+        assert_eq!(
+            found.to_string(),
+            "the response body (HTTP 200) is larger than the limit of 1024 bytes"
+        );
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_fails_before_reading() {
+        // The stream would panic if polled.
+        let stream =
+            futures::stream::poll_fn(|_| -> Poll<Option<Result<bytes::Bytes, std::io::Error>>> {
+                panic!("polled")
+            });
+        let limited = limit_response(
+            response(reqwest::Body::wrap_stream(stream), Some(5 << 30)),
+            1024,
+        );
+        let error = block_on(limited.bytes()).unwrap_err();
+        let found = BodyTooLarge::find(&error).expect("BodyTooLarge in the chain");
+        assert_eq!(found.declared, Some(5 << 30));
+    }
+
+    #[test]
+    fn chunk_by_chunk_reading_stops_at_the_limit() {
+        let mut limited = limit_response(response(chunks(1000, 1024), None), 4096);
+        let mut read = 0;
+        let error = loop {
+            match block_on(limited.chunk()) {
+                Ok(Some(chunk)) => read += chunk.len(),
+                Ok(None) => panic!("the body ended"),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(read, 4096);
+        assert!(BodyTooLarge::find(&error).is_some(), "{error:?}");
+    }
+}

@@ -10,6 +10,7 @@ use crate::emulator::{self, EmulatorArgs};
 use crate::error::CliError;
 use crate::ops;
 use crate::validate::{self, ValidateArgs};
+use crate::watch::{self, WatchArgs};
 
 // Options of every command. (No doc comment: clap would make it the root command's about.)
 #[derive(Debug, Args)]
@@ -29,6 +30,11 @@ pub struct Global {
 }
 
 impl Global {
+    /// The token as given (with the emulator, the caller's XUID).
+    pub fn token_text(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The configured client: endpoint, contract version and, when a token is given, authorization.
     pub fn client(&self) -> Result<MpsdClient, CliError> {
         let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
@@ -74,6 +80,8 @@ enum Local {
     Emulator(EmulatorArgs),
     /// Invite → join → synchronized update → activity → leave, against an embedded emulator (or a real service)
     Demo(DemoArgs),
+    /// Print session-change taps (or game invites) over Real-Time Activity, one JSON line each
+    Watch(WatchArgs),
 }
 
 const AFTER_HELP: &str = "\
@@ -110,6 +118,7 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
         Local::Activation(command) => activation::run(&command),
         Local::Validate(args) => validate::run(&args),
         Local::Emulator(args) => emulator::run(&args).await,
+        Local::Watch(args) => watch::run(&args, &global).await,
         Local::Demo(args) => {
             let endpoint = match matches.value_source("endpoint") {
                 Some(ValueSource::CommandLine) => demo::Endpoint::CommandLine,

@@ -24,6 +24,7 @@ mod generated_cli;
 mod ops;
 mod output;
 mod validate;
+mod watch;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -19,6 +19,15 @@ pub struct EmulatorConfig {
     ///
     /// The emulator only reports the time; it does not delete expired invites.
     pub invite_expiration: Duration,
+    /// The most subscriptions one RTA socket may hold; more are refused with status 2
+    /// (SubscriptionLimitReached). Default 1000 (the service's limit is not published).
+    pub rta_max_subscriptions: usize,
+    /// How long after an RTA socket closes the members holding its ConnectionId are made inactive (sessions
+    /// with `connectionRequiredForActiveMembers` only), on tokio's clock. Default 0: at once.
+    pub rta_disconnect_delay: Duration,
+    /// Whether shoulder taps are sent only for sessions with `connectionRequiredForActiveMembers`, as the docs
+    /// describe. Default `false`: any session taps its subscribed, connected, active members.
+    pub rta_require_connection_capability: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -28,6 +37,9 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             title_id: 1234,
             invite_expiration: Duration::from_secs(24 * 60 * 60),
+            rta_max_subscriptions: 1000,
+            rta_disconnect_delay: Duration::ZERO,
+            rta_require_connection_capability: false,
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handles::{self, Handle, Include};
 use crate::model::SessionRef;
 use crate::response;
+use crate::rta::RtaHub;
 use crate::session::write::WriteContext;
 use crate::store::{Preconditions, Store, WriteReply, WriteRequest, etag_listed};
 
@@ -33,12 +34,22 @@ struct AppState {
 
 /// Builds the emulator's router with a fresh, empty directory.
 pub(crate) fn router(config: EmulatorConfig) -> Router {
+    build(config).0
+}
+
+/// Builds the emulator's router with a fresh, empty directory, and its RTA hub.
+pub(crate) fn build(config: EmulatorConfig) -> (Router, Arc<RtaHub>) {
     let limit = config.max_body_bytes;
+    let store = Arc::new(Store::default());
+    let hub = RtaHub::attach(&store, &config);
     let state = AppState {
-        store: Arc::new(Store::default()),
+        store,
         config: Arc::new(config),
     };
-    Router::new()
+    let rta = Router::new()
+        .route("/connect", get(crate::rta::connect).fallback(method_not_allowed))
+        .with_state(Arc::clone(&hub));
+    let app = Router::new()
         // Every literal segment of the session path is matched ignoring case, so all six segments are captured.
         .route(
             "/{serviceconfigs}/{scid}/{session_templates}/{template}/{sessions}/{name}",
@@ -65,7 +76,8 @@ pub(crate) fn router(config: EmulatorConfig) -> Router {
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .with_state(state);
+    (rta.merge(app), hub)
 }
 
 /// Unknown paths: 404 text.

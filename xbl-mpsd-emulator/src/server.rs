@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
+use crate::rta::RtaControl;
 
 /// Entry point: starts emulator instances.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,7 +48,7 @@ impl Emulator {
         let listener = TcpListener::bind(config.bind_addr).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(config);
+        let (app, hub) = crate::routes::build(config);
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -58,6 +59,7 @@ impl Emulator {
         });
         Ok(RunningEmulator {
             local_addr,
+            rta: RtaControl(hub),
             stop: Some(stop),
             task: Some(task),
         })
@@ -68,6 +70,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct RunningEmulator {
     local_addr: SocketAddr,
+    rta: RtaControl,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -76,6 +79,16 @@ impl RunningEmulator {
     /// The base URL to point an MPSD client at, e.g. `http://127.0.0.1:49152` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The RTA websocket URL, `ws://127.0.0.1:PORT/connect`: point an RTA client at it.
+    pub fn rta_url(&self) -> String {
+        format!("ws://{}/connect", self.local_addr)
+    }
+
+    /// Controls of the RTA endpoint (drop sockets, send resyncs), for tests.
+    pub fn rta(&self) -> &RtaControl {
+        &self.rta
     }
 
     /// The address the emulator listens on.

@@ -6,7 +6,8 @@
 //! and no two session locks are ever held at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -76,14 +77,94 @@ pub(crate) enum WriteReply {
     Deleted,
 }
 
+/// What the store tells its listener (the RTA hub) after a commit. Called while the session's lock is held,
+/// so a session's commits arrive in `changeNumber` order; the listener must not block or call back into the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Committed<'a> {
+    /// A session write or change was stored; `before` is `None` when it created the session.
+    Session {
+        /// The session before the commit.
+        before: Option<&'a Session>,
+        /// The session as stored (its `changeNumber` and `branch` are the commit's).
+        after: &'a Session,
+    },
+    /// A handle was created.
+    Handle(&'a Handle),
+}
+
+/// The commit listener.
+pub(crate) type Listener = Arc<dyn Fn(Committed<'_>) + Send + Sync>;
+
+/// The optional listener, set once.
+#[derive(Default)]
+struct ListenerSlot(OnceLock<Listener>);
+
+impl fmt::Debug for ListenerSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() { "ListenerSlot(set)" } else { "ListenerSlot(unset)" })
+    }
+}
+
 /// The emulator's whole state.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     sessions: Mutex<HashMap<SessionKey, Slot>>,
     handles: Mutex<HashMap<Uuid, Handle>>,
+    listener: ListenerSlot,
 }
 
 impl Store {
+    /// Sets the listener told of every commit (once; later calls are ignored).
+    pub(crate) fn set_listener(&self, listener: Listener) {
+        let _ = self.listener.0.set(listener);
+    }
+
+    /// Tells the listener, if any.
+    fn notify(&self, event: Committed<'_>) {
+        if let Some(listener) = self.listener.0.get() {
+            listener(event);
+        }
+    }
+
+    /// Changes the session at `key` with `change` (under its lock); when `change` returns true the result is
+    /// committed: a new `changeNumber` and ETag, activity handles of members who became neither active nor
+    /// ready are dropped, and the listener is told. Returns whether a change was committed.
+    pub(crate) fn change_session(
+        &self,
+        key: &SessionKey,
+        change: impl FnOnce(&mut Session) -> bool,
+    ) -> bool {
+        let Some(slot) = self.existing_slot(key) else {
+            return false;
+        };
+        let mut guard = lock(&slot);
+        let Some(current) = guard.as_ref() else {
+            return false;
+        };
+        let mut next = current.clone();
+        if !change(&mut next) {
+            return false;
+        }
+        next.touch();
+        let departed: Vec<u64> = current
+            .members
+            .values()
+            .filter(|m| m.is_present() && next.member(m.xuid).is_some_and(|(_, a)| !a.is_present()))
+            .map(|m| m.xuid)
+            .collect();
+        self.notify(Committed::Session {
+            before: Some(current),
+            after: &next,
+        });
+        *guard = Some(next);
+        if !departed.is_empty() {
+            self.drop_handles(|h| {
+                h.kind == HandleKind::Activity && departed.contains(&h.creator) && h.session.key() == *key
+            });
+        }
+        true
+    }
+
     /// The slot of `key`, created on first use.
     fn slot(&self, key: SessionKey) -> Slot {
         Arc::clone(lock(&self.sessions).entry(key).or_default())
@@ -152,6 +233,10 @@ impl Store {
                         view.etag = current.etag.clone();
                     }
                 } else {
+                    self.notify(Committed::Session {
+                        before: guard.as_ref(),
+                        after: &session,
+                    });
                     *guard = Some(*session);
                     self.drop_handles(|h| {
                         h.kind == HandleKind::Activity
@@ -226,7 +311,15 @@ impl Store {
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
         if kind == HandleKind::Search {
+            let before = session.clone();
             session.set_search_handle(Some(id));
+            self.notify(Committed::Session {
+                before: Some(&before),
+                after: session,
+            });
+        }
+        if kind == HandleKind::Invite {
+            self.notify(Committed::Handle(&handle));
         }
         let mut handles = lock(&self.handles);
         if kind == HandleKind::Activity {
@@ -270,7 +363,12 @@ impl Store {
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
             self.with_session(&handle.session, |session| {
                 if let Some(session) = session.filter(|session| session.search_handle == Some(id)) {
+                    let before = session.clone();
                     session.set_search_handle(None);
+                    self.notify(Committed::Session {
+                        before: Some(&before),
+                        after: session,
+                    });
                 }
             });
         }

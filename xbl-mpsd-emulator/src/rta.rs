@@ -236,7 +236,6 @@ impl RtaHub {
                     state.connection_ids.remove(&cid);
                     let reply = json!([2, seq, code::SUCCESS]);
                     let _ = socket.tx.send(Outgoing::Frame(reply.to_string()));
-                    drop(socket);
                     self.connection_lost(state, vec![cid]);
                     return;
                 }

@@ -146,10 +146,15 @@ impl Actor {
                 loop {
                     tokio::select! {
                         () = &mut sleep => break,
-                        command = self.rx.recv() => match command {
-                            Some(command) if self.offline(command) => {}
-                            _ => return self.set_state(ConnectionState::Idle),
-                        },
+                        command = self.rx.recv() => {
+                            let keep = match command {
+                                Some(command) => self.offline(command),
+                                None => false,
+                            };
+                            if !keep {
+                                return self.set_state(ConnectionState::Idle);
+                            }
+                        }
                     }
                 }
                 if self.wanted.is_empty() {

@@ -319,7 +319,6 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
                 tracing::warn!(%status, "RTA: the connections/ subscription ended");
                 break;
             }
-            _ => {}
         }
     }
     shared.connection.send_replace(None);

@@ -4,9 +4,7 @@ use std::io::Write as _;
 
 use clap::Args;
 use futures::StreamExt;
-use xbl_mpsd_ext::rta::{
-    ChangeTypes, RtaClient, SessionSubscriptions, WatchEvent, rta_url_for,
-};
+use xbl_mpsd_ext::rta::{ChangeTypes, RtaClient, SessionSubscriptions, WatchEvent, rta_url_for};
 use xbl_mpsd_ext::{HandleId, MpsdClient, SessionReference, SessionTarget, TitleId, Xuid};
 
 use crate::cli::Global;
@@ -81,7 +79,9 @@ async fn taps(args: &WatchArgs, client: &MpsdClient, rta: RtaClient) -> Result<(
         SessionTarget::Handle(handle)
     } else {
         let reference: SessionReference = text.parse().map_err(|e| {
-            CliError::Usage(format!("{text:?} is neither a handle ID nor a session path: {e}"))
+            CliError::Usage(format!(
+                "{text:?} is neither a handle ID nor a session path: {e}"
+            ))
         })?;
         SessionTarget::Reference(reference)
     };

@@ -24,7 +24,12 @@ fn client(emulator: &RunningEmulator, xuid: &str) -> MpsdClient {
 /// Starts `xbl-mpsd --endpoint <emulator> --token <xuid> watch <args…>` with piped stdout.
 fn spawn_watch(emulator: &RunningEmulator, xuid: &str, args: &[&str]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_xbl-mpsd"));
-    for var in ["XBL_MPSD_ENDPOINT", "XBL_MPSD_TOKEN", "XBL_MPSD_USER_HASH", "XBL_MPSD_RTA_ENDPOINT"] {
+    for var in [
+        "XBL_MPSD_ENDPOINT",
+        "XBL_MPSD_TOKEN",
+        "XBL_MPSD_USER_HASH",
+        "XBL_MPSD_RTA_ENDPOINT",
+    ] {
         command.env_remove(var);
     }
     command
@@ -67,9 +72,16 @@ async fn watch_prints_a_json_line_per_tap() {
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let path = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/cli-watch";
     let reference: SessionReference = path.parse().unwrap();
-    host.write(&reference, join_delta(HOST.parse().unwrap())).send().await.unwrap();
+    host.write(&reference, join_delta(HOST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
 
-    let child = spawn_watch(&emulator, HOST, &[path, "--changes", "membersList", "--count", "1"]);
+    let child = spawn_watch(
+        &emulator,
+        HOST,
+        &[path, "--changes", "membersList", "--count", "1"],
+    );
     // The watcher's subscribing write is visible once its member holds a subscription.
     tokio::time::timeout(GUARD, async {
         loop {
@@ -83,9 +95,16 @@ async fn watch_prints_a_json_line_per_tap() {
     })
     .await
     .unwrap();
-    let joined = guest.write(&reference, join_delta(GUEST.parse().unwrap())).send().await.unwrap();
+    let joined = guest
+        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
     let line = first_line(child).await;
-    assert_eq!(line["changeNumber"], json!(joined.session().unwrap().document.change_number));
+    assert_eq!(
+        line["changeNumber"],
+        json!(joined.session().unwrap().document.change_number)
+    );
     assert_eq!(line["session"], json!(path));
     assert_eq!(line["changeTypes"], json!(["membersList"]));
 }
@@ -94,14 +113,19 @@ async fn watch_prints_a_json_line_per_tap() {
 async fn watch_invites_prints_the_invite() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let host = client(&emulator, HOST);
-    let reference: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/cli-invite"
-        .parse()
+    let reference: SessionReference =
+        "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/cli-invite"
+            .parse()
+            .unwrap();
+    host.write(&reference, join_delta(HOST.parse().unwrap()))
+        .send()
+        .await
         .unwrap();
-    host.write(&reference, join_delta(HOST.parse().unwrap())).send().await.unwrap();
 
     let child = spawn_watch(&emulator, GUEST, &["--invites", "--count", "1"]);
     subscriptions(&emulator, 1).await;
-    let request = handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
+    let request =
+        handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
     let handle = host.create_handle(request).send().await.unwrap().unwrap();
     let line = first_line(child).await;
     assert_eq!(line["handleId"], json!(handle.id));
@@ -112,7 +136,14 @@ async fn watch_invites_prints_the_invite() {
 #[test]
 fn watch_refuses_a_target_that_is_neither_a_handle_nor_a_path() {
     let output = Command::new(env!("CARGO_BIN_EXE_xbl-mpsd"))
-        .args(["--endpoint", "http://127.0.0.1:9", "--token", HOST, "watch", "not-a-session"])
+        .args([
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--token",
+            HOST,
+            "watch",
+            "not-a-session",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");

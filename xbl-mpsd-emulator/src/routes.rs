@@ -47,7 +47,10 @@ pub(crate) fn build(config: EmulatorConfig) -> (Router, Arc<RtaHub>) {
         config: Arc::new(config),
     };
     let rta = Router::new()
-        .route("/connect", get(crate::rta::connect).fallback(method_not_allowed))
+        .route(
+            "/connect",
+            get(crate::rta::connect).fallback(method_not_allowed),
+        )
         .with_state(Arc::clone(&hub));
     let app = Router::new()
         // Every literal segment of the session path is matched ignoring case, so all six segments are captured.

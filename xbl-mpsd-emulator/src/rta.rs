@@ -197,7 +197,10 @@ impl RtaHub {
     /// Handles one text frame of socket `id`; the reply (if any) is queued on the socket.
     fn frame(&self, id: u64, text: &str) {
         let Ok(Value::Array(parts)) = serde_json::from_str::<Value>(text) else {
-            tracing::debug!(socket = id, "RTA: ignoring a frame that is not a JSON array");
+            tracing::debug!(
+                socket = id,
+                "RTA: ignoring a frame that is not a JSON array"
+            );
             return;
         };
         let kind = parts.first().and_then(Value::as_u64);
@@ -222,7 +225,10 @@ impl RtaHub {
                             Parsed::Connections => {
                                 let cid = Uuid::new_v4().to_string();
                                 state.connection_ids.insert(cid.clone(), (id, sub));
-                                (Resource::Connections(cid.clone()), json!({ "ConnectionId": cid }))
+                                (
+                                    Resource::Connections(cid.clone()),
+                                    json!({ "ConnectionId": cid }),
+                                )
                             }
                             Parsed::Notify(xuid) => (Resource::Notify(xuid), Value::Null),
                         };
@@ -325,13 +331,18 @@ impl RtaHub {
             after.reference.template_name.to_lowercase(),
             after.reference.name.to_lowercase()
         );
-        let capable = !self.require_capability || after.capability("connectionRequiredForActiveMembers");
+        let capable =
+            !self.require_capability || after.capability("connectionRequiredForActiveMembers");
         let mut state = lock(&self.state);
         let state = &mut *state;
         // Remember which sessions hold which ConnectionId, for the disconnect path.
         for member in after.members.values() {
             if let Some(cid) = member_connection(member) {
-                state.sessions_of.entry(cid).or_default().insert(key.clone());
+                state
+                    .sessions_of
+                    .entry(cid)
+                    .or_default()
+                    .insert(key.clone());
             }
         }
         if let Some(before) = before {
@@ -355,7 +366,11 @@ impl RtaHub {
             return;
         }
         let now = timestamp(Utc::now());
-        for member in after.members.values().filter(|m| m.is_active() && !m.reserved) {
+        for member in after
+            .members
+            .values()
+            .filter(|m| m.is_active() && !m.reserved)
+        {
             let Some(cid) = member_connection(member) else {
                 continue;
             };
@@ -397,7 +412,12 @@ impl RtaHub {
         };
         let mut invite = handle.doc.clone();
         let sender = handle.creator.to_string();
-        let gamertag = format!("Player{}", sender.get(sender.len().saturating_sub(4)..).unwrap_or(&sender));
+        let gamertag = format!(
+            "Player{}",
+            sender
+                .get(sender.len().saturating_sub(4)..)
+                .unwrap_or(&sender)
+        );
         invite.insert(
             "inviteInfo".to_owned(),
             json!({
@@ -452,7 +472,9 @@ fn member_connection(member: &Member) -> Option<String> {
 
 /// A member's `properties.system.subscription`: its id and change types.
 fn member_subscription(member: &Member) -> Option<(Value, Vec<String>)> {
-    let sub = system(&member.properties)?.get("subscription")?.as_object()?;
+    let sub = system(&member.properties)?
+        .get("subscription")?
+        .as_object()?;
     let id = sub.get("id").cloned().unwrap_or(Value::Null);
     let types = sub
         .get("changeTypes")
@@ -506,7 +528,8 @@ impl ChangeSet {
         let mut set = vec!["everything"];
         let empty = Session::new(&after.reference, after.start_time);
         let before = before.unwrap_or(&empty);
-        let prop = |s: &Session, key: &str| system(&s.properties).and_then(|sys| sys.get(key)).cloned();
+        let prop =
+            |s: &Session, key: &str| system(&s.properties).and_then(|sys| sys.get(key)).cloned();
         if prop(before, "host") != prop(after, "host") {
             set.push("host");
         }
@@ -621,7 +644,9 @@ mod tests {
             Some(Parsed::Connections)
         ));
         assert!(matches!(
-            parse_resource("https://notify.xboxlive.com/users/xuid(2533274792693551)/deviceId/current/titleId/1234"),
+            parse_resource(
+                "https://notify.xboxlive.com/users/xuid(2533274792693551)/deviceId/current/titleId/1234"
+            ),
             Some(Parsed::Notify(2533274792693551))
         ));
         for bad in [

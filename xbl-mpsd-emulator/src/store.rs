@@ -101,7 +101,11 @@ struct ListenerSlot(OnceLock<Listener>);
 
 impl fmt::Debug for ListenerSlot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.get().is_some() { "ListenerSlot(set)" } else { "ListenerSlot(unset)" })
+        f.write_str(if self.0.get().is_some() {
+            "ListenerSlot(set)"
+        } else {
+            "ListenerSlot(unset)"
+        })
     }
 }
 
@@ -159,7 +163,9 @@ impl Store {
         *guard = Some(next);
         if !departed.is_empty() {
             self.drop_handles(|h| {
-                h.kind == HandleKind::Activity && departed.contains(&h.creator) && h.session.key() == *key
+                h.kind == HandleKind::Activity
+                    && departed.contains(&h.creator)
+                    && h.session.key() == *key
             });
         }
         true

@@ -40,7 +40,10 @@ async fn setup(
             .base_url(base_url)
             .token(XblToken::new("-", &xuid)?)
             .build()?;
-        client.write(&session, join_delta(xuid.parse()?)).send().await?;
+        client
+            .write(&session, join_delta(xuid.parse()?))
+            .send()
+            .await?;
         let subs = SessionSubscriptions::start(&client, client.rta().build()?).await?;
         for _ in 0..per_user {
             watches.push(subs.watch(&session, ChangeTypes::CUSTOM_PROPERTY).await?);
@@ -58,7 +61,8 @@ async fn setup(
 
 /// One write; the latency of every watch's tap for it.
 async fn round(setup: &mut Setup, value: u64) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"v": value}}}))?;
+    let delta =
+        serde_json::from_value(serde_json::json!({"properties": {"custom": {"v": value}}}))?;
     let start = Instant::now();
     let outcome = setup.writer.write(&setup.session, delta).send().await?;
     let number = outcome
@@ -110,25 +114,47 @@ async fn measure(
     for n in 1..=rounds {
         let latencies = round(&mut setup, n).await?;
         if latencies.len() != setup.watches.len() {
-            return Err(format!("round {n}: {} taps for {} watches", latencies.len(), setup.watches.len()).into());
+            return Err(format!(
+                "round {n}: {} taps for {} watches",
+                latencies.len(),
+                setup.watches.len()
+            )
+            .into());
         }
         all.extend(latencies);
     }
     all.sort();
-    Ok((setup.watches.len(), percentile(&all, 0.5), percentile(&all, 0.99)))
+    Ok((
+        setup.watches.len(),
+        percentile(&all, 0.5),
+        percentile(&all, 0.99),
+    ))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let rounds: u64 = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(20);
+    let rounds: u64 = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(20);
     let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
     let base = emulator.base_url();
     let (n1, b50, b99) = measure(&base, "baseline", 1, 1, rounds).await?;
     let (n2, f50, f99) = measure(&base, "fanout", 10, 100, rounds).await?;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("rta_fanout: {rounds} rounds (one write each), latency = write sent → tap received");
-    println!("baseline: {n1} subscription over 1 connection:   p50 {:.3} ms  p99 {:.3} ms", ms(b50), ms(b99));
-    println!("fan-out:  {n2} subscriptions over 10 connections: p50 {:.3} ms  p99 {:.3} ms  ({} taps per write)", ms(f50), ms(f99), n2);
+    println!(
+        "baseline: {n1} subscription over 1 connection:   p50 {:.3} ms  p99 {:.3} ms",
+        ms(b50),
+        ms(b99)
+    );
+    println!(
+        "fan-out:  {n2} subscriptions over 10 connections: p50 {:.3} ms  p99 {:.3} ms  ({} taps per write)",
+        ms(f50),
+        ms(f99),
+        n2
+    );
     println!(
         "ratio fan-out/baseline: p50 {:.2}x  p99 {:.2}x",
         ms(f50) / ms(b50).max(f64::MIN_POSITIVE),

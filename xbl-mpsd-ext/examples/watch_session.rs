@@ -31,7 +31,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut watch = subscriptions
         .watch(&session, ChangeTypes::EVERYTHING)
         .await?;
-    println!("host: watching {session} (subscription {})", watch.subscription_id());
+    println!(
+        "host: watching {session} (subscription {})",
+        watch.subscription_id()
+    );
 
     // The other player joins ...
     let joined = guest
@@ -48,7 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // ... and writes a property; the host reads the session the tap announces.
-    let delta = serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))?;
+    let delta =
+        serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))?;
     guest.write(&session, delta).send().await?;
     let fresh = tokio::time::timeout(Duration::from_secs(5), watch.next_session())
         .await?

@@ -18,8 +18,8 @@ use xbl_mpsd_ext::rta::{
     SessionWatch, SubscriptionEvent, WatchEvent,
 };
 use xbl_mpsd_ext::{
-    FakeClock, MpsdClient, SessionReference, StaticToken, TitleId, WriteOutcome, XblToken,
-    handles, join_delta,
+    FakeClock, MpsdClient, SessionReference, StaticToken, TitleId, WriteOutcome, XblToken, handles,
+    join_delta,
 };
 
 const HOST: &str = "2814679796296491";
@@ -46,9 +46,10 @@ fn delta(value: Value) -> xbl_mpsd_ext::api::types::MultiplayerSessionRequest {
 
 /// A session with `connectionRequiredForActiveMembers`, created by the host.
 async fn session(host: &MpsdClient, name: &str) -> SessionReference {
-    let reference: SessionReference = format!("/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/{name}")
-        .parse()
-        .unwrap();
+    let reference: SessionReference =
+        format!("/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/{name}")
+            .parse()
+            .unwrap();
     let body = json!({
         "constants": {"system": {"capabilities": {"connectionRequiredForActiveMembers": true}}},
         "members": {"me": {"constants": {"system": {"xuid": HOST, "initialize": false}},
@@ -70,7 +71,10 @@ fn change_number(outcome: &WriteOutcome) -> u64 {
 /// The next tap, skipping other events.
 async fn next_tap(watch: &mut SessionWatch) -> xbl_mpsd_ext::rta::SessionTap {
     loop {
-        match tokio::time::timeout(GUARD, watch.next()).await.expect("a tap in time") {
+        match tokio::time::timeout(GUARD, watch.next())
+            .await
+            .expect("a tap in time")
+        {
             Some(WatchEvent::Tap(tap)) => return tap,
             Some(_) => {}
             None => panic!("the watch ended"),
@@ -111,13 +115,21 @@ async fn a_watcher_is_tapped_for_another_members_write() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "tapped").await;
-    let subscriptions = SessionSubscriptions::start(&host, rta(&host)).await.unwrap();
-    let mut watch = subscriptions.watch(&reference, ChangeTypes::EVERYTHING).await.unwrap();
+    let subscriptions = SessionSubscriptions::start(&host, rta(&host))
+        .await
+        .unwrap();
+    let mut watch = subscriptions
+        .watch(&reference, ChangeTypes::EVERYTHING)
+        .await
+        .unwrap();
 
     // The subscribing write stored connection and subscription.
     let written = watch.session().unwrap();
     let system = member_system(written, HOST);
-    assert_eq!(system["connection"], json!(subscriptions.connection_id().unwrap()));
+    assert_eq!(
+        system["connection"],
+        json!(subscriptions.connection_id().unwrap())
+    );
     assert_eq!(system["subscription"]["id"], json!(watch.subscription_id()));
     assert_eq!(system["subscription"]["changeTypes"], json!(["everything"]));
 
@@ -129,13 +141,23 @@ async fn a_watcher_is_tapped_for_another_members_write() {
     let tap = next_tap(&mut watch).await;
     assert_eq!(tap.change_number, change_number(&joined));
     assert!(tap.session.matches_ignore_case(&reference));
-    assert_eq!(Some(&tap.branch), joined.session().unwrap().document.branch.as_ref());
+    assert_eq!(
+        Some(&tap.branch),
+        joined.session().unwrap().document.branch.as_ref()
+    );
 
     // The helper turns the tap into the fresh session (it already saw the tap, so the next change is needed).
     let custom = delta(json!({"properties": {"custom": {"map": "lava"}}}));
     let written = guest.write(&reference, custom).send().await.unwrap();
-    let fresh = tokio::time::timeout(GUARD, watch.next_session()).await.unwrap().unwrap().unwrap();
-    assert_eq!(fresh.document.change_number, written.session().unwrap().document.change_number);
+    let fresh = tokio::time::timeout(GUARD, watch.next_session())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fresh.document.change_number,
+        written.session().unwrap().document.change_number
+    );
     assert_eq!(fresh.member_xuids(), [HOST, GUEST]);
 }
 
@@ -144,11 +166,20 @@ async fn taps_follow_the_subscribed_change_types() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "filtered").await;
-    let subscriptions = SessionSubscriptions::start(&host, rta(&host)).await.unwrap();
-    let mut watch = subscriptions.watch(&reference, ChangeTypes::CUSTOM_PROPERTY).await.unwrap();
+    let subscriptions = SessionSubscriptions::start(&host, rta(&host))
+        .await
+        .unwrap();
+    let mut watch = subscriptions
+        .watch(&reference, ChangeTypes::CUSTOM_PROPERTY)
+        .await
+        .unwrap();
 
     // A join (membersList) and a member's own property (membersCustomProperty) do not tap ...
-    guest.write(&reference, join_delta(GUEST.parse().unwrap())).send().await.unwrap();
+    guest
+        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
     let member_custom = delta(json!({"members": {"me": {"properties": {"custom": {"ready": 1}}}}}));
     guest.write(&reference, member_custom).send().await.unwrap();
     // ... a session custom property does: the first tap is that write's.
@@ -164,31 +195,51 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "reconnect").await;
-    guest.write(&reference, join_delta(GUEST.parse().unwrap())).send().await.unwrap();
-    let subscriptions = SessionSubscriptions::start(&host, rta(&host)).await.unwrap();
-    let mut watch = subscriptions.watch(&reference, ChangeTypes::EVERYTHING).await.unwrap();
+    guest
+        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let subscriptions = SessionSubscriptions::start(&host, rta(&host))
+        .await
+        .unwrap();
+    let mut watch = subscriptions
+        .watch(&reference, ChangeTypes::EVERYTHING)
+        .await
+        .unwrap();
     let before = subscriptions.connection_id().unwrap();
 
     assert_eq!(emulator.rta().disconnect_all(), 1);
     let event = next_matching(&mut watch, |e| {
-        matches!(e, WatchEvent::Reconnected { .. } | WatchEvent::RewriteFailed { .. })
+        matches!(
+            e,
+            WatchEvent::Reconnected { .. } | WatchEvent::RewriteFailed { .. }
+        )
     })
     .await;
     let WatchEvent::Reconnected { connection_id } = event else {
         panic!("{event:?}");
     };
     assert_ne!(connection_id, before);
-    assert_eq!(subscriptions.connection_id().as_deref(), Some(connection_id.as_str()));
+    assert_eq!(
+        subscriptions.connection_id().as_deref(),
+        Some(connection_id.as_str())
+    );
     assert_eq!(subscriptions.rta().state(), ConnectionState::Connected);
     let stored = host.get_session(&reference).await.unwrap().unwrap();
-    assert_eq!(member_system(&stored, HOST)["connection"], json!(connection_id));
+    assert_eq!(
+        member_system(&stored, HOST)["connection"],
+        json!(connection_id)
+    );
     assert_eq!(member_system(&stored, HOST)["active"], json!(true));
 
     // Every commit after the reconnect taps, in order.
     let mut expected = Vec::new();
     for round in 0..3 {
         let body = delta(json!({"properties": {"custom": {"round": round}}}));
-        expected.push(change_number(&guest.write(&reference, body).send().await.unwrap()));
+        expected.push(change_number(
+            &guest.write(&reference, body).send().await.unwrap(),
+        ));
     }
     let mut seen = Vec::new();
     while seen.len() < expected.len() {
@@ -211,16 +262,31 @@ async fn an_invite_notification_leads_to_a_join() {
         .await
         .unwrap();
     // An invite for someone else is not delivered to the guest.
-    let other = handles::invite_request(&reference, "2533274792699999".parse().unwrap(), TitleId::new(1234), None);
+    let other = handles::invite_request(
+        &reference,
+        "2533274792699999".parse().unwrap(),
+        TitleId::new(1234),
+        None,
+    );
     host.create_handle(other).send().await.unwrap();
-    let request = handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
+    let request =
+        handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
     let handle = host.create_handle(request).send().await.unwrap().unwrap();
 
-    let invite = tokio::time::timeout(GUARD, invites.next()).await.unwrap().unwrap();
+    let invite = tokio::time::timeout(GUARD, invites.next())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(Some(invite.handle_id.to_string()), handle.id);
     assert_eq!(invite.sender_xuid.to_string(), HOST);
     assert_eq!(invite.invited_xuid.to_string(), GUEST);
-    assert!(invite.session.as_ref().unwrap().matches_ignore_case(&reference));
+    assert!(
+        invite
+            .session
+            .as_ref()
+            .unwrap()
+            .matches_ignore_case(&reference)
+    );
     let joined = guest.join_from_invite(&invite).await.unwrap();
     assert_eq!(joined.session().unwrap().member_xuids(), [HOST, GUEST]);
 }
@@ -230,13 +296,29 @@ async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "dropped").await;
-    guest.write(&reference, join_delta(GUEST.parse().unwrap())).send().await.unwrap();
-    let host_subs = SessionSubscriptions::start(&host, rta(&host)).await.unwrap();
-    let mut host_watch = host_subs.watch(&reference, ChangeTypes::MEMBERS_STATUS).await.unwrap();
+    guest
+        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let host_subs = SessionSubscriptions::start(&host, rta(&host))
+        .await
+        .unwrap();
+    let mut host_watch = host_subs
+        .watch(&reference, ChangeTypes::MEMBERS_STATUS)
+        .await
+        .unwrap();
     let guest_rta = rta(&guest);
-    let guest_subs = SessionSubscriptions::start(&guest, guest_rta.clone()).await.unwrap();
-    let guest_watch = guest_subs.watch(&reference, ChangeTypes::EVERYTHING).await.unwrap();
-    let before = change_number(&WriteOutcome::Updated(Box::new(guest_watch.session().unwrap().clone())));
+    let guest_subs = SessionSubscriptions::start(&guest, guest_rta.clone())
+        .await
+        .unwrap();
+    let guest_watch = guest_subs
+        .watch(&reference, ChangeTypes::EVERYTHING)
+        .await
+        .unwrap();
+    let before = change_number(&WriteOutcome::Updated(Box::new(
+        guest_watch.session().unwrap().clone(),
+    )));
 
     guest_rta.close();
     let tap = next_tap(&mut host_watch).await;
@@ -245,7 +327,10 @@ async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     assert_eq!(member_system(&fresh, GUEST)["active"], json!(false));
     assert_eq!(member_system(&fresh, HOST)["active"], json!(true));
     assert_eq!(
-        fresh.document.change_number.map(|n| u64::try_from(n).unwrap()),
+        fresh
+            .document
+            .change_number
+            .map(|n| u64::try_from(n).unwrap()),
         Some(tap.change_number)
     );
 }
@@ -265,9 +350,10 @@ async fn accept(
             xbl_mpsd_ext::rta::SUBPROTOCOL
         );
         assert_eq!(request.headers()["authorization"], "XBL3.0 x=-;42");
-        response
-            .headers_mut()
-            .insert("sec-websocket-protocol", xbl_mpsd_ext::rta::SUBPROTOCOL.parse().unwrap());
+        response.headers_mut().insert(
+            "sec-websocket-protocol",
+            xbl_mpsd_ext::rta::SUBPROTOCOL.parse().unwrap(),
+        );
         Ok(response)
     })
     .await
@@ -308,30 +394,55 @@ async fn unknown_ids_are_dropped_throttling_is_retried_and_refusals_are_typed() 
         assert_eq!(request[0], 1);
         assert_eq!(request[2], "https://example.test/a");
         let send = |v: Value| Message::Text(v.to_string().into());
-        socket.send(send(json!([1, request[1], 1001, 0, null]))).await.unwrap();
+        socket
+            .send(send(json!([1, request[1], 1001, 0, null])))
+            .await
+            .unwrap();
         let retry = read_json(&mut socket).await;
         assert_eq!(retry[2], "https://example.test/a");
-        socket.send(send(json!([1, retry[1], 0, 7, {"x": 1}]))).await.unwrap();
+        socket
+            .send(send(json!([1, retry[1], 0, 7, {"x": 1}])))
+            .await
+            .unwrap();
         // Events: an unknown id, garbage, then the real one.
-        socket.send(send(json!([3, 99, {"wrong": true}]))).await.unwrap();
+        socket
+            .send(send(json!([3, 99, {"wrong": true}])))
+            .await
+            .unwrap();
         socket.send(Message::Text("not json".into())).await.unwrap();
-        socket.send(send(json!([3, 7, {"right": true}]))).await.unwrap();
+        socket
+            .send(send(json!([3, 7, {"right": true}])))
+            .await
+            .unwrap();
         socket.send(Message::Text("[4]".into())).await.unwrap();
         // Second subscribe: refused.
         let refused = read_json(&mut socket).await;
         socket.send(send(json!([1, refused[1], 1]))).await.unwrap();
         // The first subscription is dropped: unsubscribe [2, seq, 7]; afterwards id 7 is silent.
         let unsubscribe = read_json(&mut socket).await;
-        assert_eq!((unsubscribe[0].clone(), unsubscribe[2].clone()), (json!(2), json!(7)));
-        socket.send(send(json!([2, unsubscribe[1], 0]))).await.unwrap();
+        assert_eq!(
+            (unsubscribe[0].clone(), unsubscribe[2].clone()),
+            (json!(2), json!(7))
+        );
+        socket
+            .send(send(json!([2, unsubscribe[1], 0])))
+            .await
+            .unwrap();
         socket
     });
 
     let mut subscription = client.subscribe("https://example.test/a").await.unwrap();
     assert_eq!(subscription.data(), &json!({"x": 1}));
-    let event = tokio::time::timeout(GUARD, subscription.next()).await.unwrap();
-    assert_eq!(event, Some(SubscriptionEvent::Event(json!({"right": true}))));
-    let event = tokio::time::timeout(GUARD, subscription.next()).await.unwrap();
+    let event = tokio::time::timeout(GUARD, subscription.next())
+        .await
+        .unwrap();
+    assert_eq!(
+        event,
+        Some(SubscriptionEvent::Event(json!({"right": true})))
+    );
+    let event = tokio::time::timeout(GUARD, subscription.next())
+        .await
+        .unwrap();
     assert_eq!(event, Some(SubscriptionEvent::Resync));
     match client.subscribe("https://example.test/b").await {
         Err(RtaError::Refused { status, .. }) => assert_eq!(status, RtaStatus::UnknownResource),
@@ -361,14 +472,33 @@ async fn failed_connects_back_off_like_xsapi_and_report_disconnected() {
         let client = client.clone();
         async move { client.subscribe("https://example.test/a").await.map(|_| ()) }
     });
-    tokio::time::timeout(GUARD, states.wait_for(|s| *s == ConnectionState::Disconnected))
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(
+        GUARD,
+        states.wait_for(|s| *s == ConnectionState::Disconnected),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // The 4th wait is recorded just after the state changes.
+    tokio::time::timeout(GUARD, async {
+        while clock.sleeps().len() < 4 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
     // Before the first connection there is no jitter: 1, 4, 9, 16 s after the 1st..4th failures.
-    let sleeps: Vec<u64> = clock.sleeps().iter().take(4).map(Duration::as_secs).collect();
+    let sleeps: Vec<u64> = clock
+        .sleeps()
+        .iter()
+        .take(4)
+        .map(Duration::as_secs)
+        .collect();
     assert_eq!(sleeps, [1, 4, 9, 16]);
     client.close();
     let result = tokio::time::timeout(GUARD, pending).await.unwrap().unwrap();
-    assert!(matches!(result, Err(RtaError::Closed | RtaError::Timeout { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(RtaError::Closed | RtaError::Timeout { .. })),
+        "{result:?}"
+    );
 }

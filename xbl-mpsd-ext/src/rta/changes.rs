@@ -110,7 +110,8 @@ impl FromStr for ChangeTypes {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut types = Self::default();
         for name in s.split(',') {
-            types |= Self::from_name(name).ok_or_else(|| UnknownChangeType(name.trim().to_owned()))?;
+            types |=
+                Self::from_name(name).ok_or_else(|| UnknownChangeType(name.trim().to_owned()))?;
         }
         Ok(types)
     }

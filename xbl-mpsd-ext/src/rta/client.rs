@@ -265,7 +265,8 @@ impl RtaClientBuilder {
             return Err(invalid("it must not carry credentials"));
         }
         let tokens = self.tokens.ok_or(RtaBuildError::NoToken)?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RtaBuildError::NoRuntime)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| RtaBuildError::NoRuntime)?;
         let (cmd, rx) = mpsc::unbounded_channel();
         let (state_tx, state) = watch::channel(ConnectionState::Idle);
         let config = Config {
@@ -487,7 +488,9 @@ mod tests {
     #[test]
     fn backoff_follows_xsapi() {
         let backoff = ReconnectBackoff::default();
-        let delays: Vec<u64> = (0..10).map(|n| backoff.delay(n, true, 0.9).as_secs()).collect();
+        let delays: Vec<u64> = (0..10)
+            .map(|n| backoff.delay(n, true, 0.9).as_secs())
+            .collect();
         assert_eq!(delays, [0, 1, 4, 9, 16, 25, 36, 49, 60, 60]);
         assert_eq!(backoff.delay(1, false, 0.0), Duration::from_secs(1));
         assert_eq!(backoff.delay(1, false, 1.0), Duration::from_secs(6));
@@ -498,15 +501,27 @@ mod tests {
 
     #[test]
     fn rta_url_follows_the_mpsd_base_url() {
-        assert_eq!(rta_url_for("https://sessiondirectory.xboxlive.com"), DEFAULT_RTA_URL);
-        assert_eq!(rta_url_for("http://127.0.0.1:4000"), "ws://127.0.0.1:4000/connect");
-        assert_eq!(rta_url_for("https://mpsd.example/base"), "wss://mpsd.example/connect");
+        assert_eq!(
+            rta_url_for("https://sessiondirectory.xboxlive.com"),
+            DEFAULT_RTA_URL
+        );
+        assert_eq!(
+            rta_url_for("http://127.0.0.1:4000"),
+            "ws://127.0.0.1:4000/connect"
+        );
+        assert_eq!(
+            rta_url_for("https://mpsd.example/base"),
+            "wss://mpsd.example/connect"
+        );
     }
 
     #[tokio::test]
     async fn builder_checks_its_inputs() {
         let token = crate::StaticToken(crate::XblToken::new("-", "1").unwrap());
-        let bad = RtaClient::builder().url("http://x/connect").token_provider(token.clone()).build();
+        let bad = RtaClient::builder()
+            .url("http://x/connect")
+            .token_provider(token.clone())
+            .build();
         assert!(matches!(bad, Err(RtaBuildError::InvalidUrl { .. })));
         assert!(matches!(
             RtaClient::builder().build(),

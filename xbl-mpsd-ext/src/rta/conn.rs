@@ -197,7 +197,10 @@ impl Actor {
             .map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, token.authorization());
-        headers.insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+        headers.insert(
+            SEC_WEBSOCKET_PROTOCOL,
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
         if let Ok(agent) = HeaderValue::from_str(&self.config.user_agent) {
             headers.insert(USER_AGENT, agent);
         }
@@ -408,7 +411,11 @@ impl Actor {
             }
             Incoming::Event { sub_id, data } => {
                 // Unknown or unsubscribed ids are dropped.
-                if let Some(wanted) = self.by_sub.get(&sub_id).and_then(|uri| self.wanted.get(uri)) {
+                if let Some(wanted) = self
+                    .by_sub
+                    .get(&sub_id)
+                    .and_then(|uri| self.wanted.get(uri))
+                {
                     for local in wanted.locals.values() {
                         let _ = local.events.send(SubscriptionEvent::Event(data.clone()));
                     }

@@ -166,16 +166,26 @@ mod tests {
         for text in ["[1,2,1001]", "[1,2,1001,8]", "[1,2,1001,8,null]"] {
             assert!(matches!(
                 Incoming::parse(text),
-                Some(Incoming::SubscribeReply { seq: 2, status: RtaStatus::Throttled, .. })
+                Some(Incoming::SubscribeReply {
+                    seq: 2,
+                    status: RtaStatus::Throttled,
+                    ..
+                })
             ));
         }
         assert_eq!(
             Incoming::parse("[2,3,5]"),
-            Some(Incoming::UnsubscribeReply { seq: 3, status: RtaStatus::Other(5) })
+            Some(Incoming::UnsubscribeReply {
+                seq: 3,
+                status: RtaStatus::Other(5)
+            })
         );
         assert_eq!(
             Incoming::parse(r#"[3,7,{"a":1}]"#),
-            Some(Incoming::Event { sub_id: 7, data: json!({"a": 1}) })
+            Some(Incoming::Event {
+                sub_id: 7,
+                data: json!({"a": 1})
+            })
         );
         assert_eq!(Incoming::parse("[4]"), Some(Incoming::Resync));
     }
@@ -183,8 +193,20 @@ mod tests {
     #[test]
     fn malformed_frames_are_rejected_not_panicking() {
         for text in [
-            "", "{}", "[]", "[9]", "[1]", "[1,1]", "[1,1,0]", "[1,-1,0,1]", "[3,1]", "[3,\"x\",1]",
-            "[2,1]", "null", "[1.5,1,0,1,null]", "[\"1\",1,0,1,null]",
+            "",
+            "{}",
+            "[]",
+            "[9]",
+            "[1]",
+            "[1,1]",
+            "[1,1,0]",
+            "[1,-1,0,1]",
+            "[3,1]",
+            "[3,\"x\",1]",
+            "[2,1]",
+            "null",
+            "[1.5,1,0,1,null]",
+            "[\"1\",1,0,1,null]",
         ] {
             assert_eq!(Incoming::parse(text), None, "{text}");
         }

@@ -228,21 +228,37 @@ mod tests {
         assert_eq!(invite.invited_xuid.get(), 2533274792693551);
         assert_eq!(invite.context.as_deref(), Some("ctx"));
         assert_eq!(invite.session.unwrap().name.as_str(), "party");
-        for key in ["id", "invitedXuid", "senderXuid", "inviteProtocol", "expiration", "inviteInfo"] {
+        for key in [
+            "id",
+            "invitedXuid",
+            "senderXuid",
+            "inviteProtocol",
+            "expiration",
+            "inviteInfo",
+        ] {
             let mut data = sample();
             data["inviteHandle"].as_object_mut().unwrap().remove(key);
             assert!(InviteNotification::from_event(&data).is_err(), "{key}");
         }
         let mut data = sample();
-        data["inviteHandle"]["inviteInfo"].as_object_mut().unwrap().remove("sender");
+        data["inviteHandle"]["inviteInfo"]
+            .as_object_mut()
+            .unwrap()
+            .remove("sender");
         assert!(InviteNotification::from_event(&data).is_err());
-        assert_eq!(InviteNotification::from_event(&json!({"KickNotification": {}})), Ok(None));
+        assert_eq!(
+            InviteNotification::from_event(&json!({"KickNotification": {}})),
+            Ok(None)
+        );
         assert_eq!(InviteNotification::from_event(&json!(null)), Ok(None));
     }
 
     #[test]
     fn invite_uris_use_the_decimal_title_id() {
         let uri = invite_uri(Xuid::new(5).unwrap(), TitleId::new(0x1234));
-        assert_eq!(uri, "https://notify.xboxlive.com/users/xuid(5)/deviceId/current/titleId/4660");
+        assert_eq!(
+            uri,
+            "https://notify.xboxlive.com/users/xuid(5)/deviceId/current/titleId/4660"
+        );
     }
 }

@@ -384,8 +384,14 @@ fn route_taps(shared: &Shared, data: &Value) {
                 branch: branch.clone(),
                 change_number,
                 change_types: entry.changes,
-                subscription: tap.get("subscription").and_then(Value::as_str).map(str::to_owned),
-                timestamp: tap.get("timestamp").and_then(Value::as_str).map(str::to_owned),
+                subscription: tap
+                    .get("subscription")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                timestamp: tap
+                    .get("timestamp")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
             }));
         }
     }
@@ -453,7 +459,10 @@ impl SessionWatch {
     fn remember(&mut self, session: &Session) {
         if let (Some(branch), Some(number)) = (
             session.document.branch.as_ref(),
-            session.document.change_number.and_then(|n| u64::try_from(n).ok()),
+            session
+                .document
+                .change_number
+                .and_then(|n| u64::try_from(n).ok()),
         ) {
             let branch = branch.clone();
             let last = self.last.entry(branch).or_insert(0);
@@ -507,7 +516,8 @@ impl SessionWatch {
             while let Ok(more) = self.rx.try_recv() {
                 match more {
                     WatchEvent::Tap(tap) if self.is_new(&tap) => {
-                        newest = Some(newest.map_or(tap.change_number, |n| n.max(tap.change_number)));
+                        newest =
+                            Some(newest.map_or(tap.change_number, |n| n.max(tap.change_number)));
                     }
                     WatchEvent::Tap(_) | WatchEvent::Resync => {}
                     other => self.buffered.push_back(other),
@@ -582,7 +592,10 @@ mod tests {
     fn member_deltas_go_through_serde() {
         let delta = member_delta(json!({"active": true, "connection": "c"})).unwrap();
         let back = serde_json::to_value(&delta).unwrap();
-        assert_eq!(back["members"]["me"]["properties"]["system"]["connection"], "c");
+        assert_eq!(
+            back["members"]["me"]["properties"]["system"]["connection"],
+            "c"
+        );
         assert_eq!(
             connection_id(&json!({"ConnectionId": "x"})).as_deref(),
             Some("x")

@@ -451,11 +451,12 @@ fn deactivate(session: &mut Session, cid: &str) -> bool {
     }
     let mut changed = false;
     for member in session.members.values_mut() {
-        if member_connection(member).is_some_and(|held| held == cid) && member.is_active() {
-            if let Some(Value::Object(sys)) = member.properties.get_mut("system") {
-                sys.insert("active".to_owned(), Value::Bool(false));
-                changed = true;
-            }
+        if member_connection(member).is_some_and(|held| held == cid)
+            && member.is_active()
+            && let Some(Value::Object(sys)) = member.properties.get_mut("system")
+        {
+            sys.insert("active".to_owned(), Value::Bool(false));
+            changed = true;
         }
     }
     changed
@@ -539,7 +540,7 @@ impl ChangeSet {
         let joined = after
             .members
             .values()
-            .any(|m| !m.reserved && !before.member(m.xuid).is_some_and(|(_, b)| !b.reserved));
+            .any(|m| !m.reserved && before.member(m.xuid).is_none_or(|(_, b)| b.reserved));
         if joined {
             set.push("memberslist");
         }

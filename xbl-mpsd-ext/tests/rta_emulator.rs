@@ -252,6 +252,59 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
 }
 
 #[tokio::test]
+async fn the_connection_is_recycled_proactively_and_resyncs_reach_the_watch() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let reference = session(&host, "recycled").await;
+    guest
+        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    // A short lifetime stands in for XSAPI's 90 minutes.
+    let rta = host
+        .rta()
+        .jitter(FixedJitter(0.0))
+        .recycle_after(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let subscriptions = SessionSubscriptions::start(&host, rta).await.unwrap();
+    let mut watch = subscriptions
+        .watch(&reference, ChangeTypes::EVERYTHING)
+        .await
+        .unwrap();
+    let first = subscriptions.connection_id().unwrap();
+    let event = next_matching(&mut watch, |e| matches!(e, WatchEvent::Reconnected { .. })).await;
+    assert!(matches!(event, WatchEvent::Reconnected { connection_id } if connection_id != first));
+
+    // Resyncs go to the sockets open at the time; retried in case one lands while the socket is recycled.
+    tokio::time::timeout(GUARD, async {
+        loop {
+            emulator.rta().resync_all();
+            let event = tokio::time::timeout(Duration::from_millis(200), watch.next()).await;
+            if let Ok(Some(WatchEvent::Resync)) = event {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    // A resync turns into a fresh read.
+    let fresh = tokio::time::timeout(GUARD, async {
+        loop {
+            emulator.rta().resync_all();
+            let read = tokio::time::timeout(Duration::from_millis(500), watch.next_session()).await;
+            if let Ok(Some(result)) = read {
+                break result.unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(fresh.member_xuids(), [HOST, GUEST]);
+}
+
+#[tokio::test]
 async fn an_invite_notification_leads_to_a_join() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));

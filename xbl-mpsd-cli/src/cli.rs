@@ -15,6 +15,7 @@ use crate::ops;
 use crate::output::{self, OutputMode};
 use crate::schema::{self, SchemaArgs};
 use crate::validate::{self, ValidateArgs};
+use crate::watch::{self, WatchArgs};
 
 // Options of every command. (No doc comment: clap would make it the root command's about.)
 #[derive(Debug, Args)]
@@ -80,6 +81,11 @@ fn without_globals(mut command: Command) -> Command {
 }
 
 impl Global {
+    /// The token as given (with the emulator, the caller's XUID).
+    pub fn token_text(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The configured client: endpoint, contract version and, when a token is given, authorization.
     pub fn client(&self) -> Result<MpsdClient, CliError> {
         let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
@@ -141,6 +147,8 @@ enum Local {
     Emulator(EmulatorArgs),
     /// Invite → join → synchronized update → activity → leave, against an embedded emulator (or a real service)
     Demo(DemoArgs),
+    /// Print session-change taps (or game invites) over Real-Time Activity, one JSON line each
+    Watch(WatchArgs),
 }
 
 const AFTER_HELP: &str = "\
@@ -189,6 +197,7 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
         Local::Completions(args) => completions::completions(&args),
         Local::Man => completions::man(),
         Local::Emulator(args) => emulator::run(&args).await,
+        Local::Watch(args) => watch::run(&args, &global).await,
         Local::Demo(args) => {
             let endpoint = match matches.value_source("endpoint") {
                 Some(ValueSource::CommandLine) => demo::Endpoint::CommandLine,

@@ -30,6 +30,7 @@ mod output;
 mod schema;
 mod strict;
 mod validate;
+mod watch;
 
 #[tokio::main]
 async fn main() -> ExitCode {

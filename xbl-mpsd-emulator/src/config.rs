@@ -44,6 +44,15 @@ pub struct EmulatorConfig {
     /// With a directory, every session and handle write is committed durably (fsync) before it is answered,
     /// and the directory is restored from it on start.
     pub data_dir: Option<PathBuf>,
+    /// The most subscriptions one RTA socket may hold; more are refused with status 2
+    /// (SubscriptionLimitReached). Default 1000 (the service's limit is not published).
+    pub rta_max_subscriptions: usize,
+    /// How long after an RTA socket closes the members holding its ConnectionId are made inactive (sessions
+    /// with `connectionRequiredForActiveMembers` only), on tokio's clock. Default 0: at once.
+    pub rta_disconnect_delay: Duration,
+    /// Whether shoulder taps are sent only for sessions with `connectionRequiredForActiveMembers`, as the docs
+    /// describe. Default `false`: any session taps its subscribed, connected, active members.
+    pub rta_require_connection_capability: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -60,6 +69,9 @@ impl Default for EmulatorConfig {
             max_handles_per_user: 1000,
             max_session_bytes: 1024 * 1024,
             data_dir: None,
+            rta_max_subscriptions: 1000,
+            rta_disconnect_delay: Duration::ZERO,
+            rta_require_connection_capability: false,
         }
     }
 }

@@ -6,7 +6,9 @@
 //!   with the service's merge semantics, membership rules, constants, ETags and `If-Match`/`If-None-Match`;
 //! * `POST /handles`, `GET`/`DELETE /handles/{handleId}`, `POST /handles/query`: activity, invite, search and
 //!   transfer handles;
-//! * `GET`/`PUT /handles/{handleId}/session`: read and write a session through a handle.
+//! * `GET`/`PUT /handles/{handleId}/session`: read and write a session through a handle;
+//! * `GET /connect`: the Real-Time Activity (RTA) websocket — MPSD shoulder taps and game-invite
+//!   notifications ([`RtaControl`] drops sockets and sends resyncs in tests).
 //!
 //! Callers authenticate with `Authorization: XBL3.0 x=<userhash>;<xuid>`: the "token" is the caller's decimal
 //! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later.
@@ -29,11 +31,13 @@ mod model;
 mod persist;
 mod response;
 mod routes;
+mod rta;
 mod server;
 mod session;
 mod store;
 
 pub use config::EmulatorConfig;
+pub use rta::RtaControl;
 pub use explain::banner;
 pub use server::{
     Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,

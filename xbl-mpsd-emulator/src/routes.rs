@@ -21,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handles::{self, Handle, Include};
 use crate::model::SessionRef;
 use crate::response;
+use crate::rta::RtaHub;
 use crate::session::write::WriteContext;
 use crate::store::{Preconditions, Store, WriteReply, WriteRequest, etag_listed};
 
@@ -33,12 +34,25 @@ struct AppState {
 
 /// Builds the emulator's router over `store`.
 pub(crate) fn router(config: EmulatorConfig, store: Store) -> Router {
+    build(config, store).0
+}
+
+/// Builds the emulator's router over `store`, and its RTA hub.
+pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub>) {
     let limit = config.max_body_bytes;
+    let store = Arc::new(store);
+    let hub = RtaHub::attach(&store, &config);
     let state = AppState {
-        store: Arc::new(store),
+        store,
         config: Arc::new(config),
     };
-    Router::new()
+    let rta = Router::new()
+        .route(
+            "/connect",
+            get(crate::rta::connect).fallback(method_not_allowed),
+        )
+        .with_state(Arc::clone(&hub));
+    let app = Router::new()
         // Every literal segment of the session path is matched ignoring case, so all six segments are captured.
         .route(
             "/{serviceconfigs}/{scid}/{session_templates}/{template}/{sessions}/{name}",
@@ -73,7 +87,8 @@ pub(crate) fn router(config: EmulatorConfig, store: Store) -> Router {
             limit_body,
         ))
         .layer(axum::middleware::from_fn(crate::explain::log_request))
-        .with_state(state)
+        .with_state(state);
+    (rta.merge(app), hub)
 }
 
 /// Unknown paths: 404 text.

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
 use crate::store::Store;
+use crate::rta::RtaControl;
 
 /// Entry point: starts emulator instances.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,8 +52,8 @@ impl Emulator {
             .await
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
         let local_addr = listener.local_addr()?;
-        let app = try_router(config.clone())?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let (app, hub) = crate::routes::build(config.clone(), Store::open(&config)?);
         let task = tokio::spawn(async move {
             let stopped = async move {
                 // Either an explicit shutdown or the handle being dropped stops the server.
@@ -62,6 +63,7 @@ impl Emulator {
         });
         Ok(RunningEmulator {
             local_addr,
+            rta: RtaControl(hub),
             stop: Some(stop),
             task: Some(task),
         })
@@ -72,6 +74,7 @@ impl Emulator {
 #[derive(Debug)]
 pub struct RunningEmulator {
     local_addr: SocketAddr,
+    rta: RtaControl,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -80,6 +83,16 @@ impl RunningEmulator {
     /// The base URL to point an MPSD client at, e.g. `http://127.0.0.1:49152` (no trailing slash).
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The RTA websocket URL, `ws://127.0.0.1:PORT/connect`: point an RTA client at it.
+    pub fn rta_url(&self) -> String {
+        format!("ws://{}/connect", self.local_addr)
+    }
+
+    /// Controls of the RTA endpoint (drop sockets, send resyncs), for tests.
+    pub fn rta(&self) -> &RtaControl {
+        &self.rta
     }
 
     /// The address the emulator listens on.

@@ -6,8 +6,9 @@
 //! and no two session locks are ever held at once.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -79,6 +80,38 @@ pub(crate) enum WriteReply {
     Deleted,
 }
 
+/// What the store tells its listener (the RTA hub) after a commit. Called while the session's lock is held,
+/// so a session's commits arrive in `changeNumber` order; the listener must not block or call back into the store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Committed<'a> {
+    /// A session write or change was stored; `before` is `None` when it created the session.
+    Session {
+        /// The session before the commit.
+        before: Option<&'a Session>,
+        /// The session as stored (its `changeNumber` and `branch` are the commit's).
+        after: &'a Session,
+    },
+    /// A handle was created.
+    Handle(&'a Handle),
+}
+
+/// The commit listener.
+pub(crate) type Listener = Arc<dyn Fn(Committed<'_>) + Send + Sync>;
+
+/// The optional listener, set once.
+#[derive(Default)]
+struct ListenerSlot(OnceLock<Listener>);
+
+impl fmt::Debug for ListenerSlot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "ListenerSlot(set)"
+        } else {
+            "ListenerSlot(unset)"
+        })
+    }
+}
+
 /// The emulator's whole state.
 ///
 /// Lock order: a session's slot, then `handles`, then `owners` / `handle_counts`.
@@ -94,9 +127,66 @@ pub(crate) struct Store {
     handle_counts: Mutex<HandleCounts>,
     /// The durable copy (`--data-dir`); `None` keeps everything in memory only.
     persist: Option<Persist>,
+    listener: ListenerSlot,
 }
 
 impl Store {
+    /// Sets the listener told of every commit (once; later calls are ignored).
+    pub(crate) fn set_listener(&self, listener: Listener) {
+        let _ = self.listener.0.set(listener);
+    }
+
+    /// Tells the listener, if any.
+    fn notify(&self, event: Committed<'_>) {
+        if let Some(listener) = self.listener.0.get() {
+            listener(event);
+        }
+    }
+
+    /// Changes the session at `key` with `change` (under its lock); when `change` returns true the result is
+    /// committed: a new `changeNumber` and ETag, activity handles of members who became neither active nor
+    /// ready are dropped, and the listener is told. Returns whether a change was committed.
+    pub(crate) fn change_session(
+        &self,
+        key: &SessionKey,
+        change: impl FnOnce(&mut Session) -> bool,
+    ) -> bool {
+        let Some(slot) = self.existing_slot(key) else {
+            return false;
+        };
+        let mut guard = lock(&slot);
+        let Some(current) = guard.as_ref() else {
+            return false;
+        };
+        let mut next = current.clone();
+        if !change(&mut next) {
+            return false;
+        }
+        next.touch();
+        let departed: Vec<u64> = current
+            .members
+            .values()
+            .filter(|m| m.is_present() && next.member(m.xuid).is_some_and(|(_, a)| !a.is_present()))
+            .map(|m| m.xuid)
+            .collect();
+        let creator = lock(&self.owners).creator(key);
+        let reference = next.reference.clone();
+        if let Err(error) = self.commit_session(Some((&next, creator)), &reference, |h| {
+            h.kind == HandleKind::Activity
+                && departed.contains(&h.creator)
+                && h.session.key() == *key
+        }) {
+            tracing::warn!(?error, "a session change could not be committed");
+            return false;
+        }
+        self.notify(Committed::Session {
+            before: Some(current),
+            after: &next,
+        });
+        *guard = Some(next);
+        true
+    }
+
     /// An empty in-memory directory under `config`'s limits (`config.data_dir` is not used).
     pub(crate) fn in_memory(config: &EmulatorConfig) -> Self {
         Self {
@@ -241,6 +331,10 @@ impl Store {
                     if created {
                         lock(&self.owners).created(key, caller);
                     }
+                    self.notify(Committed::Session {
+                        before: guard.as_ref(),
+                        after: &session,
+                    });
                     *guard = Some(*session);
                 }
                 Ok(WriteReply::Written(status, Box::new(view)))
@@ -361,7 +455,15 @@ impl Store {
             session.etag.clone(),
         );
         if kind == HandleKind::Search {
+            let before = session.clone();
             session.set_search_handle(Some(id));
+            self.notify(Committed::Session {
+                before: Some(&before),
+                after: session,
+            });
+        }
+        if kind == HandleKind::Invite {
+            self.notify(Committed::Handle(&handle));
         }
         let committed = self.commit(|batch| {
             if kind == HandleKind::Search {
@@ -430,11 +532,17 @@ impl Store {
                 else {
                     return Ok(());
                 };
+                let before = session.clone();
                 session.set_search_handle(None);
                 // Should this commit fail, the handle is gone anyway; a restart clears the dangling
                 // `searchHandle` (see `Store::open`).
                 let creator = lock(&self.owners).creator(&session.reference.key());
-                self.commit(|batch| batch.put_session(session, creator))
+                self.commit(|batch| batch.put_session(session, creator))?;
+                self.notify(Committed::Session {
+                    before: Some(&before),
+                    after: session,
+                });
+                Ok(())
             })?;
         }
         Ok(())

@@ -402,6 +402,12 @@ impl MpsdClient {
         &self.inner.api
     }
 
+    /// The token provider, for other connections of the same user (RTA).
+    #[cfg_attr(not(feature = "rta"), allow(dead_code))]
+    pub(crate) fn token_provider(&self) -> Option<Arc<dyn TokenProvider>> {
+        self.inner.tokens.clone()
+    }
+
     /// Runs one logical call: `attempt` builds and sends the request anew each time. Retries per the
     /// policy when `mode` allows; after a 401 asks the token provider for a fresh token and, when
     /// `mode` allows retries, repeats the request once with it.

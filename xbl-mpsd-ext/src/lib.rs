@@ -60,6 +60,8 @@
 //! * [`auth`]: [`XblToken`] and the [`TokenProvider`] trait.
 //! * [`retry`]: XSAPI's retry policy and a generic async executor ([`RetryPolicy::run`]).
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
+//! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
+//!   notifications.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activation;
@@ -73,6 +75,8 @@ pub mod join;
 pub mod operation;
 mod response;
 pub mod retry;
+#[cfg(feature = "rta")]
+pub mod rta;
 pub mod session;
 mod tls;
 mod transport;

@@ -1,0 +1,533 @@
+//! The RTA client: one websocket per token shared by every subscription, its builder, and subscriptions.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::Stream;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot, watch};
+use url::Url;
+
+use super::conn::{Actor, Command};
+use super::frame::RtaStatus;
+use crate::auth::TokenProvider;
+use crate::client::{DEFAULT_BASE_URL, MpsdClient};
+use crate::retry::{Clock, Jitter, RandomJitter, TokioClock};
+
+/// The public RTA endpoint.
+pub const DEFAULT_RTA_URL: &str = "wss://rta.xboxlive.com/connect";
+
+/// The websocket subprotocol offered on connect.
+pub const SUBPROTOCOL: &str = "rta.xboxlive.com.V2";
+
+/// Why an RTA call failed. Never contains the token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RtaError {
+    /// The service refused the subscription with a status that is not retried.
+    #[error("RTA refused the subscription to {uri}: status {status}")]
+    Refused {
+        /// The resource URI.
+        uri: String,
+        /// The status of the reply.
+        status: RtaStatus,
+    },
+    /// No successful subscribe reply arrived in time (the subscription is withdrawn).
+    #[error("no RTA subscribe reply for {uri} within {timeout:?}")]
+    Timeout {
+        /// The resource URI.
+        uri: String,
+        /// The time waited.
+        timeout: Duration,
+    },
+    /// The client was closed.
+    #[error("the RTA client is closed")]
+    Closed,
+    /// The service answered something the client cannot use (e.g. a subscribe reply without a ConnectionId).
+    #[error("unexpected RTA answer: {0}")]
+    InvalidResponse(String),
+}
+
+/// Why an [`RtaClient`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RtaBuildError {
+    /// The URL is not an absolute `ws`/`wss` URL.
+    #[error("invalid RTA URL {input:?}: {reason}")]
+    InvalidUrl {
+        /// The URL given.
+        input: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No token provider was given.
+    #[error("an RTA client needs a token provider")]
+    NoToken,
+    /// `build` was called outside a Tokio runtime (the connection runs on a task).
+    #[error("an RTA client must be built inside a Tokio runtime")]
+    NoRuntime,
+}
+
+/// The connection's state, as XSAPI reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Not connected and not trying: no subscription wants a connection yet, or the client is closed.
+    Idle,
+    /// Connecting or reconnecting.
+    Connecting,
+    /// Connected; subscriptions are (re)sent.
+    Connected,
+    /// Several consecutive connection attempts failed (XSAPI: the 4th); the client keeps retrying.
+    Disconnected,
+}
+
+/// XSAPI's reconnect schedule: `min(attempt², max_delay)` seconds, plus a uniform jitter of up to
+/// `max_jitter` on every connection but the client's first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReconnectBackoff {
+    /// The longest delay before the jitter (XSAPI: 60 s).
+    pub max_delay: Duration,
+    /// The largest jitter (XSAPI: 5 s).
+    pub max_jitter: Duration,
+}
+
+impl Default for ReconnectBackoff {
+    fn default() -> Self {
+        Self {
+            max_delay: Duration::from_secs(60),
+            max_jitter: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ReconnectBackoff {
+    /// The wait before connection attempt `attempt` (0 after a successful connection), with `sample` in `[0, 1)`
+    /// drawn for the jitter; `first_connection` is true until the client has connected once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use xbl_mpsd_ext::rta::ReconnectBackoff;
+    /// let backoff = ReconnectBackoff::default();
+    /// let secs = |attempt| backoff.delay(attempt, true, 0.0).as_secs();
+    /// assert_eq!([0, 1, 2, 3, 4, 8, 9].map(secs), [0, 1, 4, 9, 16, 60, 60]);
+    /// assert_eq!(backoff.delay(0, false, 0.5), Duration::from_millis(2500));
+    /// ```
+    pub fn delay(&self, attempt: u32, first_connection: bool, sample: f64) -> Duration {
+        let squared = u64::from(attempt).saturating_mul(u64::from(attempt));
+        let base = Duration::from_secs(squared).min(self.max_delay);
+        if first_connection {
+            return base;
+        }
+        let sample = if sample.is_finite() {
+            sample.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        base.saturating_add(self.max_jitter.mul_f64(sample))
+    }
+
+    /// XSAPI's wait before re-sending a subscribe refused with 1001 or 1002: `min(n², 60)` seconds.
+    pub fn throttle_delay(&self, retries: u32) -> Duration {
+        let squared = u64::from(retries).saturating_mul(u64::from(retries));
+        Duration::from_secs(squared).min(self.max_delay)
+    }
+}
+
+/// Settings of the connection task.
+pub(crate) struct Config {
+    pub(crate) url: Url,
+    pub(crate) tokens: Arc<dyn TokenProvider>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) jitter: Arc<dyn Jitter>,
+    pub(crate) backoff: ReconnectBackoff,
+    pub(crate) recycle_after: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) lost_after: u32,
+    pub(crate) user_agent: String,
+}
+
+/// Builds an [`RtaClient`]; from scratch with [`RtaClient::builder`] or from an MPSD client with
+/// [`MpsdClient::rta`].
+pub struct RtaClientBuilder {
+    url: String,
+    tokens: Option<Arc<dyn TokenProvider>>,
+    clock: Arc<dyn Clock>,
+    jitter: Arc<dyn Jitter>,
+    backoff: ReconnectBackoff,
+    recycle_after: Option<Duration>,
+    subscribe_timeout: Duration,
+    connect_timeout: Duration,
+    lost_after: u32,
+    user_agent: String,
+}
+
+impl Default for RtaClientBuilder {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_RTA_URL.to_owned(),
+            tokens: None,
+            clock: Arc::new(TokioClock),
+            jitter: Arc::new(RandomJitter),
+            backoff: ReconnectBackoff::default(),
+            recycle_after: Some(Duration::from_secs(90 * 60)),
+            subscribe_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(15),
+            lost_after: 4,
+            user_agent: crate::client::DEFAULT_USER_AGENT.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for RtaClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RtaClientBuilder")
+            .field("url", &self.url)
+            .field("tokens", &self.tokens.as_ref().map(|_| "<provider>"))
+            .field("backoff", &self.backoff)
+            .field("recycle_after", &self.recycle_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RtaClientBuilder {
+    /// The websocket URL (default [`DEFAULT_RTA_URL`]); e.g. an emulator's `ws://127.0.0.1:PORT/connect`.
+    pub fn url(mut self, url: impl Into<String>) -> Self {
+        self.url = url.into();
+        self
+    }
+
+    /// Where the `Authorization` of each (re)connect comes from; asked anew on every connect.
+    pub fn token_provider(mut self, provider: impl TokenProvider + 'static) -> Self {
+        self.tokens = Some(Arc::new(provider));
+        self
+    }
+
+    /// The clock reconnect waits sleep on (default tokio's). Tests pass a [`FakeClock`](crate::FakeClock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The jitter source of the reconnect backoff (default random). Tests pass a fixed or seeded one.
+    pub fn jitter(mut self, jitter: impl Jitter + 'static) -> Self {
+        self.jitter = Arc::new(jitter);
+        self
+    }
+
+    /// The reconnect schedule (default XSAPI's).
+    pub fn backoff(mut self, backoff: ReconnectBackoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Closes and reopens the connection this long after each connect, before the service's ~2 h cut
+    /// (default 90 minutes, as XSAPI; `None` never).
+    pub fn recycle_after(mut self, after: Option<Duration>) -> Self {
+        self.recycle_after = after;
+        self
+    }
+
+    /// How long [`RtaClient::subscribe`] waits for a successful reply, connecting included (default 30 s).
+    pub fn subscribe_timeout(mut self, timeout: Duration) -> Self {
+        self.subscribe_timeout = timeout;
+        self
+    }
+
+    /// Time limit of one connection attempt (default 15 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// After this many consecutive failed attempts the state becomes [`ConnectionState::Disconnected`]
+    /// (default 4, as XSAPI). Retries continue.
+    pub fn disconnected_after(mut self, failures: u32) -> Self {
+        self.lost_after = failures.max(1);
+        self
+    }
+
+    /// Starts the client's connection task (it connects on the first subscription).
+    pub fn build(self) -> Result<RtaClient, RtaBuildError> {
+        let invalid = |reason: &str| RtaBuildError::InvalidUrl {
+            input: self.url.clone(),
+            reason: reason.to_owned(),
+        };
+        let url = Url::parse(&self.url).map_err(|e| invalid(&e.to_string()))?;
+        if !matches!(url.scheme(), "ws" | "wss") {
+            return Err(invalid("the scheme must be ws or wss"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("it must not carry credentials"));
+        }
+        let tokens = self.tokens.ok_or(RtaBuildError::NoToken)?;
+        let runtime =
+            tokio::runtime::Handle::try_current().map_err(|_| RtaBuildError::NoRuntime)?;
+        let (cmd, rx) = mpsc::unbounded_channel();
+        let (state_tx, state) = watch::channel(ConnectionState::Idle);
+        let config = Config {
+            url,
+            tokens,
+            clock: self.clock,
+            jitter: self.jitter,
+            backoff: self.backoff,
+            recycle_after: self.recycle_after,
+            connect_timeout: self.connect_timeout,
+            lost_after: self.lost_after,
+            user_agent: self.user_agent,
+        };
+        runtime.spawn(Actor::new(config, rx, cmd.downgrade(), state_tx).run());
+        Ok(RtaClient {
+            inner: Arc::new(Shared {
+                cmd,
+                state,
+                next_client: AtomicU64::new(1),
+                subscribe_timeout: self.subscribe_timeout,
+            }),
+        })
+    }
+}
+
+/// A Real-Time Activity client: one websocket for all its subscriptions. Cheap to clone (shared).
+///
+/// It connects on the first subscription, re-subscribes everything after a reconnect (XSAPI's backoff and
+/// jitter), recycles the connection before the service's 2-hour cut, and shares one service subscription
+/// between all local subscriptions to the same URI. Events for a subscription id it does not hold are dropped.
+#[derive(Clone)]
+pub struct RtaClient {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    cmd: mpsc::UnboundedSender<Command>,
+    state: watch::Receiver<ConnectionState>,
+    next_client: AtomicU64,
+    subscribe_timeout: Duration,
+}
+
+impl fmt::Debug for RtaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RtaClient")
+            .field("state", &*self.inner.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RtaClient {
+    /// Starts building a client; see [`RtaClientBuilder`].
+    pub fn builder() -> RtaClientBuilder {
+        RtaClientBuilder::default()
+    }
+
+    /// The connection state now.
+    pub fn state(&self) -> ConnectionState {
+        *self.inner.state.borrow()
+    }
+
+    /// The connection state as it changes.
+    pub fn states(&self) -> watch::Receiver<ConnectionState> {
+        self.inner.state.clone()
+    }
+
+    /// Subscribes to `uri` and waits for the service's first successful reply (connecting if needed).
+    ///
+    /// Throttled (1001) and unavailable (1002) replies are retried after XSAPI's `min(n², 60)` s; other
+    /// refusals fail with [`RtaError::Refused`]. After a reconnect the subscription is renewed and its new
+    /// data arrives as [`SubscriptionEvent::Resubscribed`].
+    pub async fn subscribe(&self, uri: impl Into<String>) -> Result<Subscription, RtaError> {
+        let uri = uri.into();
+        let client_id = self.inner.next_client.fetch_add(1, Ordering::Relaxed);
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (reply_tx, reply) = oneshot::channel();
+        self.inner
+            .cmd
+            .send(Command::Subscribe {
+                uri: uri.clone(),
+                client_id,
+                events: events_tx,
+                reply: reply_tx,
+            })
+            .map_err(|_| RtaError::Closed)?;
+        let subscription = |data| Subscription {
+            uri: uri.clone(),
+            client_id,
+            data,
+            events,
+            cmd: self.inner.cmd.clone(),
+        };
+        match tokio::time::timeout(self.inner.subscribe_timeout, reply).await {
+            Ok(Ok(Ok(data))) => Ok(subscription(data)),
+            Ok(Ok(Err(error))) => Err(error),
+            Ok(Err(_)) => Err(RtaError::Closed),
+            Err(_) => {
+                let _ = self.inner.cmd.send(Command::Unsubscribe { client_id });
+                Err(RtaError::Timeout {
+                    uri,
+                    timeout: self.inner.subscribe_timeout,
+                })
+            }
+        }
+    }
+
+    /// Closes the connection and ends every subscription's stream.
+    pub fn close(&self) {
+        let _ = self.inner.cmd.send(Command::Close);
+    }
+
+    /// Closes the socket now (as a network drop would); the client reconnects and re-subscribes. For tests
+    /// and for an application that knows its network changed.
+    pub fn reconnect(&self) {
+        let _ = self.inner.cmd.send(Command::Reconnect);
+    }
+}
+
+impl MpsdClient {
+    /// An [`RtaClientBuilder`] authorized like this client (its token provider), pointed at the RTA endpoint
+    /// that goes with its base URL: [`DEFAULT_RTA_URL`] for the public service, otherwise `ws(s)://<same host
+    /// and port>/connect` (the emulator serves RTA on its HTTP port).
+    pub fn rta(&self) -> RtaClientBuilder {
+        let mut builder = RtaClient::builder().url(rta_url_for(self.base_url()));
+        builder.tokens = self.token_provider();
+        builder
+    }
+}
+
+/// The RTA URL that goes with an MPSD base URL.
+pub fn rta_url_for(mpsd_base_url: &str) -> String {
+    if mpsd_base_url.trim_end_matches('/') == DEFAULT_BASE_URL {
+        return DEFAULT_RTA_URL.to_owned();
+    }
+    match Url::parse(mpsd_base_url) {
+        Ok(mut url) => {
+            let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+            if url.set_scheme(scheme).is_err() {
+                return DEFAULT_RTA_URL.to_owned();
+            }
+            url.set_path("/connect");
+            url.set_query(None);
+            url.to_string()
+        }
+        Err(_) => DEFAULT_RTA_URL.to_owned(),
+    }
+}
+
+/// What a subscription receives.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SubscriptionEvent {
+    /// An event (`[3, subId, data]`) for this subscription.
+    Event(Value),
+    /// The subscription was renewed after a reconnect; `data` is the new subscribe reply's (for MPSD: the new
+    /// ConnectionId).
+    Resubscribed(Value),
+    /// The service may have dropped events (`[4]`): re-read the state of the resource.
+    Resync,
+    /// A renewal after a reconnect was refused; the subscription has ended.
+    Ended(RtaStatus),
+}
+
+/// One subscription: a stream of [`SubscriptionEvent`]s. Dropping it unsubscribes.
+pub struct Subscription {
+    uri: String,
+    client_id: u64,
+    data: Value,
+    events: mpsc::UnboundedReceiver<SubscriptionEvent>,
+    cmd: mpsc::UnboundedSender<Command>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("uri", &self.uri)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The resource URI.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The data of the subscribe reply that completed [`RtaClient::subscribe`] (`null` for most resources).
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+
+    /// The next event; `None` once the client is closed.
+    pub async fn next_event(&mut self) -> Option<SubscriptionEvent> {
+        self.events.recv().await
+    }
+}
+
+impl Stream for Subscription {
+    type Item = SubscriptionEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let _ = self.cmd.send(Command::Unsubscribe {
+            client_id: self.client_id,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_xsapi() {
+        let backoff = ReconnectBackoff::default();
+        let delays: Vec<u64> = (0..10)
+            .map(|n| backoff.delay(n, true, 0.9).as_secs())
+            .collect();
+        assert_eq!(delays, [0, 1, 4, 9, 16, 25, 36, 49, 60, 60]);
+        assert_eq!(backoff.delay(1, false, 0.0), Duration::from_secs(1));
+        assert_eq!(backoff.delay(1, false, 1.0), Duration::from_secs(6));
+        assert_eq!(backoff.delay(1, false, f64::NAN), Duration::from_secs(1));
+        assert_eq!(backoff.delay(u32::MAX, false, 2.0), Duration::from_secs(65));
+        assert_eq!(backoff.throttle_delay(3), Duration::from_secs(9));
+    }
+
+    #[test]
+    fn rta_url_follows_the_mpsd_base_url() {
+        assert_eq!(
+            rta_url_for("https://sessiondirectory.xboxlive.com"),
+            DEFAULT_RTA_URL
+        );
+        assert_eq!(
+            rta_url_for("http://127.0.0.1:4000"),
+            "ws://127.0.0.1:4000/connect"
+        );
+        assert_eq!(
+            rta_url_for("https://mpsd.example/base"),
+            "wss://mpsd.example/connect"
+        );
+    }
+
+    #[tokio::test]
+    async fn builder_checks_its_inputs() {
+        let token = crate::StaticToken(crate::XblToken::new("-", "1").unwrap());
+        let bad = RtaClient::builder()
+            .url("http://x/connect")
+            .token_provider(token.clone())
+            .build();
+        assert!(matches!(bad, Err(RtaBuildError::InvalidUrl { .. })));
+        assert!(matches!(
+            RtaClient::builder().build(),
+            Err(RtaBuildError::NoToken)
+        ));
+        let client = RtaClient::builder().token_provider(token).build().unwrap();
+        assert_eq!(client.state(), ConnectionState::Idle);
+    }
+}

@@ -1,0 +1,606 @@
+//! MPSD session subscriptions over RTA: the `connections/` subscription, `properties.system.connection` and
+//! `subscription` writes, shoulder taps as typed streams, and fetching the session a tap announces.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use xbl_mpsd_api::types::MultiplayerSessionRequest;
+
+use super::changes::ChangeTypes;
+use super::client::{RtaClient, RtaError, SubscriptionEvent};
+use crate::client::MpsdClient;
+use crate::error::Error;
+use crate::ids::Scid;
+use crate::session::{Session, SessionTarget};
+use crate::session_ref::{SessionName, SessionReference, SessionTemplateName};
+use crate::write::{WriteMode, WriteOutcome};
+
+/// The MPSD resource whose subscribe reply carries the ConnectionId.
+pub const CONNECTIONS_URI: &str = "https://sessiondirectory.xboxlive.com/connections/";
+
+/// Why watching a session failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WatchError {
+    /// An MPSD call failed.
+    #[error(transparent)]
+    Mpsd(#[from] Error),
+    /// The RTA subscription failed.
+    #[error(transparent)]
+    Rta(#[from] RtaError),
+    /// The session (or the handle's session) does not exist.
+    #[error("the session to watch does not exist: {0}")]
+    NoSession(String),
+    /// The session subscriptions ended: the client was closed, or the service refused to renew
+    /// `connections/` after a reconnect.
+    #[error("the RTA session subscriptions ended")]
+    Ended,
+}
+
+/// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SessionTap {
+    /// The watched session (as the watch named it; the tap's `resource` matched it ignoring case).
+    #[serde(serialize_with = "serialize_display")]
+    pub session: SessionReference,
+    /// The session's `branch` (a `changeNumber` restarts with a new branch).
+    pub branch: String,
+    /// The session's `changeNumber` after the change.
+    pub change_number: u64,
+    /// The change types the watch subscribed to (the tap does not say which of them fired).
+    pub change_types: ChangeTypes,
+    /// The tap's `subscription` (the member's `subscription.id`), when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// The tap's `timestamp`, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+fn serialize_display<S: serde::Serializer>(
+    value: &SessionReference,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_uri_path())
+}
+
+/// What a [`SessionWatch`] yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WatchEvent {
+    /// The session changed; only taps newer than the last one seen for their branch are delivered.
+    Tap(SessionTap),
+    /// The service may have dropped taps: re-read the session.
+    Resync,
+    /// The connection was re-established and `connection` rewritten with the new ConnectionId.
+    Reconnected {
+        /// The new ConnectionId.
+        connection_id: String,
+    },
+    /// Rewriting `connection` after a reconnect failed: the session will not tap this member until it writes
+    /// again.
+    RewriteFailed {
+        /// What went wrong.
+        message: String,
+    },
+    /// The RTA subscription ended (client closed, or renewal refused).
+    Ended,
+}
+
+/// One watched session, as the dispatcher sees it.
+struct Entry {
+    reference: SessionReference,
+    changes: ChangeTypes,
+    tx: mpsc::UnboundedSender<WatchEvent>,
+}
+
+/// State shared by the dispatcher task and the handles.
+struct Shared {
+    mpsd: MpsdClient,
+    connection: watch::Sender<Option<String>>,
+    entries: Mutex<HashMap<u64, Entry>>,
+    next: AtomicU64,
+}
+
+impl Shared {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Aborts the dispatcher when the last handle goes.
+struct Task(tokio::task::JoinHandle<()>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A user's MPSD session subscriptions over one RTA connection: one `connections/` subscription (its
+/// ConnectionId) shared by every watched session. Cheap to clone.
+///
+/// ```
+/// # use xbl_mpsd_ext::{MpsdClient, XblToken, join_delta};
+/// # use xbl_mpsd_ext::rta::{ChangeTypes, SessionSubscriptions, WatchEvent};
+/// # use futures::StreamExt;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+/// # let client = |xuid: &str| MpsdClient::builder().base_url(emulator.base_url())
+/// #     .token(XblToken::new("-", xuid).unwrap()).build();
+/// # let (host, guest) = (client("2814679796296491")?, client("2533274792693551")?);
+/// let session: xbl_mpsd_ext::SessionReference =
+///     "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/party".parse()?;
+/// host.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
+///
+/// // The host watches its session: RTA for its token, then `connection` and `subscription` written.
+/// let subscriptions = SessionSubscriptions::start(&host, host.rta().build()?).await?;
+/// let mut watch = subscriptions.watch(&session, ChangeTypes::MEMBERS_LIST).await?;
+///
+/// // Another player joins: the host is tapped with the new changeNumber.
+/// let joined = guest.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+/// let number = joined.session().and_then(|s| s.document.change_number);
+/// let number = number.and_then(|n| u64::try_from(n).ok());
+/// match watch.next().await {
+///     Some(WatchEvent::Tap(tap)) => assert_eq!(Some(tap.change_number), number),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SessionSubscriptions {
+    shared: Arc<Shared>,
+    rta: RtaClient,
+    _task: Arc<Task>,
+}
+
+impl fmt::Debug for SessionSubscriptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionSubscriptions")
+            .field("connection_id", &*self.shared.connection.borrow())
+            .field("watches", &self.shared.entries().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionSubscriptions {
+    /// Subscribes `rta` to MPSD's `connections/` resource and starts routing its taps; `mpsd` (the same
+    /// user's client) makes the writes.
+    pub async fn start(mpsd: &MpsdClient, rta: RtaClient) -> Result<Self, WatchError> {
+        let subscription = rta.subscribe(CONNECTIONS_URI).await?;
+        let connection_id = connection_id(subscription.data()).ok_or_else(|| {
+            RtaError::InvalidResponse("the connections/ subscribe reply has no ConnectionId".into())
+        })?;
+        let (connection, _) = watch::channel(Some(connection_id));
+        let shared = Arc::new(Shared {
+            mpsd: mpsd.clone(),
+            connection,
+            entries: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(1),
+        });
+        let task = tokio::spawn(dispatch(Arc::clone(&shared), subscription));
+        Ok(Self {
+            shared,
+            rta,
+            _task: Arc::new(Task(task)),
+        })
+    }
+
+    /// The current ConnectionId (`None` after the subscription ended).
+    pub fn connection_id(&self) -> Option<String> {
+        self.shared.connection.borrow().clone()
+    }
+
+    /// The ConnectionId as it changes with reconnects.
+    pub fn connection_ids(&self) -> watch::Receiver<Option<String>> {
+        self.shared.connection.subscribe()
+    }
+
+    /// The RTA client underneath.
+    pub fn rta(&self) -> &RtaClient {
+        &self.rta
+    }
+
+    /// Watches a session the caller is a member of (or joins it: MPSD only taps members): writes
+    /// `members.me.properties.system {active: true, connection, subscription {id, changeTypes}}` to the
+    /// existing session (a handle is resolved to its session first), and returns the stream of its taps.
+    /// After a reconnect the new ConnectionId is written again.
+    pub async fn watch(
+        &self,
+        target: impl Into<SessionTarget>,
+        changes: ChangeTypes,
+    ) -> Result<SessionWatch, WatchError> {
+        let reference = match target.into() {
+            SessionTarget::Reference(reference) => reference,
+            SessionTarget::Handle(handle) => self
+                .shared
+                .mpsd
+                .get_session(handle)
+                .await?
+                .and_then(|session| session.reference)
+                .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
+        };
+        let changes = if changes.is_empty() {
+            ChangeTypes::EVERYTHING
+        } else {
+            changes
+        };
+        let connection_id = self.connection_id().ok_or(WatchError::Ended)?;
+        let subscription_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+        // Registered before the write, so that no tap after it is missed.
+        let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.shared.entries().insert(
+            id,
+            Entry {
+                reference: reference.clone(),
+                changes,
+                tx,
+            },
+        );
+        let mut watch = SessionWatch {
+            subscriptions: self.clone(),
+            id,
+            reference: reference.clone(),
+            subscription_id: subscription_id.clone(),
+            rx,
+            last: HashMap::new(),
+            buffered: VecDeque::new(),
+            session: None,
+        };
+        let delta = member_delta(json!({
+            "active": true,
+            "connection": connection_id,
+            "subscription": {"id": subscription_id, "changeTypes": changes.names()},
+        }))?;
+        let outcome = self
+            .shared
+            .mpsd
+            .write(&reference, delta)
+            .mode(WriteMode::UpdateExisting)
+            .send()
+            .await?;
+        match outcome {
+            WriteOutcome::Created(session) | WriteOutcome::Updated(session) => {
+                watch.remember(&session);
+                watch.session = Some(*session);
+            }
+            WriteOutcome::OutOfSync { .. } | WriteOutcome::SessionDeleted => {
+                return Err(WatchError::NoSession(reference.to_uri_path()));
+            }
+        }
+        Ok(watch)
+    }
+}
+
+/// A `members.me.properties.system` delta, through serde (never a struct literal of a generated type).
+fn member_delta(system: Value) -> Result<MultiplayerSessionRequest, Error> {
+    serde_json::from_value(json!({"members": {"me": {"properties": {"system": system}}}}))
+        .map_err(|e| Error::InvalidRequest(format!("session delta: {e}")))
+}
+
+/// The `ConnectionId` of a `connections/` subscribe reply.
+fn connection_id(data: &Value) -> Option<String> {
+    data.get("ConnectionId")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+}
+
+/// The dispatcher: routes taps, rewrites `connection` after a reconnect, passes resyncs on.
+async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
+    while let Some(event) = subscription.next_event().await {
+        match event {
+            SubscriptionEvent::Event(data) => route_taps(&shared, &data),
+            SubscriptionEvent::Resubscribed(data) => {
+                let Some(connection_id) = connection_id(&data) else {
+                    tracing::warn!("RTA: renewed connections/ subscription without a ConnectionId");
+                    continue;
+                };
+                shared.connection.send_replace(Some(connection_id.clone()));
+                rewrite_connection(&shared, &connection_id).await;
+            }
+            SubscriptionEvent::Resync => {
+                for entry in shared.entries().values() {
+                    let _ = entry.tx.send(WatchEvent::Resync);
+                }
+            }
+            SubscriptionEvent::Ended(status) => {
+                tracing::warn!(%status, "RTA: the connections/ subscription ended");
+                break;
+            }
+        }
+    }
+    shared.connection.send_replace(None);
+    for entry in shared.entries().values() {
+        let _ = entry.tx.send(WatchEvent::Ended);
+    }
+}
+
+/// Writes the new ConnectionId into every watched session, then tells its watch.
+async fn rewrite_connection(shared: &Shared, connection_id: &str) {
+    let watched: Vec<(u64, SessionReference)> = shared
+        .entries()
+        .iter()
+        .map(|(id, entry)| (*id, entry.reference.clone()))
+        .collect();
+    for (id, reference) in watched {
+        let event = match member_delta(json!({"active": true, "connection": connection_id})) {
+            Ok(delta) => match shared
+                .mpsd
+                .write(&reference, delta)
+                .mode(WriteMode::UpdateExisting)
+                .send()
+                .await
+            {
+                Ok(outcome) if outcome.is_committed() => WatchEvent::Reconnected {
+                    connection_id: connection_id.to_owned(),
+                },
+                Ok(_) => WatchEvent::RewriteFailed {
+                    message: "the session no longer exists".to_owned(),
+                },
+                Err(error) => WatchEvent::RewriteFailed {
+                    message: error.to_string(),
+                },
+            },
+            Err(error) => WatchEvent::RewriteFailed {
+                message: error.to_string(),
+            },
+        };
+        if let Some(entry) = shared.entries().get(&id) {
+            let _ = entry.tx.send(event);
+        }
+    }
+}
+
+/// Sends each shoulder tap of an event to the watches of its session.
+fn route_taps(shared: &Shared, data: &Value) {
+    let Some(taps) = data.get("shoulderTaps").and_then(Value::as_array) else {
+        tracing::debug!("RTA: connections/ event without shoulderTaps");
+        return;
+    };
+    let entries = shared.entries();
+    for tap in taps {
+        let Some((reference, branch, change_number)) = parse_tap(tap) else {
+            tracing::debug!("RTA: skipping a malformed shoulder tap");
+            continue;
+        };
+        for entry in entries
+            .values()
+            .filter(|entry| entry.reference.matches_ignore_case(&reference))
+        {
+            let _ = entry.tx.send(WatchEvent::Tap(SessionTap {
+                session: entry.reference.clone(),
+                branch: branch.clone(),
+                change_number,
+                change_types: entry.changes,
+                subscription: tap
+                    .get("subscription")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                timestamp: tap
+                    .get("timestamp")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            }));
+        }
+    }
+}
+
+/// `resource` (exactly three `~`-separated parts), `branch` and `changeNumber` of a tap.
+fn parse_tap(tap: &Value) -> Option<(SessionReference, String, u64)> {
+    let resource = tap.get("resource")?.as_str()?;
+    let mut parts = resource.split('~');
+    let (scid, template, name) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let reference = SessionReference::new(
+        Scid::new(scid).ok()?,
+        SessionTemplateName::new(template).ok()?,
+        SessionName::new(name).ok()?,
+    );
+    let branch = tap.get("branch")?.as_str()?.to_owned();
+    let change_number = tap.get("changeNumber")?.as_u64()?;
+    Some((reference, branch, change_number))
+}
+
+/// The taps of one watched session: a [`Stream`] of [`WatchEvent`]s. Dropping it stops the routing; the
+/// member's `subscription` stays in the session until the member leaves or writes another one (the typed
+/// delta cannot carry `subscription: null`), and taps for it are dropped locally.
+pub struct SessionWatch {
+    subscriptions: SessionSubscriptions,
+    id: u64,
+    reference: SessionReference,
+    subscription_id: String,
+    rx: mpsc::UnboundedReceiver<WatchEvent>,
+    /// The highest changeNumber seen per branch.
+    last: HashMap<String, u64>,
+    buffered: VecDeque<WatchEvent>,
+    session: Option<Session>,
+}
+
+impl fmt::Debug for SessionWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionWatch")
+            .field("reference", &self.reference)
+            .field("subscription_id", &self.subscription_id)
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionWatch {
+    /// The watched session.
+    pub fn reference(&self) -> &SessionReference {
+        &self.reference
+    }
+
+    /// The `subscription.id` written for this watch (an upper-case GUID).
+    pub fn subscription_id(&self) -> &str {
+        &self.subscription_id
+    }
+
+    /// The session as the subscribing write (or the last [`next_session`](Self::next_session)) returned it.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    fn remember(&mut self, session: &Session) {
+        if let (Some(branch), Some(number)) = (
+            session.document.branch.as_ref(),
+            session
+                .document
+                .change_number
+                .and_then(|n| u64::try_from(n).ok()),
+        ) {
+            let branch = branch.clone();
+            let last = self.last.entry(branch).or_insert(0);
+            *last = (*last).max(number);
+        }
+    }
+
+    /// Whether a tap is newer than everything seen on its branch (and records it).
+    fn is_new(&mut self, tap: &SessionTap) -> bool {
+        let last = self.last.entry(tap.branch.clone()).or_insert(0);
+        if tap.change_number > *last || (*last == 0 && tap.change_number == 0) {
+            *last = tap.change_number;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
+        if let Some(event) = self.buffered.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        loop {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(WatchEvent::Tap(tap))) => {
+                    if self.is_new(&tap) {
+                        return Poll::Ready(Some(WatchEvent::Tap(tap)));
+                    }
+                }
+                Poll::Ready(Some(WatchEvent::Ended)) | Poll::Ready(None) => {
+                    return Poll::Ready(None);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Waits for the session to change and returns it fresh: on a tap newer than the session held (or a
+    /// resync), drains the taps already queued (a burst costs one GET) and reads the session. `None` when the
+    /// subscriptions ended.
+    pub async fn next_session(&mut self) -> Option<Result<Session, WatchError>> {
+        loop {
+            let event = futures::future::poll_fn(|cx| self.poll_event(cx)).await?;
+            let wanted = match event {
+                WatchEvent::Tap(tap) => Some(tap.change_number),
+                WatchEvent::Resync => None,
+                _ => continue,
+            };
+            let mut newest = wanted;
+            // Coalesce what is already queued.
+            while let Ok(more) = self.rx.try_recv() {
+                match more {
+                    WatchEvent::Tap(tap) if self.is_new(&tap) => {
+                        newest =
+                            Some(newest.map_or(tap.change_number, |n| n.max(tap.change_number)));
+                    }
+                    WatchEvent::Tap(_) | WatchEvent::Resync => {}
+                    other => self.buffered.push_back(other),
+                }
+            }
+            let held = self
+                .session
+                .as_ref()
+                .and_then(|session| session.document.change_number)
+                .and_then(|n| u64::try_from(n).ok());
+            if let (Some(newest), Some(held)) = (newest, held)
+                && newest <= held
+            {
+                continue;
+            }
+            let result = self
+                .subscriptions
+                .shared
+                .mpsd
+                .get_session(&self.reference)
+                .await;
+            return Some(match result {
+                Ok(Some(session)) => {
+                    self.remember(&session);
+                    self.session = Some(session.clone());
+                    Ok(session)
+                }
+                Ok(None) => Err(WatchError::NoSession(self.reference.to_uri_path())),
+                Err(error) => Err(error.into()),
+            });
+        }
+    }
+}
+
+impl Stream for SessionWatch {
+    type Item = WatchEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_event(cx)
+    }
+}
+
+impl Drop for SessionWatch {
+    fn drop(&mut self) {
+        self.subscriptions.shared.entries().remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn taps_parse_three_part_resources_only() {
+        let tap = json!({"resource": "scid~Lobby~Name", "branch": "b", "changeNumber": 3});
+        let (reference, branch, number) = parse_tap(&tap).unwrap();
+        assert_eq!(reference.template_name.as_str(), "Lobby");
+        assert_eq!((branch.as_str(), number), ("b", 3));
+        for bad in [
+            json!({"resource": "a~b", "branch": "b", "changeNumber": 1}),
+            json!({"resource": "a~b~c~d", "branch": "b", "changeNumber": 1}),
+            json!({"resource": "a~~c", "branch": "b", "changeNumber": 1}),
+            json!({"resource": "a~b~c", "changeNumber": 1}),
+            json!({"resource": "a~b~c", "branch": "b", "changeNumber": -1}),
+            json!({"resource": 5, "branch": "b", "changeNumber": 1}),
+        ] {
+            assert!(parse_tap(&bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn member_deltas_go_through_serde() {
+        let delta = member_delta(json!({"active": true, "connection": "c"})).unwrap();
+        let back = serde_json::to_value(&delta).unwrap();
+        assert_eq!(
+            back["members"]["me"]["properties"]["system"]["connection"],
+            "c"
+        );
+        assert_eq!(
+            connection_id(&json!({"ConnectionId": "x"})).as_deref(),
+            Some("x")
+        );
+        assert_eq!(connection_id(&json!({"connectionId": "x"})), None);
+    }
+}

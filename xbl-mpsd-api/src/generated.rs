@@ -8,9 +8,44 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///One team's result.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct ArbitrationResult {
+        ///The outcome as the member reports it, e.g. `win`, `loss`, `draw`, `rank` (fixtures show `loss` and `rank`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub outcome: ::std::option::Option<::std::string::String>,
+        ///The team's rank, with `outcome` `rank`.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ranking: ::std::option::Option<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl ArbitrationResult {
+        pub fn builder() -> builder::ArbitrationResult {
+            Default::default()
+        }
+    }
     /**The body of POST /handles. `type` selects the handle kind and which fields apply: `activity` (the
 caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `search` (`searchAttributes`),
 `transfer` (`originSessionRef`). `version` is always 1.
+
+Required per kind (reference §2.1.1–2.1.4; `x-required-by-type`): every kind needs `type`, `version`,
+`sessionRef`; `invite` also `invitedXuid` and `inviteAttributes.titleId` (XSAPI always sends it);
+`transfer` also `originSessionRef`; `search` sends `searchAttributes` only when it has tags, strings or
+numbers. Kept as one object (not `oneOf`) so that the generated request type stays one builder.
+
+`sessionRef.name` may be empty on this request: "The session name is optional in a POST; if not
+specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`; reference §2.1.1). The schema keeps `name`
+required, so clients send `""` for "fill in a GUID".
 */
     #[derive(
         ::serde::Deserialize,
@@ -48,7 +83,7 @@ caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `searc
         pub session_ref: ::xbl_mpsd_api::SessionReference,
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
-        ///Always 1.
+        ///Always 1; any other value is 400.
         pub version: i32,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -341,7 +376,11 @@ Handles are immutable: they are created, read and deleted, never updated.
     )]
     #[non_exhaustive]
     pub struct HandleQueryRequest {
-        ///OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`).
+        /**OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.
+`session/memberXuids/any(d:d eq '1234566')`. ⚠ The docs write `session/memberXuids`, `strings/…`,
+`numbers/…`; XSAPI's header examples write `MemberXuids/…`, `Strings/…`, `Numbers/…`. Which casing
+the service needs is unverified; the docs' table is the more detailed (reference §2.4).
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filter: ::std::option::Option<::std::string::String>,
         ///Search across all sessions, not only those of `sessionMembers`.
@@ -480,7 +519,10 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///Title-defined context, at most 256 characters URI-encoded; passed to the activation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub context: ::std::option::Option<::std::string::String>,
-        ///Id of a custom invite string (XSAPI requires a `///` prefix).
+        /**Id of a custom invite string. XSAPI requires a `///` prefix (`XblMultiplayerSendInvitesAsync`); its
+ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepends
+`custominvitestrings_` to custom invite string ids (at most 100 characters). Reference §2.1.2.
+*/
         #[serde(
             rename = "contextString",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -519,6 +561,14 @@ Handles are immutable: they are created, read and deleted, never updated.
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingResult {
+        /**`servers.matchmaking` only: "If set, a matchmaking service is servicing this session" (DOCS
+`live-xbox-multiplayer-session-directory.md`; reference §4.6).
+*/
+        #[serde(
+            rename = "lockId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub lock_id: ::std::option::Option<::std::string::String>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
         ///Free text.
@@ -543,6 +593,78 @@ Handles are immutable: they are created, read and deleted, never updated.
     }
     impl MatchmakingResult {
         pub fn builder() -> builder::MatchmakingResult {
+            Default::default()
+        }
+    }
+    ///The matchmaking service's section (`servers.matchmaking`); XSAPI `DeserializeMatchmakingServer`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct MatchmakingServer {
+        ///`/servers/{name}/constants/system` "is not currently used" (DOCS `live-mpsd-details.md`).
+        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
+        pub constants: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub properties: ::std::option::Option<MatchmakingServerProperties>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MatchmakingServer {
+        pub fn builder() -> builder::MatchmakingServer {
+            Default::default()
+        }
+    }
+    ///The properties of `servers.matchmaking`.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct MatchmakingServerProperties {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub system: ::std::option::Option<MatchmakingResult>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MatchmakingServerProperties {
+        pub fn builder() -> builder::MatchmakingServerProperties {
+            Default::default()
+        }
+    }
+    /**A member's arbitration (tournament) results, `properties.system.arbitration` (XSAPI fixture
+`arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (reference §4.3).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct MemberArbitration {
+        ///The result by team name.
+        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
+        pub results: ::indexmap::IndexMap<::std::string::String, ArbitrationResult>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MemberArbitration {
+        pub fn builder() -> builder::MemberArbitration {
             Default::default()
         }
     }
@@ -650,6 +772,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///Active in the session; not together with `ready`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub active: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub arbitration: ::std::option::Option<MemberArbitration>,
         ///The RTA connection id (a GUID), sent with `active`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub connection: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
@@ -672,6 +796,15 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///Ready; not together with `active`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ready: ::std::option::Option<bool>,
+        /**Preference for each role, 0 to 100, by role name. DOCS only (`live-mpsd-details.md`; reference §4.5);
+no client sends it. Spelled as documented (capital R).
+*/
+        #[serde(
+            rename = "RolePreference",
+            default,
+            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+        )]
+        pub role_preference: ::indexmap::IndexMap<::std::string::String, i32>,
         ///Base64; requires `capabilities.connectivity`.
         #[serde(
             rename = "secureDeviceAddress",
@@ -848,9 +981,8 @@ rendering. Large sessions list only `members.me`.
         pub search_handle: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
         >,
-        ///Server-owned sections by name (e.g. `matchmaking`), kept as raw JSON.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub servers: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub servers: ::std::option::Option<Servers>,
         ///When the session began (reset on restart).
         #[serde(
             rename = "startTime",
@@ -898,9 +1030,13 @@ the session or member is created (a conflicting change is 409).
             skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
         )]
         pub role_types: ::indexmap::IndexMap<::std::string::String, RoleType>,
-        ///Server sections by name (server principals only); `null` removes one.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub servers: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        /**Server sections by name (server principals only); `null` removes one. (Nullable so that the typed
+field is optional and an empty `{}` is written back, not dropped.)
+*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub servers: ::std::option::Option<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1009,6 +1145,31 @@ the session or member is created (a conflicting change is 409).
     }
     impl SearchAttributes {
         pub fn builder() -> builder::SearchAttributes {
+            Default::default()
+        }
+    }
+    /**Server-owned sections by name, writable only by a server principal (`null` removes one). Only
+`matchmaking` has a documented shape (`/servers/matchmaking/properties/system`); the others are kept as
+raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`; reference §4.6).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct Servers {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub matchmaking: ::std::option::Option<MatchmakingServer>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl Servers {
+        pub fn builder() -> builder::Servers {
             Default::default()
         }
     }
@@ -1125,7 +1286,11 @@ the session or member is created (a conflicting change is 409).
             Default::default()
         }
     }
-    ///The service-defined session constants.
+    /**The service-defined session constants. Timeout defaults under contract 107 (reference §4.2, template
+doc): `reservedRemovalTimeout` 30000 ms, `inactiveRemovalTimeout` 0 (the "2 hours" text is the 104
+default), `readyRemovalTimeout` 180000 ms, `sessionEmptyTimeout` 0 (send `null` for infinite);
+`memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000, `evaluationTimeout` 5000 ms.
+*/
     #[derive(
         ::serde::Deserialize,
         ::serde::Serialize,
@@ -1811,6 +1976,91 @@ the session or member is created (a conflicting change is 409).
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct ArbitrationResult {
+            outcome: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ranking: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ArbitrationResult {
+            fn default() -> Self {
+                Self {
+                    outcome: Ok(Default::default()),
+                    ranking: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl ArbitrationResult {
+            pub fn outcome<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.outcome = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for outcome: {e}")
+                    });
+                self
+            }
+            pub fn ranking<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ranking = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ranking: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArbitrationResult> for super::ArbitrationResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArbitrationResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    outcome: value.outcome?,
+                    ranking: value.ranking?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArbitrationResult> for ArbitrationResult {
+            fn from(value: super::ArbitrationResult) -> Self {
+                Self {
+                    outcome: Ok(value.outcome),
+                    ranking: Ok(value.ranking),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct CreateHandleRequest {
             invite_attributes: ::std::result::Result<
@@ -3304,6 +3554,10 @@ the session or member is created (a conflicting change is 409).
         }
         #[derive(Clone, Debug)]
         pub struct MatchmakingResult {
+            lock_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<
                 ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
                 ::std::string::String,
@@ -3328,6 +3582,7 @@ the session or member is created (a conflicting change is 409).
         impl ::std::default::Default for MatchmakingResult {
             fn default() -> Self {
                 Self {
+                    lock_id: Ok(Default::default()),
                     status: Ok(Default::default()),
                     status_details: Ok(Default::default()),
                     target_session_ref: Ok(Default::default()),
@@ -3337,6 +3592,18 @@ the session or member is created (a conflicting change is 409).
             }
         }
         impl MatchmakingResult {
+            pub fn lock_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lock_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lock_id: {e}")
+                    });
+                self
+            }
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -3414,6 +3681,7 @@ the session or member is created (a conflicting change is 409).
                 value: MatchmakingResult,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    lock_id: value.lock_id?,
                     status: value.status?,
                     status_details: value.status_details?,
                     target_session_ref: value.target_session_ref?,
@@ -3425,10 +3693,238 @@ the session or member is created (a conflicting change is 409).
         impl ::std::convert::From<super::MatchmakingResult> for MatchmakingResult {
             fn from(value: super::MatchmakingResult) -> Self {
                 Self {
+                    lock_id: Ok(value.lock_id),
                     status: Ok(value.status),
                     status_details: Ok(value.status_details),
                     target_session_ref: Ok(value.target_session_ref),
                     typical_wait: Ok(value.typical_wait),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MatchmakingServer {
+            constants: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+            properties: ::std::result::Result<
+                ::std::option::Option<super::MatchmakingServerProperties>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MatchmakingServer {
+            fn default() -> Self {
+                Self {
+                    constants: Ok(Default::default()),
+                    properties: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl MatchmakingServer {
+            pub fn constants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.constants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for constants: {e}")
+                    });
+                self
+            }
+            pub fn properties<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::MatchmakingServerProperties>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.properties = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for properties: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MatchmakingServer> for super::MatchmakingServer {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MatchmakingServer,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    constants: value.constants?,
+                    properties: value.properties?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MatchmakingServer> for MatchmakingServer {
+            fn from(value: super::MatchmakingServer) -> Self {
+                Self {
+                    constants: Ok(value.constants),
+                    properties: Ok(value.properties),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MatchmakingServerProperties {
+            system: ::std::result::Result<
+                ::std::option::Option<super::MatchmakingResult>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MatchmakingServerProperties {
+            fn default() -> Self {
+                Self {
+                    system: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl MatchmakingServerProperties {
+            pub fn system<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::MatchmakingResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.system = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for system: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MatchmakingServerProperties>
+        for super::MatchmakingServerProperties {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MatchmakingServerProperties,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    system: value.system?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MatchmakingServerProperties>
+        for MatchmakingServerProperties {
+            fn from(value: super::MatchmakingServerProperties) -> Self {
+                Self {
+                    system: Ok(value.system),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemberArbitration {
+            results: ::std::result::Result<
+                ::indexmap::IndexMap<::std::string::String, super::ArbitrationResult>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MemberArbitration {
+            fn default() -> Self {
+                Self {
+                    results: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl MemberArbitration {
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::indexmap::IndexMap<::std::string::String, super::ArbitrationResult>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemberArbitration> for super::MemberArbitration {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemberArbitration,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    results: value.results?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemberArbitration> for MemberArbitration {
+            fn from(value: super::MemberArbitration) -> Self {
+                Self {
+                    results: Ok(value.results),
                     extra: Ok(value.extra),
                 }
             }
@@ -3763,6 +4259,10 @@ the session or member is created (a conflicting change is 409).
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
+            arbitration: ::std::result::Result<
+                ::std::option::Option<super::MemberArbitration>,
+                ::std::string::String,
+            >,
             connection: ::std::result::Result<
                 ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
@@ -3785,6 +4285,10 @@ the session or member is created (a conflicting change is 409).
             >,
             ready: ::std::result::Result<
                 ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            role_preference: ::std::result::Result<
+                ::indexmap::IndexMap<::std::string::String, i32>,
                 ::std::string::String,
             >,
             secure_device_address: ::std::result::Result<
@@ -3812,12 +4316,14 @@ the session or member is created (a conflicting change is 409).
             fn default() -> Self {
                 Self {
                     active: Ok(Default::default()),
+                    arbitration: Ok(Default::default()),
                     connection: Ok(Default::default()),
                     encounters: Ok(Default::default()),
                     groups: Ok(Default::default()),
                     initialization_group: Ok(Default::default()),
                     measurements: Ok(Default::default()),
                     ready: Ok(Default::default()),
+                    role_preference: Ok(Default::default()),
                     secure_device_address: Ok(Default::default()),
                     server_measurements: Ok(Default::default()),
                     subscription: Ok(Default::default()),
@@ -3836,6 +4342,20 @@ the session or member is created (a conflicting change is 409).
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for active: {e}")
+                    });
+                self
+            }
+            pub fn arbitration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::MemberArbitration>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.arbitration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for arbitration: {e}")
                     });
                 self
             }
@@ -3914,6 +4434,22 @@ the session or member is created (a conflicting change is 409).
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for ready: {e}")
+                    });
+                self
+            }
+            pub fn role_preference<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::indexmap::IndexMap<::std::string::String, i32>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_preference = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for role_preference: {e}"
+                        )
                     });
                 self
             }
@@ -3998,12 +4534,14 @@ the session or member is created (a conflicting change is 409).
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     active: value.active?,
+                    arbitration: value.arbitration?,
                     connection: value.connection?,
                     encounters: value.encounters?,
                     groups: value.groups?,
                     initialization_group: value.initialization_group?,
                     measurements: value.measurements?,
                     ready: value.ready?,
+                    role_preference: value.role_preference?,
                     secure_device_address: value.secure_device_address?,
                     server_measurements: value.server_measurements?,
                     subscription: value.subscription?,
@@ -4017,12 +4555,14 @@ the session or member is created (a conflicting change is 409).
             fn from(value: super::MemberPropertiesSystem) -> Self {
                 Self {
                     active: Ok(value.active),
+                    arbitration: Ok(value.arbitration),
                     connection: Ok(value.connection),
                     encounters: Ok(value.encounters),
                     groups: Ok(value.groups),
                     initialization_group: Ok(value.initialization_group),
                     measurements: Ok(value.measurements),
                     ready: Ok(value.ready),
+                    role_preference: Ok(value.role_preference),
                     secure_device_address: Ok(value.secure_device_address),
                     server_measurements: Ok(value.server_measurements),
                     subscription: Ok(value.subscription),
@@ -4321,7 +4861,7 @@ the session or member is created (a conflicting change is 409).
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<super::Servers>,
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
@@ -4553,9 +5093,7 @@ the session or member is created (a conflicting change is 409).
             }
             pub fn servers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-                >,
+                T: ::std::convert::TryInto<::std::option::Option<super::Servers>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.servers = value
@@ -4665,7 +5203,9 @@ the session or member is created (a conflicting change is 409).
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::option::Option<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4748,7 +5288,9 @@ the session or member is created (a conflicting change is 409).
             pub fn servers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::std::option::Option<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5142,6 +5684,74 @@ the session or member is created (a conflicting change is 409).
                     numbers: Ok(value.numbers),
                     strings: Ok(value.strings),
                     tags: Ok(value.tags),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Servers {
+            matchmaking: ::std::result::Result<
+                ::std::option::Option<super::MatchmakingServer>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Servers {
+            fn default() -> Self {
+                Self {
+                    matchmaking: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl Servers {
+            pub fn matchmaking<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::MatchmakingServer>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.matchmaking = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for matchmaking: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Servers> for super::Servers {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Servers,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    matchmaking: value.matchmaking?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Servers> for Servers {
+            fn from(value: super::Servers) -> Self {
+                Self {
+                    matchmaking: Ok(value.matchmaking),
                     extra: Ok(value.extra),
                 }
             }
@@ -7955,7 +8565,8 @@ the session or member is created (a conflicting change is 409).
     }
     ::xbl_mpsd_api::open_enum! {
         #[doc =
-        " `activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept."]
+        " `activity`, `invite`, `search` or `transfer`. Open: unknown kinds are kept when read. Never empty; a"]
+        #[doc = " request naming a kind the operation does not support is 400."]
         HandleType, HandleTypeKind { #[doc = "activity"] Activity / ACTIVITY =
         "activity", #[doc = "invite"] Invite / INVITE = "invite", #[doc = "search"]
         Search / SEARCH = "search", #[doc = "transfer"] Transfer / TRANSFER = "transfer",
@@ -8065,6 +8676,12 @@ Conventions:
   `"Measuring"`) and may add values, so they are compared case-insensitively and unknown values are kept.
 * Error bodies (400, 401, 403, 404, 405, 409) are plain-text messages, not JSON. A verb a path does not
   support answers 405 (not an operation's status, so not listed under the operations).
+* 202 ("Accepted, not completed yet", text/plain, no body) is in the docs' MPSD status table (reference §1.5)
+  but no client (XSAPI, go-xsapi, MCXboxBroadcast) handles it and no page says which operation gives it, so no
+  operation declares it. Clients must treat any 2xx they do not know as a success (the SDK does).
+* Optional request headers on every operation: `Accept-Language` (locales for service strings; XSAPI sends
+  it on every call) and `Signature` (request signature, when the token's signing policy asks for one),
+  reference §1.2.
 
 Resolved conflicts between the public docs (DOCS) and XSAPI's real behaviour (reference §8):
 1. PUT /handles/{handleId}/session body: DOCS say none; XSAPI and go-xsapi send a session delta and receive a
@@ -8161,11 +8778,19 @@ Sends a `GET` request to `/handles/{handleId}/session`
 
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
 - `if_none_match`: An ETag; 304 when the session has not changed since.
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 ```ignore
 let response = client.get_session_by_handle()
     .handle_id(handle_id)
+    .accept_language(accept_language)
     .if_none_match(if_none_match)
+    .signature(signature)
     .send()
     .await;
 ```*/
@@ -8189,9 +8814,18 @@ Sends a `PUT` request to `/handles/{handleId}/session`
 
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
-- `nocommit`: `true`: return the merged result without storing it.
+- `nocommit`: `true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);
+any other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo
+never turns a dry run into a committed write.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid
 write. `members.me` joins or updates the caller, `members.me: null` leaves.
 
@@ -8199,8 +8833,10 @@ write. `members.me` joins or updates the caller, `members.me: null` leaves.
 let response = client.write_session_by_handle()
     .handle_id(handle_id)
     .nocommit(nocommit)
+    .accept_language(accept_language)
     .if_match(if_match)
     .if_none_match(if_none_match)
+    .signature(signature)
     .body(body)
     .send()
     .await;
@@ -8220,8 +8856,18 @@ Clients must accept an empty body.
 
 Sends a `POST` request to `/handles`
 
+Arguments:
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
+- `body`
 ```ignore
 let response = client.create_handle()
+    .accept_language(accept_language)
+    .signature(signature)
     .body(body)
     .send()
     .await;
@@ -8239,13 +8885,53 @@ Returns at most 100 handles; no paging. Activity queries filter by `owners.xuids
 Sends a `POST` request to `/handles/query`
 
 Arguments:
+- `inactive`: Include sessions where the user is inactive. From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
 - `include`: Comma-separated extra sections: `relatedInfo`, `customProperties`, `roleInfo`. XSAPI sends
 `relatedInfo,customProperties` for activities and `relatedInfo,roleInfo,customProperties` for search.
+
+- `keyword`: Sessions with this keyword. From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `private`: Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `reservations`: Include sessions where the user is only reserved (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `take`: At most this many results, 0 to 100. From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `version`: Only sessions of this major version. From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `visibility`: Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `xuid`: Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI, which is copied from the session query
+(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
 
 - `body`
 ```ignore
 let response = client.query_handles()
+    .inactive(inactive)
     .include(include)
+    .keyword(keyword)
+    .private(private)
+    .reservations(reservations)
+    .take(take)
+    .version(version)
+    .visibility(visibility)
+    .xuid(xuid)
+    .accept_language(accept_language)
+    .signature(signature)
     .body(body)
     .send()
     .await;
@@ -8263,9 +8949,17 @@ Sends a `GET` request to `/handles/{handleId}`
 
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 ```ignore
 let response = client.get_handle()
     .handle_id(handle_id)
+    .accept_language(accept_language)
+    .signature(signature)
     .send()
     .await;
 ```*/
@@ -8282,9 +8976,17 @@ Sends a `DELETE` request to `/handles/{handleId}`
 
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 ```ignore
 let response = client.delete_handle()
     .handle_id(handle_id)
+    .accept_language(accept_language)
+    .signature(signature)
     .send()
     .await;
 ```*/
@@ -8298,16 +9000,26 @@ let response = client.delete_handle()
 Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
 
 Arguments:
-- `scid`: Service configuration id (a GUID; case as in Partner Center).
-- `session_template_name`: Session template name (at most 99 characters).
-- `session_name`: Session name (at most 99 characters; case-insensitive).
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `session_name`: Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
 - `if_none_match`: An ETag; 304 when the session has not changed since.
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 ```ignore
 let response = client.get_session()
     .scid(scid)
     .session_template_name(session_template_name)
     .session_name(session_name)
+    .accept_language(accept_language)
     .if_none_match(if_none_match)
+    .signature(signature)
     .send()
     .await;
 ```*/
@@ -8326,12 +9038,23 @@ member left and `sessionEmptyTimeout` is 0) or, on create, that no member was ad
 Sends a `PUT` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
 
 Arguments:
-- `scid`: Service configuration id (a GUID; case as in Partner Center).
-- `session_template_name`: Session template name (at most 99 characters).
-- `session_name`: Session name (at most 99 characters; case-insensitive).
-- `nocommit`: `true`: return the merged result without storing it.
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `session_name`: Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).
+- `nocommit`: `true`: return the merged result without storing it. Strictly `true` or `false` (ASCII case ignored);
+any other value (`1`, `yes`, a typo), an empty value or the parameter given twice is 400, so that a typo
+never turns a dry run into a committed write.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid
 write. `members.me` joins or updates the caller, `members.me: null` leaves.
 
@@ -8341,8 +9064,10 @@ let response = client.write_session()
     .session_template_name(session_template_name)
     .session_name(session_name)
     .nocommit(nocommit)
+    .accept_language(accept_language)
     .if_match(if_match)
     .if_none_match(if_none_match)
+    .signature(signature)
     .body(body)
     .send()
     .await;
@@ -8367,14 +9092,18 @@ pub mod builder {
     pub struct GetSessionByHandle<'a> {
         client: &'a super::Client,
         handle_id: Result<::xbl_mpsd_api::HandleId, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSessionByHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 handle_id: Err("handle_id was not initialized".to_string()),
+                accept_language: Ok(None),
                 if_none_match: Ok(None),
+                signature: Ok(None),
             }
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
@@ -8385,6 +9114,19 @@ pub mod builder {
                 .try_into()
                 .map_err(|_| {
                     "conversion to `:: xbl_mpsd_api :: HandleId` for handle_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
                         .to_string()
                 });
             self
@@ -8402,18 +9144,33 @@ pub mod builder {
                 });
             self
         }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/handles/{handleId}/session`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self { client, handle_id, if_none_match } = self;
+            let Self { client, handle_id, accept_language, if_none_match, signature } = self;
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8421,8 +9178,14 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
             if let Some(value) = if_none_match {
                 header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client
@@ -8455,8 +9218,10 @@ pub mod builder {
         client: &'a super::Client,
         handle_id: Result<::xbl_mpsd_api::HandleId, String>,
         nocommit: Result<Option<bool>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::MultiplayerSessionRequest, String>,
     }
     impl<'a> WriteSessionByHandle<'a> {
@@ -8465,8 +9230,10 @@ pub mod builder {
                 client: client,
                 handle_id: Err("handle_id was not initialized".to_string()),
                 nocommit: Ok(None),
+                accept_language: Ok(None),
                 if_match: Ok(None),
                 if_none_match: Ok(None),
+                signature: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -8492,6 +9259,19 @@ pub mod builder {
                 .map_err(|_| "conversion to `bool` for nocommit failed".to_string());
             self
         }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -8514,6 +9294,19 @@ pub mod builder {
                 .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
                         .to_string()
                 });
             self
@@ -8549,11 +9342,22 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self { client, handle_id, nocommit, if_match, if_none_match, body } = self;
+            let Self {
+                client,
+                handle_id,
+                nocommit,
+                accept_language,
+                if_match,
+                if_none_match,
+                signature,
+                body,
+            } = self;
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
             let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::MultiplayerSessionRequest::try_from(v)
@@ -8564,7 +9368,7 @@ pub mod builder {
                 "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8572,11 +9376,17 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
             if let Some(value) = if_match {
                 header_map.append("If-Match", value.to_string().try_into()?);
             }
             if let Some(value) = if_none_match {
                 header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client
@@ -8610,14 +9420,44 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateHandle<'a> {
         client: &'a super::Client,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::CreateHandleRequest, String>,
     }
     impl<'a> CreateHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                accept_language: Ok(None),
+                signature: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -8647,14 +9487,16 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let Self { client, body } = self;
+            let Self { client, accept_language, signature, body } = self;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::CreateHandleRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8662,6 +9504,12 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8693,16 +9541,46 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct QueryHandles<'a> {
         client: &'a super::Client,
+        inactive: Result<Option<bool>, String>,
         include: Result<Option<::std::string::String>, String>,
+        keyword: Result<Option<::std::string::String>, String>,
+        private: Result<Option<bool>, String>,
+        reservations: Result<Option<bool>, String>,
+        take: Result<Option<i32>, String>,
+        version: Result<Option<i32>, String>,
+        visibility: Result<Option<::std::string::String>, String>,
+        xuid: Result<Option<::std::string::String>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::HandleQueryRequest, String>,
     }
     impl<'a> QueryHandles<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                inactive: Ok(None),
                 include: Ok(None),
+                keyword: Ok(None),
+                private: Ok(None),
+                reservations: Ok(None),
+                take: Ok(None),
+                version: Ok(None),
+                visibility: Ok(None),
+                xuid: Ok(None),
+                accept_language: Ok(None),
+                signature: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
+        }
+        pub fn inactive<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.inactive = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for inactive failed".to_string());
+            self
         }
         pub fn include<V>(mut self, value: V) -> Self
         where
@@ -8713,6 +9591,111 @@ pub mod builder {
                 .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for include failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn keyword<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.keyword = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for keyword failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn private<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.private = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for private failed".to_string());
+            self
+        }
+        pub fn reservations<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.reservations = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for reservations failed".to_string());
+            self
+        }
+        pub fn take<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.take = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for take failed".to_string());
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for version failed".to_string());
+            self
+        }
+        pub fn visibility<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.visibility = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for visibility failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn xuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.xuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for xuid failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
                         .to_string()
                 });
             self
@@ -8745,15 +9728,39 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleQueryResponse>, Error<()>> {
-            let Self { client, include, body } = self;
+            let Self {
+                client,
+                inactive,
+                include,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                xuid,
+                accept_language,
+                signature,
+                body,
+            } = self;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
             let include = include.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let xuid = xuid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::HandleQueryRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles/query", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8761,6 +9768,12 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8770,7 +9783,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
+                .query(&progenitor_client::QueryParam::new("inactive", &inactive))
                 .query(&progenitor_client::QueryParam::new("include", &include))
+                .query(&progenitor_client::QueryParam::new("keyword", &keyword))
+                .query(&progenitor_client::QueryParam::new("private", &private))
+                .query(
+                    &progenitor_client::QueryParam::new("reservations", &reservations),
+                )
+                .query(&progenitor_client::QueryParam::new("take", &take))
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .query(&progenitor_client::QueryParam::new("visibility", &visibility))
+                .query(&progenitor_client::QueryParam::new("xuid", &xuid))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -8793,12 +9816,16 @@ pub mod builder {
     pub struct GetHandle<'a> {
         client: &'a super::Client,
         handle_id: Result<::xbl_mpsd_api::HandleId, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 handle_id: Err("handle_id was not initialized".to_string()),
+                accept_language: Ok(None),
+                signature: Ok(None),
             }
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
@@ -8813,16 +9840,44 @@ pub mod builder {
                 });
             self
         }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/handles/{handleId}`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let Self { client, handle_id } = self;
+            let Self { client, handle_id, accept_language, signature } = self;
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8830,6 +9885,12 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -8860,12 +9921,16 @@ pub mod builder {
     pub struct DeleteHandle<'a> {
         client: &'a super::Client,
         handle_id: Result<::xbl_mpsd_api::HandleId, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
     }
     impl<'a> DeleteHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 handle_id: Err("handle_id was not initialized".to_string()),
+                accept_language: Ok(None),
+                signature: Ok(None),
             }
         }
         pub fn handle_id<V>(mut self, value: V) -> Self
@@ -8880,14 +9945,42 @@ pub mod builder {
                 });
             self
         }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `DELETE` request to `/handles/{handleId}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
-            let Self { client, handle_id } = self;
+            let Self { client, handle_id, accept_language, signature } = self;
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -8895,6 +9988,12 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client.client.delete(url).headers(header_map).build()?;
             let info = OperationInfo {
@@ -8920,7 +10019,9 @@ pub mod builder {
         scid: Result<::xbl_mpsd_api::Scid, String>,
         session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
         session_name: Result<::xbl_mpsd_api::SessionName, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
     }
     impl<'a> GetSession<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -8931,7 +10032,9 @@ pub mod builder {
                     "session_template_name was not initialized".to_string(),
                 ),
                 session_name: Err("session_name was not initialized".to_string()),
+                accept_language: Ok(None),
                 if_none_match: Ok(None),
+                signature: Ok(None),
             }
         }
         pub fn scid<V>(mut self, value: V) -> Self
@@ -8969,6 +10072,19 @@ pub mod builder {
                 });
             self
         }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
         pub fn if_none_match<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -8982,6 +10098,19 @@ pub mod builder {
                 });
             self
         }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
         pub async fn send(
             self,
@@ -8991,19 +10120,23 @@ pub mod builder {
                 scid,
                 session_template_name,
                 session_name,
+                accept_language,
                 if_none_match,
+                signature,
             } = self;
             let scid = scid.map_err(Error::InvalidRequest)?;
             let session_template_name = session_template_name
                 .map_err(Error::InvalidRequest)?;
             let session_name = session_name.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
                 encode_path(& scid.to_string()), encode_path(& session_template_name
                 .to_string()), encode_path(& session_name.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -9011,8 +10144,14 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
             if let Some(value) = if_none_match {
                 header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client
@@ -9047,8 +10186,10 @@ pub mod builder {
         session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
         session_name: Result<::xbl_mpsd_api::SessionName, String>,
         nocommit: Result<Option<bool>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::MultiplayerSessionRequest, String>,
     }
     impl<'a> WriteSession<'a> {
@@ -9061,8 +10202,10 @@ pub mod builder {
                 ),
                 session_name: Err("session_name was not initialized".to_string()),
                 nocommit: Ok(None),
+                accept_language: Ok(None),
                 if_match: Ok(None),
                 if_none_match: Ok(None),
+                signature: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
         }
@@ -9111,6 +10254,19 @@ pub mod builder {
                 .map_err(|_| "conversion to `bool` for nocommit failed".to_string());
             self
         }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
         pub fn if_match<V>(mut self, value: V) -> Self
         where
             V: std::convert::TryInto<::std::string::String>,
@@ -9133,6 +10289,19 @@ pub mod builder {
                 .map(Some)
                 .map_err(|_| {
                     "conversion to `:: std :: string :: String` for if_none_match failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
                         .to_string()
                 });
             self
@@ -9174,8 +10343,10 @@ pub mod builder {
                 session_template_name,
                 session_name,
                 nocommit,
+                accept_language,
                 if_match,
                 if_none_match,
+                signature,
                 body,
             } = self;
             let scid = scid.map_err(Error::InvalidRequest)?;
@@ -9183,8 +10354,10 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let session_name = session_name.map_err(Error::InvalidRequest)?;
             let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_match = if_match.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
                     types::MultiplayerSessionRequest::try_from(v)
@@ -9196,7 +10369,7 @@ pub mod builder {
                 encode_path(& scid.to_string()), encode_path(& session_template_name
                 .to_string()), encode_path(& session_name.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -9204,11 +10377,17 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
             if let Some(value) = if_match {
                 header_map.append("If-Match", value.to_string().try_into()?);
             }
             if let Some(value) = if_none_match {
                 header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
             let mut request = client

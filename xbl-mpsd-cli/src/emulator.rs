@@ -50,8 +50,7 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
     };
     let listener = TcpListener::bind(config.bind_addr).await.map_err(failed)?;
     let addr = listener.local_addr().map_err(failed)?;
-    let app = try_router(config.clone())
-        .map_err(|e| CliError::Failed(format!("emulator: {e}")))?;
+    let app = try_router(config.clone()).map_err(|e| CliError::Failed(format!("emulator: {e}")))?;
     // The URL alone on stdout (for scripts); the banner and one line per request on stderr.
     output::stdout_line(&format!("http://{addr}"));
     eprint!("{}", xbl_mpsd_emulator::banner(&format!("http://{addr}")));

@@ -26,6 +26,15 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_get_session_by_handle() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
@@ -41,12 +50,30 @@ impl<T: CliConfig> Cli<T> {
                     .required(false)
                     .help("An ETag; 304 when the session has not changed since."),
             )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
             .about(
                 "Read a session by dereferencing a handle\n\nReturns the session the handle points to. XSAPI requires `Content-Location` in the answer to learn the\nsession reference. 204 means the handle exists but its session does not.\n",
             )
     }
     pub fn cli_write_session_by_handle() -> ::clap::Command {
         ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
@@ -82,6 +109,15 @@ impl<T: CliConfig> Cli<T> {
                     ),
             )
             .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("json-body")
                     .long("json-body")
                     .value_name("JSON-FILE")
@@ -102,6 +138,15 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_create_handle() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("invited-xuid")
                     .long("invited-xuid")
                     .value_parser(
@@ -110,6 +155,15 @@ impl<T: CliConfig> Cli<T> {
                         ),
                     )
                     .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("type")
@@ -147,12 +201,21 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_query_handles() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("filter")
                     .long("filter")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`).",
+                        "OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.\n`session/memberXuids/any(d:d eq '1234566')`. ⚠ The docs write `session/memberXuids`, `strings/…`,\n`numbers/…`; XSAPI's header examples write `MemberXuids/…`, `Strings/…`, `Numbers/…`. Which casing\nthe service needs is unverified; the docs' table is the more detailed (reference §2.4).\n",
                     ),
             )
             .arg(
@@ -165,12 +228,30 @@ impl<T: CliConfig> Cli<T> {
                     ),
             )
             .arg(
+                ::clap::Arg::new("inactive")
+                    .long("inactive")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "Include sessions where the user is inactive. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("include")
                     .long("include")
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
                         "Comma-separated extra sections: `relatedInfo`, `customProperties`, `roleInfo`. XSAPI sends\n`relatedInfo,customProperties` for activities and `relatedInfo,roleInfo,customProperties` for search.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("keyword")
+                    .long("keyword")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Sessions with this keyword. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -181,10 +262,46 @@ impl<T: CliConfig> Cli<T> {
                     .help("`<attribute> asc|desc` (default `Timestamp asc`)."),
             )
             .arg(
+                ::clap::Arg::new("private")
+                    .long("private")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("reservations")
+                    .long("reservations")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "Include sessions where the user is only reserved (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
+            )
+            .arg(
                 ::clap::Arg::new("scid")
                     .long("scid")
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
                     .required(false),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("take")
+                    .long("take")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "At most this many results, 0 to 100. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("template-name")
@@ -200,6 +317,33 @@ impl<T: CliConfig> Cli<T> {
                         ::clap::value_parser!(::xbl_mpsd_api::types::HandleType),
                     )
                     .required_unless_present("json-body"),
+            )
+            .arg(
+                ::clap::Arg::new("version")
+                    .long("version")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "Only sessions of this major version. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("visibility")
+                    .long("visibility")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("xuid")
+                    .long("xuid")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("json-body")
@@ -222,20 +366,14 @@ impl<T: CliConfig> Cli<T> {
     pub fn cli_get_handle() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
-                ::clap::Arg::new("handle-id")
-                    .long("handle-id")
-                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
-                    .required(true)
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
                     .help(
-                        "The handle's GUID (activity, invite, search or transfer handle).",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
                     ),
             )
-            .about(
-                "Read a handle document\n\n⚠ The docs say this returns a MultiplayerSession and copy the remarks of /handles/{handleId}/session; no\nknown client calls it. Modelled as the handle document, like the REST resource it names.\n",
-            )
-    }
-    pub fn cli_delete_handle() -> ::clap::Command {
-        ::clap::Command::new("")
             .arg(
                 ::clap::Arg::new("handle-id")
                     .long("handle-id")
@@ -245,12 +383,63 @@ impl<T: CliConfig> Cli<T> {
                         "The handle's GUID (activity, invite, search or transfer handle).",
                     ),
             )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
+            .about(
+                "Read a handle document\n\n⚠ The docs say this returns a MultiplayerSession and copy the remarks of /handles/{handleId}/session; no\nknown client calls it. Modelled as the handle document, like the REST resource it names.\n",
+            )
+    }
+    pub fn cli_delete_handle() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("handle-id")
+                    .long("handle-id")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::HandleId))
+                    .required(true)
+                    .help(
+                        "The handle's GUID (activity, invite, search or transfer handle).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
             .about(
                 "Delete a handle (clears an activity, removes a search handle)\n\nOnly the owning title may delete a user's activity handle. Whether the service answers 200 or 204 is not\ndocumented; both mean success.\n",
             )
     }
     pub fn cli_get_session() -> ::clap::Command {
         ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
             .arg(
                 ::clap::Arg::new("if-none-match")
                     .long("if-none-match")
@@ -287,12 +476,30 @@ impl<T: CliConfig> Cli<T> {
                         "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
                     ),
             )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                    ),
+            )
             .about(
                 "Read a session by its reference\n\n204 means the session does not exist; 304 answers an `If-None-Match` that still matches.",
             )
     }
     pub fn cli_write_session() -> ::clap::Command {
         ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                    ),
+            )
             .arg(
                 ::clap::Arg::new("if-match")
                     .long("if-match")
@@ -345,6 +552,15 @@ impl<T: CliConfig> Cli<T> {
                     .required(true)
                     .help(
                         "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
                     ),
             )
             .arg(
@@ -390,11 +606,18 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.get_session_by_handle();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
         if let Some(value) = matches.get_one::<::std::string::String>("if-none-match") {
             request = request.if_none_match(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         self.config.execute_get_session_by_handle(matches, &mut request)?;
         let result = request.send().await;
@@ -414,6 +637,10 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.write_session_by_handle();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
         }
@@ -425,6 +652,9 @@ impl<T: CliConfig> Cli<T> {
         }
         if let Some(value) = matches.get_one::<bool>("nocommit") {
             request = request.nocommit(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
@@ -453,10 +683,17 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.create_handle();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches
             .get_one::<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>("invited-xuid")
         {
             request = request.body_map(|body| { body.invited_xuid(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::types::HandleType>("type")
         {
@@ -492,20 +729,42 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.query_handles();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::std::string::String>("filter") {
             request = request.body_map(|body| { body.filter(value.clone()) });
         }
         if let Some(value) = matches.get_one::<bool>("global") {
             request = request.body_map(|body| { body.global(value.clone()) });
         }
+        if let Some(value) = matches.get_one::<bool>("inactive") {
+            request = request.inactive(value.clone());
+        }
         if let Some(value) = matches.get_one::<::std::string::String>("include") {
             request = request.include(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
+            request = request.keyword(value.clone());
         }
         if let Some(value) = matches.get_one::<::std::string::String>("order-by") {
             request = request.body_map(|body| { body.order_by(value.clone()) });
         }
+        if let Some(value) = matches.get_one::<bool>("private") {
+            request = request.private(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("reservations") {
+            request = request.reservations(value.clone());
+        }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
             request = request.body_map(|body| { body.scid(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("take") {
+            request = request.take(value.clone());
         }
         if let Some(value) = matches.get_one::<::std::string::String>("template-name") {
             request = request.body_map(|body| { body.template_name(value.clone()) });
@@ -513,6 +772,15 @@ impl<T: CliConfig> Cli<T> {
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::types::HandleType>("type")
         {
             request = request.body_map(|body| { body.type_(value.clone()) });
+        }
+        if let Some(value) = matches.get_one::<i32>("version") {
+            request = request.version(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("visibility") {
+            request = request.visibility(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("xuid") {
+            request = request.xuid(value.clone());
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)
@@ -539,8 +807,15 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.get_handle();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         self.config.execute_get_handle(matches, &mut request)?;
         let result = request.send().await;
@@ -560,8 +835,15 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.delete_handle();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::xbl_mpsd_api::HandleId>("handle-id") {
             request = request.handle_id(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         self.config.execute_delete_handle(matches, &mut request)?;
         let result = request.send().await;
@@ -581,6 +863,10 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.get_session();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::std::string::String>("if-none-match") {
             request = request.if_none_match(value.clone());
         }
@@ -596,6 +882,9 @@ impl<T: CliConfig> Cli<T> {
             .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
         {
             request = request.session_template_name(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         self.config.execute_get_session(matches, &mut request)?;
         let result = request.send().await;
@@ -615,6 +904,10 @@ impl<T: CliConfig> Cli<T> {
         matches: &::clap::ArgMatches,
     ) -> anyhow::Result<()> {
         let mut request = self.client.write_session();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
         if let Some(value) = matches.get_one::<::std::string::String>("if-match") {
             request = request.if_match(value.clone());
         }
@@ -636,6 +929,9 @@ impl<T: CliConfig> Cli<T> {
             .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
         {
             request = request.session_template_name(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
         }
         if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
             let body_txt = std::fs::read_to_string(value)

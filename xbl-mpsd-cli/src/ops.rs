@@ -182,17 +182,15 @@ fn arg_hidden(command: &Command, id: &str) -> bool {
 /// `--scid`: a service configuration ID as the SDK checks it.
 fn parse_scid(value: &str) -> Result<Scid, String> {
     value.parse::<Scid>().map_err(|e| {
-            format!(
-                "not a valid SCID ({e}); a SCID looks like 00000000-0000-0000-0000-00007a5b8c9d"
-            )
-        })
+        format!("not a valid SCID ({e}); a SCID looks like 00000000-0000-0000-0000-00007a5b8c9d")
+    })
 }
 
 /// `--handle-id`: a handle ID (a GUID) with a readable message.
 fn parse_handle_id(value: &str) -> Result<HandleId, String> {
     value.parse::<HandleId>().map_err(|e| {
-            format!("{e}; a handle ID is a GUID like 656f5f26-206e-4855-9887-6e4712a22500")
-        })
+        format!("{e}; a handle ID is a GUID like 656f5f26-206e-4855-9887-6e4712a22500")
+    })
 }
 
 /// The values of `--include`.

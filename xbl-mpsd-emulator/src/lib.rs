@@ -37,8 +37,8 @@ mod session;
 mod store;
 
 pub use config::EmulatorConfig;
-pub use rta::RtaControl;
 pub use explain::banner;
+pub use rta::RtaControl;
 pub use server::{
     Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,
     try_router,

@@ -9,8 +9,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::EmulatorConfig;
-use crate::store::Store;
 use crate::rta::RtaControl;
+use crate::store::Store;
 
 /// Entry point: starts emulator instances.
 #[derive(Debug, Clone, Copy, Default)]

@@ -61,8 +61,7 @@ async fn setup(
 
 /// One write; the latency of every watch's tap for it.
 async fn round(setup: &mut Setup, value: u64) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    let delta =
-        serde_json::from_value(serde_json::json!({"properties": {"custom": {"v": value}}}))?;
+    let delta = xbl_mpsd_ext::SessionDelta::new().set_custom_value("v", value.into());
     let start = Instant::now();
     let outcome = setup.writer.write(&setup.session, delta).send().await?;
     let number = outcome

@@ -51,8 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // ... and writes a property; the host reads the session the tap announces.
-    let delta =
-        serde_json::from_value(serde_json::json!({"properties": {"custom": {"map": "lava"}}}))?;
+    let delta = xbl_mpsd_ext::SessionDelta::new().set_custom("map", "lava")?;
     guest.write(&session, delta).send().await?;
     let fresh = tokio::time::timeout(Duration::from_secs(5), watch.next_session())
         .await?

@@ -405,7 +405,10 @@ impl MpsdClient {
     /// The token provider, for other connections of the same user (RTA).
     #[cfg_attr(not(feature = "rta"), allow(dead_code))]
     pub(crate) fn token_provider(&self) -> Option<Arc<dyn TokenProvider>> {
-        self.inner.tokens.clone()
+        self.inner
+            .tokens
+            .as_ref()
+            .map(|tokens| Arc::clone(&tokens.provider))
     }
 
     /// Runs one logical call: `attempt` builds and sends the request anew each time. Retries per the

@@ -272,10 +272,16 @@ impl SessionSubscriptions {
             .send()
             .await?;
         match outcome {
-            WriteOutcome::Created(session) | WriteOutcome::Updated(session) => {
+            WriteOutcome::Created(session)
+            | WriteOutcome::Updated(session)
+            | WriteOutcome::Accepted {
+                session: Some(session),
+                ..
+            } => {
                 watch.remember(&session);
                 watch.session = Some(*session);
             }
+            WriteOutcome::Accepted { session: None, .. } => {}
             WriteOutcome::OutOfSync { .. } | WriteOutcome::SessionDeleted => {
                 return Err(WatchError::NoSession(reference.to_uri_path()));
             }
@@ -465,8 +471,7 @@ impl SessionWatch {
                 .change_number
                 .and_then(|n| u64::try_from(n).ok()),
         ) {
-            let branch = branch.clone();
-            let last = self.last.entry(branch).or_insert(0);
+            let last = self.last.entry(branch.to_string()).or_insert(0);
             *last = (*last).max(number);
         }
     }

@@ -21,6 +21,7 @@ mod error;
     missing_docs
 )]
 mod generated_cli;
+mod login;
 mod ops;
 mod output;
 mod validate;

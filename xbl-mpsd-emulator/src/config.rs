@@ -19,6 +19,8 @@ pub struct EmulatorConfig {
     ///
     /// The emulator only reports the time; it does not delete expired invites.
     pub invite_expiration: Duration,
+    /// The sign-in mock served next to MPSD (keep a clone to steer it from a test). Default: a fresh mock.
+    pub sign_in: crate::SignInMock,
 }
 
 impl Default for EmulatorConfig {
@@ -28,6 +30,7 @@ impl Default for EmulatorConfig {
             max_body_bytes: 1024 * 1024,
             title_id: 1234,
             invite_expiration: Duration::from_secs(24 * 60 * 60),
+            sign_in: crate::SignInMock::default(),
         }
     }
 }

@@ -9,7 +9,9 @@
 //! * `GET`/`PUT /handles/{handleId}/session`: read and write a session through a handle.
 //!
 //! Callers authenticate with `Authorization: XBL3.0 x=<userhash>;<xuid>`: the "token" is the caller's decimal
-//! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later.
+//! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later. An XSTS token issued by the built-in
+//! sign-in mock ([`SignInMock`]: device code, user, device, SISU and XSTS endpoints at the real paths) is
+//! accepted too, as its user.
 //!
 //! Start one with [`Emulator::start`] (tests), embed it with [`router`] or [`serve`], or run the
 //! `xbl-mpsd-emulator` binary.
@@ -24,7 +26,9 @@ mod response;
 mod routes;
 mod server;
 mod session;
+mod signin_mock;
 mod store;
 
 pub use config::EmulatorConfig;
+pub use signin_mock::{MockAccount, MockEndpoint, MockFailure, MockLifetimes, PollAnswer, SignInMock};
 pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};

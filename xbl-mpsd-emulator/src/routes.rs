@@ -34,6 +34,7 @@ struct AppState {
 /// Builds the emulator's router with a fresh, empty directory.
 pub(crate) fn router(config: EmulatorConfig) -> Router {
     let limit = config.max_body_bytes;
+    let sign_in = config.sign_in.clone();
     let state = AppState {
         store: Arc::new(Store::default()),
         config: Arc::new(config),
@@ -64,8 +65,10 @@ pub(crate) fn router(config: EmulatorConfig) -> Router {
                 .fallback(method_not_allowed),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        .merge(crate::signin_mock::router(sign_in.clone()))
+        .layer(axum::Extension(sign_in))
+        .layer(DefaultBodyLimit::max(limit))
 }
 
 /// Unknown paths: 404 text.

@@ -50,6 +50,7 @@
 //! * [`auth`]: [`XblToken`] and the [`TokenProvider`] trait.
 //! * [`retry`]: XSAPI's retry policy and a generic async executor ([`RetryPolicy::run`]).
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
+//! * `signin` (feature `signin`): Xbox Live sign-in, a [`TokenProvider`] from a Microsoft account to XSTS, and its token cache.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activation;
@@ -64,6 +65,8 @@ mod response;
 pub mod retry;
 pub mod session;
 pub mod session_ref;
+#[cfg(feature = "signin")]
+pub mod signin;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).

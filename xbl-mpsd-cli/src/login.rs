@@ -6,8 +6,8 @@ use std::path::Path;
 use chrono::Utc;
 use clap::{Args, ValueEnum};
 use xbl_mpsd_ext::signin::{
-    DEFAULT_CLIENT_ID, DEFAULT_RELYING_PARTY, DEFAULT_SANDBOX, Endpoints, SignInConfig, TicketPrefix,
-    TitleAuth, TokenCache, XboxSignIn,
+    DEFAULT_CLIENT_ID, DEFAULT_RELYING_PARTY, DEFAULT_SANDBOX, Endpoints, SignInConfig,
+    TicketPrefix, TitleAuth, TokenCache, XboxSignIn,
 };
 
 use crate::error::{CliError, chain};
@@ -159,7 +159,10 @@ pub fn whoami(cache_path: Option<&Path>) -> Result<(), CliError> {
     let expires = if account.expires > Utc::now() {
         account.expires.to_rfc3339()
     } else {
-        format!("{} (expired; renewed on next use)", account.expires.to_rfc3339())
+        format!(
+            "{} (expired; renewed on next use)",
+            account.expires.to_rfc3339()
+        )
     };
     let lines = [
         format!("xuid: {}", or_none(account.xuid.map(|x| x.to_string()))),
@@ -169,7 +172,11 @@ pub fn whoami(cache_path: Option<&Path>) -> Result<(), CliError> {
         format!("token expires: {expires}"),
         format!(
             "sign-in: {} via {} (client ID {}, relying party {})",
-            if stored.config.title.is_some() { "title (device + SISU)" } else { "user-only" },
+            if stored.config.title.is_some() {
+                "title (device + SISU)"
+            } else {
+                "user-only"
+            },
             stored.config.endpoints.msa,
             stored.config.client_id,
             stored.config.relying_party

@@ -56,7 +56,10 @@ fn login_whoami_operation_logout() {
         .success()
         .stdout(predicate::str::contains(format!("xuid: {}", account.xuid)))
         .stdout(predicate::str::contains("gamertag: MockGamer"))
-        .stdout(predicate::str::contains(format!("user hash: {}", account.user_hash)))
+        .stdout(predicate::str::contains(format!(
+            "user hash: {}",
+            account.user_hash
+        )))
         .stdout(predicate::str::contains("token expires: "))
         .get_output()
         .clone();
@@ -153,7 +156,9 @@ fn login_reports_what_the_user_must_do_and_keeps_a_foreign_cache() {
             .args(args)
             .assert()
             .failure()
-            .stderr(predicate::str::contains("is not a valid xbl-mpsd token cache"));
+            .stderr(predicate::str::contains(
+                "is not a valid xbl-mpsd token cache",
+            ));
     }
     // An operation without --token refuses too, rather than silently going unauthenticated.
     xbl()

@@ -37,7 +37,10 @@ pub(crate) fn parse_authorization(value: &str) -> ApiResult<u64> {
 
 /// Reads the caller's XUID from an `Authorization` value, looking the token up in `sign_in`'s issued
 /// XSTS tokens first.
-pub(crate) fn parse_authorization_with(value: &str, sign_in: Option<&SignInMock>) -> ApiResult<u64> {
+pub(crate) fn parse_authorization_with(
+    value: &str,
+    sign_in: Option<&SignInMock>,
+) -> ApiResult<u64> {
     let value = value.trim();
     let rest = value
         .get(..6)

@@ -30,5 +30,7 @@ mod signin_mock;
 mod store;
 
 pub use config::EmulatorConfig;
-pub use signin_mock::{MockAccount, MockEndpoint, MockFailure, MockLifetimes, PollAnswer, SignInMock};
 pub use server::{Emulator, RunningEmulator, router, serve, serve_with_shutdown, shutdown_signal};
+pub use signin_mock::{
+    MockAccount, MockEndpoint, MockFailure, MockLifetimes, PollAnswer, SignInMock,
+};

@@ -26,9 +26,9 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, SecondsFormat, Utc};
+use p256::EncodedPoint;
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::{Signature, VerifyingKey};
-use p256::EncodedPoint;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -275,7 +275,11 @@ impl SignInMock {
 impl MockState {
     fn next(&mut self, kind: &str) -> String {
         self.serial += 1;
-        format!("mock-{kind}-{}-{}", self.serial, uuid::Uuid::new_v4().simple())
+        format!(
+            "mock-{kind}-{}-{}",
+            self.serial,
+            uuid::Uuid::new_v4().simple()
+        )
     }
 
     fn hit(&mut self, endpoint: MockEndpoint) -> Option<MockFailure> {
@@ -328,7 +332,10 @@ fn failure_response(failure: MockFailure) -> Response {
 }
 
 fn field<'a>(fields: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
-    fields.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    fields
+        .get(name)
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
 }
 
 fn rfc3339(time: SystemTime) -> String {
@@ -346,13 +353,26 @@ async fn device_authorization(State(mock): State<SignInMock>, form: FormFields) 
         return failure_response(failure);
     }
     let Ok(Form(fields)) = form else {
-        return oauth(StatusCode::BAD_REQUEST, "invalid_request", "the body must be a form");
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be a form",
+        );
     };
-    let (Some(client_id), Some(_scope)) = (field(&fields, "client_id"), field(&fields, "scope")) else {
-        return oauth(StatusCode::BAD_REQUEST, "invalid_request", "client_id and scope are required");
+    let (Some(client_id), Some(_scope)) = (field(&fields, "client_id"), field(&fields, "scope"))
+    else {
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and scope are required",
+        );
     };
     if field(&fields, "response_type").is_some_and(|t| t != "device_code") {
-        return oauth(StatusCode::BAD_REQUEST, "unsupported_response_type", "response_type must be device_code");
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_response_type",
+            "response_type must be device_code",
+        );
     }
     let code = state.next("device-code");
     let script = state.script.clone();
@@ -374,8 +394,12 @@ fn issue_msa(state: &mut MockState, client_id: &str) -> Response {
     let access = state.next("msa-at");
     let refresh = state.next("msa-rt");
     let lifetime = state.lifetimes.msa;
-    state.access_tokens.insert(access.clone(), SystemTime::now() + lifetime);
-    state.refresh_tokens.insert(refresh.clone(), client_id.to_owned());
+    state
+        .access_tokens
+        .insert(access.clone(), SystemTime::now() + lifetime);
+    state
+        .refresh_tokens
+        .insert(refresh.clone(), client_id.to_owned());
     axum::Json(json!({
         "token_type": "bearer",
         "expires_in": lifetime.as_secs(),
@@ -391,10 +415,18 @@ fn issue_msa(state: &mut MockState, client_id: &str) -> Response {
 async fn token(State(mock): State<SignInMock>, form: FormFields) -> Response {
     let mut state = mock.lock();
     let Ok(Form(fields)) = form else {
-        return oauth(StatusCode::BAD_REQUEST, "invalid_request", "the body must be a form");
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be a form",
+        );
     };
     let Some(client_id) = field(&fields, "client_id") else {
-        return oauth(StatusCode::BAD_REQUEST, "invalid_request", "client_id is required");
+        return oauth(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id is required",
+        );
     };
     match field(&fields, "grant_type") {
         Some(DEVICE_CODE_GRANT | "device_code") => {
@@ -402,17 +434,35 @@ async fn token(State(mock): State<SignInMock>, form: FormFields) -> Response {
                 return failure_response(failure);
             }
             let Some(code) = field(&fields, "device_code") else {
-                return oauth(StatusCode::BAD_REQUEST, "invalid_request", "device_code is required");
+                return oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "device_code is required",
+                );
             };
             if state.client_ids.get(code).map(String::as_str) != Some(client_id) {
-                return oauth(StatusCode::BAD_REQUEST, "invalid_grant", "unknown device code for this client");
+                return oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown device code for this client",
+                );
             }
             let Some(script) = state.device_codes.get_mut(code) else {
-                return oauth(StatusCode::BAD_REQUEST, "invalid_grant", "the device code was already used");
+                return oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the device code was already used",
+                );
             };
             match script.pop_front() {
-                Some(PollAnswer::Pending) => oauth(StatusCode::BAD_REQUEST, "authorization_pending", "the user has not signed in yet"),
-                Some(PollAnswer::SlowDown) => oauth(StatusCode::BAD_REQUEST, "slow_down", "poll less often"),
+                Some(PollAnswer::Pending) => oauth(
+                    StatusCode::BAD_REQUEST,
+                    "authorization_pending",
+                    "the user has not signed in yet",
+                ),
+                Some(PollAnswer::SlowDown) => {
+                    oauth(StatusCode::BAD_REQUEST, "slow_down", "poll less often")
+                }
                 None => {
                     state.device_codes.remove(code);
                     issue_msa(&mut state, client_id)
@@ -424,10 +474,18 @@ async fn token(State(mock): State<SignInMock>, form: FormFields) -> Response {
                 return failure_response(failure);
             }
             let Some(refresh) = field(&fields, "refresh_token") else {
-                return oauth(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required");
+                return oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required",
+                );
             };
             if field(&fields, "scope").is_none() {
-                return oauth(StatusCode::BAD_REQUEST, "invalid_request", "scope is required");
+                return oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "scope is required",
+                );
             }
             match state.refresh_tokens.get(refresh) {
                 Some(owner) if owner == client_id => {
@@ -435,10 +493,18 @@ async fn token(State(mock): State<SignInMock>, form: FormFields) -> Response {
                     state.refresh_tokens.remove(refresh);
                     issue_msa(&mut state, client_id)
                 }
-                _ => oauth(StatusCode::BAD_REQUEST, "invalid_grant", "the refresh token is unknown, used or expired"),
+                _ => oauth(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token is unknown, used or expired",
+                ),
             }
         }
-        _ => oauth(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant_type is not supported"),
+        _ => oauth(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type is not supported",
+        ),
     }
 }
 
@@ -450,7 +516,9 @@ fn contract_v1(headers: &HeaderMap) -> bool {
 }
 
 fn json_body(body: &Bytes) -> Option<Value> {
-    serde_json::from_slice::<Value>(body).ok().filter(Value::is_object)
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
 }
 
 fn strip_ticket(ticket: &str) -> &str {
@@ -470,13 +538,20 @@ fn token_answer(token: &str, not_after: SystemTime, claims: Value) -> Value {
 }
 
 /// `POST /user/authenticate`.
-async fn user_authenticate(State(mock): State<SignInMock>, headers: HeaderMap, body: Bytes) -> Response {
+async fn user_authenticate(
+    State(mock): State<SignInMock>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut state = mock.lock();
     if let Some(failure) = state.hit(MockEndpoint::User) {
         return failure_response(failure);
     }
     if !contract_v1(&headers) {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "x-xbl-contract-version: 1 is required");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "x-xbl-contract-version: 1 is required",
+        );
     }
     let Some(body) = json_body(&body) else {
         return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
@@ -487,17 +562,31 @@ async fn user_authenticate(State(mock): State<SignInMock>, headers: HeaderMap, b
         || props["AuthMethod"] != "RPS"
         || props["SiteName"] != "user.auth.xboxlive.com"
     {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "RelyingParty, TokenType, AuthMethod or SiteName is wrong");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "RelyingParty, TokenType, AuthMethod or SiteName is wrong",
+        );
     }
-    let ticket = props["RpsTicket"].as_str().map(strip_ticket).unwrap_or_default();
+    let ticket = props["RpsTicket"]
+        .as_str()
+        .map(strip_ticket)
+        .unwrap_or_default();
     if !live(&state.access_tokens, ticket) {
-        return xbox_refusal(StatusCode::UNAUTHORIZED, "the RPS ticket is unknown or expired");
+        return xbox_refusal(
+            StatusCode::UNAUTHORIZED,
+            "the RPS ticket is unknown or expired",
+        );
     }
     let token = state.next("xasu");
     let not_after = SystemTime::now() + state.lifetimes.user;
     state.user_tokens.insert(token.clone(), not_after);
     let uhs = state.account.user_hash.clone();
-    axum::Json(token_answer(&token, not_after, json!({"xui": [{"uhs": uhs}]}))).into_response()
+    axum::Json(token_answer(
+        &token,
+        not_after,
+        json!({"xui": [{"uhs": uhs}]}),
+    ))
+    .into_response()
 }
 
 /// Issues an XSTS token for the account.
@@ -505,9 +594,10 @@ fn issue_xsts(state: &mut MockState, relying_party: &str) -> Value {
     let token = state.next("xsts");
     let not_after = SystemTime::now() + state.lifetimes.xsts;
     let account = state.account.clone();
-    state
-        .xsts_tokens
-        .insert(token.clone(), (account.xuid, account.user_hash.clone(), not_after));
+    state.xsts_tokens.insert(
+        token.clone(),
+        (account.xuid, account.user_hash.clone(), not_after),
+    );
     let mut claim = json!({
         "uhs": account.user_hash,
         "gtg": account.gamertag,
@@ -523,13 +613,20 @@ fn issue_xsts(state: &mut MockState, relying_party: &str) -> Value {
 }
 
 /// `POST /xsts/authorize`.
-async fn xsts_authorize(State(mock): State<SignInMock>, headers: HeaderMap, body: Bytes) -> Response {
+async fn xsts_authorize(
+    State(mock): State<SignInMock>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut state = mock.lock();
     if let Some(failure) = state.hit(MockEndpoint::Xsts) {
         return failure_response(failure);
     }
     if !contract_v1(&headers) {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "x-xbl-contract-version: 1 is required");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "x-xbl-contract-version: 1 is required",
+        );
     }
     let Some(body) = json_body(&body) else {
         return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
@@ -539,11 +636,17 @@ async fn xsts_authorize(State(mock): State<SignInMock>, headers: HeaderMap, body
         return xbox_refusal(StatusCode::BAD_REQUEST, "RelyingParty is required");
     };
     if body["TokenType"] != "JWT" || props["SandboxId"] != "RETAIL" {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "TokenType must be JWT and SandboxId RETAIL");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "TokenType must be JWT and SandboxId RETAIL",
+        );
     }
     let user = props["UserTokens"][0].as_str().unwrap_or_default();
     if !live(&state.user_tokens, user) {
-        return xbox_refusal(StatusCode::UNAUTHORIZED, "the user token is unknown or expired");
+        return xbox_refusal(
+            StatusCode::UNAUTHORIZED,
+            "the user token is unknown or expired",
+        );
     }
     if let Some(device) = props.get("DeviceToken") {
         let ok = device
@@ -551,13 +654,19 @@ async fn xsts_authorize(State(mock): State<SignInMock>, headers: HeaderMap, body
             .and_then(|d| state.device_tokens.get(d))
             .is_some_and(|(t, _, _)| SystemTime::now() < *t);
         if !ok {
-            return xbox_refusal(StatusCode::UNAUTHORIZED, "the device token is unknown or expired");
+            return xbox_refusal(
+                StatusCode::UNAUTHORIZED,
+                "the device token is unknown or expired",
+            );
         }
     }
     if let Some(title) = props.get("TitleToken")
         && !title.as_str().is_some_and(|t| live(&state.title_tokens, t))
     {
-        return xbox_refusal(StatusCode::UNAUTHORIZED, "the title token is unknown or expired");
+        return xbox_refusal(
+            StatusCode::UNAUTHORIZED,
+            "the title token is unknown or expired",
+        );
     }
     let relying_party = relying_party.to_owned();
     axum::Json(issue_xsts(&mut state, &relying_party)).into_response()
@@ -565,7 +674,8 @@ async fn xsts_authorize(State(mock): State<SignInMock>, headers: HeaderMap, body
 
 /// The `(x, y)` of a `ProofKey` JWK, checked.
 fn proof_key(jwk: &Value) -> Option<(String, String)> {
-    let ok = jwk["kty"] == "EC" && jwk["alg"] == "ES256" && jwk["crv"] == "P-256" && jwk["use"] == "sig";
+    let ok =
+        jwk["kty"] == "EC" && jwk["alg"] == "ES256" && jwk["crv"] == "P-256" && jwk["use"] == "sig";
     ok.then(|| Some((jwk["x"].as_str()?.to_owned(), jwk["y"].as_str()?.to_owned())))
         .flatten()
 }
@@ -581,7 +691,9 @@ fn verify_signature(
         .get("signature")
         .and_then(|v| v.to_str().ok())
         .ok_or("the Signature header is missing")?;
-    let bytes = STANDARD.decode(header).map_err(|_| "the Signature header is not base64")?;
+    let bytes = STANDARD
+        .decode(header)
+        .map_err(|_| "the Signature header is not base64")?;
     if bytes.len() != 76 {
         return Err("the Signature header is not 76 bytes");
     }
@@ -592,7 +704,11 @@ fn verify_signature(
     }
     let ticks = u64::from_be_bytes(filetime.try_into().map_err(|_| "bad timestamp")?);
     let signed_at = UNIX_EPOCH
-        + Duration::from_nanos(ticks.saturating_sub(FILETIME_UNIX_EPOCH).saturating_mul(100));
+        + Duration::from_nanos(
+            ticks
+                .saturating_sub(FILETIME_UNIX_EPOCH)
+                .saturating_mul(100),
+        );
     let now = SystemTime::now();
     let skew = now
         .duration_since(signed_at)
@@ -612,7 +728,8 @@ fn verify_signature(
         return Err("the proof key coordinates are not 32 bytes of base64url");
     };
     let point = EncodedPoint::from_affine_coordinates(&x, &y, false);
-    let key = VerifyingKey::from_encoded_point(&point).map_err(|_| "the proof key is not a P-256 point")?;
+    let key = VerifyingKey::from_encoded_point(&point)
+        .map_err(|_| "the proof key is not a P-256 point")?;
     let signature = Signature::from_slice(signature).map_err(|_| "the signature is malformed")?;
     let authorization = headers
         .get("authorization")
@@ -651,7 +768,10 @@ async fn device_authenticate(
         return failure_response(failure);
     }
     if !contract_v1(&headers) {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "x-xbl-contract-version: 1 is required");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "x-xbl-contract-version: 1 is required",
+        );
     }
     let Some(json) = json_body(&body) else {
         return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
@@ -663,10 +783,16 @@ async fn device_authenticate(
         || !props["Id"].is_string()
         || !props["DeviceType"].is_string()
     {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "RelyingParty, TokenType, AuthMethod, Id or DeviceType is wrong");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "RelyingParty, TokenType, AuthMethod, Id or DeviceType is wrong",
+        );
     }
     let Some((x, y)) = proof_key(&props["ProofKey"]) else {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "ProofKey must be an ES256 P-256 JWK");
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "ProofKey must be an ES256 P-256 JWK",
+        );
     };
     if let Err(reason) = verify_signature(&headers, &path_and_query(&uri), &body, (&x, &y)) {
         return xbox_refusal(StatusCode::UNAUTHORIZED, reason);
@@ -675,7 +801,12 @@ async fn device_authenticate(
     let not_after = SystemTime::now() + state.lifetimes.user;
     state.device_tokens.insert(token.clone(), (not_after, x, y));
     let did = format!("{:016X}", state.serial);
-    axum::Json(token_answer(&token, not_after, json!({"xdi": {"did": did, "dcs": "0"}}))).into_response()
+    axum::Json(token_answer(
+        &token,
+        not_after,
+        json!({"xdi": {"did": did, "dcs": "0"}}),
+    ))
+    .into_response()
 }
 
 /// `POST /authorize` (SISU; signed by the device token's key).
@@ -702,19 +833,34 @@ async fn sisu_authorize(
         return xbox_refusal(StatusCode::UNAUTHORIZED, "the device token has expired");
     }
     if proof_key(&json["ProofKey"]) != Some((x.clone(), y.clone())) {
-        return xbox_refusal(StatusCode::UNAUTHORIZED, "ProofKey is not the key the device token is bound to");
+        return xbox_refusal(
+            StatusCode::UNAUTHORIZED,
+            "ProofKey is not the key the device token is bound to",
+        );
     }
     if let Err(reason) = verify_signature(&headers, &path_and_query(&uri), &body, (&x, &y)) {
         return xbox_refusal(StatusCode::UNAUTHORIZED, reason);
     }
-    if json["Sandbox"] != "RETAIL" || json["SiteName"] != "user.auth.xboxlive.com" || !json["AppId"].is_string() {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "AppId, Sandbox RETAIL and SiteName are required");
+    if json["Sandbox"] != "RETAIL"
+        || json["SiteName"] != "user.auth.xboxlive.com"
+        || !json["AppId"].is_string()
+    {
+        return xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "AppId, Sandbox RETAIL and SiteName are required",
+        );
     }
     let ticket = json["AccessToken"].as_str().unwrap_or_default();
     if !ticket.starts_with("t=") || !live(&state.access_tokens, strip_ticket(ticket)) {
-        return xbox_refusal(StatusCode::UNAUTHORIZED, "AccessToken must be t=<live access token>");
+        return xbox_refusal(
+            StatusCode::UNAUTHORIZED,
+            "AccessToken must be t=<live access token>",
+        );
     }
-    let relying_party = json["RelyingParty"].as_str().unwrap_or(XBOXLIVE_RP).to_owned();
+    let relying_party = json["RelyingParty"]
+        .as_str()
+        .unwrap_or(XBOXLIVE_RP)
+        .to_owned();
     let lifetime = state.lifetimes.user;
     let user = state.next("xasu");
     let title = state.next("xast");

@@ -52,10 +52,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let scid = std::env::var("XBL_SCID").unwrap_or_else(|_| "MockScid".to_owned());
     let session: SessionReference =
-        format!("/serviceconfigs/{scid}/sessionTemplates/lobby/sessions/sign-in-example").parse()?;
-    let client = MpsdClient::builder().base_url(mpsd).token_provider(sign_in).build()?;
+        format!("/serviceconfigs/{scid}/sessionTemplates/lobby/sessions/sign-in-example")
+            .parse()?;
+    let client = MpsdClient::builder()
+        .base_url(mpsd)
+        .token_provider(sign_in)
+        .build()?;
     let outcome = client.write(&session, join_delta(xuid)).send().await?;
-    let members = outcome.session().map(|s| s.member_xuids()).unwrap_or_default();
+    let members = outcome
+        .session()
+        .map(|s| s.member_xuids())
+        .unwrap_or_default();
     println!("joined {session}; members: {members:?}");
     Ok(())
 }

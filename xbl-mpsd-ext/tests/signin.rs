@@ -39,7 +39,8 @@ async fn setup() -> Setup {
 
 impl Setup {
     fn config(&self) -> SignInConfig {
-        SignInConfig::new("000000004c20a908").endpoints(Endpoints::all_at(&self.emulator.base_url()))
+        SignInConfig::new("000000004c20a908")
+            .endpoints(Endpoints::all_at(&self.emulator.base_url()))
     }
 
     fn cache(&self) -> TokenCache {
@@ -68,7 +69,10 @@ impl Setup {
         assert!(!secrets.is_empty());
         for text in texts {
             for secret in &secrets {
-                assert!(!text.contains(secret.as_str()), "a token leaked into: {text}");
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a token leaked into: {text}"
+                );
             }
         }
     }
@@ -83,7 +87,10 @@ fn session(name: &str) -> SessionReference {
 /// Writes a session as the signed-in user and returns the member XUIDs.
 async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
     let outcome = client
-        .write(&session(name), join_delta(xuid.to_string().parse().unwrap()))
+        .write(
+            &session(name),
+            join_delta(xuid.to_string().parse().unwrap()),
+        )
         .send()
         .await
         .unwrap();
@@ -93,32 +100,53 @@ async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
 #[tokio::test]
 async fn device_code_user_only_path_then_mpsd_as_that_user() {
     let s = setup().await;
-    s.mock.set_poll_script([PollAnswer::Pending, PollAnswer::SlowDown]);
+    s.mock
+        .set_poll_script([PollAnswer::Pending, PollAnswer::SlowDown]);
     s.mock.set_interval(1);
     let provider = s.provider(s.config());
     let mut shown = None;
     let account = provider
-        .sign_in(|code| shown = Some((code.verification_uri().to_owned(), code.user_code().to_owned())))
+        .sign_in(|code| {
+            shown = Some((
+                code.verification_uri().to_owned(),
+                code.user_code().to_owned(),
+            ))
+        })
         .await
         .unwrap();
     assert_eq!(
         shown,
-        Some(("https://www.microsoft.com/link".to_owned(), "MOCK-CODE".to_owned()))
+        Some((
+            "https://www.microsoft.com/link".to_owned(),
+            "MOCK-CODE".to_owned()
+        ))
     );
     // pending: wait the interval; slow_down: wait 5 s longer from then on.
-    assert_eq!(s.clock.sleeps(), [Duration::from_secs(1), Duration::from_secs(6)]);
+    assert_eq!(
+        s.clock.sleeps(),
+        [Duration::from_secs(1), Duration::from_secs(6)]
+    );
     assert_eq!(s.mock.requests(MockEndpoint::DeviceToken), 3);
     let me = s.mock.account();
     assert_eq!(account.xuid.unwrap().to_string(), me.xuid.to_string());
     assert_eq!(account.gamertag.as_deref(), Some("MockGamer"));
     assert_eq!(account.user_hash, me.user_hash);
     assert!(account.privileges.contains(&254));
-    assert_eq!((s.mock.requests(MockEndpoint::User), s.mock.requests(MockEndpoint::Xsts)), (1, 1));
+    assert_eq!(
+        (
+            s.mock.requests(MockEndpoint::User),
+            s.mock.requests(MockEndpoint::Xsts)
+        ),
+        (1, 1)
+    );
     assert_eq!(s.mock.requests(MockEndpoint::Device), 0);
 
     // MPSD accepts the XSTS token as that user.
     let client = s.client(&provider);
-    assert_eq!(join(&client, me.xuid, "user-only").await, [me.xuid.to_string()]);
+    assert_eq!(
+        join(&client, me.xuid, "user-only").await,
+        [me.xuid.to_string()]
+    );
     // A cached, valid token: no new request.
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 1);
 
@@ -126,7 +154,10 @@ async fn device_code_user_only_path_then_mpsd_as_that_user() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(s.cache().path()).unwrap().permissions().mode();
+        let mode = std::fs::metadata(s.cache().path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let warm = XboxSignIn::from_cache(s.cache()).unwrap().unwrap();
@@ -188,7 +219,10 @@ async fn expiry_renews_xsts_then_refreshes_and_rotates_the_refresh_token() {
 
     // A rejected refresh token means a new sign-in.
     s.clock.advance(Duration::from_secs(7200));
-    s.mock.fail_next(MockEndpoint::Refresh, MockFailure::OAuth("invalid_grant".into()));
+    s.mock.fail_next(
+        MockEndpoint::Refresh,
+        MockFailure::OAuth("invalid_grant".into()),
+    );
     let err = resumed.token().await.unwrap_err().to_string();
     assert!(err.contains("sign in again"), "{err}");
 }
@@ -205,7 +239,11 @@ async fn a_401_from_mpsd_renews_the_token_once_and_retries_with_the_new_one() {
 
     s.mock.revoke_xsts_tokens();
     // A read is retried after the refresh; the new token is sent and accepted.
-    let read = client.get_session(&session("after-401")).await.unwrap().unwrap();
+    let read = client
+        .get_session(&session("after-401"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.member_xuids(), [xuid.to_string()]);
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 2);
     assert_ne!(provider.token().await.unwrap(), old);
@@ -227,13 +265,20 @@ async fn title_path_device_token_sisu_and_a_persisted_proof_key() {
     assert_eq!(s.mock.requests(MockEndpoint::User), 0);
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 0);
     let xuid: u64 = account.xuid.unwrap().to_string().parse().unwrap();
-    assert_eq!(join(&s.client(&provider), xuid, "title").await, [xuid.to_string()]);
+    assert_eq!(
+        join(&s.client(&provider), xuid, "title").await,
+        [xuid.to_string()]
+    );
 
     // After a 401, XSTS is renewed from the cached user, title and device tokens.
     s.mock.revoke_xsts_tokens();
     let resumed = s.provider(config.clone());
     let client = s.client(&resumed);
-    client.get_session(&session("title")).await.unwrap().unwrap();
+    client
+        .get_session(&session("title"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 1);
     assert_eq!(s.mock.requests(MockEndpoint::Device), 1);
 
@@ -268,7 +313,8 @@ async fn every_documented_xerr_becomes_a_typed_error_with_advice() {
         (2_148_916_256, XErr::StaleToken(2_148_916_256)),
         (2_148_916_261, XErr::StaleToken(2_148_916_261)),
     ] {
-        s.mock.fail_next(MockEndpoint::Xsts, MockFailure::XErr(code));
+        s.mock
+            .fail_next(MockEndpoint::Xsts, MockFailure::XErr(code));
         let err = provider.sign_in(|_| {}).await.unwrap_err();
         assert_eq!(err.xerr(), Some(want), "{err}");
         let text = err.to_string();
@@ -276,11 +322,16 @@ async fn every_documented_xerr_becomes_a_typed_error_with_advice() {
         assert!(text.contains(&format!("0x{code:08X}")), "{text}");
     }
     // The user token endpoint maps them too.
-    s.mock.fail_next(MockEndpoint::User, MockFailure::XErr(2_148_916_233));
+    s.mock
+        .fail_next(MockEndpoint::User, MockFailure::XErr(2_148_916_233));
     let err = provider.sign_in(|_| {}).await.unwrap_err();
     assert!(matches!(
         err,
-        SignInError::Xbox { endpoint: "user", status: 401, xerr: XErr::AccountCreationRequired }
+        SignInError::Xbox {
+            endpoint: "user",
+            status: 401,
+            xerr: XErr::AccountCreationRequired
+        }
     ));
     assert!(err.to_string().contains("has no Xbox profile"));
 }
@@ -290,11 +341,19 @@ async fn device_code_errors_are_typed() {
     let s = setup().await;
     let provider = s.provider(s.config());
     for (error, check) in [
-        ("expired_token", (|e: &SignInError| matches!(e, SignInError::DeviceCodeExpired)) as fn(&SignInError) -> bool),
+        (
+            "expired_token",
+            (|e: &SignInError| matches!(e, SignInError::DeviceCodeExpired))
+                as fn(&SignInError) -> bool,
+        ),
         ("access_denied", |e| matches!(e, SignInError::Declined)),
-        ("invalid_client", |e| matches!(e, SignInError::OAuth { error, .. } if error == "invalid_client")),
+        (
+            "invalid_client",
+            |e| matches!(e, SignInError::OAuth { error, .. } if error == "invalid_client"),
+        ),
     ] {
-        s.mock.fail_next(MockEndpoint::DeviceToken, MockFailure::OAuth(error.into()));
+        s.mock
+            .fail_next(MockEndpoint::DeviceToken, MockFailure::OAuth(error.into()));
         let err = provider.sign_in(|_| {}).await.unwrap_err();
         assert!(check(&err), "{error}: {err:?}");
     }
@@ -315,8 +374,14 @@ async fn device_code_errors_are_typed() {
 async fn a_corrupt_or_foreign_cache_is_an_error_and_left_untouched() {
     let s = setup().await;
     std::fs::write(s.cache().path(), "{\"some\": \"other program\"}").unwrap();
-    let err = XboxSignIn::builder(s.config()).cache(s.cache()).build().unwrap_err();
-    assert!(matches!(err, SignInError::Cache(CacheError::Corrupt { .. })), "{err:?}");
+    let err = XboxSignIn::builder(s.config())
+        .cache(s.cache())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, SignInError::Cache(CacheError::Corrupt { .. })),
+        "{err:?}"
+    );
     assert!(XboxSignIn::from_cache(s.cache()).is_err());
     assert_eq!(
         std::fs::read_to_string(s.cache().path()).unwrap(),
@@ -326,7 +391,9 @@ async fn a_corrupt_or_foreign_cache_is_an_error_and_left_untouched() {
     // A cache made for another configuration is not used (and not deleted).
     std::fs::remove_file(s.cache().path()).unwrap();
     s.provider(s.config()).sign_in(|_| {}).await.unwrap();
-    let other = s.provider(SignInConfig::new("0000000048183522").endpoints(Endpoints::all_at(&s.emulator.base_url())));
+    let other = s.provider(
+        SignInConfig::new("0000000048183522").endpoints(Endpoints::all_at(&s.emulator.base_url())),
+    );
     assert!(other.xsts_token().await.unwrap_err().needs_sign_in());
     assert!(s.cache().load().unwrap().is_some());
     // Signing out removes it.

@@ -80,7 +80,10 @@ pub struct CachedSignIn {
 impl CachedSignIn {
     /// The signed-in account, when the sign-in got as far as an XSTS token.
     pub fn account(&self) -> Option<super::Account> {
-        self.credentials.xsts.as_ref().map(super::Account::from_xsts)
+        self.credentials
+            .xsts
+            .as_ref()
+            .map(super::Account::from_xsts)
     }
 }
 
@@ -254,7 +257,10 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 #[cfg(not(unix))]
@@ -314,7 +320,10 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(cache.path()).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
-            let dir_mode = fs::metadata(dir.path().join("sub")).unwrap().permissions().mode();
+            let dir_mode = fs::metadata(dir.path().join("sub"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(dir_mode & 0o777, 0o700);
         }
         let debug = format!("{:?}", sample());
@@ -344,11 +353,18 @@ mod tests {
             let err = cache.load().unwrap_err();
             assert!(err.to_string().contains(want), "{text}: {err}");
             assert!(!err.to_string().contains(text) || text.len() < 6);
-            assert!(matches!(cache.save(&sample()), Err(CacheError::Corrupt { .. })));
+            assert!(matches!(
+                cache.save(&sample()),
+                Err(CacheError::Corrupt { .. })
+            ));
             assert!(cache.remove().is_err());
             assert_eq!(fs::read_to_string(&path).unwrap(), text, "left untouched");
         }
-        fs::write(&path, "{\"format\":\"xbl-mpsd-signin-cache\",\"version\":7}").unwrap();
+        fs::write(
+            &path,
+            "{\"format\":\"xbl-mpsd-signin-cache\",\"version\":7}",
+        )
+        .unwrap();
         assert!(matches!(
             cache.load(),
             Err(CacheError::UnsupportedVersion { found: 7, .. })

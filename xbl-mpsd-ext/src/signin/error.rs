@@ -79,19 +79,45 @@ impl XErr {
     /// One sentence: what happened and what the user must do.
     pub const fn advice(self) -> &'static str {
         match self {
-            Self::Banned => "this account is banned from Xbox Live; see https://support.xbox.com for enforcement details",
-            Self::ParentallyRestricted => "a parent or guardian has turned off online play for this account; they must allow it in the Microsoft family settings",
-            Self::AccountCreationRequired => "this Microsoft account has no Xbox profile; create one by signing in once at https://www.xbox.com/live, then sign in again",
-            Self::TermsOfUseNotAccepted => "the Xbox Live terms of use have not been accepted; sign in at https://www.xbox.com/live and accept them, then sign in again",
-            Self::CountryNotAuthorized => "Xbox Live is not available in this account's country or region",
-            Self::AgeVerificationRequired => "this account must verify its age; sign in at https://www.xbox.com/live and complete age verification, then sign in again",
-            Self::Curfew => "this account's screen-time limit is reached; try again when the family settings allow it",
-            Self::ChildNotInFamily => "this is a child account that is not in a Microsoft family; an adult must add it at https://account.microsoft.com/family, then sign in again",
-            Self::NameChangeRequired => "this account must change its gamertag; change it at https://www.xbox.com/live, then sign in again",
-            Self::DeviceLimitExceeded => "too many devices of this type are signed in to this account; sign out on another device and try again",
-            Self::SinglePointOfPresence => "this account is signed in to the title on another device; sign out there and try again",
-            Self::StaleToken(_) => "a token sent to Xbox Live was expired or invalid; sign in again if retrying does not help",
-            Self::Other(_) => "Xbox Live refused the sign-in; sign in again, and if it keeps failing check the account at https://www.xbox.com/live",
+            Self::Banned => {
+                "this account is banned from Xbox Live; see https://support.xbox.com for enforcement details"
+            }
+            Self::ParentallyRestricted => {
+                "a parent or guardian has turned off online play for this account; they must allow it in the Microsoft family settings"
+            }
+            Self::AccountCreationRequired => {
+                "this Microsoft account has no Xbox profile; create one by signing in once at https://www.xbox.com/live, then sign in again"
+            }
+            Self::TermsOfUseNotAccepted => {
+                "the Xbox Live terms of use have not been accepted; sign in at https://www.xbox.com/live and accept them, then sign in again"
+            }
+            Self::CountryNotAuthorized => {
+                "Xbox Live is not available in this account's country or region"
+            }
+            Self::AgeVerificationRequired => {
+                "this account must verify its age; sign in at https://www.xbox.com/live and complete age verification, then sign in again"
+            }
+            Self::Curfew => {
+                "this account's screen-time limit is reached; try again when the family settings allow it"
+            }
+            Self::ChildNotInFamily => {
+                "this is a child account that is not in a Microsoft family; an adult must add it at https://account.microsoft.com/family, then sign in again"
+            }
+            Self::NameChangeRequired => {
+                "this account must change its gamertag; change it at https://www.xbox.com/live, then sign in again"
+            }
+            Self::DeviceLimitExceeded => {
+                "too many devices of this type are signed in to this account; sign out on another device and try again"
+            }
+            Self::SinglePointOfPresence => {
+                "this account is signed in to the title on another device; sign out there and try again"
+            }
+            Self::StaleToken(_) => {
+                "a token sent to Xbox Live was expired or invalid; sign in again if retrying does not help"
+            }
+            Self::Other(_) => {
+                "Xbox Live refused the sign-in; sign in again, and if it keeps failing check the account at https://www.xbox.com/live"
+            }
         }
     }
 }
@@ -255,7 +281,10 @@ mod tests {
             assert_eq!(x.code(), code);
             assert!(!x.advice().is_empty());
         }
-        assert_eq!(XErr::from_code(2_148_916_233), XErr::AccountCreationRequired);
+        assert_eq!(
+            XErr::from_code(2_148_916_233),
+            XErr::AccountCreationRequired
+        );
         assert_eq!(XErr::from_code(2_148_916_238), XErr::ChildNotInFamily);
         assert!(matches!(XErr::from_code(0x8015_DC22), XErr::StaleToken(_)));
         assert!(

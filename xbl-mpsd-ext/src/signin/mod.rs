@@ -42,7 +42,7 @@ mod wire;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -166,7 +166,8 @@ impl XboxSignInBuilder {
         self
     }
 
-    /// The clock used for expiry and polling (tests pass a [`FakeClock`](crate::FakeClock)).
+    /// The clock used for expiry and polling (tests pass a [`FakeClock`](crate::FakeClock)). Request
+    /// signatures always carry the system time, which the service checks.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -277,7 +278,13 @@ impl XboxSignIn {
 
     /// The signed-in account, if a sign-in completed (its token may need renewing).
     pub async fn account(&self) -> Option<Account> {
-        self.inner.state.lock().await.xsts.as_ref().map(Account::from_xsts)
+        self.inner
+            .state
+            .lock()
+            .await
+            .xsts
+            .as_ref()
+            .map(Account::from_xsts)
     }
 
     /// Starts a device-code sign-in.
@@ -430,7 +437,10 @@ impl XboxSignIn {
     /// # Errors
     ///
     /// As [`xsts_token`](Self::xsts_token).
-    pub async fn renew_after_rejection(&self, rejected: &XblToken) -> Result<XblToken, SignInError> {
+    pub async fn renew_after_rejection(
+        &self,
+        rejected: &XblToken,
+    ) -> Result<XblToken, SignInError> {
         let mut state = self.inner.state.lock().await;
         if let Some(x) = &state.xsts {
             let current = header(x)?;
@@ -469,16 +479,27 @@ impl XboxSignIn {
     }
 
     /// A valid Microsoft account access token, refreshing it (and storing the rotated refresh token).
-    async fn msa_access_token(&self, state: &mut Credentials, force: bool) -> Result<String, SignInError> {
-        let msa = state.msa.as_ref().ok_or_else(|| SignInError::SignInRequired {
-            reason: "no Microsoft account sign-in".to_owned(),
-        })?;
+    async fn msa_access_token(
+        &self,
+        state: &mut Credentials,
+        force: bool,
+    ) -> Result<String, SignInError> {
+        let msa = state
+            .msa
+            .as_ref()
+            .ok_or_else(|| SignInError::SignInRequired {
+                reason: "no Microsoft account sign-in".to_owned(),
+            })?;
         if !force && msa.expires_at - RENEW_MARGIN > self.now() {
             return Ok(msa.access_token.clone());
         }
-        let refresh_token = msa.refresh_token.clone().ok_or_else(|| SignInError::SignInRequired {
-            reason: "the Microsoft account token expired and there is no refresh token".to_owned(),
-        })?;
+        let refresh_token =
+            msa.refresh_token
+                .clone()
+                .ok_or_else(|| SignInError::SignInRequired {
+                    reason: "the Microsoft account token expired and there is no refresh token"
+                        .to_owned(),
+                })?;
         let config = &self.inner.config;
         let answer = wire::post_form(
             &self.inner.http,
@@ -540,9 +561,14 @@ impl XboxSignIn {
     }
 
     async fn renew_user(&self, state: &mut Credentials) -> Result<XstsCredentials, SignInError> {
-        let cached_user = state.user_token.as_ref().is_some_and(|u| valid(u, self.now()));
+        let cached_user = state
+            .user_token
+            .as_ref()
+            .is_some_and(|u| valid(u, self.now()));
         let user = self.user_token(state).await?;
-        let xsts = match wire::xsts_token(&self.inner.http, &self.inner.config, &user, None, None).await {
+        let xsts = match wire::xsts_token(&self.inner.http, &self.inner.config, &user, None, None)
+            .await
+        {
             Err(e) if cached_user && is_stale(&e) => {
                 state.user_token = None;
                 let user = self.user_token(state).await?;
@@ -580,7 +606,8 @@ impl XboxSignIn {
             &self.inner.http,
             &self.inner.config,
             &key,
-            self.inner.clock.system_time(),
+            // Signatures carry the real time: the service checks it against its clock.
+            SystemTime::now(),
         )
         .await?;
         let value = token.token.clone();
@@ -600,7 +627,15 @@ impl XboxSignIn {
             && valid(title, now)
         {
             let (user, title) = (user.token.clone(), title.token.clone());
-            match wire::xsts_token(&self.inner.http, &self.inner.config, &user, Some(device.as_str()), Some(title.as_str())).await {
+            match wire::xsts_token(
+                &self.inner.http,
+                &self.inner.config,
+                &user,
+                Some(device.as_str()),
+                Some(title.as_str()),
+            )
+            .await
+            {
                 Ok(xsts) => {
                     state.xsts = Some(xsts.clone());
                     return Ok(xsts);
@@ -616,7 +651,8 @@ impl XboxSignIn {
             &access,
             &device,
             &key,
-            self.inner.clock.system_time(),
+            // Signatures carry the real time: the service checks it against its clock.
+            SystemTime::now(),
         )
         .await?;
         state.user_token = Some(sisu.user);

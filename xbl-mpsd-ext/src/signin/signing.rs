@@ -165,8 +165,8 @@ impl fmt::Debug for ProofKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::ecdsa::signature::hazmat::PrehashVerifier;
     use p256::ecdsa::VerifyingKey;
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
     use std::time::Duration;
 
     /// The timestamp of xal-rs's test vectors.
@@ -275,8 +275,14 @@ mod tests {
         let long = vec![b'a'; MAX_BODY_BYTES + 10];
         let mut longer = long.clone();
         longer.push(b'b');
-        let a = SignedParts { body: &long, ..parts };
-        let b = SignedParts { body: &longer, ..parts };
+        let a = SignedParts {
+            body: &long,
+            ..parts
+        };
+        let b = SignedParts {
+            body: &longer,
+            ..parts
+        };
         assert_eq!(digest(1, 7, &a), digest(1, 7, &b));
     }
 
@@ -288,7 +294,10 @@ mod tests {
         let secret_b64 = STANDARD.encode(key.secret_bytes());
         assert!(!format!("{key:?}").contains(&secret_b64));
         assert!(format!("{key:?}").contains("<redacted>"));
-        assert_eq!(ProofKey::from_secret_bytes(&[0u8; 32]).unwrap_err(), InvalidProofKey);
+        assert_eq!(
+            ProofKey::from_secret_bytes(&[0u8; 32]).unwrap_err(),
+            InvalidProofKey
+        );
         assert!(ProofKey::from_secret_bytes(&[1u8; 5]).is_err());
     }
 }

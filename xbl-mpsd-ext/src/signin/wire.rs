@@ -100,7 +100,10 @@ pub(crate) struct OAuthError {
 }
 
 /// The OAuth error in `answer`, or an "unexpected answer" error.
-pub(crate) fn oauth_error(endpoint: &'static str, answer: &Answer) -> Result<OAuthError, SignInError> {
+pub(crate) fn oauth_error(
+    endpoint: &'static str,
+    answer: &Answer,
+) -> Result<OAuthError, SignInError> {
     serde_json::from_slice::<OAuthError>(&answer.body).map_err(|_| SignInError::InvalidResponse {
         endpoint,
         reason: format!("HTTP {} without an OAuth error body", answer.status),
@@ -125,7 +128,10 @@ pub(crate) struct TokenAnswer {
     pub refresh_token: Option<String>,
 }
 
-pub(crate) fn parse<T: DeserializeOwned>(endpoint: &'static str, answer: &Answer) -> Result<T, SignInError> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    endpoint: &'static str,
+    answer: &Answer,
+) -> Result<T, SignInError> {
     decode(endpoint, &answer.body)
 }
 
@@ -168,12 +174,14 @@ impl XTokenAnswer {
             endpoint,
             reason: "the XSTS token has no user claims (DisplayClaims.xui)".to_owned(),
         })?;
-        let user_hash = first.uhs.filter(|u| !u.is_empty()).ok_or_else(|| {
-            SignInError::InvalidResponse {
-                endpoint,
-                reason: "the XSTS token has no user hash (DisplayClaims.xui[0].uhs)".to_owned(),
-            }
-        })?;
+        let user_hash =
+            first
+                .uhs
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| SignInError::InvalidResponse {
+                    endpoint,
+                    reason: "the XSTS token has no user hash (DisplayClaims.xui[0].uhs)".to_owned(),
+                })?;
         if let Some(xid) = &first.xid
             && xid.parse::<crate::Xuid>().is_err()
         {
@@ -255,8 +263,8 @@ async fn post_xbox(
             },
             now,
         );
-        let value = HeaderValue::from_str(&signature)
-            .map_err(|e| SignInError::Config(e.to_string()))?;
+        let value =
+            HeaderValue::from_str(&signature).map_err(|e| SignInError::Config(e.to_string()))?;
         request = request.header("Signature", value);
     }
     let response = request
@@ -290,7 +298,15 @@ pub(crate) async fn user_token(
             "RpsTicket": format!("{prefix}{access_token}"),
         },
     });
-    let answer = post_xbox(http, "user", &config.endpoints.user, "/user/authenticate", &body, None).await?;
+    let answer = post_xbox(
+        http,
+        "user",
+        &config.endpoints.user,
+        "/user/authenticate",
+        &body,
+        None,
+    )
+    .await?;
     Ok(parse::<XTokenAnswer>("user", &answer)?.token())
 }
 
@@ -317,7 +333,15 @@ pub(crate) async fn xsts_token(
         "TokenType": "JWT",
         "Properties": properties,
     });
-    let answer = post_xbox(http, "xsts", &config.endpoints.xsts, "/xsts/authorize", &body, None).await?;
+    let answer = post_xbox(
+        http,
+        "xsts",
+        &config.endpoints.xsts,
+        "/xsts/authorize",
+        &body,
+        None,
+    )
+    .await?;
     parse::<XTokenAnswer>("xsts", &answer)?.xsts("xsts")
 }
 
@@ -392,7 +416,15 @@ pub(crate) async fn sisu_authorize(
         "RelyingParty": config.relying_party,
         "ProofKey": key.jwk(),
     });
-    let answer = post_xbox(http, "sisu", &config.endpoints.sisu, "/authorize", &body, Some((key, now))).await?;
+    let answer = post_xbox(
+        http,
+        "sisu",
+        &config.endpoints.sisu,
+        "/authorize",
+        &body,
+        Some((key, now)),
+    )
+    .await?;
     let sisu: Sisu = parse("sisu", &answer)?;
     Ok(SisuTokens {
         user: sisu.user_token.token(),

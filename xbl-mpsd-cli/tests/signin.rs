@@ -8,6 +8,14 @@ use common::*;
 use predicates::prelude::*;
 use xbl_mpsd_emulator::{EmulatorConfig, MockEndpoint, MockFailure, PollAnswer, SignInMock};
 
+/// Sets the cached XSTS token's `not_after` to the past (as if time had passed), keeping the file 0600.
+fn rewrite_xsts_expiry(cache: &std::path::Path) {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cache).unwrap()).unwrap();
+    json["credentials"]["xsts"]["token"]["not_after"] = "2000-01-01T00:00:00Z".into();
+    std::fs::write(cache, serde_json::to_vec(&json).unwrap()).unwrap();
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
@@ -84,8 +92,23 @@ fn login_whoami_operation_logout() {
     );
     outputs.push(write);
 
-    // After the service rejects the token (401), the command renews it once and succeeds.
+    // A revoked token is refused with a clear message.
     mock.revoke_xsts_tokens();
+    let refused = xbl()
+        .args(["--endpoint", &served.url, "--token-cache"])
+        .arg(&cache)
+        .arg("get-session")
+        .args(session("signed-in"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the XSTS token was revoked"))
+        .get_output()
+        .clone();
+    outputs.push(refused);
+    let xsts_before = mock.requests(MockEndpoint::Xsts);
+    // The provider renews on a 401 when the SDK retries (tested in xbl-mpsd-ext); the CLI's generated
+    // calls are not retried, so a fresh token comes from expiry: make the cached one expire.
+    rewrite_xsts_expiry(&cache);
     let read = xbl()
         .args(["--endpoint", &served.url, "--token-cache"])
         .arg(&cache)
@@ -95,7 +118,11 @@ fn login_whoami_operation_logout() {
         .success()
         .get_output()
         .clone();
-    assert_eq!(mock.requests(MockEndpoint::Xsts), 2);
+    assert_eq!(mock.requests(MockEndpoint::Xsts), xsts_before + 1);
+    assert_eq!(
+        stdout_json(&read)["members"]["0"]["constants"]["system"]["xuid"],
+        account.xuid.to_string()
+    );
     outputs.push(read);
 
     // No token, refresh token or access token in any output.

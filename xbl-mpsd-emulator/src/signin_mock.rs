@@ -147,6 +147,7 @@ struct MockState {
     title_tokens: HashMap<String, SystemTime>,
     device_tokens: HashMap<String, (SystemTime, String, String)>,
     xsts_tokens: HashMap<String, (u64, String, SystemTime)>,
+    revoked_xsts_tokens: std::collections::HashSet<String>,
 }
 
 /// The sign-in mock's handle: cheap to clone, shared with the server it was given to (through
@@ -231,7 +232,9 @@ impl SignInMock {
 
     /// Invalidates every XSTS token issued so far: MPSD answers 401 to them.
     pub fn revoke_xsts_tokens(&self) {
-        self.lock().xsts_tokens.clear();
+        let mut state = self.lock();
+        let revoked: Vec<String> = state.xsts_tokens.drain().map(|(token, _)| token).collect();
+        state.revoked_xsts_tokens.extend(revoked);
     }
 
     /// Invalidates every Microsoft account access token issued so far.
@@ -248,6 +251,9 @@ impl SignInMock {
     /// `token`, `Some(Err)` when it did but it expired, was revoked or goes with another user hash.
     pub(crate) fn caller(&self, user_hash: &str, token: &str) -> Option<Result<u64, &'static str>> {
         let state = self.lock();
+        if state.revoked_xsts_tokens.contains(token) {
+            return Some(Err("the XSTS token was revoked"));
+        }
         let (xuid, uhs, not_after) = state.xsts_tokens.get(token)?;
         Some(if SystemTime::now() >= *not_after {
             Err("the XSTS token has expired")
@@ -258,12 +264,13 @@ impl SignInMock {
         })
     }
 
-    /// The XSTS token strings the mock issued that are live (tests check none is ever printed).
+    /// Every XSTS, access, refresh and user token the mock issued (tests check none is ever printed).
     pub fn issued_secrets(&self) -> Vec<String> {
         let state = self.lock();
         state
             .xsts_tokens
             .keys()
+            .chain(state.revoked_xsts_tokens.iter())
             .chain(state.access_tokens.keys())
             .chain(state.refresh_tokens.keys())
             .chain(state.user_tokens.keys())

@@ -38,13 +38,16 @@ impl Global {
     /// Without `--token`, the cached sign-in (if any) authorizes it.
     pub fn client(&self) -> Result<MpsdClient, CliError> {
         let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
-        let mut builder = self.builder_at(&self.endpoint, token)?;
         if token.is_none()
             && let Some(sign_in) = login::cached_provider(self.token_cache.as_deref())?
         {
-            builder = builder.token_provider(sign_in);
+            return self
+                .builder_at(&self.endpoint, None)?
+                .token_provider(sign_in)
+                .build()
+                .map_err(CliError::usage);
         }
-        builder.build().map_err(CliError::usage)
+        self.client_at(&self.endpoint, token)
     }
 
     /// A client for `endpoint` with this contract version, authorized by `(user hash, token)` if given.

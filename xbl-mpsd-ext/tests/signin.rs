@@ -88,7 +88,7 @@ fn session(name: &str) -> SessionReference {
 async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
     let outcome = client
         .write(
-            &session(name),
+            session(name),
             join_delta(xuid.to_string().parse().unwrap()),
         )
         .send()

@@ -1,4 +1,4 @@
-//! Xbox Live sign-in (feature `signin`): a [`TokenProvider`](crate::TokenProvider) that signs a user in
+//! Xbox Live sign-in (feature `signin`): a [`TokenProvider`] that signs a user in
 //! with the Microsoft account device-code flow and keeps an XSTS token fresh.
 //!
 //! The user-only path: device code → Microsoft account token → user token (`user/authenticate`) → XSTS

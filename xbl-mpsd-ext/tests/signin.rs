@@ -400,3 +400,23 @@ async fn a_corrupt_or_foreign_cache_is_an_error_and_left_untouched() {
     assert!(other.sign_out().await.unwrap());
     assert!(s.cache().load().unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_rejected_access_token_is_refreshed_once_before_giving_up() {
+    let s = setup().await;
+    s.mock.set_lifetimes(MockLifetimes {
+        msa: Duration::from_secs(3600),
+        user: Duration::from_secs(120),
+        xsts: Duration::from_secs(120),
+    });
+    let provider = s.provider(s.config());
+    provider.sign_in(|_| {}).await.unwrap();
+    // The user and XSTS tokens are due for renewal; the access token looks valid but the service
+    // no longer takes it: the provider refreshes it (rotating the refresh token) and retries once.
+    s.clock.advance(Duration::from_secs(100));
+    s.mock.revoke_access_tokens();
+    provider.token().await.unwrap();
+    assert_eq!(s.mock.requests(MockEndpoint::Refresh), 1);
+    assert_eq!(s.mock.requests(MockEndpoint::User), 3);
+    assert_eq!(s.mock.requests(MockEndpoint::Xsts), 2);
+}

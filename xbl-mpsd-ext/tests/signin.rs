@@ -87,10 +87,7 @@ fn session(name: &str) -> SessionReference {
 /// Writes a session as the signed-in user and returns the member XUIDs.
 async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
     let outcome = client
-        .write(
-            session(name),
-            join_delta(xuid.to_string().parse().unwrap()),
-        )
+        .write(session(name), join_delta(xuid.to_string().parse().unwrap()))
         .send()
         .await
         .unwrap();

@@ -11,6 +11,7 @@ use crate::emulator::{self, EmulatorArgs};
 use crate::error::CliError;
 use crate::handle::{self, HandleCommand};
 use crate::join::{self, JoinArgs, LeaveArgs};
+use crate::login::{self, LoginArgs};
 use crate::ops;
 use crate::output::{self, OutputMode};
 use crate::schema::{self, SchemaArgs};
@@ -23,9 +24,13 @@ pub struct Global {
     /// The MPSD base URL
     #[arg(long, global = true, env = "XBL_MPSD_ENDPOINT", default_value = DEFAULT_BASE_URL)]
     pub endpoint: String,
-    /// The XSTS token (with the emulator: the caller's decimal XUID). Never printed
+    /// The XSTS token (with the emulator: the caller's decimal XUID). Never printed. Without it, the
+    /// sign-in stored by `xbl-mpsd login` is used, if any
     #[arg(long, global = true, env = "XBL_MPSD_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The sign-in token cache file [default: signin.json in the user's config directory]
+    #[arg(long, global = true, env = "XBL_MPSD_TOKEN_CACHE")]
+    pub token_cache: Option<std::path::PathBuf>,
     /// The user hash sent with the token (`XBL3.0 x=<user-hash>;<token>`)
     #[arg(long, global = true, env = "XBL_MPSD_USER_HASH", default_value = "-")]
     user_hash: String,
@@ -87,8 +92,18 @@ impl Global {
     }
 
     /// The configured client: endpoint, contract version and, when a token is given, authorization.
+    /// Without `--token`, the cached sign-in (if any) authorizes it.
     pub fn client(&self) -> Result<MpsdClient, CliError> {
         let token = self.token.as_deref().map(|t| (self.user_hash.as_str(), t));
+        if token.is_none()
+            && let Some(sign_in) = login::cached_provider(self.token_cache.as_deref())?
+        {
+            return self
+                .builder_at(&self.endpoint, None)?
+                .token_provider(sign_in)
+                .build()
+                .map_err(CliError::usage);
+        }
         self.client_at(&self.endpoint, token)
     }
 
@@ -149,6 +164,12 @@ enum Local {
     Demo(DemoArgs),
     /// Print session-change taps (or game invites) over Real-Time Activity, one JSON line each
     Watch(WatchArgs),
+    /// Sign in to Xbox Live (device code: prints a URL and a code, waits) and store the sign-in
+    Login(LoginArgs),
+    /// Forget the stored sign-in (deletes the token cache)
+    Logout,
+    /// Show the signed-in user: XUID, gamertag, user hash, token expiry (never the token)
+    Whoami,
 }
 
 const AFTER_HELP: &str = "\
@@ -198,6 +219,9 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
         Local::Man => completions::man(),
         Local::Emulator(args) => emulator::run(&args).await,
         Local::Watch(args) => watch::run(&args, &global).await,
+        Local::Login(args) => login::login(&args, global.token_cache.as_deref()).await,
+        Local::Logout => login::logout(global.token_cache.as_deref()),
+        Local::Whoami => login::whoami(global.token_cache.as_deref()),
         Local::Demo(args) => {
             let endpoint = match matches.value_source("endpoint") {
                 Some(ValueSource::CommandLine) => demo::Endpoint::CommandLine,

@@ -25,6 +25,7 @@ mod join;
     missing_docs
 )]
 mod generated_cli;
+mod login;
 mod ops;
 mod output;
 mod schema;

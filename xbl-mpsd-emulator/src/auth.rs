@@ -1,6 +1,7 @@
 //! Caller identity and contract version: the `Authorization` and `X-Xbl-Contract-Version` headers.
 //!
-//! In the emulator the XBL3.0 token is simply the caller's decimal XUID: `XBL3.0 x=<userhash>;<xuid>`.
+//! In the emulator the XBL3.0 token is simply the caller's decimal XUID: `XBL3.0 x=<userhash>;<xuid>`, or an
+//! XSTS token issued by the sign-in mock (`XBL3.0 x=<uhs>;<token>`), which stands for its user.
 
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
@@ -9,6 +10,7 @@ use axum::http::request::Parts;
 
 use crate::error::{ApiError, ApiResult};
 use crate::model::parse_xuid;
+use crate::signin_mock::SignInMock;
 
 /// The lowest contract version MPSD accepts.
 pub(crate) const MIN_CONTRACT_VERSION: u32 = 104;
@@ -28,7 +30,17 @@ pub(crate) struct Caller {
 }
 
 /// Reads the caller's XUID from an `Authorization` value.
+#[cfg(test)]
 pub(crate) fn parse_authorization(value: &str) -> ApiResult<u64> {
+    parse_authorization_with(value, None)
+}
+
+/// Reads the caller's XUID from an `Authorization` value, looking the token up in `sign_in`'s issued
+/// XSTS tokens first.
+pub(crate) fn parse_authorization_with(
+    value: &str,
+    sign_in: Option<&SignInMock>,
+) -> ApiResult<u64> {
     let value = value.trim();
     let rest = value
         .get(..6)
@@ -50,9 +62,12 @@ pub(crate) fn parse_authorization(value: &str) -> ApiResult<u64> {
             "Authorization user hash is empty (use '-'); {EXPECTED}"
         )));
     }
+    if let Some(found) = sign_in.and_then(|mock| mock.caller(hash, token.trim())) {
+        return found.map_err(|why| ApiError::unauthorized(format!("{why}; sign in again")));
+    }
     parse_xuid(token.trim()).ok_or_else(|| {
         ApiError::unauthorized(format!(
-            "Authorization token must be the caller's decimal XUID in the emulator; {EXPECTED}"
+            "Authorization token must be the caller's decimal XUID or an XSTS token from the emulator's sign-in mock; {EXPECTED}"
         ))
     })
 }
@@ -88,7 +103,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         let text = header.to_str().map_err(|_| {
             ApiError::unauthorized(format!("Authorization is not ASCII text; {EXPECTED}"))
         })?;
-        let xuid = parse_authorization(text)?;
+        let xuid = parse_authorization_with(text, parts.extensions.get::<SignInMock>())?;
         let contract_version = parse_contract_version(&parts.headers)?;
         Ok(Self {
             xuid,

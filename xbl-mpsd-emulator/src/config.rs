@@ -53,6 +53,8 @@ pub struct EmulatorConfig {
     /// Whether shoulder taps are sent only for sessions with `connectionRequiredForActiveMembers`, as the docs
     /// describe. Default `false`: any session taps its subscribed, connected, active members.
     pub rta_require_connection_capability: bool,
+    /// The sign-in mock served next to MPSD (keep a clone to steer it from a test). Default: a fresh mock.
+    pub sign_in: crate::SignInMock,
 }
 
 impl Default for EmulatorConfig {
@@ -72,6 +74,7 @@ impl Default for EmulatorConfig {
             rta_max_subscriptions: 1000,
             rta_disconnect_delay: Duration::ZERO,
             rta_require_connection_capability: false,
+            sign_in: crate::SignInMock::default(),
         }
     }
 }

@@ -11,7 +11,9 @@
 //!   notifications ([`RtaControl`] drops sockets and sends resyncs in tests).
 //!
 //! Callers authenticate with `Authorization: XBL3.0 x=<userhash>;<xuid>`: the "token" is the caller's decimal
-//! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later.
+//! XUID. Every request needs `X-Xbl-Contract-Version` of 104 or later. An XSTS token issued by the built-in
+//! sign-in mock ([`SignInMock`]: device code, user, device, SISU and XSTS endpoints at the real paths) is
+//! accepted too, as its user.
 //!
 //! Start one with [`Emulator::start`] (tests), embed it with [`router`] or [`serve`], or run the
 //! `xbl-mpsd-emulator` binary. With [`EmulatorConfig::data_dir`] (`--data-dir`) the directory is kept in a redb
@@ -34,6 +36,7 @@ mod routes;
 mod rta;
 mod server;
 mod session;
+mod signin_mock;
 mod store;
 
 pub use config::EmulatorConfig;
@@ -42,6 +45,9 @@ pub use rta::RtaControl;
 pub use server::{
     Emulator, RunningEmulator, router, serve, serve_router, serve_with_shutdown, shutdown_signal,
     try_router,
+};
+pub use signin_mock::{
+    MockAccount, MockEndpoint, MockFailure, MockLifetimes, PollAnswer, SignInMock,
 };
 /// What one write did in [`check_writes`].
 #[derive(Debug, Clone, PartialEq)]

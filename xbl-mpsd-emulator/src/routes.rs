@@ -40,8 +40,10 @@ pub(crate) fn router(config: EmulatorConfig, store: Store) -> Router {
 /// Builds the emulator's router over `store`, and its RTA hub.
 pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub>) {
     let limit = config.max_body_bytes;
+    let body_read_timeout = config.body_read_timeout;
     let store = Arc::new(store);
     let hub = RtaHub::attach(&store, &config);
+    let sign_in = config.sign_in.clone();
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -78,16 +80,18 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
                 .fallback(method_not_allowed),
         )
         .fallback(not_found)
+        .with_state(state)
+        .merge(crate::signin_mock::router(sign_in.clone()))
+        .layer(axum::Extension(sign_in))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             BodyLimits {
                 max_bytes: limit,
-                timeout: state.config.body_read_timeout,
+                timeout: body_read_timeout,
             },
             limit_body,
         ))
-        .layer(axum::middleware::from_fn(crate::explain::log_request))
-        .with_state(state);
+        .layer(axum::middleware::from_fn(crate::explain::log_request));
     (rta.merge(app), hub)
 }
 

@@ -62,6 +62,7 @@
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
 //! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
 //!   notifications.
+//! * `signin` (feature `signin`): Xbox Live sign-in, a [`TokenProvider`] from a Microsoft account to XSTS, and its token cache.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activation;
@@ -80,6 +81,8 @@ pub mod rta;
 pub mod session;
 mod tls;
 mod transport;
+#[cfg(feature = "signin")]
+pub mod signin;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).

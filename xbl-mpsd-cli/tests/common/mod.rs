@@ -12,9 +12,20 @@ pub const TEMPLATE: &str = "lobby";
 /// The `xbl-mpsd` binary with a clean environment for its own variables.
 pub fn xbl() -> Command {
     let mut cmd = assert_cmd::cargo_bin_cmd!("xbl-mpsd");
-    for var in ["XBL_MPSD_ENDPOINT", "XBL_MPSD_TOKEN", "XBL_MPSD_USER_HASH"] {
+    for var in [
+        "XBL_MPSD_ENDPOINT",
+        "XBL_MPSD_TOKEN",
+        "XBL_MPSD_USER_HASH",
+        "XBL_MPSD_AUTH_ENDPOINT",
+        "XBL_MPSD_CLIENT_ID",
+    ] {
         cmd.env_remove(var);
     }
+    // Never the developer's own sign-in: a cache path that does not exist.
+    cmd.env(
+        "XBL_MPSD_TOKEN_CACHE",
+        std::env::temp_dir().join("xbl-mpsd-tests-no-such-dir/signin.json"),
+    );
     cmd
 }
 
@@ -26,13 +37,18 @@ pub struct Served {
 }
 
 pub fn emulator() -> Served {
+    emulator_with(EmulatorConfig::default())
+}
+
+/// An emulator with `config` (e.g. a sign-in mock the test steers).
+pub fn emulator_with(config: EmulatorConfig) -> Served {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("a runtime");
     let emulator = runtime
-        .block_on(Emulator::start(EmulatorConfig::default()))
+        .block_on(Emulator::start(config))
         .expect("the emulator starts");
     let url = emulator.base_url();
     Served {

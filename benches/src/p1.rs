@@ -1,0 +1,250 @@
+//! P1/P1': one `PUT /handles/{id}/session` round trip on loopback against a canned server that returns a
+//! fixed session, through the SDK, the generated client, a hand-written reqwest call (typed and
+//! `Value`) and a raw hyper client (`Value`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http::header::{
+    AUTHORIZATION, CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG, HeaderName, HeaderValue,
+};
+use http::{Method, StatusCode};
+use serde_json::Value;
+use xbl_mpsd_api::types::{MultiplayerSession, MultiplayerSessionRequest};
+use xbl_mpsd_ext::{HandleId, MpsdClient, WriteOutcome, XblToken};
+
+use crate::measure::{Effort, Stats, keep, ratios};
+use crate::net::{Conn, RequestSpec, serve_fixed};
+use crate::report::Row;
+
+const HANDLE: &str = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+const XUID: &str = "2533274792693551";
+const CONTRACT: &str = "x-xbl-contract-version";
+
+/// The five ways to make the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Variant {
+    Sdk,
+    Generated,
+    ReqwestTyped,
+    ReqwestValue,
+    Hyper,
+}
+
+const VARIANTS: [Variant; 5] = [
+    Variant::Sdk,
+    Variant::Generated,
+    Variant::ReqwestTyped,
+    Variant::ReqwestValue,
+    Variant::Hyper,
+];
+
+struct Bench {
+    sdk: MpsdClient,
+    http: reqwest::Client,
+    url: String,
+    auth: HeaderValue,
+    handle: HandleId,
+    delta: MultiplayerSessionRequest,
+    delta_value: Value,
+    hyper: Conn,
+    spec: RequestSpec,
+}
+
+impl Bench {
+    /// Runs `n` calls of `variant`; nanoseconds per call.
+    async fn run(&mut self, variant: Variant, n: usize) -> anyhow::Result<f64> {
+        let start = Instant::now();
+        for _ in 0..n {
+            // Every variant builds its delta anew per call, as a caller would.
+            match variant {
+                Variant::Sdk => {
+                    let outcome = self
+                        .sdk
+                        .write(self.handle, self.delta.clone())
+                        .send()
+                        .await?;
+                    if !matches!(outcome, WriteOutcome::Updated(_)) {
+                        bail!("SDK write: unexpected outcome {outcome:?}");
+                    }
+                    keep(outcome);
+                }
+                Variant::Generated => {
+                    let value = self
+                        .sdk
+                        .api()
+                        .write_session_by_handle()
+                        .handle_id(*self.handle.as_uuid())
+                        .body(self.delta.clone())
+                        .send()
+                        .await
+                        .map_err(|e| anyhow::anyhow!("generated client: {e}"))?;
+                    keep(value);
+                }
+                Variant::ReqwestTyped => {
+                    let delta = self.delta.clone();
+                    let response = self
+                        .http
+                        .put(&self.url)
+                        .header(AUTHORIZATION, self.auth.clone())
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(serde_json::to_vec(&delta)?)
+                        .send()
+                        .await?;
+                    let etag = etag(response.headers());
+                    let body = response.bytes().await?;
+                    let session: MultiplayerSession = serde_json::from_slice(&body)?;
+                    keep((etag, session));
+                }
+                Variant::ReqwestValue => {
+                    let delta = self.delta_value.clone();
+                    let response = self
+                        .http
+                        .put(&self.url)
+                        .header(AUTHORIZATION, self.auth.clone())
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(serde_json::to_vec(&delta)?)
+                        .send()
+                        .await?;
+                    let etag = etag(response.headers());
+                    let body = response.bytes().await?;
+                    let session: Value = serde_json::from_slice(&body)?;
+                    keep((etag, session));
+                }
+                Variant::Hyper => {
+                    let delta = self.delta_value.clone();
+                    let mut spec = self.spec.clone();
+                    spec.body = Bytes::from(serde_json::to_vec(&delta)?);
+                    let (status, body) = self.hyper.send(&spec).await?;
+                    if !status.is_success() {
+                        bail!("raw hyper: status {status}");
+                    }
+                    let session: Value = serde_json::from_slice(&body)?;
+                    keep(session);
+                }
+            }
+        }
+        Ok(start.elapsed().as_nanos() as f64 / n as f64)
+    }
+}
+
+fn etag(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get(ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The canned answer: XSAPI's `defaultSessionDocument` with the headers MPSD sends.
+fn canned(corpus: &Value) -> anyhow::Result<(Vec<(HeaderName, HeaderValue)>, Bytes)> {
+    let document = corpus
+        .get("defaultSessionDocument")
+        .context("the XSAPI corpus has no defaultSessionDocument")?;
+    let body = Bytes::from(serde_json::to_vec(document)?);
+    let headers = vec![
+        (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+        (ETAG, HeaderValue::from_static("9555A7DE-8B5C-4E4B-9E9A-1C1C1C1C1C1C")),
+        (
+            CONTENT_LOCATION,
+            HeaderValue::from_static(
+                "/serviceconfigs/00000000-0000-0000-0000-000000000000/sessionTemplates/lobby/sessions/bench",
+            ),
+        ),
+        (DATE, HeaderValue::from_static("Sat, 28 Nov 2026 08:00:00 GMT")),
+    ];
+    Ok((headers, body))
+}
+
+/// Measures P1 and P1'.
+pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
+    let (headers, body) = canned(corpus)?;
+    let addr = serve_fixed(StatusCode::OK, headers, body).await?;
+    let base = format!("http://{addr}");
+    let handle: HandleId = HANDLE.parse()?;
+    let sdk = MpsdClient::builder()
+        .base_url(&base)
+        .token(XblToken::new("-", XUID)?)
+        .build()?;
+    let mut default_headers = http::HeaderMap::new();
+    default_headers.insert(HeaderName::from_static(CONTRACT), HeaderValue::from_static("107"));
+    // The same timeouts as the SDK's defaults: a production call has them too.
+    let http = reqwest::Client::builder()
+        .default_headers(default_headers)
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .build()?;
+    let delta_value = serde_json::json!({
+        "members": { "me": {
+            "constants": { "system": { "xuid": XUID, "initialize": true } },
+            "properties": { "system": { "active": true }, "custom": { "score": 1200, "map": "lava" } }
+        } },
+        "properties": { "custom": { "round": 3 } }
+    });
+    let delta: MultiplayerSessionRequest = serde_json::from_value(delta_value.clone())?;
+    let path = format!("/handles/{HANDLE}/session");
+    let mut spec = RequestSpec::mpsd(Method::PUT, path.clone(), 0, None);
+    spec.headers = vec![
+        (AUTHORIZATION, HeaderValue::from_str(&format!("XBL3.0 x=-;{XUID}"))?),
+        (HeaderName::from_static(CONTRACT), HeaderValue::from_static("107")),
+        (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+    ];
+    let mut bench = Bench {
+        sdk,
+        http,
+        url: format!("{base}{path}"),
+        auth: HeaderValue::from_str(&format!("XBL3.0 x=-;{XUID}"))?,
+        handle,
+        delta,
+        delta_value,
+        hyper: Conn::open(addr).await?,
+        spec,
+    };
+
+    let iters = effort.iters(300);
+    // Warm-up (connections, allocator).
+    for variant in VARIANTS {
+        bench.run(variant, iters.div_ceil(5)).await?;
+    }
+    let mut times = vec![Vec::new(); VARIANTS.len()];
+    for round in 0..effort.rounds {
+        for k in 0..VARIANTS.len() {
+            let index = (round + k) % VARIANTS.len();
+            times[index].push(bench.run(VARIANTS[index], iters).await?);
+        }
+    }
+    let at = |v: Variant| &times[VARIANTS.iter().position(|x| *x == v).unwrap_or(0)];
+    let sdk = at(Variant::Sdk);
+    let typed = at(Variant::ReqwestTyped);
+    let generated = at(Variant::Generated);
+    let value = at(Variant::ReqwestValue);
+    let hyper = at(Variant::Hyper);
+    let med = |t: &Vec<f64>| Stats::of(t.clone()).median / 1000.0;
+    let detail = format!(
+        "median µs/call: SDK {:.1}, generated {:.1}, reqwest typed {:.1}, reqwest Value {:.1}, hyper Value {:.1}",
+        med(sdk),
+        med(generated),
+        med(typed),
+        med(value),
+        med(hyper)
+    );
+    Ok(vec![
+        Row::at_most(
+            "P1",
+            "SDK PUT /handles/{id}/session round trip vs hand-written reqwest → same typed struct",
+            1.05,
+            Stats::of(ratios(sdk, typed)),
+            detail,
+        ),
+        Row::at_most(
+            "P1'",
+            "same SDK call vs raw hyper client → serde_json::Value",
+            1.0,
+            Stats::of(ratios(sdk, hyper)),
+            format!(
+                "generated client vs reqwest typed: {:.2}×",
+                Stats::of(ratios(generated, typed)).median
+            ),
+        ),
+    ])
+}

@@ -1,6 +1,6 @@
 //! The MPSD session reference (`scid` / `templateName` / `name`) and its URI path.
 
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, sync::LazyLock};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,10 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The base a `Content-Location` path is resolved against, parsed once.
+static SERVICE_ROOT: LazyLock<Result<Url, url::ParseError>> =
+    LazyLock::new(|| Url::parse("https://sessiondirectory.xboxlive.com/"));
+
 /// The literal segments of a session path, by position.
 const LITERALS: [(usize, &str); 3] = [
     (0, "serviceconfigs"),
@@ -176,8 +180,7 @@ impl SessionReference {
             if input.starts_with("//") {
                 return Err(not_a_uri());
             }
-            let base =
-                Url::parse("https://sessiondirectory.xboxlive.com/").map_err(|_| not_a_uri())?;
+            let base = SERVICE_ROOT.as_ref().map_err(|_| not_a_uri())?;
             base.join(input).map_err(|_| not_a_uri())?
         } else {
             let url = Url::parse(input).map_err(|_| not_a_uri())?;

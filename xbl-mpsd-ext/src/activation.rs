@@ -12,8 +12,9 @@
 //! any order, empty pairs and unknown parameters are ignored, and values are
 //! percent- (or `+`-) decoded.
 
-use std::{fmt, str::FromStr};
+use std::{borrow::Cow, fmt, str::FromStr};
 
+use percent_encoding::percent_decode;
 use serde::{Serialize, Serializer};
 use url::{Url, form_urlencoded};
 
@@ -213,64 +214,97 @@ pub enum ActivationError {
     },
 }
 
-/// The decoded values of the parameters named in `names`, matched
-/// case-insensitively; repeated names must repeat the same value.
-fn collect_params<const N: usize>(
-    url: &Url,
+/// `form_urlencoded` decoding of one key or value (`+` is a space, `%XX` a byte, invalid UTF-8
+/// replaced), exactly as `Url::query_pairs` decodes; borrowed when there is nothing to decode.
+fn decode_component(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'+' || b == b'%') {
+        return Cow::Borrowed(raw);
+    }
+    let plus_free: Cow<'_, [u8]> = if raw.contains('+') {
+        Cow::Owned(
+            raw.bytes()
+                .map(|b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(raw.as_bytes())
+    };
+    let decoded: Vec<u8> = percent_decode(&plus_free).collect();
+    Cow::Owned(String::from_utf8_lossy(&decoded).into_owned())
+}
+
+/// The decoded values of the parameters named in `names` in a (percent-encoded) query, matched
+/// case-insensitively; repeated names must repeat the same value. One pass over the query; only the
+/// values of matched names are decoded (and keys only when they hold an escape). Pairs are split like
+/// `application/x-www-form-urlencoded` (`&`, then the first `=`; empty pairs skipped).
+fn collect_params<'q, const N: usize>(
+    query: &'q str,
     names: [&'static str; N],
-) -> Result<[Option<String>; N], ActivationError> {
-    let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
-    for (key, value) in url.query_pairs() {
+) -> Result<[Option<Cow<'q, str>>; N], ActivationError> {
+    let mut values: [Option<Cow<'q, str>>; N] = std::array::from_fn(|_| None);
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = decode_component(raw_key);
         let Some(index) = names.iter().position(|n| n.eq_ignore_ascii_case(&key)) else {
             continue;
         };
+        let value = decode_component(raw_value);
         match &values[index] {
             Some(first) if *first != value => {
                 return Err(ActivationError::ConflictingParameter {
                     name: names[index],
-                    first: first.clone(),
+                    first: first.clone().into_owned(),
                     second: value.into_owned(),
                 });
             }
             Some(_) => {}
-            None => values[index] = Some(value.into_owned()),
+            None => values[index] = Some(value),
         }
     }
     Ok(values)
 }
 
-fn required(name: &'static str, value: Option<String>) -> Result<NonEmptyString, ActivationError> {
-    let value = value.ok_or(ActivationError::MissingParameter { name })?;
-    NonEmptyString::new(value).ok_or(ActivationError::EmptyParameter { name })
+fn required<'v>(name: &'static str, value: Option<&'v str>) -> Result<&'v str, ActivationError> {
+    match value {
+        None => Err(ActivationError::MissingParameter { name }),
+        Some("") => Err(ActivationError::EmptyParameter { name }),
+        Some(value) => Ok(value),
+    }
 }
 
-fn optional(value: Option<String>) -> Option<NonEmptyString> {
+fn required_text(
+    name: &'static str,
+    value: Option<Cow<'_, str>>,
+) -> Result<NonEmptyString, ActivationError> {
+    let value = required(name, value.as_deref())?;
+    Ok(NonEmptyString(value.to_owned()))
+}
+
+fn optional(value: Option<Cow<'_, str>>) -> Option<NonEmptyString> {
     value.and_then(NonEmptyString::new)
 }
 
-fn handle(value: Option<String>) -> Result<HandleId, ActivationError> {
+fn handle(value: Option<&str>) -> Result<HandleId, ActivationError> {
     required("handle", value)?
-        .as_str()
         .parse()
         .map_err(|source| ActivationError::InvalidHandle { source })
 }
 
-fn xuid(name: &'static str, value: &NonEmptyString) -> Result<Xuid, ActivationError> {
+fn xuid(name: &'static str, value: &str) -> Result<Xuid, ActivationError> {
     value
-        .as_str()
         .parse()
         .map_err(|source| ActivationError::InvalidXuid { name, source })
 }
 
-fn required_xuid(name: &'static str, value: Option<String>) -> Result<Xuid, ActivationError> {
-    xuid(name, &required(name, value)?)
+fn required_xuid(name: &'static str, value: Option<&str>) -> Result<Xuid, ActivationError> {
+    xuid(name, required(name, value)?)
 }
 
-fn optional_xuid(
-    name: &'static str,
-    value: Option<String>,
-) -> Result<Option<Xuid>, ActivationError> {
-    optional(value).map(|v| xuid(name, &v)).transpose()
+fn optional_xuid(name: &'static str, value: Option<&str>) -> Result<Option<Xuid>, ActivationError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| xuid(name, v))
+        .transpose()
 }
 
 fn parse_scheme(scheme: &str) -> Result<Option<TitleId>, ActivationError> {
@@ -291,39 +325,126 @@ fn parse_scheme(scheme: &str) -> Result<Option<TitleId>, ActivationError> {
         })
 }
 
-fn parse_kind(url: &Url) -> Result<ActivationKind, ActivationError> {
-    let action = url
-        .host_str()
+/// What the rest of the parser needs of a URI, as `url::Url` would report it: the scheme in lower
+/// case, the host (the action), the path and the query.
+#[derive(Debug, PartialEq, Eq)]
+struct UriParts<'a> {
+    scheme: Cow<'a, str>,
+    action: Option<&'a str>,
+    path: &'a str,
+    query: &'a str,
+}
+
+impl<'a> UriParts<'a> {
+    fn of_url(url: &'a Url) -> Self {
+        Self {
+            scheme: Cow::Borrowed(url.scheme()),
+            action: url.host_str(),
+            path: url.path(),
+            query: url.query().unwrap_or(""),
+        }
+    }
+}
+
+/// Schemes the URL standard treats specially (host and path rules differ): always left to `url`.
+const SPECIAL_SCHEMES: [&str; 6] = ["http", "https", "ws", "wss", "ftp", "file"];
+
+/// The parts of `input` without the general URL parser, for the plain shape activation URIs have:
+/// printable ASCII but `"<>` only, `scheme://action[/][?query][#fragment]` with a non-special scheme and an action
+/// of RFC 3986 unreserved characters. `None` for anything else, which is then left to `url::Url`; on
+/// what it accepts it reports exactly what `Url::parse` would (the test
+/// `fast_split_agrees_with_url` checks it).
+fn split_plain(input: &str) -> Option<UriParts<'_>> {
+    let bytes = input.as_bytes();
+    // Printable ASCII that `url` keeps as it is in a non-special query (it escapes `"`, `<` and `>`).
+    if !bytes
+        .iter()
+        .all(|b| (0x21..=0x7e).contains(b) && !matches!(b, b'"' | b'<' | b'>'))
+    {
+        return None;
+    }
+    let colon = input.find(':')?;
+    let scheme = &input[..colon];
+    let mut scheme_bytes = scheme.bytes();
+    if !scheme_bytes.next()?.is_ascii_alphabetic()
+        || !scheme_bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        || SPECIAL_SCHEMES
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme))
+    {
+        return None;
+    }
+    let rest = input[colon + 1..].strip_prefix("//")?;
+    let host_end = rest
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')))
+        .unwrap_or(rest.len());
+    let (action, rest) = rest.split_at(host_end);
+    if action.is_empty() {
+        return None;
+    }
+    let (path, rest) = match rest.as_bytes().first() {
+        Some(b'/') => {
+            let end = rest.find(['?', '#']).unwrap_or(rest.len());
+            rest.split_at(end)
+        }
+        Some(b'?' | b'#') | None => ("", rest),
+        Some(_) => return None,
+    };
+    if !matches!(path, "" | "/") {
+        return None;
+    }
+    let query = match rest.strip_prefix('?') {
+        Some(query) => query.split_once('#').map_or(query, |(query, _)| query),
+        None => "",
+    };
+    let scheme = if scheme.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(scheme.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(scheme)
+    };
+    Some(UriParts {
+        scheme,
+        action: Some(action),
+        path,
+        query,
+    })
+}
+
+fn parse_kind(parts: &UriParts<'_>) -> Result<ActivationKind, ActivationError> {
+    let action = parts
+        .action
         .filter(|h| !h.is_empty())
         .ok_or(ActivationError::MissingAction)?;
-    if !matches!(url.path(), "" | "/") {
+    if !matches!(parts.path, "" | "/") {
         return Err(ActivationError::UnexpectedPath {
-            path: url.path().to_owned(),
+            path: parts.path.to_owned(),
         });
     }
+    let query = parts.query;
     if action.eq_ignore_ascii_case(INVITE_HANDLE_ACCEPT) {
         let [h, invited, sender, context] =
-            collect_params(url, ["handle", "invitedXuid", "senderXuid", "context"])?;
+            collect_params(query, ["handle", "invitedXuid", "senderXuid", "context"])?;
         Ok(ActivationKind::InviteHandleAccept {
-            handle: handle(h)?,
-            invited: required_xuid("invitedXuid", invited)?,
-            sender: optional_xuid("senderXuid", sender)?,
+            handle: handle(h.as_deref())?,
+            invited: required_xuid("invitedXuid", invited.as_deref())?,
+            sender: optional_xuid("senderXuid", sender.as_deref())?,
             context: optional(context),
         })
     } else if action.eq_ignore_ascii_case(ACTIVITY_HANDLE_JOIN) {
-        let [h, joiner, joinee] = collect_params(url, ["handle", "joinerXuid", "joineeXuid"])?;
+        let [h, joiner, joinee] = collect_params(query, ["handle", "joinerXuid", "joineeXuid"])?;
         Ok(ActivationKind::ActivityHandleJoin {
-            handle: handle(h)?,
-            joiner: required_xuid("joinerXuid", joiner)?,
-            joinee: optional_xuid("joineeXuid", joinee)?,
+            handle: handle(h.as_deref())?,
+            joiner: required_xuid("joinerXuid", joiner.as_deref())?,
+            joinee: optional_xuid("joineeXuid", joinee.as_deref())?,
         })
     } else if action.eq_ignore_ascii_case(INVITE_ACCEPT) {
         let [invited, sender, connection] =
-            collect_params(url, ["invitedUser", "sender", "connectionString"])?;
+            collect_params(query, ["invitedUser", "sender", "connectionString"])?;
         Ok(ActivationKind::InviteAccept {
-            invited_user: required_xuid("invitedUser", invited)?,
-            sender: optional_xuid("sender", sender)?,
-            connection_string: required("connectionString", connection)?,
+            invited_user: required_xuid("invitedUser", invited.as_deref())?,
+            sender: optional_xuid("sender", sender.as_deref())?,
+            connection_string: required_text("connectionString", connection)?,
         })
     } else {
         Err(ActivationError::UnknownAction {
@@ -360,12 +481,21 @@ impl FromStr for Activation {
     /// # Ok::<(), xbl_mpsd_ext::ActivationError>(())
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let url = Url::parse(s).map_err(|source| ActivationError::NotAUri {
-            input: s.to_owned(),
-            source,
-        })?;
-        let title_id = parse_scheme(url.scheme())?;
-        let kind = parse_kind(&url)?;
+        // The plain shape every real activation has is split in one pass; anything else goes through
+        // the general URL parser, with the same result.
+        let url;
+        let parts = match split_plain(s) {
+            Some(parts) => parts,
+            None => {
+                url = Url::parse(s).map_err(|source| ActivationError::NotAUri {
+                    input: s.to_owned(),
+                    source,
+                })?;
+                UriParts::of_url(&url)
+            }
+        };
+        let title_id = parse_scheme(&parts.scheme)?;
+        let kind = parse_kind(&parts)?;
         Ok(Self { title_id, kind })
     }
 }
@@ -860,6 +990,42 @@ mod tests {
             .prop_map(|(title_id, kind)| Activation { title_id, kind })
     }
 
+    /// The one-pass split reports exactly what `url::Url` reports, wherever it answers at all.
+    fn assert_split_agrees(input: &str) -> Result<(), TestCaseError> {
+        if let Some(parts) = split_plain(input) {
+            let url = Url::parse(input);
+            prop_assert!(
+                url.is_ok(),
+                "{input:?}: split, but Url::parse fails: {url:?}"
+            );
+            if let Ok(url) = url {
+                prop_assert_eq!(parts, UriParts::of_url(&url), "{}", input);
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn fast_split_agrees_with_url_on_edge_cases() {
+        for input in [
+            "ms-xbl-multiplayer://inviteHandleAccept?handle=a",
+            "MS-XBL-Multiplayer://INVITEHANDLEACCEPT/?a=%22%3C&b=\"<>'`{}|^\\",
+            "ms-xbl-7A970EA1://inviteAccept/#frag?x=1",
+            "ms-xbl-1://a.b~c_d-e?%%3C%2%3#x#y",
+            "foo+bar.baz-1://x?",
+            "ms-xbl-multiplayer://inviteAccept/.?a=b",
+            "ms-xbl-multiplayer://inviteAccept/./?a=b",
+            "ms-xbl-multiplayer://inviteAccept:80/?a=b",
+            "ms-xbl-multiplayer://u@inviteAccept/?a=b",
+            "ms-xbl-multiplayer:///inviteAccept",
+            "http://inviteAccept/?a=b",
+            "ms-xbl-multiplayer://inviteAccept?a=b c",
+        ] {
+            assert_split_agrees(input).unwrap();
+        }
+        assert!(split_plain("ms-xbl-multiplayer://inviteHandleAccept/?handle=x#f").is_some());
+    }
+
     proptest! {
         #[test]
         fn formatted_activations_parse_back_equal(a in arb_activation()) {
@@ -869,6 +1035,13 @@ mod tests {
         #[test]
         fn arbitrary_strings_never_panic(s in any::<String>()) {
             let _ = s.parse::<Activation>();
+        }
+
+        #[test]
+        fn fast_split_agrees_with_url(
+            input in "(ms-xbl-multiplayer|MS-XBL-7a970EA1|ms-xbl-|[a-zA-Z][a-zA-Z0-9+.-]{0,3}|https|[0-9_]x):(//|/|)[a-zA-Z0-9._~%:@-]{0,6}(/|/[a-z.]{1,2}|)(\\?[ -~]{0,12}|)(#[ -~]{0,4}|)"
+        ) {
+            assert_split_agrees(&input)?;
         }
 
         #[test]

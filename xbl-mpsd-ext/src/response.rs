@@ -136,6 +136,20 @@ pub(crate) fn session_from(
     headers: &HeaderMap,
     known: Option<&SessionReference>,
 ) -> Session {
+    let (etag, reference, retrieved) = session_headers(headers, known);
+    Session {
+        document,
+        etag,
+        reference,
+        retrieved,
+    }
+}
+
+/// What a session answer's headers say: its ETag, its reference and when it was retrieved.
+fn session_headers(
+    headers: &HeaderMap,
+    known: Option<&SessionReference>,
+) -> (Option<ETag>, Option<SessionReference>, Option<SystemTime>) {
     let etag = headers
         .get(ETAG)
         .and_then(|v| v.to_str().ok())
@@ -153,20 +167,21 @@ pub(crate) fn session_from(
         .get(DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok());
-    Session {
-        document,
-        etag,
-        reference,
-        retrieved,
-    }
+    (etag, reference, retrieved)
 }
 
-/// A typed session answer as a [`Session`].
+/// A typed session answer as a [`Session`] (the headers are read in place, not copied).
 pub(crate) fn typed_session(
     value: ResponseValue<MultiplayerSession>,
     known: Option<&SessionReference>,
 ) -> (StatusCode, Session) {
     let status = value.status();
-    let headers = value.headers().clone();
-    (status, session_from(value.into_inner(), &headers, known))
+    let (etag, reference, retrieved) = session_headers(value.headers(), known);
+    let session = Session {
+        document: value.into_inner(),
+        etag,
+        reference,
+        retrieved,
+    };
+    (status, session)
 }

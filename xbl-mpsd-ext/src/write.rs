@@ -160,31 +160,49 @@ impl Write<'_> {
         let (if_match, if_none_match) = mode.precondition_headers();
         let nocommit = nocommit.then_some(true);
         let api = client.api();
+        // Without retries the call makes exactly one attempt, which takes the delta; only a write that
+        // may be retried copies it for each attempt.
+        let pending = std::sync::Mutex::new(Some(delta));
+        let delta_for_attempt = || {
+            let mut slot = pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if retry { slot.clone() } else { slot.take() }
+        };
         client
-            .call(RetryMode::write(retry), || async {
-                let result = match &target {
-                    SessionTarget::Handle(handle) => {
-                        let request = api
-                            .write_session_by_handle()
-                            .handle_id(*handle)
-                            .body(delta.clone());
-                        with_write_options!(request, if_match, if_none_match, nocommit)
-                            .send()
-                            .await
-                    }
-                    SessionTarget::Reference(reference) => {
-                        let request = api
-                            .write_session()
-                            .scid(reference.scid.clone())
-                            .session_template_name(reference.template_name.clone())
-                            .session_name(reference.name.clone())
-                            .body(delta.clone());
-                        with_write_options!(request, if_match, if_none_match, nocommit)
-                            .send()
-                            .await
-                    }
-                };
-                write_outcome(answer(result)?, &target).await
+            .call(RetryMode::write(retry), || {
+                let delta = delta_for_attempt();
+                let target = &target;
+                Box::pin(async move {
+                    let Some(delta) = delta else {
+                        return Err(Error::InvalidRequest(
+                            "the write was attempted again without retries enabled".to_owned(),
+                        ));
+                    };
+                    let result = match target {
+                        SessionTarget::Handle(handle) => {
+                            let request = api
+                                .write_session_by_handle()
+                                .handle_id(*handle)
+                                .body(delta);
+                            with_write_options!(request, if_match, if_none_match, nocommit)
+                                .send()
+                                .await
+                        }
+                        SessionTarget::Reference(reference) => {
+                            let request = api
+                                .write_session()
+                                .scid(reference.scid.clone())
+                                .session_template_name(reference.template_name.clone())
+                                .session_name(reference.name.clone())
+                                .body(delta);
+                            with_write_options!(request, if_match, if_none_match, nocommit)
+                                .send()
+                                .await
+                        }
+                    };
+                    write_outcome(answer(result)?, target).await
+                })
             })
             .await
     }

@@ -47,7 +47,12 @@ fn hundred_members(corpus: &Value) -> anyhow::Result<Value> {
 pub fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
     let mut documents = Vec::new();
     for name in CORPUS_SESSIONS {
-        documents.push(corpus.get(name).cloned().with_context(|| format!("no {name}"))?);
+        documents.push(
+            corpus
+                .get(name)
+                .cloned()
+                .with_context(|| format!("no {name}"))?,
+        );
     }
     documents.push(hundred_members(corpus)?);
     let bytes: Vec<Vec<u8>> = documents

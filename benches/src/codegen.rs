@@ -14,7 +14,15 @@ fn run(root: &Path) -> anyhow::Result<f64> {
     let start = Instant::now();
     let output = Command::new(cargo)
         .current_dir(root)
-        .args(["run", "--quiet", "--package", "xtask", "--", "codegen", "--check"])
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "xtask",
+            "--",
+            "codegen",
+            "--check",
+        ])
         .output()?;
     let seconds = start.elapsed().as_secs_f64();
     if !output.status.success() {
@@ -38,6 +46,7 @@ pub fn rows(effort: Effort, root: &Path) -> anyhow::Result<Vec<Row>> {
         goal: Goal::SecondsAtMost(1.0),
         stats: Stats::of(times),
         extra_goal: None,
-        detail: "absolute seconds (includes cargo's freshness check); the only non-ratio row".to_owned(),
+        detail: "absolute seconds (includes cargo's freshness check); the only non-ratio row"
+            .to_owned(),
     }])
 }

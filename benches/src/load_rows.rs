@@ -71,7 +71,11 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
         Scenario::GetByHandle => {
             let owner = xuid(0);
             let path = session_path("handle-target");
-            setup(addr, &RequestSpec::mpsd(Method::PUT, path, owner, Some(&join_body(owner)))).await?;
+            setup(
+                addr,
+                &RequestSpec::mpsd(Method::PUT, path, owner, Some(&join_body(owner))),
+            )
+            .await?;
             let handle = setup(
                 addr,
                 &RequestSpec::mpsd(
@@ -100,8 +104,22 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
             let mut specs = Vec::with_capacity(CONNECTIONS);
             for i in 0..CONNECTIONS {
                 let path = session_path(&format!("own-{i}"));
-                setup(addr, &RequestSpec::mpsd(Method::PUT, path.clone(), xuid(i), Some(&join_body(xuid(i))))).await?;
-                specs.push(RequestSpec::mpsd(Method::PUT, path, xuid(i), Some(&member_write(i))));
+                setup(
+                    addr,
+                    &RequestSpec::mpsd(
+                        Method::PUT,
+                        path.clone(),
+                        xuid(i),
+                        Some(&join_body(xuid(i))),
+                    ),
+                )
+                .await?;
+                specs.push(RequestSpec::mpsd(
+                    Method::PUT,
+                    path,
+                    xuid(i),
+                    Some(&member_write(i)),
+                ));
             }
             specs
         }
@@ -109,8 +127,22 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
             let path = session_path("shared");
             let mut specs = Vec::with_capacity(CONNECTIONS);
             for i in 0..CONNECTIONS {
-                setup(addr, &RequestSpec::mpsd(Method::PUT, path.clone(), xuid(i), Some(&join_body(xuid(i))))).await?;
-                specs.push(RequestSpec::mpsd(Method::PUT, path.clone(), xuid(i), Some(&member_write(i))));
+                setup(
+                    addr,
+                    &RequestSpec::mpsd(
+                        Method::PUT,
+                        path.clone(),
+                        xuid(i),
+                        Some(&join_body(xuid(i))),
+                    ),
+                )
+                .await?;
+                specs.push(RequestSpec::mpsd(
+                    Method::PUT,
+                    path.clone(),
+                    xuid(i),
+                    Some(&member_write(i)),
+                ));
             }
             specs
         }
@@ -128,9 +160,27 @@ pub async fn rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
     let rounds = effort.rounds.min(5);
     let mut rows = Vec::new();
     for (id, what, scenario, goal, p99_goal) in [
-        ("P4", "emulator GET /handles/{id}/session, 64 connections, vs hello-world hyper", Scenario::GetByHandle, 0.5, 10.0),
-        ("P4'", "emulator PUT, 64 connections each on its own session, vs hello-world hyper", Scenario::OwnSessionPut, 0.5, 10.0),
-        ("P4''", "emulator PUT, 64 connections on one shared session, vs hello-world hyper", Scenario::SharedSessionPut, 0.25, 15.0),
+        (
+            "P4",
+            "emulator GET /handles/{id}/session, 64 connections, vs hello-world hyper",
+            Scenario::GetByHandle,
+            0.5,
+            10.0,
+        ),
+        (
+            "P4'",
+            "emulator PUT, 64 connections each on its own session, vs hello-world hyper",
+            Scenario::OwnSessionPut,
+            0.5,
+            10.0,
+        ),
+        (
+            "P4''",
+            "emulator PUT, 64 connections on one shared session, vs hello-world hyper",
+            Scenario::SharedSessionPut,
+            0.25,
+            15.0,
+        ),
     ] {
         let (emulator, specs) = prepare(scenario).await?;
         let target = addr_of(&emulator)?;
@@ -149,7 +199,11 @@ pub async fn rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
                 (run(hello).await?, e)
             };
             if e.failed > 0 || b.failed > 0 {
-                bail!("{id}: {} emulator and {} baseline requests failed", e.failed, b.failed);
+                bail!(
+                    "{id}: {} emulator and {} baseline requests failed",
+                    e.failed,
+                    b.failed
+                );
             }
             base.push(b.throughput());
             emu.push(e.throughput());

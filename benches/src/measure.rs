@@ -62,20 +62,12 @@ impl Stats {
 
 /// Per-round ratios `candidate[i] / baseline[i]`.
 pub fn ratios(candidate: &[f64], baseline: &[f64]) -> Vec<f64> {
-    candidate
-        .iter()
-        .zip(baseline)
-        .map(|(c, b)| c / b)
-        .collect()
+    candidate.iter().zip(baseline).map(|(c, b)| c / b).collect()
 }
 
 /// Times `iters` calls of each of `variants`, `rounds` times, rotating the order each round.
 /// Returns nanoseconds per call, per variant, per round.
-pub fn interleave(
-    rounds: usize,
-    iters: usize,
-    variants: &mut [&mut dyn FnMut()],
-) -> Vec<Vec<f64>> {
+pub fn interleave(rounds: usize, iters: usize, variants: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
     let n = variants.len();
     let mut out = vec![Vec::with_capacity(rounds); n];
     // One untimed warm-up pass.

@@ -109,7 +109,10 @@ async fn measure(child: &mut std::process::Child, effort: Effort) -> anyhow::Res
                 );
                 let (status, body) = conn.send(&spec).await?;
                 if !status.is_success() {
-                    bail!("creating session {n}: {status} {}", String::from_utf8_lossy(&body));
+                    bail!(
+                        "creating session {n}: {status} {}",
+                        String::from_utf8_lossy(&body)
+                    );
                 }
                 bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
             }
@@ -124,7 +127,9 @@ async fn measure(child: &mut std::process::Child, effort: Effort) -> anyhow::Res
     let ratio = held as f64 / bytes as f64;
     Ok(vec![Row {
         id: "P5",
-        what: format!("emulator RSS holding {total} sessions vs the bytes of those documents as returned"),
+        what: format!(
+            "emulator RSS holding {total} sessions vs the bytes of those documents as returned"
+        ),
         goal: Goal::AtMost(2.0),
         stats: Stats::of(vec![ratio]),
         extra_goal: None,

@@ -181,7 +181,11 @@ pub async fn load(
 ) -> anyhow::Result<LoadResult> {
     let mut conns = Vec::with_capacity(specs.len());
     for _ in specs {
-        conns.push(Conn::open(addr).await.context("connecting the load generator")?);
+        conns.push(
+            Conn::open(addr)
+                .await
+                .context("connecting the load generator")?,
+        );
     }
     let start = Instant::now();
     let deadline = start + duration;

@@ -144,14 +144,20 @@ fn canned(corpus: &Value) -> anyhow::Result<(Vec<(HeaderName, HeaderValue)>, Byt
     let body = Bytes::from(serde_json::to_vec(document)?);
     let headers = vec![
         (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-        (ETAG, HeaderValue::from_static("9555A7DE-8B5C-4E4B-9E9A-1C1C1C1C1C1C")),
+        (
+            ETAG,
+            HeaderValue::from_static("9555A7DE-8B5C-4E4B-9E9A-1C1C1C1C1C1C"),
+        ),
         (
             CONTENT_LOCATION,
             HeaderValue::from_static(
                 "/serviceconfigs/00000000-0000-0000-0000-000000000000/sessionTemplates/lobby/sessions/bench",
             ),
         ),
-        (DATE, HeaderValue::from_static("Sat, 28 Nov 2026 08:00:00 GMT")),
+        (
+            DATE,
+            HeaderValue::from_static("Sat, 28 Nov 2026 08:00:00 GMT"),
+        ),
     ];
     Ok((headers, body))
 }
@@ -167,7 +173,10 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
         .token(XblToken::new("-", XUID)?)
         .build()?;
     let mut default_headers = http::HeaderMap::new();
-    default_headers.insert(HeaderName::from_static(CONTRACT), HeaderValue::from_static("107"));
+    default_headers.insert(
+        HeaderName::from_static(CONTRACT),
+        HeaderValue::from_static("107"),
+    );
     // The same timeouts as the SDK's defaults: a production call has them too.
     let http = reqwest::Client::builder()
         .default_headers(default_headers)
@@ -185,8 +194,14 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
     let path = format!("/handles/{HANDLE}/session");
     let mut spec = RequestSpec::mpsd(Method::PUT, path.clone(), 0, None);
     spec.headers = vec![
-        (AUTHORIZATION, HeaderValue::from_str(&format!("XBL3.0 x=-;{XUID}"))?),
-        (HeaderName::from_static(CONTRACT), HeaderValue::from_static("107")),
+        (
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("XBL3.0 x=-;{XUID}"))?,
+        ),
+        (
+            HeaderName::from_static(CONTRACT),
+            HeaderValue::from_static("107"),
+        ),
         (CONTENT_TYPE, HeaderValue::from_static("application/json")),
     ];
     let mut bench = Bench {

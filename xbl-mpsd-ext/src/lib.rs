@@ -79,10 +79,10 @@ pub mod retry;
 #[cfg(feature = "rta")]
 pub mod rta;
 pub mod session;
-mod tls;
-mod transport;
 #[cfg(feature = "signin")]
 pub mod signin;
+mod tls;
+mod transport;
 pub mod write;
 
 /// The generated wire-level client and types (`xbl-mpsd-api`).

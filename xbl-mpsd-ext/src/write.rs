@@ -181,10 +181,8 @@ impl Write<'_> {
                     };
                     let result = match target {
                         SessionTarget::Handle(handle) => {
-                            let request = api
-                                .write_session_by_handle()
-                                .handle_id(*handle)
-                                .body(delta);
+                            let request =
+                                api.write_session_by_handle().handle_id(*handle).body(delta);
                             with_write_options!(request, if_match, if_none_match, nocommit)
                                 .send()
                                 .await

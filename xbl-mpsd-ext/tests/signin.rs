@@ -91,7 +91,13 @@ async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
-    outcome.session().unwrap().member_xuids()
+    outcome
+        .session()
+        .unwrap()
+        .member_xuids()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 #[tokio::test]
@@ -241,7 +247,13 @@ async fn a_401_from_mpsd_renews_the_token_once_and_retries_with_the_new_one() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(read.member_xuids(), [xuid.to_string()]);
+    assert_eq!(
+        read.member_xuids()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [xuid.to_string()]
+    );
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 2);
     assert_ne!(provider.token().await.unwrap(), old);
 

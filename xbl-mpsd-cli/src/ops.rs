@@ -26,7 +26,10 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use tempfile::TempPath;
 use xbl_mpsd_api::{ResponseValue, builder};
-use xbl_mpsd_ext::{ETag, HandleId, MpsdClient, Scid, SessionReference, SessionTarget, WriteMode};
+use xbl_mpsd_ext::{
+    ETag, HandleId, MpsdClient, Scid, SessionName, SessionReference, SessionTarget,
+    SessionTemplateName, WriteMode,
+};
 
 use crate::error::{CliError, FAILED, NO_SESSION, chain};
 use crate::generated_cli::{Cli, CliCommand, CliConfig};
@@ -275,31 +278,28 @@ async fn read_current_etag(client: &MpsdClient, matches: &ArgMatches) -> Result<
     if etag.map(String::as_str) != Some(CURRENT) {
         return Ok(());
     }
-    let target = if let Some(handle) = matches
-        .try_get_one::<uuid::Uuid>("handle-id")
-        .ok()
-        .flatten()
-    {
-        SessionTarget::Handle(HandleId::from(*handle))
+    let target = if let Some(handle) = matches.try_get_one::<HandleId>("handle-id").ok().flatten() {
+        SessionTarget::Handle(*handle)
     } else {
-        let part = |id: &str| {
-            matches
-                .try_get_one::<String>(id)
-                .ok()
-                .flatten()
-                .cloned()
-                .unwrap_or_default()
-        };
-        let path = format!(
-            "/serviceconfigs/{}/sessionTemplates/{}/sessions/{}",
-            part("scid"),
-            part("session-template-name"),
-            part("session-name")
-        );
-        SessionTarget::Reference(
-            path.parse::<SessionReference>()
-                .map_err(|e| CliError::Usage(format!("--etag current: {e}")))?,
-        )
+        let scid = matches.try_get_one::<Scid>("scid").ok().flatten();
+        let template = matches
+            .try_get_one::<SessionTemplateName>("session-template-name")
+            .ok()
+            .flatten();
+        let name = matches
+            .try_get_one::<SessionName>("session-name")
+            .ok()
+            .flatten();
+        match (scid, template, name) {
+            (Some(scid), Some(template), Some(name)) => SessionTarget::Reference(
+                SessionReference::new(scid.clone(), template.clone(), name.clone()),
+            ),
+            _ => {
+                return Err(CliError::Usage(
+                    "--etag current: the command names no session to read".to_owned(),
+                ));
+            }
+        }
     };
     let etag = client
         .get_session(target)

@@ -374,7 +374,7 @@ fn validate_rejects_each_wrong_document_with_a_json_path() {
     // A type error deep inside is reported in JSON terms.
     xbl()
         .args(["validate", "handle", "-"])
-        .write_stdin(r#"{"type":"invite","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"},"inviteAttributes":{"titleId":5}}"#)
+        .write_stdin(r#"{"type":"invite","version":1,"sessionRef":{"scid":"s","templateName":"t","name":"n"},"inviteAttributes":{"titleId":true}}"#)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("inviteAttributes.titleId"));

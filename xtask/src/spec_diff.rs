@@ -1015,8 +1015,9 @@ mod tests {
                 "ThingRequest": {"type": "object", "required": ["name"], "properties": {
                     "name": {"type": "string"},
                     "size": {"type": "integer"},
-                    "color": {"anyOf": [{"type": "string", "enum": ["red", "blue"]}, {"type": "string"}]}
+                    "color": {"$ref": "#/components/schemas/Color"}
                 }},
+                "Color": {"anyOf": [{"type": "string", "enum": ["red", "blue"]}, {"type": "string"}]},
                 "Thing": {"type": "object", "required": ["id"], "properties": {
                     "id": {"type": "string"},
                     "name": {"type": "string"}
@@ -1062,8 +1063,7 @@ mod tests {
         schemas["ThingRequest"]["properties"]["shape"] = json!({"type": "string"});
         schemas["Thing"]["properties"]["created"] = json!({"type": "string"});
         schemas["Thing"]["required"] = json!(["id", "created"]);
-        schemas["ThingRequest"]["properties"]["color"]["anyOf"][0]["enum"] =
-            json!(["red", "blue", "green"]);
+        schemas["Color"]["anyOf"][0]["enum"] = json!(["red", "blue", "green"]);
         let op = &mut head["paths"]["/things/{id}"]["put"];
         op["parameters"]
             .as_array_mut()
@@ -1080,7 +1080,7 @@ mod tests {
         for needle in [
             "schema ThingRequest.shape: new optional property",
             "schema Thing.created: new required property",
-            "schema ThingRequest.color: new enum value(s) [\"green\"]",
+            "schema Color: new enum value(s) [\"green\"]",
             "new optional query parameter `verbose`",
             "new status 429",
             "new status 202",
@@ -1106,7 +1106,7 @@ mod tests {
         // A response field becomes optional, another changes type.
         schemas["Thing"]["required"] = json!([]);
         schemas["Thing"]["properties"]["name"] = json!({"type": "integer"});
-        schemas["ThingRequest"]["properties"]["color"]["anyOf"][0]["enum"] = json!(["red"]);
+        schemas["Color"]["anyOf"][0]["enum"] = json!(["red"]);
         let op = &mut head["paths"]["/things/{id}"]["put"];
         op["parameters"] = json!([{"name": "dry", "in": "query", "required": true, "schema": {"type": "boolean"}}]);
         op["responses"]["200"]["headers"] = json!({});
@@ -1117,7 +1117,7 @@ mod tests {
             "schema ThingRequest.title: new required property",
             "schema Thing.id: became optional",
             "schema Thing.name: type changed from string to integer",
-            "schema ThingRequest.color: enum value(s) [\"blue\"] removed",
+            "schema Color: enum value(s) [\"blue\"] removed",
             "query parameter `dry` became required",
             "response header etag removed from status 200",
         ] {

@@ -34,7 +34,7 @@ pub struct WatchArgs {
     #[arg(long, default_value = "1234")]
     title_id: u32,
     /// The RTA websocket URL (default: wss://rta.xboxlive.com/connect for the public service, else
-    /// ws(s)://<endpoint host>/connect)
+    /// `ws(s)://<endpoint host>/connect`)
     #[arg(long, env = "XBL_MPSD_RTA_ENDPOINT")]
     rta_endpoint: Option<String>,
     /// Stop after this many lines (default: until Ctrl-C)

@@ -134,7 +134,7 @@ impl MpsdClient {
     /// let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
     /// client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
     /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
-    /// let id: HandleId = activity.and_then(|h| h.id).ok_or("no id")?.parse()?;
+    /// let id: HandleId = activity.and_then(|h| h.id?.into_inner()).ok_or("no id")?;
     ///
     /// // The generated `get_handle` operation, with retries and typed errors.
     /// let reply = client.operation(|api| api.get_handle().handle_id(*id.as_uuid())).send().await?;

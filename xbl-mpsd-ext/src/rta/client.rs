@@ -38,7 +38,7 @@ pub enum RtaError {
     },
     /// No successful subscribe reply arrived in time (the subscription is withdrawn).
     #[error("no RTA subscribe reply for {uri} within {timeout:?}")]
-    Timeout {
+    SubscribeTimedOut {
         /// The resource URI.
         uri: String,
         /// The time waited.
@@ -365,7 +365,7 @@ impl RtaClient {
             Ok(Err(_)) => Err(RtaError::Closed),
             Err(_) => {
                 let _ = self.inner.cmd.send(Command::Unsubscribe { client_id });
-                Err(RtaError::Timeout {
+                Err(RtaError::SubscribeTimedOut {
                     uri,
                     timeout: self.inner.subscribe_timeout,
                 })

@@ -567,7 +567,10 @@ async fn failed_connects_back_off_like_xsapi_and_report_disconnected() {
     client.close();
     let result = tokio::time::timeout(GUARD, pending).await.unwrap().unwrap();
     assert!(
-        matches!(result, Err(RtaError::Closed | RtaError::SubscribeTimedOut { .. })),
+        matches!(
+            result,
+            Err(RtaError::Closed | RtaError::SubscribeTimedOut { .. })
+        ),
         "{result:?}"
     );
 }

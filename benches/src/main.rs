@@ -118,15 +118,13 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The XSAPI fixture: `$XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json`, else `../shared/conformance/xsapi`.
+/// The XSAPI fixture: `$XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json`, else the copy vendored in
+/// `test-fixtures/xsapi` (as the conformance tests read it).
 fn corpus(root: &Path) -> anyhow::Result<Value> {
     let candidates: Vec<PathBuf> = std::env::var_os("XBL_MPSD_CONFORMANCE_DIR")
         .map(PathBuf::from)
         .into_iter()
-        .chain([
-            root.join("../shared/conformance/xsapi"),
-            root.join("conformance/xsapi"),
-        ])
+        .chain([root.join("test-fixtures/xsapi")])
         .collect();
     let file = candidates
         .iter()

@@ -3,7 +3,7 @@
 
 * activation_uri: every activation URI literal of the parser's test table (xbl-mpsd-ext/src/activation.rs),
   with its placeholders ({GUID}, {inv}, {act}, …) filled in as the tests fill them;
-* document_roundtrip: every document of XSAPI's multiplayer fixture (../shared/conformance/xsapi/Multiplayer.json,
+* document_roundtrip: every document of XSAPI's multiplayer fixture (test-fixtures/xsapi/Multiplayer.json,
   or $XBL_MPSD_CONFORMANCE_DIR/Multiplayer.json);
 * emulator_merge_validate: every session delta of that fixture as a one-write sequence, and a few join /
   update / leave sequences.
@@ -48,7 +48,7 @@ def activation_seeds():
 
 
 def corpus():
-    folders = [os.environ.get("XBL_MPSD_CONFORMANCE_DIR"), os.path.join(ROOT, "../shared/conformance/xsapi")]
+    folders = [os.environ.get("XBL_MPSD_CONFORMANCE_DIR"), os.path.join(ROOT, "test-fixtures/xsapi")]
     for folder in filter(None, folders):
         path = os.path.join(folder, "Multiplayer.json")
         if os.path.isfile(path):

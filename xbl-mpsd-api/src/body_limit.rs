@@ -17,6 +17,9 @@ use std::task::{Context, Poll};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use reqwest::header::CONTENT_LENGTH;
 use reqwest::{ResponseBuilderExt as _, StatusCode};
+use std::sync::Arc;
+
+use crate::hooks::{Observer, ResponseBody};
 
 /// The default limit on a response body: 16 MiB. MPSD documents are a few KiB to a few hundred KiB (a
 /// large session shows only the caller; a handle query answers at most 100 handles), so this is far above
@@ -67,6 +70,20 @@ impl BodyTooLarge {
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
+/// Where a copy of the body goes once it has been read to its end (see [`crate::Observer::wants_bodies`]).
+pub(crate) struct BodyTap {
+    /// Told of the body.
+    pub(crate) observer: Arc<dyn Observer>,
+    /// The operation the body answers.
+    pub(crate) operation_id: &'static str,
+}
+
+/// A [`BodyTap`] with the bytes received so far.
+struct Tapping {
+    tap: BodyTap,
+    received: Vec<u8>,
+}
+
 /// A body that fails with [`BodyTooLarge`] once more than `limit` bytes have arrived.
 struct LimitedBody {
     inner: reqwest::Body,
@@ -74,11 +91,14 @@ struct LimitedBody {
     /// Set once the error was returned: the body then ends.
     failed: bool,
     error: BodyTooLarge,
+    /// The observer's copy, when it wants bodies; taken when the body ends.
+    tap: Option<Tapping>,
 }
 
 impl LimitedBody {
     fn fail(&mut self) -> Poll<Option<Result<Frame<bytes::Bytes>, BoxError>>> {
         self.failed = true;
+        self.tap = None;
         Poll::Ready(Some(Err(Box::new(self.error.clone()))))
     }
 }
@@ -105,11 +125,26 @@ impl HttpBody for LimitedBody {
                     if this.received > this.error.limit {
                         return this.fail();
                     }
+                    if let Some(tapping) = &mut this.tap {
+                        tapping.received.extend_from_slice(data);
+                    }
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Box::new(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                this.tap = None;
+                Poll::Ready(Some(Err(Box::new(e))))
+            }
+            Poll::Ready(None) => {
+                if let Some(tapping) = this.tap.take() {
+                    tapping.tap.observer.observe_body(&ResponseBody {
+                        operation_id: tapping.tap.operation_id,
+                        status: this.error.status,
+                        bytes: &tapping.received,
+                    });
+                }
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -126,8 +161,13 @@ impl HttpBody for LimitedBody {
     }
 }
 
-/// `response` with its body capped at `limit` bytes (see the module docs).
-pub(crate) fn limit_response(response: reqwest::Response, limit: u64) -> reqwest::Response {
+/// `response` with its body capped at `limit` bytes (see the module docs), and copied to `tap` when one
+/// is given.
+pub(crate) fn limit_response(
+    response: reqwest::Response,
+    limit: u64,
+    tap: Option<BodyTap>,
+) -> reqwest::Response {
     let url = response.url().clone();
     let status = response.status();
     let declared = response
@@ -150,6 +190,10 @@ pub(crate) fn limit_response(response: reqwest::Response, limit: u64) -> reqwest
             limit,
             declared,
         },
+        tap: tap.map(|tap| Tapping {
+            tap,
+            received: Vec::new(),
+        }),
     };
     reqwest::Response::from(http::Response::from_parts(
         parts,
@@ -184,14 +228,14 @@ mod tests {
 
     #[test]
     fn a_body_within_the_limit_passes_whole_and_keeps_the_url() {
-        let limited = limit_response(response(chunks(4, 256), None), 1024);
+        let limited = limit_response(response(chunks(4, 256), None), 1024, None);
         assert_eq!(limited.url().as_str(), "http://127.0.0.1/x");
         assert_eq!(block_on(limited.bytes()).unwrap().len(), 1024);
     }
 
     #[test]
     fn a_body_over_the_limit_fails_with_body_too_large_in_the_chain() {
-        let limited = limit_response(response(chunks(5, 256), None), 1024);
+        let limited = limit_response(response(chunks(5, 256), None), 1024, None);
         let error = block_on(limited.bytes()).unwrap_err();
         let found = BodyTooLarge::find(&error).expect("BodyTooLarge in the chain");
         assert_eq!(found.limit, 1024);
@@ -212,6 +256,7 @@ mod tests {
         let limited = limit_response(
             response(reqwest::Body::wrap_stream(stream), Some(5 << 30)),
             1024,
+            None,
         );
         let error = block_on(limited.bytes()).unwrap_err();
         let found = BodyTooLarge::find(&error).expect("BodyTooLarge in the chain");
@@ -220,7 +265,7 @@ mod tests {
 
     #[test]
     fn chunk_by_chunk_reading_stops_at_the_limit() {
-        let mut limited = limit_response(response(chunks(1000, 1024), None), 4096);
+        let mut limited = limit_response(response(chunks(1000, 1024), None), 4096, None);
         let mut read = 0;
         let error = loop {
             match block_on(limited.chunk()) {
@@ -231,5 +276,70 @@ mod tests {
         };
         assert_eq!(read, 4096);
         assert!(BodyTooLarge::find(&error).is_some(), "{error:?}");
+    }
+
+    /// Keeps every body it is shown.
+    #[derive(Default)]
+    struct Keeper(std::sync::Mutex<Vec<(StatusCode, Vec<u8>)>>);
+
+    impl Observer for Keeper {
+        fn observe(&self, _: &crate::Exchange<'_>) {}
+        fn wants_bodies(&self) -> bool {
+            true
+        }
+        fn observe_body(&self, body: &ResponseBody<'_>) {
+            assert_eq!(body.operation_id, "op");
+            self.0
+                .lock()
+                .unwrap()
+                .push((body.status, body.bytes.to_vec()));
+        }
+    }
+
+    fn tapped(body: reqwest::Body, limit: u64) -> (reqwest::Response, Arc<Keeper>) {
+        let keeper = Arc::new(Keeper::default());
+        let tap = BodyTap {
+            observer: Arc::clone(&keeper) as Arc<dyn Observer>,
+            operation_id: "op",
+        };
+        (
+            limit_response(response(body, None), limit, Some(tap)),
+            keeper,
+        )
+    }
+
+    #[test]
+    fn a_tap_sees_the_whole_body_byte_for_byte_once_it_ends() {
+        let (limited, keeper) = tapped(reqwest::Body::from(r#"{"z":1,"a":2}"#), 1024);
+        assert!(
+            keeper.0.lock().unwrap().is_empty(),
+            "nothing before reading"
+        );
+        assert_eq!(block_on(limited.bytes()).unwrap(), r#"{"z":1,"a":2}"#);
+        assert_eq!(
+            *keeper.0.lock().unwrap(),
+            vec![(StatusCode::OK, br#"{"z":1,"a":2}"#.to_vec())]
+        );
+    }
+
+    #[test]
+    fn a_tap_sees_nothing_of_a_body_over_the_limit() {
+        let (limited, keeper) = tapped(chunks(5, 256), 1024);
+        assert!(block_on(limited.bytes()).is_err());
+        assert!(keeper.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_tap_sees_nothing_of_a_body_cut_short() {
+        let stream = futures::stream::iter(vec![
+            Ok(bytes::Bytes::from_static(b"{\"a\":")),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "reset",
+            )),
+        ]);
+        let (limited, keeper) = tapped(reqwest::Body::wrap_stream(stream), 1024);
+        assert!(block_on(limited.bytes()).is_err());
+        assert!(keeper.0.lock().unwrap().is_empty());
     }
 }

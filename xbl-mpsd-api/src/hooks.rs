@@ -15,7 +15,7 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::body_limit::{DEFAULT_MAX_RESPONSE_BYTES, limit_response};
+use crate::body_limit::{BodyTap, DEFAULT_MAX_RESPONSE_BYTES, limit_response};
 use crate::{Client, Error};
 
 /// The future an [`Authorizer`] returns.
@@ -57,10 +57,33 @@ pub struct Exchange<'a> {
     pub elapsed: std::time::Duration,
 }
 
+/// A response body read to its end, as an [`Observer`] that [wants bodies](Observer::wants_bodies) sees it.
+#[derive(Debug)]
+pub struct ResponseBody<'a> {
+    /// The operation (the spec's operationId).
+    pub operation_id: &'static str,
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The body, byte for byte as received (never more than the client's response-body limit).
+    pub bytes: &'a [u8],
+}
+
 /// Told of every HTTP exchange a client makes, retries included, once the answer's headers are in.
 pub trait Observer: Send + Sync {
     /// One exchange.
     fn observe(&self, exchange: &Exchange<'_>);
+
+    /// Whether [`observe_body`](Observer::observe_body) should be called. The client then keeps a copy of
+    /// each body as it is read, so the default is `false`.
+    fn wants_bodies(&self) -> bool {
+        false
+    }
+
+    /// A response body, byte for byte, once whoever reads it (the generated client or the caller) has read
+    /// it to its end within the limit. Bodies never read, or cut short by an error, are not reported. Use it
+    /// to record or print the body as the server sent it (key order included), which a decoded typed value
+    /// does not keep.
+    fn observe_body(&self, _body: &ResponseBody<'_>) {}
 }
 
 /// The message prefix of the [`Error::Custom`] returned when the [`Authorizer`] fails.
@@ -167,8 +190,12 @@ impl ClientHooks<Hooks> for Client {
                 .client()
                 .execute(request)
                 .await
-                .map(|response| limit_response(response, limit));
+                .map(|response| limit_response(response, limit, None));
         };
+        let tap = observer.wants_bodies().then(|| BodyTap {
+            observer: Arc::clone(observer),
+            operation_id: info.operation_id,
+        });
         let method = request.method().clone();
         let url = request.url();
         let path = match url.query() {
@@ -180,7 +207,7 @@ impl ClientHooks<Hooks> for Client {
             .client()
             .execute(request)
             .await
-            .map(|response| limit_response(response, limit));
+            .map(|response| limit_response(response, limit, tap));
         observer.observe(&Exchange {
             operation_id: info.operation_id,
             method: &method,

@@ -95,5 +95,5 @@ pub use body_limit::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES};
 
 pub use hooks::{
     AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, Exchange, Hooks,
-    Observer,
+    Observer, ResponseBody,
 };

@@ -126,10 +126,10 @@ impl Global {
     ) -> Result<MpsdClientBuilder, CliError> {
         let mut builder = MpsdClient::builder()
             .base_url(endpoint)
-            .contract_version(self.contract_version);
-        if self.verbose {
-            builder = builder.observer(output::Transcript);
-        }
+            .contract_version(self.contract_version)
+            .observer(output::CliObserver {
+                verbose: self.verbose,
+            });
         if let Some((user_hash, token)) = token {
             builder = builder.token(XblToken::new(user_hash, token).map_err(CliError::usage)?);
         }

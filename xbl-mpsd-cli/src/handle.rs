@@ -185,7 +185,7 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
         HandleCommand::Transfer { session, from } => handles::transfer_request(session, from),
         HandleCommand::Get(HandleIdArg { handle_id }) => {
             let document = client.get_handle(*handle_id).await.map_err(sdk_error)?;
-            output::json(&document);
+            output::document(&document);
             return Ok(());
         }
         HandleCommand::Delete(HandleIdArg { handle_id }) => {
@@ -196,7 +196,7 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
         HandleCommand::Query(args) => return query(args, client).await,
     };
     match client.create_handle(body).send().await.map_err(sdk_error)? {
-        Some(document) => output::json(&document),
+        Some(document) => output::document(&document),
         None => output::stderr_line("(the service answered success without a handle document)"),
     }
     Ok(())
@@ -221,6 +221,12 @@ async fn query(args: &QueryArgs, client: &MpsdClient) -> Result<(), CliError> {
         .query_handles(request, &include)
         .await
         .map_err(sdk_error)?;
-    output::json(&found);
+    // The `results` of the answer as sent (key order kept), else the typed handles re-encoded.
+    match output::document_value(&found) {
+        serde_json::Value::Object(mut answer) if answer.contains_key("results") => {
+            output::json(&answer.remove("results"));
+        }
+        _ => output::json(&found),
+    }
     Ok(())
 }

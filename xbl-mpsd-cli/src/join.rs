@@ -99,7 +99,7 @@ fn print_outcome(outcome: WriteOutcome) -> Result<(), CliError> {
         .and_then(|s| s.reference.as_ref())
         .map(SessionReference::to_uri_path);
     let body = session
-        .map(|s| serde_json::to_value(&s.document).unwrap_or(Value::Null))
+        .map(|s| output::document_value(&s.document))
         .unwrap_or(Value::Null);
     if output::mode() == OutputMode::Envelope {
         let mut object = Map::new();

@@ -424,11 +424,11 @@ impl CliConfig for Glue {
         T: schemars::JsonSchema + Serialize + Debug,
     {
         if output::mode() == OutputMode::Envelope {
-            let body = serde_json::to_value(&**value).unwrap_or(serde_json::Value::Null);
+            let body = output::document_value(&**value);
             output::envelope(value.status(), value.headers(), body);
         } else {
             output::meta(value.status(), value.headers());
-            output::json(&**value);
+            output::document(&**value);
         }
     }
 

@@ -71,12 +71,25 @@ pub fn body_value(bytes: &[u8]) -> Value {
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).trim_end().to_owned()))
 }
 
-/// `--verbose`: one stderr line per HTTP exchange (method, path, status, duration, ETag). Requests
-/// carry no header here, so never the token.
-pub struct Transcript;
+/// The CLI's [`Observer`](xbl_mpsd_ext::Observer), on every client it builds: with `--verbose`, one stderr
+/// line per HTTP exchange (method, path, status, duration, ETag; requests carry no header here, so never
+/// the token); always, a copy of the last response body, so that documents print as the service sent them
+/// (key order kept) rather than re-encoded from the typed values (see [`document`]).
+pub struct CliObserver {
+    /// Print the transcript.
+    pub verbose: bool,
+}
 
-impl xbl_mpsd_ext::Observer for Transcript {
+/// The body of the last exchange, once read to its end; cleared when the next exchange's headers arrive,
+/// so it never belongs to an earlier request.
+static LAST_BODY: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+impl xbl_mpsd_ext::Observer for CliObserver {
     fn observe(&self, exchange: &xbl_mpsd_ext::Exchange<'_>) {
+        *LAST_BODY.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        if !self.verbose {
+            return;
+        }
         let millis = exchange.elapsed.as_secs_f64() * 1000.0;
         let line = match exchange.outcome {
             Ok((status, headers)) => {
@@ -100,6 +113,36 @@ impl xbl_mpsd_ext::Observer for Transcript {
         };
         stderr_line(&line);
     }
+
+    fn wants_bodies(&self) -> bool {
+        true
+    }
+
+    fn observe_body(&self, body: &xbl_mpsd_ext::ResponseBody<'_>) {
+        *LAST_BODY.lock().unwrap_or_else(PoisonError::into_inner) = Some(body.bytes.to_vec());
+    }
+}
+
+/// The last exchange's body as JSON (key order kept), if it was read and is JSON.
+fn last_body() -> Option<Value> {
+    let body = LAST_BODY
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// `typed`, the document the last exchange answered, as JSON: the body as the service sent it (every key,
+/// in its order) when it was read, else `typed` re-encoded.
+pub fn document_value(typed: &impl Serialize) -> Value {
+    last_body()
+        .or_else(|| serde_json::to_value(typed).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Prints [`document_value`] as pretty JSON on stdout.
+pub fn document(typed: &impl Serialize) {
+    json(&document_value(typed));
 }
 
 /// Prints `value` as pretty JSON on stdout.

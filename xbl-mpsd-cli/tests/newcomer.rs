@@ -379,3 +379,105 @@ fn validate_rejects_each_wrong_document_with_a_json_path() {
         .code(1)
         .stderr(predicate::str::contains("inviteAttributes.titleId"));
 }
+
+/// The keys of every object in `value`, depth first, in the order they appear.
+fn key_order(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                out.push(key.clone());
+                key_order(child, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| key_order(item, out)),
+        _ => {}
+    }
+}
+
+/// The body of `GET path` as the emulator sends it, read with a plain HTTP client (key order kept).
+fn raw_get(served: &Served, path: &str) -> Value {
+    let url = format!("{}{path}", served.url);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let body = reqwest::Client::new()
+            .get(url)
+            .header("Authorization", format!("XBL3.0 x=0;{HOST}"))
+            .header("X-Xbl-Contract-Version", "107")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    })
+}
+
+#[test]
+fn success_bodies_keep_the_service_key_order() {
+    let served = emulator();
+    served
+        .as_user(HOST)
+        .arg("write-session")
+        .args(session("order"))
+        .args(["--json-body", "-"])
+        .write_stdin(
+            r#"{"members":{"me":{"constants":{"system":{"initialize":true}},"properties":{"system":{"active":true}}}},
+                "properties":{"custom":{"zebra":1,"apple":2}}}"#,
+        )
+        .assert()
+        .success();
+    let path = format!("/serviceconfigs/{SCID}/sessionTemplates/{TEMPLATE}/sessions/order");
+    let mut expected = Vec::new();
+    key_order(&raw_get(&served, &path), &mut expected);
+    assert!(expected.len() > 10, "{expected:?}");
+    // The typed struct would print its fields alphabetically; the service does not send them so.
+    let mut sorted = expected.clone();
+    sorted.sort();
+    assert_ne!(
+        expected, sorted,
+        "the emulator's order must not be alphabetical"
+    );
+
+    let printed = json_of(
+        served
+            .as_user(HOST)
+            .arg("get-session")
+            .args(session("order")),
+    );
+    let mut keys = Vec::new();
+    key_order(&printed, &mut keys);
+    assert_eq!(keys, expected, "get-session");
+
+    let envelope = json_of(
+        served
+            .as_user(HOST)
+            .arg("get-session")
+            .args(session("order"))
+            .args(["--output", "envelope"]),
+    );
+    let mut keys = Vec::new();
+    key_order(&envelope["body"], &mut keys);
+    assert_eq!(keys, expected, "get-session --output envelope");
+
+    // A typed command too: the handle document as the service sent it.
+    let invite =
+        json_of(
+            served
+                .as_user(HOST)
+                .args(["handle", "invite", "--session", &path, "--to", GUEST]),
+        );
+    let handle = string(&invite, "/id");
+    let mut expected = Vec::new();
+    key_order(
+        &raw_get(&served, &format!("/handles/{handle}")),
+        &mut expected,
+    );
+    let printed = json_of(served.as_user(HOST).args(["handle", "get", &handle]));
+    let mut keys = Vec::new();
+    key_order(&printed, &mut keys);
+    assert_eq!(keys, expected, "handle get");
+}

@@ -92,7 +92,9 @@ pub use xbl_mpsd_api::Lenient;
 /// The session and handle documents, requests and open enumerations, generated from the spec.
 #[doc(inline)]
 pub use xbl_mpsd_api::types;
-pub use xbl_mpsd_api::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES, Exchange, Observer};
+pub use xbl_mpsd_api::{
+    BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES, Exchange, Observer, ResponseBody,
+};
 /// The identifier types, shared with the generated layer.
 #[doc(inline)]
 pub use xbl_mpsd_api::{ids, session_ref};

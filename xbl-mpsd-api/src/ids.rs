@@ -15,16 +15,25 @@ enum DecimalError {
     OutOfRange,
 }
 
-/// Parses ASCII digits only: no sign, no whitespace, not empty.
-fn parse_decimal<T: FromStr>(s: &str) -> Result<T, DecimalError> {
+/// Parses ASCII digits only: no sign, no whitespace, not empty; in one pass, with no allocation. A
+/// non-digit anywhere is `NotDecimal` even when the digits before it already overflow.
+fn parse_decimal<T: TryFrom<u64>>(s: &str) -> Result<T, DecimalError> {
     if s.is_empty() {
         return Err(DecimalError::Empty);
     }
-    if !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(DecimalError::NotDecimal);
+    let mut value: Option<u64> = Some(0);
+    for byte in s.bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(DecimalError::NotDecimal);
+        }
+        value = value
+            .and_then(|v| v.checked_mul(10))
+            .and_then(|v| v.checked_add(u64::from(digit)));
     }
-    // Only digits remain, so the only possible failure is overflow.
-    s.parse().map_err(|_| DecimalError::OutOfRange)
+    value
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or(DecimalError::OutOfRange)
 }
 
 /// Serializes a value through its `Display` impl, as a JSON string.

@@ -36,8 +36,40 @@ fn parse_decimal<T: TryFrom<u64>>(s: &str) -> Result<T, DecimalError> {
         .ok_or(DecimalError::OutOfRange)
 }
 
-/// Serializes a value through its `Display` impl, as a JSON string.
-fn serialize_display<T: fmt::Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+/// The `Display` text of a value, written into a buffer on the stack (identifiers are at most 38
+/// characters); `None` when it does not fit.
+struct StackText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Serializes a value through its `Display` impl, as a JSON string: formatted on the stack and handed to
+/// the serializer whole (`collect_str` would escape every fragment `Display` writes, one by one), or
+/// through `collect_str` when longer than the buffer.
+pub(crate) fn serialize_display<T: fmt::Display, S: Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use fmt::Write as _;
+    let mut text = StackText {
+        bytes: [0; 64],
+        len: 0,
+    };
+    if write!(text, "{v}").is_ok()
+        && let Ok(text) = std::str::from_utf8(&text.bytes[..text.len])
+    {
+        return s.serialize_str(text);
+    }
     s.collect_str(v)
 }
 

@@ -155,7 +155,7 @@ impl<T: fmt::Display> Serialize for Lenient<T> {
             (Some(Raw::Text(text)), _) => s.serialize_str(text),
             (Some(Raw::Unsigned(n)), _) => s.serialize_u64(*n),
             (Some(Raw::Signed(n)), _) => s.serialize_i64(*n),
-            (None, Some(value)) => s.collect_str(value),
+            (None, Some(value)) => crate::ids::serialize_display(value, s),
             (None, None) => s.serialize_str(""),
         }
     }

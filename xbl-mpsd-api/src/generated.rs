@@ -9171,13 +9171,6 @@ pub mod builder {
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9222,7 +9215,10 @@ pub mod builder {
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::MultiplayerSessionRequest, String>,
+        body: Result<
+            ::std::boxed::Box<types::builder::MultiplayerSessionRequest>,
+            String,
+        >,
     }
     impl<'a> WriteSessionByHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9320,7 +9316,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
                 .map_err(|s| {
                     format!(
                         "conversion to `MultiplayerSessionRequest` for body failed: {}",
@@ -9335,7 +9331,7 @@ pub mod builder {
                 types::builder::MultiplayerSessionRequest,
             ) -> types::builder::MultiplayerSessionRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
             self
         }
         ///Sends a `PUT` request to `/handles/{handleId}/session`
@@ -9360,7 +9356,7 @@ pub mod builder {
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::MultiplayerSessionRequest::try_from(v)
+                    types::MultiplayerSessionRequest::try_from(*v)
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
@@ -9369,13 +9365,6 @@ pub mod builder {
                 .to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9422,7 +9411,7 @@ pub mod builder {
         client: &'a super::Client,
         accept_language: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::CreateHandleRequest, String>,
+        body: Result<::std::boxed::Box<types::builder::CreateHandleRequest>, String>,
     }
     impl<'a> CreateHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9468,7 +9457,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
                 .map_err(|s| {
                     format!("conversion to `CreateHandleRequest` for body failed: {}", s)
                 });
@@ -9480,7 +9469,7 @@ pub mod builder {
                 types::builder::CreateHandleRequest,
             ) -> types::builder::CreateHandleRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
             self
         }
         ///Sends a `POST` request to `/handles`
@@ -9492,18 +9481,11 @@ pub mod builder {
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::CreateHandleRequest::try_from(v).map_err(|e| e.to_string())
+                    types::CreateHandleRequest::try_from(*v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9552,7 +9534,7 @@ pub mod builder {
         xuid: Result<Option<::std::string::String>, String>,
         accept_language: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::HandleQueryRequest, String>,
+        body: Result<::std::boxed::Box<types::builder::HandleQueryRequest>, String>,
     }
     impl<'a> QueryHandles<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9709,7 +9691,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
                 .map_err(|s| {
                     format!("conversion to `HandleQueryRequest` for body failed: {}", s)
                 });
@@ -9721,7 +9703,7 @@ pub mod builder {
                 types::builder::HandleQueryRequest,
             ) -> types::builder::HandleQueryRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
             self
         }
         ///Sends a `POST` request to `/handles/query`
@@ -9756,18 +9738,11 @@ pub mod builder {
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::HandleQueryRequest::try_from(v).map_err(|e| e.to_string())
+                    types::HandleQueryRequest::try_from(*v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles/query", client.baseurl,);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9878,13 +9853,6 @@ pub mod builder {
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9981,13 +9949,6 @@ pub mod builder {
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -10137,13 +10098,6 @@ pub mod builder {
                 .to_string()), encode_path(& session_name.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -10190,7 +10144,10 @@ pub mod builder {
         if_match: Result<Option<::std::string::String>, String>,
         if_none_match: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<types::builder::MultiplayerSessionRequest, String>,
+        body: Result<
+            ::std::boxed::Box<types::builder::MultiplayerSessionRequest>,
+            String,
+        >,
     }
     impl<'a> WriteSession<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -10315,7 +10272,7 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(From::from)
+                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
                 .map_err(|s| {
                     format!(
                         "conversion to `MultiplayerSessionRequest` for body failed: {}",
@@ -10330,7 +10287,7 @@ pub mod builder {
                 types::builder::MultiplayerSessionRequest,
             ) -> types::builder::MultiplayerSessionRequest,
         {
-            self.body = self.body.map(f);
+            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
             self
         }
         ///Sends a `PUT` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
@@ -10360,7 +10317,7 @@ pub mod builder {
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| {
-                    types::MultiplayerSessionRequest::try_from(v)
+                    types::MultiplayerSessionRequest::try_from(*v)
                         .map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
@@ -10370,13 +10327,6 @@ pub mod builder {
                 .to_string()), encode_path(& session_name.to_string()),
             );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }

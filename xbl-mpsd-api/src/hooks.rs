@@ -155,15 +155,13 @@ impl fmt::Debug for Hooks {
 }
 
 impl ClientHooks<Hooks> for Client {
-    /// Sets `Authorization` from the [`Authorizer`] (unless the request already has one) and removes
-    /// progenitor's `api-version` header, which MPSD does not know (its version header is
-    /// `X-Xbl-Contract-Version`): the client sends only what XSAPI sends.
+    /// Sets `Authorization` from the [`Authorizer`] (unless the request already has one). (progenitor's
+    /// `api-version` header, which MPSD does not know, is not generated: see `xtask/src/postprocess.rs`.)
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        request.headers_mut().remove("api-version");
         if let Some(authorizer) = &self.inner.authorizer
             && !request.headers().contains_key(AUTHORIZATION)
         {

@@ -175,33 +175,44 @@ impl SessionReference {
         let not_a_uri = || SessionRefError::NotAUri {
             input: input.to_owned(),
         };
-        let url = if input.starts_with('/') {
-            // "//host/…" would be a scheme-relative URL, not a path.
-            if input.starts_with("//") {
-                return Err(not_a_uri());
-            }
-            let base = SERVICE_ROOT.as_ref().map_err(|_| not_a_uri())?;
-            base.join(input).map_err(|_| not_a_uri())?
+        // A plain absolute path (what `Content-Location` carries) is its own URL path; anything else goes
+        // through the URL parser, which normalizes it.
+        let url;
+        let path = if is_plain_path(input) {
+            input
         } else {
-            let url = Url::parse(input).map_err(|_| not_a_uri())?;
-            if !matches!(url.scheme(), "https" | "http") {
-                return Err(SessionRefError::UnsupportedScheme {
-                    input: input.to_owned(),
-                    scheme: url.scheme().to_owned(),
-                });
-            }
-            url
+            url = if input.starts_with('/') {
+                // "//host/…" would be a scheme-relative URL, not a path.
+                if input.starts_with("//") {
+                    return Err(not_a_uri());
+                }
+                let base = SERVICE_ROOT.as_ref().map_err(|_| not_a_uri())?;
+                base.join(input).map_err(|_| not_a_uri())?
+            } else {
+                let url = Url::parse(input).map_err(|_| not_a_uri())?;
+                if !matches!(url.scheme(), "https" | "http") {
+                    return Err(SessionRefError::UnsupportedScheme {
+                        input: input.to_owned(),
+                        scheme: url.scheme().to_owned(),
+                    });
+                }
+                url
+            };
+            url.path()
         };
-
-        let path = url.path();
         let path = path.strip_prefix('/').unwrap_or(path);
         let path = path.strip_suffix('/').unwrap_or(path);
-        let segments: Vec<&str> = path.split('/').collect();
-        let segments: [&str; 6] = segments
-            .try_into()
-            .map_err(|_| SessionRefError::WrongShape {
-                input: input.to_owned(),
-            })?;
+        let wrong_shape = || SessionRefError::WrongShape {
+            input: input.to_owned(),
+        };
+        let mut parts = path.split('/');
+        let mut segments = [""; 6];
+        for segment in &mut segments {
+            *segment = parts.next().ok_or_else(wrong_shape)?;
+        }
+        if parts.next().is_some() {
+            return Err(wrong_shape());
+        }
         for (index, expected) in LITERALS {
             if !segments[index].eq_ignore_ascii_case(expected) {
                 return Err(SessionRefError::UnexpectedSegment {
@@ -271,11 +282,63 @@ impl fmt::Display for SessionReference {
     }
 }
 
+/// Whether `input` is an absolute path that the URL parser would keep byte for byte: it starts with one
+/// `/`, holds only characters a URL path keeps as they are (unreserved, sub-delimiters, `:`, `@`, `%`, `/`),
+/// and no segment is or may decode to a dot segment (`.`, `..`, `%2e…`), which the parser would resolve.
+fn is_plain_path(input: &str) -> bool {
+    input.starts_with('/')
+        && !input.starts_with("//")
+        && input
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%/".contains(&b))
+        && !input.split('/').any(|segment| {
+            let bytes = segment.as_bytes();
+            bytes.first() == Some(&b'.')
+                || (bytes.len() >= 3
+                    && bytes[0] == b'%'
+                    && bytes[1] == b'2'
+                    && bytes[2] | 0x20 == b'e')
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// The shortcut for plain paths reads exactly the path the URL parser would.
+        #[test]
+        fn a_plain_path_is_what_the_url_parser_keeps(
+            input in "/[a-zA-Z0-9%./:@!$&'()*+,;=~_ ?#|\\-]{0,40}",
+        ) {
+            if is_plain_path(&input) {
+                let base = SERVICE_ROOT.as_ref().unwrap();
+                let joined = base.join(&input).unwrap();
+                prop_assert_eq!(joined.path(), input.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn dot_segments_and_escapes_are_left_to_the_url_parser() {
+        for input in [
+            "/a/./b",
+            "/a/../b",
+            "/a/%2e/b",
+            "/a/%2E%2e/b",
+            "/a b",
+            "/a?b",
+            "//host/a",
+            "a/b",
+        ] {
+            assert!(!is_plain_path(input), "{input}");
+        }
+        assert!(is_plain_path(
+            "/serviceconfigs/Mock%20Scid/sessionTemplates/lobby/sessions/a.b"
+        ));
+    }
 
     fn sref(scid: &str, tpl: &str, name: &str) -> SessionReference {
         SessionReference::new(

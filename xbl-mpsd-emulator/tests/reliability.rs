@@ -397,3 +397,81 @@ async fn per_user_and_per_session_limits_are_typed_refusals() {
     let body = json!({ "properties": { "custom": { "a": null } } });
     assert_eq!(h.put(ALICE, &path, body).await.status(), StatusCode::OK);
 }
+
+/// Found by the `emulator_merge_validate` fuzz target: a system field the spec types (here
+/// `peerToHostRequirements`, an object) was stored as whatever was sent, so the session no longer decoded
+/// as the spec's document. Every typed system field is now checked, nested ones included.
+#[tokio::test]
+async fn system_fields_of_the_wrong_json_type_are_400_and_nothing_is_stored() {
+    let h = start().await;
+    let join = json!({ "members": { "me": {
+        "constants": { "system": { "initialize": true } },
+        "properties": { "system": { "active": true } } } } });
+    for (name, body) in [
+        (
+            "p2h",
+            json!({ "constants": { "system": { "peerToHostRequirements": 3_001_000 } } }),
+        ),
+        (
+            "p2h-nested",
+            json!({ "constants": { "system": { "peerToHostRequirements": { "latencyMaximum": "fast" } } } }),
+        ),
+        (
+            "metrics",
+            json!({ "constants": { "system": { "metrics": { "latency": 1 } } } }),
+        ),
+        (
+            "init",
+            json!({ "constants": { "system": { "memberInitialization": { "joinTimeout": true } } } }),
+        ),
+        (
+            "servers",
+            json!({ "constants": { "system": { "measurementServerAddresses": { "east": 1 } } } }),
+        ),
+        (
+            "viewers",
+            json!({ "constants": { "system": { "broadcastViewerTitleIds": [1] } } }),
+        ),
+        (
+            "policies",
+            json!({ "constants": { "system": { "ownershipPolicies": { "migration": 1 } } } }),
+        ),
+        (
+            "matchmaking",
+            json!({ "properties": { "system": { "matchmaking": [] } } }),
+        ),
+        (
+            "team",
+            json!({ "members": { "me": { "constants": { "system": { "initialize": true, "team": 7 } } } } }),
+        ),
+        (
+            "groups",
+            json!({ "members": { "me": { "properties": { "system": { "groups": [1, 2] } } } } }),
+        ),
+        (
+            "sub",
+            json!({ "members": { "me": { "properties": { "system": { "subscription": { "id": 5 } } } } } }),
+        ),
+        (
+            "roles",
+            json!({ "members": { "me": { "properties": { "system": { "RolePreference": { "a": "b" } } } } } }),
+        ),
+    ] {
+        let mut body = body;
+        if body.get("members").is_none() {
+            body["members"] = join["members"].clone();
+        }
+        let message = text_error(
+            h.put(ALICE, &session_path(name), body.clone()).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(message.contains("must be"), "{name}: {message}");
+        let read = h.get(ALICE, &session_path(name)).await;
+        assert_eq!(
+            read.status(),
+            StatusCode::NO_CONTENT,
+            "{name}: nothing was stored"
+        );
+    }
+}

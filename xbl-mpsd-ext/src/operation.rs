@@ -103,7 +103,7 @@ where
         client
             .call(mode, || async {
                 match answer(build(api).send().await)? {
-                    Answer::Typed(value) => Ok(Reply::Typed(value)),
+                    Answer::Typed(value) => Ok(Reply::Typed(*value)),
                     Answer::Raw(response)
                         if response.status().is_client_error()
                             || response.status().is_server_error() =>

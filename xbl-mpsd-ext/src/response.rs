@@ -21,7 +21,8 @@ use crate::session_ref::SessionReference;
 
 /// A generated call's answer: typed, or raw for the statuses the generated client does not type.
 pub(crate) enum Answer<T> {
-    Typed(ResponseValue<T>),
+    /// Boxed: a typed document is a few KiB, and the answer is moved through several layers.
+    Typed(Box<ResponseValue<T>>),
     Raw(Response),
 }
 
@@ -30,7 +31,7 @@ pub(crate) fn answer<T, E>(
     result: Result<ResponseValue<T>, ApiError<E>>,
 ) -> Result<Answer<T>, Error> {
     match result {
-        Ok(value) => Ok(Answer::Typed(value)),
+        Ok(value) => Ok(Answer::Typed(Box::new(value))),
         Err(ApiError::UnexpectedResponse(response)) => Ok(Answer::Raw(response)),
         Err(other) => Err(api_error(other)),
     }
@@ -172,16 +173,16 @@ fn session_headers(
 
 /// A typed session answer as a [`Session`] (the headers are read in place, not copied).
 pub(crate) fn typed_session(
-    value: ResponseValue<MultiplayerSession>,
+    value: Box<ResponseValue<MultiplayerSession>>,
     known: Option<&SessionReference>,
-) -> (StatusCode, Session) {
+) -> (StatusCode, Box<Session>) {
     let status = value.status();
     let (etag, reference, retrieved) = session_headers(value.headers(), known);
-    let session = Session {
+    let session = Box::new(Session {
         document: value.into_inner(),
         etag,
         reference,
         retrieved,
-    };
+    });
     (status, session)
 }

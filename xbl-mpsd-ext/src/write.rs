@@ -121,7 +121,8 @@ macro_rules! with_write_options {
 pub struct Write<'c> {
     client: &'c MpsdClient,
     target: SessionTarget,
-    delta: MultiplayerSessionRequest,
+    /// Boxed: a request document is a few KiB, and `Write` is moved by each of its setters.
+    delta: Box<MultiplayerSessionRequest>,
     mode: WriteMode,
     nocommit: bool,
     retry: bool,
@@ -181,8 +182,10 @@ impl Write<'_> {
                     };
                     let result = match target {
                         SessionTarget::Handle(handle) => {
-                            let request =
-                                api.write_session_by_handle().handle_id(*handle).body(delta);
+                            let request = api
+                                .write_session_by_handle()
+                                .handle_id(*handle)
+                                .body(*delta);
                             with_write_options!(request, if_match, if_none_match, nocommit)
                                 .send()
                                 .await
@@ -193,7 +196,7 @@ impl Write<'_> {
                                 .scid(reference.scid.clone())
                                 .session_template_name(reference.template_name.clone())
                                 .session_name(reference.name.clone())
-                                .body(delta);
+                                .body(*delta);
                             with_write_options!(request, if_match, if_none_match, nocommit)
                                 .send()
                                 .await
@@ -213,8 +216,8 @@ async fn write_outcome(
     let known = target.reference();
     match answer {
         Answer::Typed(value) => match typed_session(value, known) {
-            (StatusCode::CREATED, session) => Ok(WriteOutcome::Created(Box::new(session))),
-            (_, session) => Ok(WriteOutcome::Updated(Box::new(session))),
+            (StatusCode::CREATED, session) => Ok(WriteOutcome::Created(session)),
+            (_, session) => Ok(WriteOutcome::Updated(session)),
         },
         Answer::Raw(response) => match response.status() {
             StatusCode::NO_CONTENT => Ok(WriteOutcome::SessionDeleted),
@@ -280,7 +283,7 @@ impl MpsdClient {
         Write {
             client: self,
             target: target.into(),
-            delta: delta.into(),
+            delta: Box::new(delta.into()),
             mode: WriteMode::UpdateOrCreateNew,
             nocommit: false,
             retry: false,
@@ -354,9 +357,9 @@ impl MpsdClient {
                 }
             };
             match answer(result)? {
-                Answer::Typed(value) => Ok(Read::Session(Box::new(
-                    typed_session(value, target.reference()).1,
-                ))),
+                Answer::Typed(value) => {
+                    Ok(Read::Session(typed_session(value, target.reference()).1))
+                }
                 Answer::Raw(response) => match response.status() {
                     StatusCode::NO_CONTENT => Ok(Read::NoSession),
                     StatusCode::NOT_MODIFIED => Ok(Read::NotModified),

@@ -239,6 +239,7 @@ fn generate(
         syn::parse2(tokens).context("progenitor produced tokens that do not parse")?;
     if let Output::Client = output {
         postprocess::types_module(&mut file, open_enums)?;
+        postprocess::operation_builders(&mut file)?;
     }
     let body = prettyplease::unparse(&file);
     Ok(format!("{}{body}", header()))

@@ -11,6 +11,9 @@
 //!    `X::default()`); a struct with a required field does not, so it cannot be sent without it.
 //! 4. **A builder starts with an empty map of unknown keys** (`extra`): typify treats the flattened map
 //!    as a required field, so `X::builder()…try_into()` would fail with "no value supplied for extra".
+//!
+//! In the operation `builder` module ([`operation_builders`]): the request body is boxed, and no
+//! `api-version` header is sent.
 
 use anyhow::{Context, Result, bail};
 use syn::{Attribute, Fields, Item, ItemStruct, parse_quote};
@@ -116,6 +119,152 @@ fn struct_attributes(s: &mut ItemStruct) {
     }
 }
 
+/// The operation builders (the top-level `builder` module), made cheaper to build and send:
+///
+/// 1. **The request body is boxed** (`body: Result<Box<types::builder::X>, String>`): a body builder is a few
+///    KiB, and every setter moves the operation builder by value, so an unboxed body was copied on each call
+///    of a setter and again into the `send` future. `body`, `body_map` and `send` keep their signatures.
+/// 2. **No `api-version` header**: progenitor sends the spec's `info.version` in it; MPSD does not know the
+///    header (its version header is `X-Xbl-Contract-Version`), so it is not generated rather than removed
+///    from every request by a hook.
+///
+/// Each rewrite must find the shape it expects in every operation; anything else is an error, so a progenitor
+/// upgrade that changes its output fails here rather than generating code that silently stops doing this.
+pub fn operation_builders(file: &mut syn::File) -> Result<()> {
+    use syn::visit_mut::VisitMut;
+
+    let Some(builders) = file.items.iter_mut().find_map(|item| match item {
+        Item::Mod(m) if m.ident == "builder" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("progenitor's output has no operation `builder` module");
+    };
+    let mut boxed = Vec::new();
+    for item in builders.iter_mut() {
+        if let Item::Struct(s) = item
+            && let Fields::Named(fields) = &mut s.fields
+            && let Some(body) = fields
+                .named
+                .iter_mut()
+                .find(|f| f.ident.as_ref().is_some_and(|i| i == "body"))
+        {
+            let syn::Type::Path(path) = &mut body.ty else {
+                bail!("the body field of `{}` is not `Result<_, String>`", s.ident);
+            };
+            let Some(syn::PathArguments::AngleBracketed(args)) =
+                path.path.segments.last_mut().map(|s| &mut s.arguments)
+            else {
+                bail!("the body field of `{}` is not `Result<_, String>`", s.ident);
+            };
+            let Some(syn::GenericArgument::Type(inner)) = args.args.first_mut() else {
+                bail!("the body field of `{}` is not `Result<_, String>`", s.ident);
+            };
+            *inner = parse_quote!(::std::boxed::Box<#inner>);
+            boxed.push(s.ident.to_string());
+        }
+    }
+
+    /// The rewrites inside one method, counted.
+    #[derive(Default)]
+    struct Rewrite {
+        /// In `body`: `.map(From::from)` boxes what it converts.
+        into_box: usize,
+        /// In `body_map`: `self.body.map(f)` unboxes for `f` and boxes its result.
+        map_boxed: usize,
+        /// In `send`: `try_from(v)` of the body takes it out of its box.
+        unbox: usize,
+        /// `header_map.append(…"api-version"…)` statements dropped.
+        api_version: usize,
+        method: String,
+    }
+    impl VisitMut for Rewrite {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| {
+                !quote::ToTokens::to_token_stream(stmt)
+                    .to_string()
+                    .contains("\"api-version\"")
+            });
+            self.api_version += before - block.stmts.len();
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+        fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+            syn::visit_mut::visit_expr_method_call_mut(self, call);
+            if call.method != "map" || call.args.len() != 1 {
+                return;
+            }
+            let arg = quote::ToTokens::to_token_stream(&call.args[0]).to_string();
+            let receiver = quote::ToTokens::to_token_stream(&*call.receiver).to_string();
+            if self.method == "body" && arg == "From :: from" {
+                call.args[0] =
+                    parse_quote!(|v| ::std::boxed::Box::new(::std::convert::From::from(v)));
+                self.into_box += 1;
+            } else if self.method == "body_map" && arg == "f" && receiver == "self . body" {
+                call.args[0] = parse_quote!(|b| ::std::boxed::Box::new(f(*b)));
+                self.map_boxed += 1;
+            }
+        }
+        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+            syn::visit_mut::visit_expr_call_mut(self, call);
+            let func = quote::ToTokens::to_token_stream(&*call.func).to_string();
+            if self.method == "send"
+                && func.ends_with(":: try_from")
+                && call.args.len() == 1
+                && quote::ToTokens::to_token_stream(&call.args[0]).to_string() == "v"
+            {
+                call.args[0] = parse_quote!(*v);
+                self.unbox += 1;
+            }
+        }
+    }
+
+    let mut api_versions = 0;
+    for item in builders.iter_mut() {
+        let Item::Impl(imp) = item else { continue };
+        let syn::Type::Path(self_ty) = &*imp.self_ty else {
+            continue;
+        };
+        let Some(name) = self_ty.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let has_body = boxed.contains(&name);
+        let mut found = Rewrite::default();
+        for impl_item in imp.items.iter_mut() {
+            let syn::ImplItem::Fn(method) = impl_item else {
+                continue;
+            };
+            let mut rewrite = Rewrite {
+                method: method.sig.ident.to_string(),
+                ..Rewrite::default()
+            };
+            if has_body || rewrite.method == "send" {
+                rewrite.visit_impl_item_fn_mut(method);
+            }
+            found.into_box += rewrite.into_box;
+            found.map_boxed += rewrite.map_boxed;
+            found.unbox += rewrite.unbox;
+            found.api_version += rewrite.api_version;
+        }
+        if has_body && (found.into_box, found.map_boxed, found.unbox) != (1, 1, 1) {
+            bail!(
+                "the body of `{name}` was not boxed as expected (body: {}, body_map: {}, send: {} rewrites; \
+                 each should be 1): has progenitor's output changed?",
+                found.into_box,
+                found.map_boxed,
+                found.unbox
+            );
+        }
+        api_versions += found.api_version;
+    }
+    if boxed.is_empty() {
+        bail!("no operation builder has a body to box: has progenitor's output changed?");
+    }
+    if api_versions == 0 {
+        bail!("no `api-version` header was found to drop: has progenitor's output changed?");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +332,64 @@ mod tests {
     fn a_missing_types_module_is_an_error() {
         let mut file: syn::File = syn::parse_str("pub mod other {}").unwrap();
         assert!(types_module(&mut file, &[]).is_err());
+    }
+
+    /// An operation builder as progenitor 0.15 writes it (the parts the rewrite touches).
+    const OPERATION: &str = r#"
+        pub mod builder {
+            pub struct Write<'a> {
+                client: &'a super::Client,
+                body: Result<types::builder::Delta, String>,
+            }
+            impl<'a> Write<'a> {
+                pub fn body<V>(mut self, value: V) -> Self where V: std::convert::TryInto<types::Delta> {
+                    self.body = value.try_into().map(From::from).map_err(|s| format!("{}", s));
+                    self
+                }
+                pub fn body_map<F>(mut self, f: F) -> Self
+                where F: std::ops::FnOnce(types::builder::Delta) -> types::builder::Delta {
+                    self.body = self.body.map(f);
+                    self
+                }
+                pub async fn send(self) -> Result<(), Error<()>> {
+                    let Self { client, body } = self;
+                    let body = body.and_then(|v| types::Delta::try_from(v).map_err(|e| e.to_string()))
+                        .map_err(Error::InvalidRequest)?;
+                    let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                    header_map.append(
+                        ::reqwest::header::HeaderName::from_static("api-version"),
+                        ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                    );
+                    Ok(())
+                }
+            }
+        }
+    "#;
+
+    #[test]
+    fn operation_bodies_are_boxed_and_api_version_is_not_sent() {
+        let mut file: syn::File = syn::parse_str(OPERATION).unwrap();
+        operation_builders(&mut file).unwrap();
+        let out = prettyplease::unparse(&file).replace(char::is_whitespace, "");
+        for expected in [
+            "body:Result<::std::boxed::Box<types::builder::Delta>,String>",
+            ".map(|v|::std::boxed::Box::new(::std::convert::From::from(v)))",
+            "self.body=self.body.map(|b|::std::boxed::Box::new(f(*b)));",
+            "types::Delta::try_from(*v)",
+        ] {
+            assert!(out.contains(expected), "{expected} not in {out}");
+        }
+        assert!(!out.contains("api-version"), "{out}");
+    }
+
+    #[test]
+    fn an_operation_builder_of_another_shape_is_an_error() {
+        let changed = OPERATION.replace(
+            "self.body = self.body.map(f);",
+            "self.body = self.body.and_then(|b| Ok(f(b)));",
+        );
+        let mut file: syn::File = syn::parse_str(&changed).unwrap();
+        let error = operation_builders(&mut file).unwrap_err().to_string();
+        assert!(error.contains("was not boxed as expected"), "{error}");
     }
 }

@@ -130,9 +130,174 @@ fn timeout(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
     }
 }
 
+/// The JSON type the spec gives a field of a system object.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Bool,
+    /// An integer (`type: integer`).
+    Int,
+    Str,
+    /// An array of strings.
+    Strings,
+    /// An array of integers.
+    Ints,
+    /// An object whose listed fields have these shapes (others are not checked).
+    Object(&'static [(&'static str, Shape)]),
+    /// An object whose every value is an object.
+    MapOfObjects,
+    /// An object whose every value is an integer.
+    MapOfInts,
+}
+
+/// The typed fields of `constants.system` beyond those checked one by one in [`session_constants`], as the
+/// spec types them (`SessionConstantsSystem`).
+const SESSION_CONSTANTS: &[(&str, Shape)] = &[
+    (
+        "metrics",
+        Shape::Object(&[
+            ("latency", Shape::Bool),
+            ("bandwidthDown", Shape::Bool),
+            ("bandwidthUp", Shape::Bool),
+            ("custom", Shape::Bool),
+        ]),
+    ),
+    (
+        "memberInitialization",
+        Shape::Object(&[
+            ("joinTimeout", Shape::Int),
+            ("measurementTimeout", Shape::Int),
+            ("evaluationTimeout", Shape::Int),
+            ("externalEvaluation", Shape::Bool),
+            ("membersNeededToStart", Shape::Int),
+        ]),
+    ),
+    (
+        "peerToPeerRequirements",
+        Shape::Object(&[
+            ("latencyMaximum", Shape::Int),
+            ("bandwidthMinimum", Shape::Int),
+        ]),
+    ),
+    (
+        "peerToHostRequirements",
+        Shape::Object(&[
+            ("latencyMaximum", Shape::Int),
+            ("bandwidthDownMinimum", Shape::Int),
+            ("bandwidthUpMinimum", Shape::Int),
+            ("hostSelectionMetric", Shape::Str),
+        ]),
+    ),
+    ("measurementServerAddresses", Shape::MapOfObjects),
+    ("cloudComputePackage", Shape::Object(&[])),
+    (
+        "arbitration",
+        Shape::Object(&[
+            ("forfeitTimeout", Shape::Int),
+            ("arbitrationTimeout", Shape::Int),
+        ]),
+    ),
+    ("broadcastViewerTitleIds", Shape::Strings),
+    (
+        "ownershipPolicies",
+        Shape::Object(&[
+            ("migration", Shape::Str),
+            ("allowNonOwnerInviteHandles", Shape::Bool),
+            ("nonOwnerModifiableSystemProperties", Shape::Strings),
+        ]),
+    ),
+];
+
+/// The typed fields of `properties.system` beyond those checked one by one (`SessionPropertiesSystem`).
+const SESSION_PROPERTIES: &[(&str, Shape)] = &[(
+    "matchmaking",
+    Shape::Object(&[
+        ("targetSessionConstants", Shape::Object(&[])),
+        ("serverConnectionString", Shape::Str),
+        ("clientResult", Shape::Object(&[])),
+    ]),
+)];
+
+/// The typed fields of a member's `constants.system` (`MemberConstantsSystem`).
+const MEMBER_CONSTANTS: &[(&str, Shape)] = &[
+    ("index", Shape::Int),
+    ("team", Shape::Str),
+    ("matchmakingResult", Shape::Object(&[])),
+];
+
+/// The typed fields of a member's `properties.system` (`MemberPropertiesSystem`).
+const MEMBER_PROPERTIES: &[(&str, Shape)] = &[
+    (
+        "subscription",
+        Shape::Object(&[("id", Shape::Str), ("changeTypes", Shape::Strings)]),
+    ),
+    ("subscriptions", Shape::MapOfObjects),
+    ("initializationGroup", Shape::Ints),
+    ("groups", Shape::Strings),
+    ("encounters", Shape::Strings),
+    ("measurements", Shape::MapOfObjects),
+    ("serverMeasurements", Shape::MapOfObjects),
+    (
+        "arbitration",
+        Shape::Object(&[("results", Shape::MapOfObjects)]),
+    ),
+    ("RolePreference", Shape::MapOfInts),
+];
+
+/// Checks the fields of `map` listed in `fields` (`null` and absent fields pass): 400 naming the first that
+/// does not have its shape.
+fn shapes(map: &Map<String, Value>, fields: &[(&str, Shape)], path: &str) -> ApiResult<()> {
+    for (key, shape) in fields {
+        if let Some(value) = field(map, key) {
+            shape_of(value, *shape, &format!("{path}.{key}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
+    let is = |ok: bool, what: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(ApiError::bad_request(format!("{path} must be {what}")))
+        }
+    };
+    match shape {
+        Shape::Bool => is(value.is_boolean(), "a boolean"),
+        Shape::Int => is(value.is_i64() || value.is_u64(), "an integer"),
+        Shape::Str => is(value.is_string(), "a string"),
+        Shape::Strings => is(
+            value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string)),
+            "an array of strings",
+        ),
+        Shape::Ints => is(
+            value
+                .as_array()
+                .is_some_and(|items| items.iter().all(|i| i.is_i64() || i.is_u64())),
+            "an array of integers",
+        ),
+        Shape::Object(fields) => shapes(object(value, path)?, fields, path),
+        Shape::MapOfObjects => is(
+            value
+                .as_object()
+                .is_some_and(|map| map.values().all(Value::is_object)),
+            "an object whose values are objects",
+        ),
+        Shape::MapOfInts => is(
+            value
+                .as_object()
+                .is_some_and(|map| map.values().all(|v| v.is_i64() || v.is_u64())),
+            "an object whose values are integers",
+        ),
+    }
+}
+
 /// Checks `constants.system` of a new session (after defaults were filled in).
 pub(crate) fn session_constants(system: &Map<String, Value>) -> ApiResult<()> {
     const PATH: &str = "constants.system";
+    shapes(system, SESSION_CONSTANTS, PATH)?;
     match field(system, "version") {
         Some(value) if value.as_u64().is_none_or(|v| v < 1) => {
             return Err(fail(PATH, "version", "a positive integer"));
@@ -215,6 +380,7 @@ pub(crate) fn session_properties(
     private: bool,
 ) -> ApiResult<()> {
     const PATH: &str = "properties.system";
+    shapes(system, SESSION_PROPERTIES, PATH)?;
     opt_enum(system, "joinRestriction", RESTRICTIONS, PATH)?;
     opt_enum(system, "readRestriction", RESTRICTIONS, PATH)?;
     for key in [
@@ -317,8 +483,11 @@ pub(crate) fn member_system(
     properties: &Map<String, Value>,
     path: &str,
 ) -> ApiResult<()> {
-    opt_bool(constants, "initialize", &format!("{path}.constants.system"))?;
+    let constants_path = format!("{path}.constants.system");
+    opt_bool(constants, "initialize", &constants_path)?;
+    shapes(constants, MEMBER_CONSTANTS, &constants_path)?;
     let props_path = format!("{path}.properties.system");
+    shapes(properties, MEMBER_PROPERTIES, &props_path)?;
     opt_bool(properties, "active", &props_path)?;
     opt_bool(properties, "ready", &props_path)?;
     opt_string(properties, "connection", &props_path)?;

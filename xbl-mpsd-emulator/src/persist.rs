@@ -157,8 +157,8 @@ impl Batch {
             etag: session.etag.clone(),
             constants: session.constants().raw(),
             properties: session.properties.raw(),
-            role_types: session.role_types.as_ref(),
-            servers: session.servers.as_ref(),
+            role_types: session.role_types.as_deref(),
+            servers: session.servers.as_deref(),
             members: session
                 .members
                 .iter()
@@ -167,7 +167,7 @@ impl Batch {
                     xuid: member.xuid,
                     constants: member.constants.raw(),
                     properties: member.properties().raw(),
-                    roles: member.roles.as_ref(),
+                    roles: member.roles.as_deref(),
                     reserved: member.reserved,
                     active_title_id: member.active_title_id.clone(),
                     join_time: member.join_time,
@@ -345,7 +345,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
                 member.active_title_id,
                 member.join_time,
             );
-            rebuilt.roles = member.roles;
+            rebuilt.roles = member.roles.map(Box::new);
             (member.index, Arc::new(rebuilt))
         })
         .collect();
@@ -357,8 +357,8 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
     session.etag = record.etag;
     session.set_constants(&record.constants);
     session.properties = Bag::from_map(&record.properties);
-    session.role_types = record.role_types;
-    session.servers = record.servers;
+    session.role_types = record.role_types.map(Box::new);
+    session.servers = record.servers.map(Box::new);
     session.members = members;
     session.next_index = record.next_index;
     session.search_handle = record.search_handle;

@@ -323,7 +323,8 @@ impl RtaHub {
 
     /// Taps the members of `after` whose subscription matches what changed since `before`.
     fn session_committed(&self, before: Option<&Session>, after: &Session) {
-        let changed = ChangeSet::between(before, after);
+        // What changed is worked out only when a member is about to be tapped (most commits tap nobody).
+        let mut changed: Option<ChangeSet> = None;
         let key = after.reference.key();
         let resource = format!(
             "{}~{}~{}",
@@ -377,7 +378,10 @@ impl RtaHub {
             let Some((subscription, types)) = member_subscription(member) else {
                 continue;
             };
-            if !changed.matches(&types) {
+            if !changed
+                .get_or_insert_with(|| ChangeSet::between(before, after))
+                .matches(&types)
+            {
                 continue;
             }
             let Some(&(socket_id, sub)) = state.connection_ids.get(&cid) else {

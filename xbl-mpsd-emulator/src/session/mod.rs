@@ -111,8 +111,8 @@ pub(crate) struct Member {
     properties: Bag,
     /// Cached from `properties`.
     facts: MemberFacts,
-    /// `roles`, when written.
-    pub(crate) roles: Option<Value>,
+    /// `roles`, when written (boxed: most members have none).
+    pub(crate) roles: Option<Box<Value>>,
     /// True until the reserved user joins.
     pub(crate) reserved: bool,
     /// The title the member joined from.
@@ -228,8 +228,10 @@ pub(crate) struct Session {
     facts: ConstantFacts,
     /// `{system, custom}`.
     pub(crate) properties: Bag,
-    pub(crate) role_types: Option<Value>,
-    pub(crate) servers: Option<Value>,
+    /// `roleTypes`, when written (boxed, like `servers`: most sessions have none).
+    pub(crate) role_types: Option<Box<Value>>,
+    /// `servers`, when written.
+    pub(crate) servers: Option<Box<Value>>,
     /// Members by index, each shared with earlier snapshots until a write changes it.
     pub(crate) members: BTreeMap<u32, Arc<Member>>,
     /// The index the next member gets.
@@ -452,6 +454,6 @@ impl Session {
 
     /// `roleInfo` of a search handle: `{roleTypes}`.
     pub(crate) fn role_info(&self) -> Value {
-        json!({ "roleTypes": self.role_types.clone().unwrap_or(json!({})) })
+        json!({ "roleTypes": self.role_types.as_deref().cloned().unwrap_or(json!({})) })
     }
 }

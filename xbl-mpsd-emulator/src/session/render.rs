@@ -2,6 +2,7 @@
 //! tree, and the stored constants and properties are copied in as the JSON text they are kept as. Runs on a
 //! snapshot (`Arc<Session>`) after the session's lock is released.
 
+use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::{Member, Session};
@@ -36,6 +37,29 @@ impl Rendered<'_> {
         // Writing maps, strings and numbers into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut out, self);
         out
+    }
+}
+
+/// A time as [`timestamp`] writes it (`2026-01-02T03:04:05.678Z`), formatted straight into the output.
+struct Timestamp(DateTime<Utc>);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let time = self.0;
+        if !(0..=9999).contains(&time.year()) || time.nanosecond() >= 1_000_000_000 {
+            // Years without four digits and leap seconds: chrono's own spelling.
+            return serializer.serialize_str(&timestamp(time));
+        }
+        serializer.collect_str(&format_args!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            time.year(),
+            time.month(),
+            time.day(),
+            time.hour(),
+            time.minute(),
+            time.second(),
+            time.nanosecond() / 1_000_000
+        ))
     }
 }
 
@@ -82,7 +106,7 @@ impl Serialize for RenderedMember<'_> {
         if let Some(title) = &member.active_title_id {
             map.serialize_entry("activeTitleId", title)?;
         }
-        map.serialize_entry("joinTime", &timestamp(member.join_time))?;
+        map.serialize_entry("joinTime", &Timestamp(member.join_time))?;
         map.serialize_entry("next", &self.next)?;
         map.end()
     }
@@ -111,7 +135,8 @@ impl Serialize for Members<'_> {
                     map.serialize_entry("me", &rendered)?;
                 }
             } else {
-                map.serialize_entry(&index.to_string(), &rendered)?;
+                // An integer key is written as its decimal string.
+                map.serialize_entry(index, &rendered)?;
             }
         }
         map.end()
@@ -129,7 +154,7 @@ impl Serialize for Rendered<'_> {
         if let Some(search) = &session.search_handle {
             map.serialize_entry("searchHandle", search)?;
         }
-        map.serialize_entry("startTime", &timestamp(session.start_time))?;
+        map.serialize_entry("startTime", &Timestamp(session.start_time))?;
         map.serialize_entry("membersInfo", &MembersInfo(session))?;
         if let Some(role_types) = &session.role_types {
             map.serialize_entry("roleTypes", role_types)?;
@@ -147,5 +172,29 @@ impl Serialize for Rendered<'_> {
             },
         )?;
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn timestamps_are_spelled_as_chrono_spells_them() {
+        let times = [
+            Utc.timestamp_opt(0, 0).single(),
+            Utc.timestamp_opt(1_795_000_000, 7_000_000).single(),
+            Utc.timestamp_opt(1_795_000_000, 999_999_999).single(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).single(),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).single(),
+            Utc.with_ymd_and_hms(-1, 1, 1, 0, 0, 0).single(),
+            Some(Utc::now()),
+        ];
+        for time in times.into_iter().flatten() {
+            let written = serde_json::to_string(&Timestamp(time)).unwrap();
+            assert_eq!(written, format!("\"{}\"", timestamp(time)));
+        }
     }
 }

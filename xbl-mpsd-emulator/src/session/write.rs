@@ -151,11 +151,11 @@ pub(crate) fn apply(
     }
 
     if let Some(patch) = servers {
-        merge_into_slot(&mut session.servers, patch);
+        merge_into_box(&mut session.servers, patch);
     }
     if let Some(patch) = role_types {
-        merge_into_slot(&mut session.role_types, patch);
-        validate::role_types(session.role_types.as_ref())?;
+        merge_into_box(&mut session.role_types, patch);
+        validate::role_types(session.role_types.as_deref())?;
     }
 
     if let Some(properties) = properties {
@@ -175,6 +175,13 @@ pub(crate) fn apply(
         created,
         departed,
     })
+}
+
+/// [`merge_into_slot`] for a boxed slot (the rarely written parts are boxed to keep sessions small).
+fn merge_into_box(slot: &mut Option<Box<Value>>, patch: &Map<String, Value>) {
+    let mut value = slot.take().map(|boxed| *boxed);
+    merge_into_slot(&mut value, patch);
+    *slot = value.map(Box::new);
 }
 
 /// Members of `old` whose activity ends in `new`: they left, or they were active or ready and are neither now.
@@ -319,7 +326,7 @@ fn join_or_update(
     };
     if let Some(roles) = patch.get("roles") {
         match roles {
-            Value::Object(roles) => merge_into_slot(&mut member.roles, roles),
+            Value::Object(roles) => merge_into_box(&mut member.roles, roles),
             _ => member.roles = None,
         }
     }

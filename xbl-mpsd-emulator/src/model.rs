@@ -180,7 +180,11 @@ pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A fresh opaque ETag: an upper-case GUID.
+/// A fresh opaque ETag: an upper-case (version 4) GUID. Its random bytes come from the thread-local generator,
+/// not a system call: a new ETag is made under the session's lock on every write.
 pub(crate) fn new_etag() -> String {
-    Uuid::new_v4().to_string().to_uppercase()
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    id.hyphenated()
+        .encode_upper(&mut Uuid::encode_buffer())
+        .to_owned()
 }

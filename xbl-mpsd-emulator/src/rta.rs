@@ -323,6 +323,11 @@ impl RtaHub {
 
     /// Taps the members of `after` whose subscription matches what changed since `before`.
     fn session_committed(&self, before: Option<&Session>, after: &Session) {
+        // Nothing to remember or tap unless a member (before or after) holds a ConnectionId.
+        let connected = |s: &Session| s.members.values().any(|m| m.connection().is_some());
+        if !connected(after) && !before.is_some_and(connected) {
+            return;
+        }
         // What changed is worked out only when a member is about to be tapped (most commits tap nobody).
         let mut changed: Option<ChangeSet> = None;
         let key = after.reference.key();

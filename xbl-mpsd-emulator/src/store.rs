@@ -265,7 +265,9 @@ impl Store {
             before: Some(current),
             after: &next,
         });
-        *guard = Some(Arc::new(next));
+        let previous = guard.replace(Arc::new(next));
+        drop(guard);
+        drop(previous);
         true
     }
 
@@ -431,7 +433,10 @@ impl Store {
                         before: guard.as_deref(),
                         after: &session,
                     });
-                    *guard = Some(session);
+                    let previous = guard.replace(session);
+                    // The state it replaces is released (if nothing else holds it) after the lock.
+                    drop(guard);
+                    drop(previous);
                 }
                 Ok(WriteReply::Written(status, Box::new(view)))
             }

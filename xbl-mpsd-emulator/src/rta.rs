@@ -466,7 +466,7 @@ fn deactivate(session: &mut Session, cid: &str) -> bool {
         let mut properties = member.properties().to_map();
         if let Some(Value::Object(sys)) = properties.get_mut("system") {
             sys.insert("active".to_owned(), Value::Bool(false));
-            Arc::make_mut(member).set_properties(&properties);
+            Member::make_mut(member).set_properties(&properties);
             changed = true;
         }
     }

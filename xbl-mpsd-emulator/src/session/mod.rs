@@ -7,7 +7,7 @@ pub(crate) mod validate;
 pub(crate) mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -119,9 +119,40 @@ pub(crate) struct Member {
     pub(crate) active_title_id: Option<String>,
     /// Join (or reservation) time.
     pub(crate) join_time: DateTime<Utc>,
+    /// The rendered entry, once a session large enough to keep it was rendered.
+    rendered: RenderCache,
+}
+
+/// A member's rendered entry (everything but `next`), built on first use. A copy of a member starts without
+/// it, and every change to a stored member goes through a copy ([`Member::make_mut`]), so it is never stale.
+#[derive(Debug, Default)]
+struct RenderCache(OnceLock<Box<[u8]>>);
+
+impl Clone for RenderCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Member {
+    /// The member behind `member` to change: copied first if it is shared (with the stored state or a
+    /// snapshot), and without its rendered entry.
+    pub(crate) fn make_mut(member: &mut Arc<Self>) -> &mut Self {
+        let member = Arc::make_mut(member);
+        member.rendered = RenderCache::default();
+        member
+    }
+
+    /// The member's entry as the session document renders it, without its `next` field and closing brace
+    /// (kept once built).
+    pub(crate) fn rendered(&self) -> &[u8] {
+        self.rendered.0.get_or_init(|| {
+            let mut out = Vec::new();
+            render::write_member_head(&mut out, self);
+            out.into_boxed_slice()
+        })
+    }
+
     /// A member with `constants` and `properties`, no roles.
     pub(crate) fn new(
         xuid: u64,
@@ -140,6 +171,7 @@ impl Member {
             reserved,
             active_title_id,
             join_time,
+            rendered: RenderCache::default(),
         }
     }
 
@@ -152,6 +184,7 @@ impl Member {
     pub(crate) fn set_properties(&mut self, properties: &Map<String, Value>) {
         self.properties = Bag::from_map(properties);
         self.facts = MemberFacts::of(properties);
+        self.rendered = RenderCache::default();
     }
 
     /// Whether `properties.system.active` is true.

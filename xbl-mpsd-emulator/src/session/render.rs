@@ -2,6 +2,8 @@
 //! tree, and the stored constants and properties are copied in as the JSON text they are kept as. Runs on a
 //! snapshot (`Arc<Session>`) after the session's lock is released.
 
+use std::io::Write as _;
+
 use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -18,12 +20,21 @@ pub(crate) struct Rendered<'a> {
     pub(crate) caller: u64,
 }
 
+/// Sessions with at least this many members keep each member's rendered entry (see [`Member::rendered`]):
+/// a write to such a session changes one member, and its answer repeats all the others. Smaller sessions
+/// render their members afresh and keep no second copy of them.
+const CACHE_FROM_MEMBERS: usize = 8;
+
 impl Rendered<'_> {
     /// The document as JSON bytes.
+    ///
+    /// Everything but `members` (the last field) is serialized through [`Head`]; the members are appended as
+    /// `"<index>":` + the member's entry up to its `next` field + `,"next":<n>}`.
     pub(crate) fn to_vec(&self) -> Vec<u8> {
         let session = self.session;
+        let large = session.capability("large");
         // Room for the stored texts plus the fields rendered around them, so the buffer rarely grows.
-        let members: usize = if session.capability("large") {
+        let members: usize = if large {
             1024
         } else {
             session
@@ -32,12 +43,50 @@ impl Rendered<'_> {
                 .map(|m| m.constants.len() + m.properties().len() + 160)
                 .sum()
         };
-        let estimate = 512 + session.constants().len() + session.properties.len() + members;
-        let mut out = Vec::with_capacity(estimate);
+        let mut out = Vec::with_capacity(
+            512 + session.constants().len() + session.properties.len() + members,
+        );
         // Writing maps, strings and numbers into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut out, self);
+        let _ = serde_json::to_writer(&mut out, &Head(self));
+        // `Head` always writes a non-empty object: reopen it for `members`.
+        out.pop();
+        out.extend_from_slice(b",\"members\":{");
+        let cache = session.members.len() >= CACHE_FROM_MEMBERS;
+        let mut first = true;
+        let mut entries = session.members.iter().peekable();
+        while let Some((index, member)) = entries.next() {
+            let next = entries
+                .peek()
+                .map_or(session.next_index, |(index, _)| **index);
+            if large && member.xuid != self.caller {
+                // Large sessions list only the caller, as "me".
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            if large {
+                out.extend_from_slice(b"\"me\":");
+            } else {
+                let _ = write!(out, "\"{index}\":");
+            }
+            if cache {
+                out.extend_from_slice(member.rendered());
+            } else {
+                write_member_head(&mut out, member);
+            }
+            let _ = write!(out, ",\"next\":{next}}}");
+        }
+        out.extend_from_slice(b"}}");
         out
     }
+}
+
+/// Writes `member`'s entry without its closing brace: everything but `next`, which depends on its neighbour.
+pub(crate) fn write_member_head(out: &mut Vec<u8>, member: &Member) {
+    let _ = serde_json::to_writer(&mut *out, &MemberHead(member));
+    out.pop();
 }
 
 /// A time as [`timestamp`] writes it (`2026-01-02T03:04:05.678Z`), formatted straight into the output.
@@ -87,15 +136,12 @@ impl Serialize for MembersInfo<'_> {
     }
 }
 
-/// One member entry; `next` is the index of the following member (or the session's next index).
-struct RenderedMember<'a> {
-    member: &'a Member,
-    next: u32,
-}
+/// One member entry but its `next` field.
+struct MemberHead<'a>(&'a Member);
 
-impl Serialize for RenderedMember<'_> {
+impl Serialize for MemberHead<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let member = self.member;
+        let member = self.0;
         let mut map = serializer.serialize_map(None)?;
         if let Some(roles) = &member.roles {
             map.serialize_entry("roles", roles)?;
@@ -107,47 +153,18 @@ impl Serialize for RenderedMember<'_> {
             map.serialize_entry("activeTitleId", title)?;
         }
         map.serialize_entry("joinTime", &Timestamp(member.join_time))?;
-        map.serialize_entry("next", &self.next)?;
         map.end()
     }
 }
 
-/// `members`: every member by index, or only the caller as `me` in a large session.
-struct Members<'a> {
-    session: &'a Session,
-    caller: u64,
-}
+/// The document but `members`.
+struct Head<'a, 'b>(&'a Rendered<'b>);
 
-impl Serialize for Members<'_> {
+impl Serialize for Head<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let session = self.session;
-        let large = session.capability("large");
+        let session = self.0.session;
         let mut map = serializer.serialize_map(None)?;
-        let mut entries = session.members.iter().peekable();
-        while let Some((index, member)) = entries.next() {
-            let next = entries
-                .peek()
-                .map_or(session.next_index, |(index, _)| **index);
-            let rendered = RenderedMember { member, next };
-            if large {
-                // Large sessions list only the caller, as "me".
-                if member.xuid == self.caller {
-                    map.serialize_entry("me", &rendered)?;
-                }
-            } else {
-                // An integer key is written as its decimal string.
-                map.serialize_entry(index, &rendered)?;
-            }
-        }
-        map.end()
-    }
-}
-
-impl Serialize for Rendered<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let session = self.session;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("contractVersion", &self.contract_version)?;
+        map.serialize_entry("contractVersion", &self.0.contract_version)?;
         map.serialize_entry("branch", &session.branch)?;
         map.serialize_entry("changeNumber", &session.change_number)?;
         map.serialize_entry("correlationId", &session.correlation_id)?;
@@ -164,13 +181,6 @@ impl Serialize for Rendered<'_> {
         if let Some(servers) = &session.servers {
             map.serialize_entry("servers", servers)?;
         }
-        map.serialize_entry(
-            "members",
-            &Members {
-                session,
-                caller: self.caller,
-            },
-        )?;
         map.end()
     }
 }
@@ -178,8 +188,205 @@ impl Serialize for Rendered<'_> {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone as _;
+    use serde_json::{Map, Value, json};
 
     use super::*;
+    use crate::model::SessionRef;
+    use crate::session::write::{Applied, WriteContext, apply};
+
+    /// The renderer this module replaced (a `Value` tree, serialized with `to_string`), as the reference.
+    fn reference_render(session: &Session, contract_version: u32, caller: u64) -> String {
+        let member_value = |member: &Member, next: u32| {
+            let mut out = Map::new();
+            if let Some(roles) = &member.roles {
+                out.insert("roles".to_owned(), (**roles).clone());
+            }
+            out.insert(
+                "constants".to_owned(),
+                Value::Object(member.constants.to_map()),
+            );
+            out.insert(
+                "properties".to_owned(),
+                Value::Object(member.properties().to_map()),
+            );
+            out.insert("reserved".to_owned(), Value::Bool(member.reserved));
+            if let Some(title) = &member.active_title_id {
+                out.insert("activeTitleId".to_owned(), Value::String(title.clone()));
+            }
+            out.insert("joinTime".to_owned(), json!(timestamp(member.join_time)));
+            out.insert("next".to_owned(), json!(next));
+            Value::Object(out)
+        };
+        let mut doc = Map::new();
+        doc.insert("contractVersion".to_owned(), json!(contract_version));
+        doc.insert("branch".to_owned(), json!(session.branch.to_string()));
+        doc.insert("changeNumber".to_owned(), json!(session.change_number));
+        doc.insert(
+            "correlationId".to_owned(),
+            json!(session.correlation_id.to_string()),
+        );
+        if let Some(search) = session.search_handle {
+            doc.insert("searchHandle".to_owned(), json!(search.to_string()));
+        }
+        doc.insert("startTime".to_owned(), json!(timestamp(session.start_time)));
+        let first = session.members.keys().next().copied();
+        doc.insert(
+            "membersInfo".to_owned(),
+            json!({
+                "first": first.unwrap_or(session.next_index),
+                "next": session.next_index,
+                "count": session.members.len(),
+                "accepted": session.members.values().filter(|m| !m.reserved).count(),
+                "active": session.members.values().filter(|m| m.is_active()).count(),
+            }),
+        );
+        if let Some(role_types) = &session.role_types {
+            doc.insert("roleTypes".to_owned(), (**role_types).clone());
+        }
+        doc.insert(
+            "constants".to_owned(),
+            Value::Object(session.constants().to_map()),
+        );
+        doc.insert(
+            "properties".to_owned(),
+            Value::Object(session.properties.to_map()),
+        );
+        if let Some(servers) = &session.servers {
+            doc.insert("servers".to_owned(), (**servers).clone());
+        }
+        let mut members = Map::new();
+        let indices: Vec<u32> = session.members.keys().copied().collect();
+        for (position, (index, member)) in session.members.iter().enumerate() {
+            let next = indices
+                .get(position + 1)
+                .copied()
+                .unwrap_or(session.next_index);
+            if session.capability("large") {
+                if member.xuid == caller {
+                    members.insert("me".to_owned(), member_value(member, next));
+                }
+            } else {
+                members.insert(index.to_string(), member_value(member, next));
+            }
+        }
+        doc.insert("members".to_owned(), Value::Object(members));
+        Value::Object(doc).to_string()
+    }
+
+    const FIRST: u64 = 2_533_274_790_000_000;
+
+    /// A session built by `writes` (caller offset from `FIRST`, body), through the write path.
+    fn session_of(writes: &[(u64, Value)]) -> Session {
+        let reference = SessionRef::new("00000000-0000-0000-0000-00007a5b8c9d", "lobby", "r", "t")
+            .expect("a valid reference");
+        let mut current: Option<Session> = None;
+        for (step, (offset, body)) in (0i64..).zip(writes) {
+            let ctx = WriteContext {
+                caller: FIRST + offset,
+                now: Utc
+                    .timestamp_opt(1_795_000_000 + step, 123_000_000)
+                    .unwrap(),
+                title_id: 1_234_567,
+                granted: false,
+            };
+            match apply(
+                current.as_ref(),
+                &reference,
+                body.as_object().unwrap(),
+                &ctx,
+            ) {
+                Ok(Applied::Stored { session, .. }) => current = Some(*session),
+                other => panic!("write {step} was not stored: {other:?}"),
+            }
+        }
+        current.expect("a session")
+    }
+
+    fn join(offset: u64) -> Value {
+        json!({ "members": { "me": {
+            "constants": { "system": { "xuid": (FIRST + offset).to_string(), "initialize": true }, "custom": { "k": offset } },
+            "properties": { "system": { "active": offset % 2 == 0 }, "custom": { "score": offset, "s": "é\"\u{1}" } },
+            "roles": { "lobby": "host" }
+        } } })
+    }
+
+    #[test]
+    fn documents_are_rendered_byte_for_byte_as_before() {
+        let mut writes = vec![(
+            0,
+            json!({
+                "constants": { "system": { "maxMembersCount": 20 }, "custom": { "map": "lava" } },
+                "properties": { "custom": { "round": 1 } },
+                "roleTypes": { "lobby": { "roles": { "host": { "max": 1 } } } },
+                "servers": { "game": { "constants": { "x": 1 } } },
+                "members": {
+                    "me": { "constants": { "system": { "xuid": FIRST.to_string(), "initialize": true } } },
+                    "reserve_0": { "constants": { "system": { "xuid": (FIRST + 99).to_string() } } }
+                }
+            }),
+        )];
+        for count in [1, 2, CACHE_FROM_MEMBERS as u64, 12] {
+            while (writes.len() as u64) < count {
+                writes.push((writes.len() as u64, join(writes.len() as u64)));
+            }
+            let mut session = session_of(&writes);
+            for caller in [FIRST, FIRST + 1] {
+                for _ in 0..2 {
+                    // Twice: the second rendering of a large enough session uses the kept member entries.
+                    let rendered = Rendered {
+                        session: &session,
+                        contract_version: 107,
+                        caller,
+                    }
+                    .to_vec();
+                    assert_eq!(
+                        String::from_utf8(rendered).unwrap(),
+                        reference_render(&session, 107, caller)
+                    );
+                }
+            }
+            // A member changed after it was rendered: its copy is rendered afresh.
+            if let Some(member) = session.members.values_mut().next() {
+                Member::make_mut(member).reserved = true;
+            }
+            assert_eq!(
+                String::from_utf8(
+                    Rendered {
+                        session: &session,
+                        contract_version: 105,
+                        caller: FIRST
+                    }
+                    .to_vec()
+                )
+                .unwrap(),
+                reference_render(&session, 105, FIRST)
+            );
+        }
+        let large = session_of(&[
+            (
+                0,
+                json!({
+                    "constants": { "system": { "maxMembersCount": 1000, "capabilities": { "large": true } } },
+                    "members": { "me": { "constants": { "system": { "xuid": FIRST.to_string() } } } }
+                }),
+            ),
+            (1, json!({ "members": { "me": {} } })),
+        ]);
+        for caller in [FIRST, FIRST + 1, FIRST + 2] {
+            assert_eq!(
+                String::from_utf8(
+                    Rendered {
+                        session: &large,
+                        contract_version: 107,
+                        caller
+                    }
+                    .to_vec()
+                )
+                .unwrap(),
+                reference_render(&large, 107, caller)
+            );
+        }
+    }
 
     #[test]
     fn timestamps_are_spelled_as_chrono_spells_them() {

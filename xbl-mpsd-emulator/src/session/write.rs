@@ -311,7 +311,7 @@ fn join_or_update(
         None => add_member(session, constants, ctx, current)?,
     };
 
-    let Some(member) = session.members.get_mut(&index).map(Arc::make_mut) else {
+    let Some(member) = session.members.get_mut(&index).map(Member::make_mut) else {
         return Ok(());
     };
     let properties = match patch.get("properties") {
@@ -384,7 +384,7 @@ fn accept_reservation(
     constants: Option<&Map<String, Value>>,
     ctx: &WriteContext,
 ) {
-    if let Some(member) = session.members.get_mut(&index).map(Arc::make_mut) {
+    if let Some(member) = session.members.get_mut(&index).map(Member::make_mut) {
         if let Some(patch) = constants {
             let fresh = member_constants(index, ctx.caller, Some(patch));
             let mut stored = member.constants.to_map();

@@ -305,7 +305,7 @@ mod tests {
     fn join(offset: u64) -> Value {
         json!({ "members": { "me": {
             "constants": { "system": { "xuid": (FIRST + offset).to_string(), "initialize": true }, "custom": { "k": offset } },
-            "properties": { "system": { "active": offset % 2 == 0 }, "custom": { "score": offset, "s": "é\"\u{1}" } },
+            "properties": { "system": { "active": offset.is_multiple_of(2) }, "custom": { "score": offset, "s": "é\"\u{1}" } },
             "roles": { "lobby": "host" }
         } } })
     }

@@ -136,10 +136,11 @@ pub(crate) struct Store {
 }
 
 /// The handles, by ID, with indexes by (target) session and by creator, so that a session write, an invite
-/// check or an activity query looks only at the handles concerned, not at every handle.
+/// check or an activity query looks only at the handles concerned, not at every handle. Each handle is behind
+/// an `Arc`, so a request that addresses a session through a handle takes it without copying its document.
 #[derive(Debug, Default)]
 struct Handles {
-    by_id: HashMap<Uuid, Handle>,
+    by_id: HashMap<Uuid, Arc<Handle>>,
     /// The IDs of the handles whose (target) session is the key; no empty sets.
     by_session: HashMap<SessionKey, HashSet<Uuid>>,
     /// The IDs of each user's handles; no empty sets.
@@ -147,7 +148,7 @@ struct Handles {
 }
 
 impl Handles {
-    fn get(&self, id: &Uuid) -> Option<&Handle> {
+    fn get(&self, id: &Uuid) -> Option<&Arc<Handle>> {
         self.by_id.get(id)
     }
 
@@ -165,10 +166,10 @@ impl Handles {
             .entry(handle.creator)
             .or_default()
             .insert(handle.id);
-        self.by_id.insert(handle.id, handle);
+        self.by_id.insert(handle.id, Arc::new(handle));
     }
 
-    fn remove(&mut self, id: &Uuid) -> Option<Handle> {
+    fn remove(&mut self, id: &Uuid) -> Option<Arc<Handle>> {
         let handle = self.by_id.remove(id)?;
         self.unindex(&handle);
         Some(handle)
@@ -197,10 +198,11 @@ impl Handles {
             .into_iter()
             .flatten()
             .filter_map(|id| self.by_id.get(id))
+            .map(|handle| &**handle)
     }
 
     /// The handles `creator` created.
-    fn of_creator(&self, creator: u64) -> impl Iterator<Item = &Handle> + '_ {
+    fn of_creator(&self, creator: u64) -> impl Iterator<Item = &Arc<Handle>> + '_ {
         self.by_creator
             .get(&creator)
             .into_iter()
@@ -209,7 +211,7 @@ impl Handles {
     }
 
     /// Every handle.
-    fn all(&self) -> impl Iterator<Item = &Handle> + '_ {
+    fn all(&self) -> impl Iterator<Item = &Arc<Handle>> + '_ {
         self.by_id.values()
     }
 }
@@ -593,7 +595,7 @@ impl Store {
     }
 
     /// The handle `id`, or 404.
-    pub(crate) fn handle(&self, id: Uuid) -> ApiResult<Handle> {
+    pub(crate) fn handle(&self, id: Uuid) -> ApiResult<Arc<Handle>> {
         lock(&self.handles)
             .get(&id)
             .cloned()
@@ -672,7 +674,7 @@ impl Store {
 
     /// Answers a handle query.
     pub(crate) fn query(&self, query: &HandleQuery, include: Include) -> Vec<Value> {
-        let mut found: Vec<Handle> = {
+        let mut found: Vec<Arc<Handle>> = {
             let handles = lock(&self.handles);
             match query {
                 // Only the owners' own handles can match.

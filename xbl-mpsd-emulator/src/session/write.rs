@@ -289,8 +289,12 @@ fn join_or_update(
         }
     }
 
+    // Whether the member's constants are set by this write (a join or an accepted reservation); an accepted
+    // member's constants cannot change, and were checked when they were set.
+    let mut constants_set = true;
     let index = match session.member(ctx.caller) {
         Some((index, member)) if !member.reserved => {
+            constants_set = false;
             if let Some(constants) = constants {
                 let existing = Value::Object(member.constants.to_map());
                 let patch = Value::Object(constants.clone());
@@ -331,8 +335,13 @@ fn join_or_update(
         }
     }
     let empty = Map::new();
+    let constants = if constants_set {
+        member.constants.to_map()
+    } else {
+        Map::new()
+    };
     validate::member_system(
-        system(&member.constants.to_map()).unwrap_or(&empty),
+        system(&constants).unwrap_or(&empty),
         system(&properties).unwrap_or(&empty),
         PATH,
     )

@@ -774,3 +774,58 @@ fn check_preconditions(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(kind: HandleKind, creator: u64, name: &str) -> Handle {
+        Handle {
+            id: Uuid::new_v4(),
+            kind,
+            creator,
+            session: SessionRef::new("Scid", "Lobby", name, "t").expect("a valid reference"),
+            origin: None,
+            invited: None,
+            doc: Map::new(),
+        }
+    }
+
+    fn ids<'a>(handles: impl Iterator<Item = &'a Handle>) -> HashSet<Uuid> {
+        handles.map(|handle| handle.id).collect()
+    }
+
+    #[test]
+    fn the_handle_indexes_follow_inserts_and_removals() {
+        let mut handles = Handles::default();
+        let a = handle(HandleKind::Activity, 1, "One");
+        let b = handle(HandleKind::Invite, 2, "one");
+        let c = handle(HandleKind::Search, 1, "two");
+        let (a_id, b_id, c_id) = (a.id, b.id, c.id);
+        for h in [a, b, c] {
+            handles.insert(h);
+        }
+        let one = SessionRef::new("SCID", "lobby", "ONE", "t").unwrap().key();
+        let two = SessionRef::new("scid", "LOBBY", "Two", "t").unwrap().key();
+        assert_eq!(ids(handles.of_session(&one)), HashSet::from([a_id, b_id]));
+        assert_eq!(ids(handles.of_session(&two)), HashSet::from([c_id]));
+        assert_eq!(
+            ids(handles.of_creator(1).map(|h| &**h)),
+            HashSet::from([a_id, c_id])
+        );
+        assert!(handles.remove(&a_id).is_some());
+        assert!(handles.remove(&a_id).is_none());
+        assert_eq!(ids(handles.of_session(&one)), HashSet::from([b_id]));
+        assert_eq!(
+            ids(handles.of_creator(1).map(|h| &**h)),
+            HashSet::from([c_id])
+        );
+        handles.remove(&b_id);
+        handles.remove(&c_id);
+        assert!(handles.by_id.is_empty());
+        assert!(handles.by_session.is_empty(), "no empty sets are kept");
+        assert!(handles.by_creator.is_empty(), "no empty sets are kept");
+        assert!(two.in_template("SCID", "Lobby") && !two.in_template("scid", "lobby2"));
+        assert!(one.in_scid("sciD") && !one.in_scid("scid2"));
+    }
+}

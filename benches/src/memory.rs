@@ -26,9 +26,13 @@ pub fn serve_child() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let emulator =
-            xbl_mpsd_emulator::Emulator::start(xbl_mpsd_emulator::EmulatorConfig::default())
-                .await?;
+        // 100k sessions from 64 users is over the default per-user session limit (1000), which P5 does
+        // not measure.
+        let config = xbl_mpsd_emulator::EmulatorConfig {
+            max_sessions_per_user: usize::MAX,
+            ..xbl_mpsd_emulator::EmulatorConfig::default()
+        };
+        let emulator = xbl_mpsd_emulator::Emulator::start(config).await?;
         println!("{}", emulator.base_url().trim_start_matches("http://"));
         tokio::task::spawn_blocking(|| {
             let mut sink = String::new();

@@ -41,6 +41,10 @@ pub fn banner(base_url: &str) -> String {
 
 /// Middleware: one `info` event per request with method, path, status and latency.
 pub(crate) async fn log_request(request: Request, next: Next) -> Response {
+    if !tracing::enabled!(target: "xbl_mpsd_emulator::request", tracing::Level::INFO) {
+        // Nobody listens: no copy of the method and path.
+        return next.run(request).await;
+    }
     let started = Instant::now();
     let method = request.method().clone();
     let path = request

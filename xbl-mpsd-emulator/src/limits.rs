@@ -17,7 +17,6 @@ use std::io;
 
 use axum::http::StatusCode;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
@@ -131,10 +130,10 @@ fn json_size(value: &impl Serialize) -> usize {
 }
 
 /// The size of a session document: the JSON of everything a writer controls (constants, properties, servers,
-/// role types and every member's constants, properties and roles).
+/// role types and every member's constants, properties and roles). Constants and properties are kept as their
+/// compact JSON text, so their size is that text's length.
 pub(crate) fn session_size(session: &Session) -> usize {
-    let maps = |map: &Map<String, Value>| json_size(map);
-    let mut size = maps(&session.constants) + maps(&session.properties);
+    let mut size = session.constants().len() + session.properties.len();
     for value in [&session.servers, &session.role_types]
         .into_iter()
         .flatten()
@@ -142,7 +141,7 @@ pub(crate) fn session_size(session: &Session) -> usize {
         size += json_size(value);
     }
     for member in session.members.values() {
-        size += maps(&member.constants) + maps(&member.properties);
+        size += member.constants.len() + member.properties().len();
         if let Some(roles) = &member.roles {
             size += json_size(roles);
         }

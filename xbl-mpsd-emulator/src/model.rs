@@ -1,6 +1,7 @@
 //! Small shared types: session references, XUIDs, timestamps, identifiers.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
@@ -22,23 +23,31 @@ pub(crate) struct SessionRef {
     pub(crate) name: String,
 }
 
-/// The case-insensitive identity of a session.
+/// The case-insensitive identity of a session: its scid, template name and name in lower case, joined by
+/// U+001F (which no part can hold: parts are printable). One shared allocation, so the maps that index a
+/// session (the session map, the session owners) hold one copy of it between them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct SessionKey {
-    scid: String,
-    template_name: String,
-    name: String,
-}
+pub(crate) struct SessionKey(Arc<str>);
+
+/// The separator of the parts of a [`SessionKey`].
+const KEY_SEPARATOR: char = '\u{1f}';
 
 impl SessionKey {
+    /// The lower-case scid and template name.
+    fn scid_and_template(&self) -> (&str, &str) {
+        let mut parts = self.0.split(KEY_SEPARATOR);
+        (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+    }
+
     /// Whether this session belongs to `scid` (ignoring case).
     pub(crate) fn in_scid(&self, scid: &str) -> bool {
-        self.scid == scid.to_lowercase()
+        self.scid_and_template().0 == scid.to_lowercase()
     }
 
     /// Whether this session belongs to `scid` and `template_name` (ignoring case).
     pub(crate) fn in_template(&self, scid: &str, template_name: &str) -> bool {
-        self.in_scid(scid) && self.template_name == template_name.to_lowercase()
+        let (own_scid, own_template) = self.scid_and_template();
+        own_scid == scid.to_lowercase() && own_template == template_name.to_lowercase()
     }
 }
 
@@ -106,11 +115,15 @@ impl SessionRef {
 
     /// The case-insensitive identity.
     pub(crate) fn key(&self) -> SessionKey {
-        SessionKey {
-            scid: self.scid.to_lowercase(),
-            template_name: self.template_name.to_lowercase(),
-            name: self.name.to_lowercase(),
-        }
+        SessionKey(
+            format!(
+                "{}{KEY_SEPARATOR}{}{KEY_SEPARATOR}{}",
+                self.scid.to_lowercase(),
+                self.template_name.to_lowercase(),
+                self.name.to_lowercase()
+            )
+            .into(),
+        )
     }
 
     /// The JSON form `{scid, templateName, name}`.
@@ -167,7 +180,11 @@ pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A fresh opaque ETag: an upper-case GUID.
+/// A fresh opaque ETag: an upper-case (version 4) GUID. Its random bytes come from the thread-local generator,
+/// not a system call: a new ETag is made under the session's lock on every write.
 pub(crate) fn new_etag() -> String {
-    Uuid::new_v4().to_string().to_uppercase()
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    id.hyphenated()
+        .encode_upper(&mut Uuid::encode_buffer())
+        .to_owned()
 }

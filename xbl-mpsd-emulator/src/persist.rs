@@ -18,17 +18,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind};
 use crate::model::SessionRef;
-use crate::session::{Member, Session};
+use crate::session::{Bag, Member, Session};
 
 /// The database file inside the data directory.
 pub(crate) const FILE_NAME: &str = "mpsd.redb";
@@ -65,24 +67,25 @@ impl RefRecord {
     }
 }
 
-/// A member as stored.
+/// A member as stored. Written from borrowed parts (`B` = the stored JSON text of constants and properties,
+/// `V` = `&Value`), read back into owned ones (`Map`, `Value`); the JSON is the same.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct MemberRecord {
+struct MemberRecord<B, V> {
     index: u32,
     xuid: u64,
-    constants: Map<String, Value>,
-    properties: Map<String, Value>,
-    roles: Option<Value>,
+    constants: B,
+    properties: B,
+    roles: Option<V>,
     reserved: bool,
     active_title_id: Option<String>,
     join_time: DateTime<Utc>,
 }
 
-/// A session as stored.
+/// A session as stored (`B` and `V` as for [`MemberRecord`]).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SessionRecord {
+struct SessionRecord<B, V> {
     format: u32,
     reference: RefRecord,
     creator: Option<u64>,
@@ -91,15 +94,18 @@ struct SessionRecord {
     start_time: DateTime<Utc>,
     change_number: u64,
     etag: String,
-    constants: Map<String, Value>,
-    properties: Map<String, Value>,
-    role_types: Option<Value>,
-    servers: Option<Value>,
-    members: Vec<MemberRecord>,
+    constants: B,
+    properties: B,
+    role_types: Option<V>,
+    servers: Option<V>,
+    members: Vec<MemberRecord<B, V>>,
     next_index: u32,
     search_handle: Option<Uuid>,
     former_members: Vec<u64>,
 }
+
+/// A session record as read back.
+type LoadedRecord = SessionRecord<Map<String, Value>, Value>;
 
 /// A handle as stored.
 #[derive(Debug, Serialize, Deserialize)]
@@ -139,7 +145,8 @@ fn encode(record: &impl Serialize) -> ApiResult<Vec<u8>> {
 impl Batch {
     /// Stores `session` (created by `creator`).
     pub(crate) fn put_session(&mut self, session: &Session, creator: Option<u64>) -> ApiResult<()> {
-        let record = SessionRecord {
+        // Borrows the stored texts and values: nothing of the session is copied but a few short strings.
+        let record: SessionRecord<&RawValue, &Value> = SessionRecord {
             format: FORMAT,
             reference: RefRecord::of(&session.reference),
             creator,
@@ -148,19 +155,19 @@ impl Batch {
             start_time: session.start_time,
             change_number: session.change_number,
             etag: session.etag.clone(),
-            constants: session.constants.clone(),
-            properties: session.properties.clone(),
-            role_types: session.role_types.clone(),
-            servers: session.servers.clone(),
+            constants: session.constants().raw(),
+            properties: session.properties.raw(),
+            role_types: session.role_types.as_deref(),
+            servers: session.servers.as_deref(),
             members: session
                 .members
                 .iter()
                 .map(|(index, member)| MemberRecord {
                     index: *index,
                     xuid: member.xuid,
-                    constants: member.constants.clone(),
-                    properties: member.properties.clone(),
-                    roles: member.roles.clone(),
+                    constants: member.constants.raw(),
+                    properties: member.properties().raw(),
+                    roles: member.roles.as_deref(),
                     reserved: member.reserved,
                     active_title_id: member.active_title_id.clone(),
                     join_time: member.join_time,
@@ -283,7 +290,7 @@ impl Persist {
             .map_err(io_error)?
         {
             let (key, value) = entry.map_err(io_error)?;
-            let record: SessionRecord = serde_json::from_slice(value.value()).map_err(|error| {
+            let record: LoadedRecord = serde_json::from_slice(value.value()).map_err(|error| {
                 io_error(format!(
                     "stored session {:?} does not decode: {error}",
                     key.value()
@@ -325,40 +332,36 @@ impl Persist {
 }
 
 /// Rebuilds a session from its record.
-fn session_from(record: SessionRecord) -> (Session, Option<u64>) {
-    let members: BTreeMap<u32, Member> = record
+fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
+    let members: BTreeMap<u32, Arc<Member>> = record
         .members
         .into_iter()
         .map(|member| {
-            (
-                member.index,
-                Member {
-                    xuid: member.xuid,
-                    constants: member.constants,
-                    properties: member.properties,
-                    roles: member.roles,
-                    reserved: member.reserved,
-                    active_title_id: member.active_title_id,
-                    join_time: member.join_time,
-                },
-            )
+            let mut rebuilt = Member::new(
+                member.xuid,
+                &member.constants,
+                &member.properties,
+                member.reserved,
+                member.active_title_id,
+                member.join_time,
+            );
+            rebuilt.roles = member.roles.map(Box::new);
+            (member.index, Arc::new(rebuilt))
         })
         .collect();
-    let session = Session {
-        reference: record.reference.into_ref(),
-        branch: record.branch,
-        correlation_id: record.correlation_id,
-        start_time: record.start_time,
-        change_number: record.change_number,
-        etag: record.etag,
-        constants: record.constants,
-        properties: record.properties,
-        role_types: record.role_types,
-        servers: record.servers,
-        members,
-        next_index: record.next_index,
-        search_handle: record.search_handle,
-        former_members: record.former_members.into_iter().collect::<BTreeSet<u64>>(),
-    };
+    let reference = record.reference.into_ref();
+    let mut session = Session::new(&reference, record.start_time);
+    session.branch = record.branch;
+    session.correlation_id = record.correlation_id;
+    session.change_number = record.change_number;
+    session.etag = record.etag;
+    session.set_constants(&record.constants);
+    session.properties = Bag::from_map(&record.properties);
+    session.role_types = record.role_types.map(Box::new);
+    session.servers = record.servers.map(Box::new);
+    session.members = members;
+    session.next_index = record.next_index;
+    session.search_handle = record.search_handle;
+    session.former_members = record.former_members.into_iter().collect::<BTreeSet<u64>>();
     (session, record.creator)
 }

@@ -1,5 +1,6 @@
 //! Building HTTP responses: plain-text errors, session documents with their headers, JSON documents.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG};
@@ -7,15 +8,35 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-/// A rendered session with the metadata its response headers need.
+use crate::session::Session;
+use crate::session::render::Rendered;
+
+/// A session to answer with: a snapshot of the stored session, whom it is rendered for, and the
+/// metadata its response headers need.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionView {
-    /// The session document.
-    pub(crate) body: Value,
-    /// The session's current ETag.
+    /// The session as it was when the view was taken (never changes: writers replace, not mutate).
+    pub(crate) session: Arc<Session>,
+    /// The contract version of the request.
+    pub(crate) contract_version: u32,
+    /// The caller (large sessions list only them).
+    pub(crate) caller: u64,
+    /// The ETag to send (the stored session's, also for a `nocommit` preview).
     pub(crate) etag: String,
     /// The session URI path, for `Content-Location`.
     pub(crate) location: String,
+}
+
+impl SessionView {
+    /// The session document as JSON bytes.
+    pub(crate) fn body(&self) -> Vec<u8> {
+        Rendered {
+            session: &self.session,
+            contract_version: self.contract_version,
+            caller: self.caller,
+        }
+        .to_vec()
+    }
 }
 
 /// The current time as an RFC 1123 `Date` header value.
@@ -44,7 +65,7 @@ pub(crate) fn empty(status: StatusCode) -> Response {
 
 /// A session document with `ETag`, `Content-Location` and `Date`.
 pub(crate) fn session(status: StatusCode, view: SessionView) -> Response {
-    let mut response = json(status, &view.body);
+    let mut response = json_bytes(status, view.body());
     add_session_headers(&mut response, &view.etag, &view.location);
     response
 }
@@ -69,7 +90,12 @@ fn add_session_headers(response: &mut Response, etag: &str, location: &str) {
 
 /// A JSON document.
 pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    json_bytes(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// A JSON document already serialized.
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));

@@ -381,7 +381,7 @@ async fn get_handle(
     let handle = state.store.handle(id)?;
     Ok(response::json(
         StatusCode::OK,
-        &serde_json::Value::Object(handle.doc),
+        &serde_json::Value::Object(handle.doc.clone()),
     ))
 }
 

@@ -21,7 +21,7 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -323,7 +323,13 @@ impl RtaHub {
 
     /// Taps the members of `after` whose subscription matches what changed since `before`.
     fn session_committed(&self, before: Option<&Session>, after: &Session) {
-        let changed = ChangeSet::between(before, after);
+        // Nothing to remember or tap unless a member (before or after) holds a ConnectionId.
+        let connected = |s: &Session| s.members.values().any(|m| m.connection().is_some());
+        if !connected(after) && !before.is_some_and(connected) {
+            return;
+        }
+        // What changed is worked out only when a member is about to be tapped (most commits tap nobody).
+        let mut changed: Option<ChangeSet> = None;
         let key = after.reference.key();
         let resource = format!(
             "{}~{}~{}",
@@ -377,7 +383,10 @@ impl RtaHub {
             let Some((subscription, types)) = member_subscription(member) else {
                 continue;
             };
-            if !changed.matches(&types) {
+            if !changed
+                .get_or_insert_with(|| ChangeSet::between(before, after))
+                .matches(&types)
+            {
                 continue;
             }
             let Some(&(socket_id, sub)) = state.connection_ids.get(&cid) else {
@@ -451,11 +460,13 @@ fn deactivate(session: &mut Session, cid: &str) -> bool {
     }
     let mut changed = false;
     for member in session.members.values_mut() {
-        if member_connection(member).is_some_and(|held| held == cid)
-            && member.is_active()
-            && let Some(Value::Object(sys)) = member.properties.get_mut("system")
-        {
+        if !(member.connection().is_some_and(|held| held == cid) && member.is_active()) {
+            continue;
+        }
+        let mut properties = member.properties().to_map();
+        if let Some(Value::Object(sys)) = properties.get_mut("system") {
             sys.insert("active".to_owned(), Value::Bool(false));
+            Member::make_mut(member).set_properties(&properties);
             changed = true;
         }
     }
@@ -464,18 +475,13 @@ fn deactivate(session: &mut Session, cid: &str) -> bool {
 
 /// A member's `properties.system.connection`, lower case.
 fn member_connection(member: &Member) -> Option<String> {
-    system(&member.properties)
-        .and_then(|sys| sys.get("connection"))
-        .and_then(Value::as_str)
-        .filter(|cid| !cid.is_empty())
-        .map(str::to_lowercase)
+    member.connection().map(str::to_owned)
 }
 
 /// A member's `properties.system.subscription`: its id and change types.
 fn member_subscription(member: &Member) -> Option<(Value, Vec<String>)> {
-    let sub = system(&member.properties)?
-        .get("subscription")?
-        .as_object()?;
+    let properties = member.properties().to_map();
+    let sub = system(&properties)?.get("subscription")?.as_object()?;
     let id = sub.get("id").cloned().unwrap_or(Value::Null);
     let types = sub
         .get("changeTypes")
@@ -524,48 +530,59 @@ fn parse_resource(uri: &str) -> Option<Parsed> {
 struct ChangeSet(Vec<&'static str>);
 
 impl ChangeSet {
-    /// Compares the session before and after a commit.
+    /// Compares the session before and after a commit. Members the commit did not touch are still shared
+    /// between the two states and are skipped; property texts are parsed only when they differ.
     fn between(before: Option<&Session>, after: &Session) -> Self {
         let mut set = vec!["everything"];
         let empty = Session::new(&after.reference, after.start_time);
         let before = before.unwrap_or(&empty);
-        let prop =
-            |s: &Session, key: &str| system(&s.properties).and_then(|sys| sys.get(key)).cloned();
-        if prop(before, "host") != prop(after, "host") {
-            set.push("host");
+        if before.properties != after.properties {
+            let (old, new) = (before.properties.to_map(), after.properties.to_map());
+            let prop = |map: &Map<String, Value>, key: &str| {
+                system(map).and_then(|sys| sys.get(key)).cloned()
+            };
+            if prop(&old, "host") != prop(&new, "host") {
+                set.push("host");
+            }
+            if prop(&old, "matchmaking") != prop(&new, "matchmaking") {
+                set.push("matchmakingstatus");
+            }
+            let joinability = ["joinRestriction", "readRestriction", "closed", "locked"]
+                .iter()
+                .any(|key| prop(&old, key) != prop(&new, key));
+            if joinability {
+                set.push("joinability");
+            }
+            if old.get("custom") != new.get("custom") {
+                set.push("customproperty");
+            }
         }
-        if prop(before, "matchmaking") != prop(after, "matchmaking") {
-            set.push("matchmakingstatus");
-        }
-        let joined = after
-            .members
-            .values()
-            .any(|m| !m.reserved && before.member(m.xuid).is_none_or(|(_, b)| b.reserved));
+        let joined = after.members.iter().any(|(index, m)| {
+            !m.reserved && counterpart(before, *index, m).is_none_or(|b| b.reserved)
+        });
         if joined {
             set.push("memberslist");
         }
-        let status = before.members.values().any(|b| match after.member(b.xuid) {
-            None => true,
-            Some((_, a)) => a.is_active() != b.is_active() || a.is_present() != b.is_present(),
-        });
+        let status = before
+            .members
+            .iter()
+            .any(|(index, b)| match counterpart(after, *index, b) {
+                None => true,
+                Some(a) => a.is_active() != b.is_active() || a.is_present() != b.is_present(),
+            });
         if status {
             set.push("membersstatus");
         }
-        let joinability = ["joinRestriction", "readRestriction", "closed", "locked"]
-            .iter()
-            .any(|key| prop(before, key) != prop(after, key));
-        if joinability {
-            set.push("joinability");
-        }
-        if before.properties.get("custom") != after.properties.get("custom") {
-            set.push("customproperty");
-        }
-        let custom = |m: &Member| m.properties.get("custom").cloned();
-        let member_custom = after.members.values().any(|a| {
-            before
-                .member(a.xuid)
-                .is_none_or(|(_, b)| custom(b) != custom(a))
-        });
+        let custom = |m: &Member| m.properties().to_map().remove("custom");
+        let member_custom =
+            after
+                .members
+                .iter()
+                .any(|(index, a)| match counterpart(before, *index, a) {
+                    None => true,
+                    Some(b) if Arc::ptr_eq(a, b) || a.properties() == b.properties() => false,
+                    Some(b) => custom(b) != custom(a),
+                });
         if member_custom {
             set.push("memberscustomproperty");
         }
@@ -575,6 +592,14 @@ impl ChangeSet {
     /// Whether a member subscribed to `types` (lower case) wants this change.
     fn matches(&self, types: &[String]) -> bool {
         types.iter().any(|t| self.0.contains(&t.as_str()))
+    }
+}
+
+/// The entry of `member`'s user in `other` (looked up at the same index first: indices do not move).
+fn counterpart<'a>(other: &'a Session, index: u32, member: &Member) -> Option<&'a Arc<Member>> {
+    match other.members.get(&index) {
+        Some(found) if found.xuid == member.xuid => Some(found),
+        _ => other.members.values().find(|m| m.xuid == member.xuid),
     }
 }
 

@@ -4,8 +4,12 @@
 //! the whole read-modify-write of that session, so writes to one session are serialised and readers only ever
 //! see committed states. When both are needed, a session lock is taken before the handle lock, never the reverse,
 //! and no two session locks are ever held at once.
+//!
+//! A stored session is immutable behind an `Arc`: a write builds the next state on a copy (sharing the members
+//! it does not change) and swaps it in, so reads and writes take a snapshot under the lock and render the
+//! response document from it after the lock is released.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -28,8 +32,9 @@ use crate::session::Session;
 use crate::session::write::{self, Applied, WriteContext};
 
 /// One session's slot: `None` while the session does not exist. Slots are never removed, so a writer that
-/// holds a slot can never write into a detached copy.
-type Slot = Arc<Mutex<Option<Session>>>;
+/// holds a slot can never write into a detached copy. The session in it is replaced, never changed while
+/// shared (`Arc::make_mut` copies it if a snapshot is still being rendered).
+type Slot = Arc<Mutex<Option<Arc<Session>>>>;
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,7 +123,7 @@ impl fmt::Debug for ListenerSlot {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     sessions: Mutex<HashMap<SessionKey, Slot>>,
-    handles: Mutex<HashMap<Uuid, Handle>>,
+    handles: Mutex<Handles>,
     /// The limits (R9).
     config: EmulatorConfig,
     /// Who created each session (the per-user session limit).
@@ -128,6 +133,87 @@ pub(crate) struct Store {
     /// The durable copy (`--data-dir`); `None` keeps everything in memory only.
     persist: Option<Persist>,
     listener: ListenerSlot,
+}
+
+/// The handles, by ID, with indexes by (target) session and by creator, so that a session write, an invite
+/// check or an activity query looks only at the handles concerned, not at every handle. Each handle is behind
+/// an `Arc`, so a request that addresses a session through a handle takes it without copying its document.
+#[derive(Debug, Default)]
+struct Handles {
+    by_id: HashMap<Uuid, Arc<Handle>>,
+    /// The IDs of the handles whose (target) session is the key; no empty sets.
+    by_session: HashMap<SessionKey, HashSet<Uuid>>,
+    /// The IDs of each user's handles; no empty sets.
+    by_creator: HashMap<u64, HashSet<Uuid>>,
+}
+
+impl Handles {
+    fn get(&self, id: &Uuid) -> Option<&Arc<Handle>> {
+        self.by_id.get(id)
+    }
+
+    fn contains(&self, id: &Uuid) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    fn insert(&mut self, handle: Handle) {
+        self.remove(&handle.id);
+        self.by_session
+            .entry(handle.session.key())
+            .or_default()
+            .insert(handle.id);
+        self.by_creator
+            .entry(handle.creator)
+            .or_default()
+            .insert(handle.id);
+        self.by_id.insert(handle.id, Arc::new(handle));
+    }
+
+    fn remove(&mut self, id: &Uuid) -> Option<Arc<Handle>> {
+        let handle = self.by_id.remove(id)?;
+        self.unindex(&handle);
+        Some(handle)
+    }
+
+    fn unindex(&mut self, handle: &Handle) {
+        let key = handle.session.key();
+        if let Some(ids) = self.by_session.get_mut(&key) {
+            ids.remove(&handle.id);
+            if ids.is_empty() {
+                self.by_session.remove(&key);
+            }
+        }
+        if let Some(ids) = self.by_creator.get_mut(&handle.creator) {
+            ids.remove(&handle.id);
+            if ids.is_empty() {
+                self.by_creator.remove(&handle.creator);
+            }
+        }
+    }
+
+    /// The handles whose (target) session is `key`.
+    fn of_session<'a>(&'a self, key: &SessionKey) -> impl Iterator<Item = &'a Handle> + 'a {
+        self.by_session
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+            .map(|handle| &**handle)
+    }
+
+    /// The handles `creator` created.
+    fn of_creator(&self, creator: u64) -> impl Iterator<Item = &Arc<Handle>> + '_ {
+        self.by_creator
+            .get(&creator)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.by_id.get(id))
+    }
+
+    /// Every handle.
+    fn all(&self) -> impl Iterator<Item = &Arc<Handle>> + '_ {
+        self.by_id.values()
+    }
 }
 
 impl Store {
@@ -158,7 +244,7 @@ impl Store {
         let Some(current) = guard.as_ref() else {
             return false;
         };
-        let mut next = current.clone();
+        let mut next = Session::clone(current);
         if !change(&mut next) {
             return false;
         }
@@ -171,10 +257,8 @@ impl Store {
             .collect();
         let creator = lock(&self.owners).creator(key);
         let reference = next.reference.clone();
-        if let Err(error) = self.commit_session(Some((&next, creator)), &reference, |h| {
-            h.kind == HandleKind::Activity
-                && departed.contains(&h.creator)
-                && h.session.key() == *key
+        if let Err(error) = self.commit_session(Some((&next, creator)), &reference, key, |h| {
+            h.kind == HandleKind::Activity && departed.contains(&h.creator)
         }) {
             tracing::warn!(?error, "a session change could not be committed");
             return false;
@@ -183,7 +267,9 @@ impl Store {
             before: Some(current),
             after: &next,
         });
-        *guard = Some(next);
+        let previous = guard.replace(Arc::new(next));
+        drop(guard);
+        drop(previous);
         true
     }
 
@@ -209,7 +295,7 @@ impl Store {
             let mut counts = lock(&store.handle_counts);
             for handle in loaded.handles {
                 counts.add(handle.creator);
-                handles.insert(handle.id, handle);
+                handles.insert(handle);
             }
         }
         {
@@ -220,7 +306,7 @@ impl Store {
                 // A search handle deleted just before a crash may still be named by its session.
                 if session
                     .search_handle
-                    .is_some_and(|id| !handles.contains_key(&id))
+                    .is_some_and(|id| !handles.contains(&id))
                 {
                     session.search_handle = None;
                 }
@@ -228,7 +314,7 @@ impl Store {
                 if let Some(creator) = creator {
                     owners.created(key.clone(), creator);
                 }
-                sessions.insert(key, Arc::new(Mutex::new(Some(session))));
+                sessions.insert(key, Arc::new(Mutex::new(Some(Arc::new(session)))));
             }
         }
         tracing::info!(dir = %dir.display(), "directory restored");
@@ -259,13 +345,22 @@ impl Store {
     }
 
     /// Runs `f` on the session at `reference` (or `None`) while holding its lock.
-    fn with_session<R>(
+    fn with_session<R>(&self, reference: &SessionRef, f: impl FnOnce(Option<&Session>) -> R) -> R {
+        match self.existing_slot(&reference.key()) {
+            Some(slot) => f(lock(&slot).as_deref()),
+            None => f(None),
+        }
+    }
+
+    /// Runs `f` on the session at `reference` (or `None`) while holding its lock, to change it in place
+    /// (copied first if a snapshot of it is still being rendered).
+    fn with_session_mut<R>(
         &self,
         reference: &SessionRef,
         f: impl FnOnce(Option<&mut Session>) -> R,
     ) -> R {
         match self.existing_slot(&reference.key()) {
-            Some(slot) => f(lock(&slot).as_mut()),
+            Some(slot) => f(lock(&slot).as_mut().map(Arc::make_mut)),
             None => f(None),
         }
     }
@@ -278,13 +373,18 @@ impl Store {
         granted: bool,
         contract_version: u32,
     ) -> ApiResult<Option<SessionView>> {
-        self.with_session(reference, |session| match session {
+        let Some(slot) = self.existing_slot(&reference.key()) else {
+            return Ok(None);
+        };
+        let guard = lock(&slot);
+        match guard.as_ref() {
             None => Ok(None),
             Some(session) if !session.readable_by(caller, granted) => Err(ApiError::forbidden(
                 "The requested session cannot be accessed. Private Sessions can only be read by members of the session.",
             )),
+            // A snapshot: the document is rendered from it after the lock is released.
             Some(session) => Ok(Some(session.view(contract_version, caller))),
-        })
+        }
     }
 
     /// Applies a write to the session at `reference`, atomically.
@@ -298,7 +398,7 @@ impl Store {
         let mut guard = lock(&slot);
         let caller = request.ctx.caller;
         check_preconditions(guard.as_ref(), &request)?;
-        match write::apply(guard.as_ref(), reference, request.body, &request.ctx)? {
+        match write::apply(guard.as_deref(), reference, request.body, &request.ctx)? {
             Applied::Stored {
                 session,
                 created,
@@ -309,6 +409,8 @@ impl Store {
                 } else {
                     StatusCode::OK
                 };
+                let session = Arc::new(*session);
+                // A snapshot: the document is rendered from it after the lock is released.
                 let mut view = session.view(request.contract_version, caller);
                 if request.nocommit {
                     if let Some(current) = guard.as_ref() {
@@ -323,31 +425,29 @@ impl Store {
                     } else {
                         lock(&self.owners).creator(&key)
                     };
-                    self.commit_session(Some((&session, creator)), reference, |h| {
-                        h.kind == HandleKind::Activity
-                            && departed.contains(&h.creator)
-                            && h.session.key() == key
+                    self.commit_session(Some((&session, creator)), reference, &key, |h| {
+                        h.kind == HandleKind::Activity && departed.contains(&h.creator)
                     })?;
                     if created {
                         lock(&self.owners).created(key, caller);
                     }
                     self.notify(Committed::Session {
-                        before: guard.as_ref(),
+                        before: guard.as_deref(),
                         after: &session,
                     });
-                    *guard = Some(*session);
+                    let previous = guard.replace(session);
+                    // The state it replaces is released (if nothing else holds it) after the lock.
+                    drop(guard);
+                    drop(previous);
                 }
                 Ok(WriteReply::Written(status, Box::new(view)))
             }
             Applied::Deleted { departed } => {
                 if !request.nocommit && guard.is_some() {
-                    self.commit_session(None, reference, |h| {
-                        h.session.key() == key
-                            && match h.kind {
-                                HandleKind::Activity => departed.contains(&h.creator),
-                                HandleKind::Transfer | HandleKind::Search => true,
-                                HandleKind::Invite => false,
-                            }
+                    self.commit_session(None, reference, &key, |h| match h.kind {
+                        HandleKind::Activity => departed.contains(&h.creator),
+                        HandleKind::Transfer | HandleKind::Search => true,
+                        HandleKind::Invite => false,
                     })?;
                     *guard = None;
                     lock(&self.owners).deleted(&key);
@@ -358,17 +458,19 @@ impl Store {
     }
 
     /// Commits a session write — the new state of the session at `reference` (`None`: deleted), with its
-    /// creator — together with the removal of every handle matching `doomed`, then removes those handles.
-    /// The caller holds the session's lock and stores the session in memory once this returns `Ok`.
+    /// creator — together with the removal of every handle of that session (`key`) matching `doomed`, then
+    /// removes those handles. The caller holds the session's lock and stores the session in memory once this
+    /// returns `Ok`.
     fn commit_session(
         &self,
         session: Option<(&Session, Option<u64>)>,
         reference: &SessionRef,
+        key: &SessionKey,
         doomed: impl Fn(&Handle) -> bool,
     ) -> ApiResult<()> {
         let mut handles = lock(&self.handles);
         let dropped: Vec<(Uuid, u64)> = handles
-            .values()
+            .of_session(key)
             .filter(|handle| doomed(handle))
             .map(|handle| (handle.id, handle.creator))
             .collect();
@@ -406,12 +508,13 @@ impl Store {
         let kind = request.kind;
         let slot = self.existing_slot(&authorising.key());
         let mut guard = slot.as_ref().map(|slot| lock(slot));
-        let Some(session) = guard.as_mut().and_then(|guard| guard.as_mut()) else {
+        let Some(stored) = guard.as_mut().and_then(|guard| guard.as_mut()) else {
             return Err(ApiError::not_found(format!(
                 "The requested session wasn't found: {}",
                 authorising.uri_path()
             )));
         };
+        let session: &Session = stored;
         if !session.is_accepted_member(caller) {
             return Err(ApiError::forbidden(
                 "Only a member of the session can create this handle (for transfer handles: of the origin session)",
@@ -429,18 +532,17 @@ impl Store {
                 ));
             }
         }
-        let protocol = session.invite_protocol().map(str::to_owned);
+        let protocol = session.invite_protocol();
         let scid = request.session.scid.clone();
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
         let mut handles = lock(&self.handles);
         // One activity per user per SCID: the new one replaces the old.
         let replaced: Vec<Uuid> = handles
-            .values()
+            .of_creator(caller)
             .filter(|h| {
                 kind == HandleKind::Activity
                     && h.kind == HandleKind::Activity
-                    && h.creator == caller
                     && h.session.key().in_scid(&scid)
             })
             .map(|h| h.id)
@@ -448,7 +550,9 @@ impl Store {
         if replaced.is_empty() {
             lock(&self.handle_counts).check_room(caller, &self.config)?;
         }
-        // The search handle changes the session document; undone if the commit fails.
+        // The search handle changes the session document; undone if the commit fails. (Changed in place, or
+        // on a copy if a snapshot of the session is still being rendered.)
+        let session = Arc::make_mut(stored);
         let before = (
             session.search_handle,
             session.change_number,
@@ -486,12 +590,12 @@ impl Store {
             }
         }
         counts.add(caller);
-        handles.insert(id, handle);
+        handles.insert(handle);
         Ok(doc)
     }
 
     /// The handle `id`, or 404.
-    pub(crate) fn handle(&self, id: Uuid) -> ApiResult<Handle> {
+    pub(crate) fn handle(&self, id: Uuid) -> ApiResult<Arc<Handle>> {
         lock(&self.handles)
             .get(&id)
             .cloned()
@@ -527,7 +631,7 @@ impl Store {
             }
         };
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
-            self.with_session(&handle.session, |session| {
+            self.with_session_mut(&handle.session, |session| {
                 let Some(session) = session.filter(|session| session.search_handle == Some(id))
                 else {
                     return Ok(());
@@ -551,9 +655,9 @@ impl Store {
     /// Whether an invite handle invites `caller` to the session at `reference`.
     pub(crate) fn invited(&self, reference: &SessionRef, caller: u64) -> bool {
         let key = reference.key();
-        lock(&self.handles).values().any(|h| {
-            h.kind == HandleKind::Invite && h.invited == Some(caller) && h.session.key() == key
-        })
+        lock(&self.handles)
+            .of_session(&key)
+            .any(|h| h.kind == HandleKind::Invite && h.invited == Some(caller))
     }
 
     /// Whether `handle` lets `caller` into its session beyond the visibility rules:
@@ -570,13 +674,27 @@ impl Store {
 
     /// Answers a handle query.
     pub(crate) fn query(&self, query: &HandleQuery, include: Include) -> Vec<Value> {
-        let mut found: Vec<Handle> = {
+        let mut found: Vec<Arc<Handle>> = {
             let handles = lock(&self.handles);
-            handles
-                .values()
-                .filter(|handle| matches(query, handle))
-                .cloned()
-                .collect()
+            match query {
+                // Only the owners' own handles can match.
+                HandleQuery::Activity {
+                    owners: Some(owners),
+                    ..
+                } => owners
+                    .iter()
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .flat_map(|owner| handles.of_creator(*owner))
+                    .filter(|handle| matches(query, handle))
+                    .cloned()
+                    .collect(),
+                _ => handles
+                    .all()
+                    .filter(|handle| matches(query, handle))
+                    .cloned()
+                    .collect(),
+            }
         };
         found.sort_by(|a, b| {
             let time = |h: &Handle| {
@@ -593,7 +711,7 @@ impl Store {
             .iter()
             .map(|handle| {
                 self.with_session(&handle.session, |session| {
-                    query_result(handle, session.as_deref(), include)
+                    query_result(handle, session, include)
                 })
             })
             .collect()
@@ -625,9 +743,12 @@ fn matches(query: &HandleQuery, handle: &Handle) -> bool {
 }
 
 /// Evaluates `If-Match` and `If-None-Match` against the current session.
-fn check_preconditions(current: Option<&Session>, request: &WriteRequest<'_>) -> ApiResult<()> {
+fn check_preconditions(
+    current: Option<&Arc<Session>>,
+    request: &WriteRequest<'_>,
+) -> ApiResult<()> {
     let ctx = &request.ctx;
-    let failed = |session: &Session| {
+    let failed = |session: &Arc<Session>| {
         let view = session
             .readable_by(ctx.caller, ctx.granted)
             .then(|| Box::new(session.view(request.contract_version, ctx.caller)));
@@ -652,4 +773,59 @@ fn check_preconditions(current: Option<&Session>, request: &WriteRequest<'_>) ->
         return Err(failed(session));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(kind: HandleKind, creator: u64, name: &str) -> Handle {
+        Handle {
+            id: Uuid::new_v4(),
+            kind,
+            creator,
+            session: SessionRef::new("Scid", "Lobby", name, "t").expect("a valid reference"),
+            origin: None,
+            invited: None,
+            doc: Map::new(),
+        }
+    }
+
+    fn ids<'a>(handles: impl Iterator<Item = &'a Handle>) -> HashSet<Uuid> {
+        handles.map(|handle| handle.id).collect()
+    }
+
+    #[test]
+    fn the_handle_indexes_follow_inserts_and_removals() {
+        let mut handles = Handles::default();
+        let a = handle(HandleKind::Activity, 1, "One");
+        let b = handle(HandleKind::Invite, 2, "one");
+        let c = handle(HandleKind::Search, 1, "two");
+        let (a_id, b_id, c_id) = (a.id, b.id, c.id);
+        for h in [a, b, c] {
+            handles.insert(h);
+        }
+        let one = SessionRef::new("SCID", "lobby", "ONE", "t").unwrap().key();
+        let two = SessionRef::new("scid", "LOBBY", "Two", "t").unwrap().key();
+        assert_eq!(ids(handles.of_session(&one)), HashSet::from([a_id, b_id]));
+        assert_eq!(ids(handles.of_session(&two)), HashSet::from([c_id]));
+        assert_eq!(
+            ids(handles.of_creator(1).map(|h| &**h)),
+            HashSet::from([a_id, c_id])
+        );
+        assert!(handles.remove(&a_id).is_some());
+        assert!(handles.remove(&a_id).is_none());
+        assert_eq!(ids(handles.of_session(&one)), HashSet::from([b_id]));
+        assert_eq!(
+            ids(handles.of_creator(1).map(|h| &**h)),
+            HashSet::from([c_id])
+        );
+        handles.remove(&b_id);
+        handles.remove(&c_id);
+        assert!(handles.by_id.is_empty());
+        assert!(handles.by_session.is_empty(), "no empty sets are kept");
+        assert!(handles.by_creator.is_empty(), "no empty sets are kept");
+        assert!(two.in_template("SCID", "Lobby") && !two.in_template("scid", "lobby2"));
+        assert!(one.in_scid("sciD") && !one.in_scid("scid2"));
+    }
 }

@@ -1,16 +1,20 @@
 //! The session document: its stored form, rendering, merge, validation and membership rules.
 
+pub(crate) mod bag;
 pub(crate) mod merge;
+pub(crate) mod render;
 pub(crate) mod validate;
 pub(crate) mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::model::{SessionRef, new_etag, timestamp};
+pub(crate) use self::bag::Bag;
+use crate::model::{SessionRef, new_etag};
 use crate::response::SessionView;
 
 /// `constants.system` defaults filled in when a session is created (contract 107).
@@ -65,72 +69,182 @@ pub(crate) enum Visibility {
     Visible,
 }
 
+/// What the emulator reads from a member's properties on every write or commit, cached whenever they are set.
+#[derive(Debug, Clone, Default)]
+struct MemberFacts {
+    /// `properties.system.active` is `true`.
+    active: bool,
+    /// `properties.system.ready` is `true`.
+    ready: bool,
+    /// `properties.system.connection`, lower case, when a non-empty string.
+    connection: Option<Box<str>>,
+}
+
+impl MemberFacts {
+    fn of(properties: &Map<String, Value>) -> Self {
+        let sys = system(properties);
+        let flag = |key: &str| {
+            sys.and_then(|sys| sys.get(key))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        Self {
+            active: flag("active"),
+            ready: flag("ready"),
+            connection: sys
+                .and_then(|sys| sys.get("connection"))
+                .and_then(Value::as_str)
+                .filter(|cid| !cid.is_empty())
+                .map(|cid| cid.to_lowercase().into_boxed_str()),
+        }
+    }
+}
+
 /// One member of a session.
 #[derive(Debug, Clone)]
 pub(crate) struct Member {
     /// The member's XUID.
     pub(crate) xuid: u64,
     /// `{system: {index, xuid, …}, custom}`; write-once.
-    pub(crate) constants: Map<String, Value>,
-    /// `{system, custom}`; writable by the member.
-    pub(crate) properties: Map<String, Value>,
-    /// `roles`, when written.
-    pub(crate) roles: Option<Value>,
+    pub(crate) constants: Bag,
+    /// `{system, custom}`; writable by the member. Set through [`Member::set_properties`].
+    properties: Bag,
+    /// Cached from `properties`.
+    facts: MemberFacts,
+    /// `roles`, when written (boxed: most members have none).
+    pub(crate) roles: Option<Box<Value>>,
     /// True until the reserved user joins.
     pub(crate) reserved: bool,
     /// The title the member joined from.
     pub(crate) active_title_id: Option<String>,
     /// Join (or reservation) time.
     pub(crate) join_time: DateTime<Utc>,
+    /// The rendered entry, once a session large enough to keep it was rendered.
+    rendered: RenderCache,
+}
+
+/// A member's rendered entry (everything but `next`), built on first use. A copy of a member starts without
+/// it, and every change to a stored member goes through a copy ([`Member::make_mut`]), so it is never stale.
+#[derive(Debug, Default)]
+struct RenderCache(OnceLock<Box<[u8]>>);
+
+impl Clone for RenderCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Member {
-    /// Whether `properties.system.<key>` is `true`.
-    fn flag(&self, key: &str) -> bool {
-        system(&self.properties)
-            .and_then(|sys| sys.get(key))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+    /// The member behind `member` to change: copied first if it is shared (with the stored state or a
+    /// snapshot), and without its rendered entry.
+    pub(crate) fn make_mut(member: &mut Arc<Self>) -> &mut Self {
+        let member = Arc::make_mut(member);
+        member.rendered = RenderCache::default();
+        member
+    }
+
+    /// The member's entry as the session document renders it, without its `next` field and closing brace
+    /// (kept once built).
+    pub(crate) fn rendered(&self) -> &[u8] {
+        self.rendered.0.get_or_init(|| {
+            let mut out = Vec::new();
+            render::write_member_head(&mut out, self);
+            out.into_boxed_slice()
+        })
+    }
+
+    /// A member with `constants` and `properties`, no roles.
+    pub(crate) fn new(
+        xuid: u64,
+        constants: &Map<String, Value>,
+        properties: &Map<String, Value>,
+        reserved: bool,
+        active_title_id: Option<String>,
+        join_time: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            xuid,
+            constants: Bag::from_map(constants),
+            properties: Bag::from_map(properties),
+            facts: MemberFacts::of(properties),
+            roles: None,
+            reserved,
+            active_title_id,
+            join_time,
+            rendered: RenderCache::default(),
+        }
+    }
+
+    /// `properties`.
+    pub(crate) fn properties(&self) -> &Bag {
+        &self.properties
+    }
+
+    /// Replaces `properties`.
+    pub(crate) fn set_properties(&mut self, properties: &Map<String, Value>) {
+        self.properties = Bag::from_map(properties);
+        self.facts = MemberFacts::of(properties);
+        self.rendered = RenderCache::default();
     }
 
     /// Whether `properties.system.active` is true.
     pub(crate) fn is_active(&self) -> bool {
-        self.flag("active")
+        self.facts.active
     }
 
     /// Whether the member is active or ready: anything else is inactive, and an inactive member has no
     /// activity.
     pub(crate) fn is_present(&self) -> bool {
-        self.is_active() || self.flag("ready")
+        self.facts.active || self.facts.ready
     }
 
-    fn render(&self, next: u32) -> Value {
-        let mut out = Map::new();
-        if let Some(roles) = &self.roles {
-            out.insert("roles".to_owned(), roles.clone());
+    /// `properties.system.connection`, lower case, when it is a non-empty string.
+    pub(crate) fn connection(&self) -> Option<&str> {
+        self.facts.connection.as_deref()
+    }
+}
+
+/// What the emulator reads from a session's (write-once) constants on reads and writes, cached when they are
+/// set.
+#[derive(Debug, Clone, Copy)]
+struct ConstantFacts {
+    visibility: Visibility,
+    max_members: u64,
+    large: bool,
+    connection_required: bool,
+    deleted_when_empty: bool,
+}
+
+impl ConstantFacts {
+    fn of(constants: &Map<String, Value>) -> Self {
+        let constant = |key: &str| system(constants).and_then(|sys| sys.get(key));
+        let capability = |name: &str| {
+            constant("capabilities")
+                .and_then(|caps| caps.get(name))
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
+        Self {
+            visibility: match constant("visibility").and_then(Value::as_str) {
+                Some(text) if text.eq_ignore_ascii_case("private") => Visibility::Private,
+                Some(text) if text.eq_ignore_ascii_case("visible") => Visibility::Visible,
+                _ => Visibility::Open,
+            },
+            max_members: constant("maxMembersCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(validate::MAX_MEMBERS_NORMAL),
+            large: capability("large"),
+            connection_required: capability("connectionRequiredForActiveMembers"),
+            deleted_when_empty: constant("sessionEmptyTimeout").and_then(Value::as_u64) == Some(0),
         }
-        out.insert(
-            "constants".to_owned(),
-            Value::Object(self.constants.clone()),
-        );
-        out.insert(
-            "properties".to_owned(),
-            Value::Object(self.properties.clone()),
-        );
-        out.insert("reserved".to_owned(), Value::Bool(self.reserved));
-        if let Some(title) = &self.active_title_id {
-            out.insert("activeTitleId".to_owned(), Value::String(title.clone()));
-        }
-        out.insert(
-            "joinTime".to_owned(),
-            Value::String(timestamp(self.join_time)),
-        );
-        out.insert("next".to_owned(), json!(next));
-        Value::Object(out)
     }
 }
 
 /// A stored session.
+///
+/// Stored behind an `Arc` and never changed in place while shared: a write changes a copy (whose members are
+/// shared with the stored state and copied only when the write changes them) and stores that, so a snapshot
+/// taken under the session's lock can be rendered after the lock is released.
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     /// The reference as spelled at creation.
@@ -141,14 +255,18 @@ pub(crate) struct Session {
     /// Number of committed writes.
     pub(crate) change_number: u64,
     pub(crate) etag: String,
-    /// `{system, custom}`; write-once.
-    pub(crate) constants: Map<String, Value>,
+    /// `{system, custom}`; write-once. Set through [`Session::set_constants`].
+    constants: Bag,
+    /// Cached from `constants`.
+    facts: ConstantFacts,
     /// `{system, custom}`.
-    pub(crate) properties: Map<String, Value>,
-    pub(crate) role_types: Option<Value>,
-    pub(crate) servers: Option<Value>,
-    /// Members by index.
-    pub(crate) members: BTreeMap<u32, Member>,
+    pub(crate) properties: Bag,
+    /// `roleTypes`, when written (boxed, like `servers`: most sessions have none).
+    pub(crate) role_types: Option<Box<Value>>,
+    /// `servers`, when written.
+    pub(crate) servers: Option<Box<Value>>,
+    /// Members by index, each shared with earlier snapshots until a write changes it.
+    pub(crate) members: BTreeMap<u32, Arc<Member>>,
     /// The index the next member gets.
     pub(crate) next_index: u32,
     /// The session's search handle, if one exists.
@@ -172,8 +290,9 @@ impl Session {
             start_time: now,
             change_number: 0,
             etag: new_etag(),
-            constants,
-            properties: empty_bag(),
+            constants: Bag::from_map(&constants),
+            facts: ConstantFacts::of(&constants),
+            properties: Bag::from_map(&empty_bag()),
             role_types: None,
             servers: None,
             members: BTreeMap::new(),
@@ -183,22 +302,35 @@ impl Session {
         }
     }
 
-    fn constant(&self, key: &str) -> Option<&Value> {
-        system(&self.constants).and_then(|sys| sys.get(key))
+    /// `constants`.
+    pub(crate) fn constants(&self) -> &Bag {
+        &self.constants
     }
 
-    fn property(&self, key: &str) -> Option<&Value> {
-        system(&self.properties).and_then(|sys| sys.get(key))
+    /// Replaces `constants` (when the session is created or restored).
+    pub(crate) fn set_constants(&mut self, constants: &Map<String, Value>) {
+        self.constants = Bag::from_map(constants);
+        self.facts = ConstantFacts::of(constants);
+    }
+
+    /// `constants.system.<key>`, parsed (for the paths that are not on every request).
+    fn constant(&self, key: &str) -> Option<Value> {
+        system(&self.constants.to_map()).and_then(|sys| sys.get(key).cloned())
+    }
+
+    /// `properties.system.<key>`, parsed.
+    pub(crate) fn property(&self, key: &str) -> Option<Value> {
+        system(&self.properties.to_map()).and_then(|sys| sys.get(key).cloned())
     }
 
     /// Whether `properties.system.closed` is true: the session is closed for joining.
     pub(crate) fn is_closed(&self) -> bool {
-        self.property("closed").and_then(Value::as_bool) == Some(true)
+        self.property("closed").and_then(|v| v.as_bool()) == Some(true)
     }
 
     /// Whether `properties.system.locked` is true: only members who left may (re)join.
     pub(crate) fn is_locked(&self) -> bool {
-        self.property("locked").and_then(Value::as_bool) == Some(true)
+        self.property("locked").and_then(|v| v.as_bool()) == Some(true)
     }
 
     /// Records a committed change: advances `changeNumber` and issues a new ETag.
@@ -217,36 +349,37 @@ impl Session {
 
     /// `constants.system.capabilities.<name>`.
     pub(crate) fn capability(&self, name: &str) -> bool {
-        self.constant("capabilities")
-            .and_then(|caps| caps.get(name))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
+        match name {
+            "large" => self.facts.large,
+            "connectionRequiredForActiveMembers" => self.facts.connection_required,
+            _ => self
+                .constant("capabilities")
+                .and_then(|caps| caps.get(name).and_then(Value::as_bool))
+                .unwrap_or(false),
+        }
     }
 
     /// `constants.system.maxMembersCount`.
     pub(crate) fn max_members(&self) -> u64 {
-        self.constant("maxMembersCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(validate::MAX_MEMBERS_NORMAL)
+        self.facts.max_members
     }
 
     /// `constants.system.visibility`.
     pub(crate) fn visibility(&self) -> Visibility {
-        match self.constant("visibility").and_then(Value::as_str) {
-            Some(text) if text.eq_ignore_ascii_case("private") => Visibility::Private,
-            Some(text) if text.eq_ignore_ascii_case("visible") => Visibility::Visible,
-            _ => Visibility::Open,
-        }
+        self.facts.visibility
     }
 
     /// Whether an empty session is deleted at once (`sessionEmptyTimeout` is 0).
     pub(crate) fn deleted_when_empty(&self) -> bool {
-        self.constant("sessionEmptyTimeout").and_then(Value::as_u64) == Some(0)
+        self.facts.deleted_when_empty
     }
 
     /// `constants.system.inviteProtocol`.
-    pub(crate) fn invite_protocol(&self) -> Option<&str> {
-        self.constant("inviteProtocol").and_then(Value::as_str)
+    pub(crate) fn invite_protocol(&self) -> Option<String> {
+        match self.constant("inviteProtocol") {
+            Some(Value::String(protocol)) => Some(protocol),
+            _ => None,
+        }
     }
 
     /// The index and member entry of `xuid`, reserved or not.
@@ -254,7 +387,7 @@ impl Session {
         self.members
             .iter()
             .find(|(_, member)| member.xuid == xuid)
-            .map(|(index, member)| (*index, member))
+            .map(|(index, member)| (*index, &**member))
     }
 
     /// Whether `xuid` has a member entry (reserved or accepted).
@@ -278,33 +411,9 @@ impl Session {
         self.members.values().map(|member| member.xuid).collect()
     }
 
-    fn members_info(&self) -> Value {
-        let count = self.members.len();
-        let accepted = self
-            .members
-            .values()
-            .filter(|member| !member.reserved)
-            .count();
-        let active = self
-            .members
-            .values()
-            .filter(|member| member.is_active())
-            .count();
-        let first = self
-            .members
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or(self.next_index);
-        json!({ "first": first, "next": self.next_index, "count": count, "accepted": accepted, "active": active })
-    }
-
     /// The visibility as reported: `full` when an open session has no room left.
     fn reported_visibility(&self) -> Value {
-        let stored = self
-            .constant("visibility")
-            .cloned()
-            .unwrap_or(json!("open"));
+        let stored = self.constant("visibility").unwrap_or(json!("open"));
         let full = self.members.len() as u64 >= self.max_members();
         if full && self.visibility() == Visibility::Open {
             json!("full")
@@ -313,62 +422,28 @@ impl Session {
         }
     }
 
-    /// The session document as rendered to `caller` for a request of `contract_version`.
-    pub(crate) fn render(&self, contract_version: u32, caller: u64) -> Value {
-        let mut doc = Map::new();
-        doc.insert("contractVersion".to_owned(), json!(contract_version));
-        doc.insert("branch".to_owned(), json!(self.branch.to_string()));
-        doc.insert("changeNumber".to_owned(), json!(self.change_number));
-        doc.insert(
-            "correlationId".to_owned(),
-            json!(self.correlation_id.to_string()),
-        );
-        if let Some(search) = self.search_handle {
-            doc.insert("searchHandle".to_owned(), json!(search.to_string()));
-        }
-        doc.insert("startTime".to_owned(), json!(timestamp(self.start_time)));
-        doc.insert("membersInfo".to_owned(), self.members_info());
-        if let Some(role_types) = &self.role_types {
-            doc.insert("roleTypes".to_owned(), role_types.clone());
-        }
-        doc.insert(
-            "constants".to_owned(),
-            Value::Object(self.constants.clone()),
-        );
-        doc.insert(
-            "properties".to_owned(),
-            Value::Object(self.properties.clone()),
-        );
-        if let Some(servers) = &self.servers {
-            doc.insert("servers".to_owned(), servers.clone());
-        }
-        let mut members = Map::new();
-        let indices: Vec<u32> = self.members.keys().copied().collect();
-        for (position, (index, member)) in self.members.iter().enumerate() {
-            let next = indices
-                .get(position + 1)
-                .copied()
-                .unwrap_or(self.next_index);
-            if self.capability("large") {
-                // Large sessions list only the caller, as "me".
-                if member.xuid == caller {
-                    members.insert("me".to_owned(), member.render(next));
-                }
-            } else {
-                members.insert(index.to_string(), member.render(next));
-            }
-        }
-        doc.insert("members".to_owned(), Value::Object(members));
-        Value::Object(doc)
-    }
-
-    /// The rendered session with its header values.
-    pub(crate) fn view(&self, contract_version: u32, caller: u64) -> SessionView {
+    /// The session as rendered to `caller` for a request of `contract_version`, with its header values. The
+    /// document itself is serialized from this snapshot later, outside any lock ([`SessionView::body`]).
+    pub(crate) fn view(self: &Arc<Self>, contract_version: u32, caller: u64) -> SessionView {
         SessionView {
-            body: self.render(contract_version, caller),
+            session: Arc::clone(self),
+            contract_version,
+            caller,
             etag: self.etag.clone(),
             location: self.reference.uri_path(),
         }
+    }
+
+    /// The session document as rendered to `caller` for a request of `contract_version`, as a `Value` (the
+    /// server writes the bytes of [`SessionView::body`] instead).
+    pub(crate) fn render(&self, contract_version: u32, caller: u64) -> Value {
+        let bytes = render::Rendered {
+            session: self,
+            contract_version,
+            caller,
+        }
+        .to_vec();
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
     }
 
     /// `relatedInfo` of a handle pointing at this session; `with_owners` adds `sessionOwners` (search handles).
@@ -377,9 +452,7 @@ impl Session {
         info.insert("visibility".to_owned(), self.reported_visibility());
         info.insert(
             "joinRestriction".to_owned(),
-            self.property("joinRestriction")
-                .cloned()
-                .unwrap_or(json!("none")),
+            self.property("joinRestriction").unwrap_or(json!("none")),
         );
         info.insert("closed".to_owned(), json!(self.is_closed()));
         info.insert("maxMembersCount".to_owned(), json!(self.max_members()));
@@ -387,6 +460,7 @@ impl Session {
         if with_owners {
             let owners: Vec<String> = self
                 .property("owners")
+                .as_ref()
                 .and_then(Value::as_array)
                 .map(|indices| {
                     indices
@@ -405,11 +479,14 @@ impl Session {
 
     /// `properties.custom`, for `customProperties` of handle query results.
     pub(crate) fn custom_properties(&self) -> Value {
-        self.properties.get("custom").cloned().unwrap_or(json!({}))
+        self.properties
+            .to_map()
+            .remove("custom")
+            .unwrap_or(json!({}))
     }
 
     /// `roleInfo` of a search handle: `{roleTypes}`.
     pub(crate) fn role_info(&self) -> Value {
-        json!({ "roleTypes": self.role_types.clone().unwrap_or(json!({})) })
+        json!({ "roleTypes": self.role_types.as_deref().cloned().unwrap_or(json!({})) })
     }
 }

@@ -1,11 +1,13 @@
 //! Applying a PUT body to a session: merge, membership changes, validation. Pure: the caller commits the result.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::merge::{constant_change, merge, merge_into_slot};
 use super::validate::{self, bag, member_patch, object};
-use super::{Member, Session, Visibility, empty_bag, repair_bag, system};
+use super::{Bag, Member, Session, Visibility, empty_bag, repair_bag, system};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{SessionRef, parse_xuid};
 
@@ -107,7 +109,7 @@ pub(crate) fn apply(
         if created {
             set_creation_constants(&mut session, patch, ctx.caller)?;
         } else if let Some(path) = constant_change(
-            Some(&Value::Object(session.constants.clone())),
+            Some(&Value::Object(session.constants().to_map())),
             &Value::Object(patch.clone()),
             "constants",
         ) {
@@ -117,10 +119,14 @@ pub(crate) fn apply(
         }
     }
 
-    if let Some(patch) = properties {
-        merge(&mut session.properties, patch);
-        repair_bag(&mut session.properties);
-    }
+    // Merged here, validated and stored below (after the member changes, whose errors come first). A write
+    // that does not touch the properties leaves them as they were validated when they were written.
+    let properties = properties.map(|patch| {
+        let mut merged = session.properties.to_map();
+        merge(&mut merged, patch);
+        repair_bag(&mut merged);
+        merged
+    });
 
     if let Some(members) = members {
         check_member_keys(members)?;
@@ -145,20 +151,19 @@ pub(crate) fn apply(
     }
 
     if let Some(patch) = servers {
-        merge_into_slot(&mut session.servers, patch);
+        merge_into_box(&mut session.servers, patch);
     }
     if let Some(patch) = role_types {
-        merge_into_slot(&mut session.role_types, patch);
-        validate::role_types(session.role_types.as_ref())?;
+        merge_into_box(&mut session.role_types, patch);
+        validate::role_types(session.role_types.as_deref())?;
     }
 
-    let large = session.capability("large");
-    let private = session.visibility() == Visibility::Private;
-    validate::session_properties(
-        system(&session.properties).unwrap_or(&Map::new()),
-        large,
-        private,
-    )?;
+    if let Some(properties) = properties {
+        let large = session.capability("large");
+        let private = session.visibility() == Visibility::Private;
+        validate::session_properties(system(&properties).unwrap_or(&Map::new()), large, private)?;
+        session.properties = Bag::from_map(&properties);
+    }
 
     if session.members.is_empty() && session.deleted_when_empty() {
         return Ok(Applied::Deleted { departed: before });
@@ -172,15 +177,32 @@ pub(crate) fn apply(
     })
 }
 
+/// [`merge_into_slot`] for a boxed slot (the rarely written parts are boxed to keep sessions small).
+fn merge_into_box(slot: &mut Option<Box<Value>>, patch: &Map<String, Value>) {
+    let mut value = slot.take().map(|boxed| *boxed);
+    merge_into_slot(&mut value, patch);
+    *slot = value.map(Box::new);
+}
+
 /// Members of `old` whose activity ends in `new`: they left, or they were active or ready and are neither now.
 fn lost_activity(old: &Session, new: &Session) -> Vec<u64> {
     old.members
-        .values()
-        .filter(|before| match new.member(before.xuid) {
-            None => true,
-            Some((_, after)) => before.is_present() && !after.is_present(),
+        .iter()
+        .filter(|(index, before)| {
+            // A member the write did not touch is still shared with the old state.
+            if new
+                .members
+                .get(index)
+                .is_some_and(|after| Arc::ptr_eq(before, after))
+            {
+                return false;
+            }
+            match new.member(before.xuid) {
+                None => true,
+                Some((_, after)) => before.is_present() && !after.is_present(),
+            }
         })
-        .map(|member| member.xuid)
+        .map(|(_, member)| member.xuid)
         .collect()
 }
 
@@ -190,8 +212,9 @@ fn set_creation_constants(
     patch: &Map<String, Value>,
     caller: u64,
 ) -> ApiResult<()> {
+    let mut constants = session.constants().to_map();
     if let (Some(Value::Object(sys)), Some(Value::Object(target))) =
-        (patch.get("system"), session.constants.get_mut("system"))
+        (patch.get("system"), constants.get_mut("system"))
     {
         for (key, value) in sys {
             // Explicit nulls are kept: a null timeout means "infinite".
@@ -199,11 +222,10 @@ fn set_creation_constants(
         }
     }
     if let Some(custom) = patch.get("custom") {
-        session
-            .constants
-            .insert("custom".to_owned(), custom.clone());
+        constants.insert("custom".to_owned(), custom.clone());
     }
-    let sys = system(&session.constants).cloned().unwrap_or_default();
+    session.set_constants(&constants);
+    let sys = system(&constants).cloned().unwrap_or_default();
     validate::session_constants(&sys)?;
     if let Some(Value::Array(initiators)) = sys.get("initiators") {
         let listed = initiators
@@ -267,10 +289,14 @@ fn join_or_update(
         }
     }
 
+    // Whether the member's constants are set by this write (a join or an accepted reservation); an accepted
+    // member's constants cannot change, and were checked when they were set.
+    let mut constants_set = true;
     let index = match session.member(ctx.caller) {
         Some((index, member)) if !member.reserved => {
+            constants_set = false;
             if let Some(constants) = constants {
-                let existing = Value::Object(member.constants.clone());
+                let existing = Value::Object(member.constants.to_map());
                 let patch = Value::Object(constants.clone());
                 if let Some(path) =
                     constant_change(Some(&existing), &patch, &format!("{PATH}.constants"))
@@ -289,23 +315,34 @@ fn join_or_update(
         None => add_member(session, constants, ctx, current)?,
     };
 
-    let Some(member) = session.members.get_mut(&index) else {
+    let Some(member) = session.members.get_mut(&index).map(Member::make_mut) else {
         return Ok(());
     };
-    if let Some(Value::Object(properties)) = patch.get("properties") {
-        merge(&mut member.properties, properties);
-        repair_bag(&mut member.properties);
-    }
+    let properties = match patch.get("properties") {
+        Some(Value::Object(patch)) => {
+            let mut merged = member.properties().to_map();
+            merge(&mut merged, patch);
+            repair_bag(&mut merged);
+            member.set_properties(&merged);
+            merged
+        }
+        _ => member.properties().to_map(),
+    };
     if let Some(roles) = patch.get("roles") {
         match roles {
-            Value::Object(roles) => merge_into_slot(&mut member.roles, roles),
+            Value::Object(roles) => merge_into_box(&mut member.roles, roles),
             _ => member.roles = None,
         }
     }
     let empty = Map::new();
+    let constants = if constants_set {
+        member.constants.to_map()
+    } else {
+        Map::new()
+    };
     validate::member_system(
-        system(&member.constants).unwrap_or(&empty),
-        system(&member.properties).unwrap_or(&empty),
+        system(&constants).unwrap_or(&empty),
+        system(&properties).unwrap_or(&empty),
         PATH,
     )
 }
@@ -356,19 +393,21 @@ fn accept_reservation(
     constants: Option<&Map<String, Value>>,
     ctx: &WriteContext,
 ) {
-    if let Some(member) = session.members.get_mut(&index) {
+    if let Some(member) = session.members.get_mut(&index).map(Member::make_mut) {
         if let Some(patch) = constants {
             let fresh = member_constants(index, ctx.caller, Some(patch));
+            let mut stored = member.constants.to_map();
             if let (Some(Value::Object(given)), Some(Value::Object(target))) =
-                (fresh.get("system"), member.constants.get_mut("system"))
+                (fresh.get("system"), stored.get_mut("system"))
             {
                 for (key, value) in given {
                     target.insert(key.clone(), value.clone());
                 }
             }
             if let Some(custom) = patch.get("custom") {
-                member.constants.insert("custom".to_owned(), custom.clone());
+                stored.insert("custom".to_owned(), custom.clone());
             }
+            member.constants = Bag::from_map(&stored);
         }
         member.reserved = false;
         member.active_title_id = Some(ctx.title_id.to_string());
@@ -412,15 +451,14 @@ fn add_member(
     let index = next_member_index(session, "members.me")?;
     session.members.insert(
         index,
-        Member {
-            xuid: ctx.caller,
-            constants: member_constants(index, ctx.caller, constants),
-            properties: empty_bag(),
-            roles: None,
-            reserved: false,
-            active_title_id: Some(ctx.title_id.to_string()),
-            join_time: ctx.now,
-        },
+        Arc::new(Member::new(
+            ctx.caller,
+            &member_constants(index, ctx.caller, constants),
+            &empty_bag(),
+            false,
+            Some(ctx.title_id.to_string()),
+            ctx.now,
+        )),
     );
     Ok(index)
 }
@@ -451,17 +489,19 @@ fn reserve(session: &mut Session, key: &str, patch: &Value, ctx: &WriteContext) 
         )));
     }
     let index = next_member_index(session, &path)?;
-    let member = Member {
-        xuid,
-        constants: member_constants(index, xuid, constants),
-        properties: empty_bag(),
-        roles: None,
-        reserved: true,
-        active_title_id: None,
-        join_time: ctx.now,
-    };
+    let member_constants = member_constants(index, xuid, constants);
     let empty = Map::new();
-    validate::member_system(system(&member.constants).unwrap_or(&empty), &empty, &path)?;
-    session.members.insert(index, member);
+    validate::member_system(system(&member_constants).unwrap_or(&empty), &empty, &path)?;
+    session.members.insert(
+        index,
+        Arc::new(Member::new(
+            xuid,
+            &member_constants,
+            &empty_bag(),
+            true,
+            None,
+            ctx.now,
+        )),
+    );
     Ok(())
 }

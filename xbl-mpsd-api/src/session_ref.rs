@@ -286,19 +286,33 @@ impl fmt::Display for SessionReference {
 /// `/`, holds only characters a URL path keeps as they are (unreserved, sub-delimiters, `:`, `@`, `%`, `/`),
 /// and no segment is or may decode to a dot segment (`.`, `..`, `%2e…`), which the parser would resolve.
 fn is_plain_path(input: &str) -> bool {
-    input.starts_with('/')
-        && !input.starts_with("//")
-        && input
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%/".contains(&b))
-        && !input.split('/').any(|segment| {
-            let bytes = segment.as_bytes();
-            bytes.first() == Some(&b'.')
-                || (bytes.len() >= 3
-                    && bytes[0] == b'%'
-                    && bytes[1] == b'2'
-                    && bytes[2] | 0x20 == b'e')
-        })
+    let bytes = input.as_bytes();
+    if bytes.first() != Some(&b'/') || bytes.get(1) == Some(&b'/') {
+        return false;
+    }
+    // One pass: every byte one the parser keeps, and no segment that starts with `.` or `%2e`.
+    let mut segment_start = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        let kept = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
+                    | b',' | b';' | b'=' | b':' | b'@' | b'%' | b'/'
+            );
+        if !kept {
+            return false;
+        }
+        if segment_start
+            && (b == b'.'
+                || (b == b'%'
+                    && bytes.get(i + 1) == Some(&b'2')
+                    && bytes.get(i + 2).is_some_and(|c| c | 0x20 == b'e')))
+        {
+            return false;
+        }
+        segment_start = b == b'/';
+    }
+    true
 }
 
 #[cfg(test)]

@@ -285,6 +285,18 @@ impl fmt::Display for SessionReference {
 /// Whether `input` is an absolute path that the URL parser would keep byte for byte: it starts with one
 /// `/`, holds only characters a URL path keeps as they are (unreserved, sub-delimiters, `:`, `@`, `%`, `/`),
 /// and no segment is or may decode to a dot segment (`.`, `..`, `%2e…`), which the parser would resolve.
+/// The punctuation a URL path keeps as it is (besides ASCII letters and digits), as a lookup table.
+const PATH_KEPT: [bool; 256] = {
+    let mut table = [false; 256];
+    let kept = b"-._~!$&'()*+,;=:@%/";
+    let mut i = 0;
+    while i < kept.len() {
+        table[kept[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn is_plain_path(input: &str) -> bool {
     let bytes = input.as_bytes();
     if bytes.first() != Some(&b'/') || bytes.get(1) == Some(&b'/') {
@@ -293,12 +305,7 @@ fn is_plain_path(input: &str) -> bool {
     // One pass: every byte one the parser keeps, and no segment that starts with `.` or `%2e`.
     let mut segment_start = true;
     for (i, &b) in bytes.iter().enumerate() {
-        let kept = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'_' | b'~' | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+'
-                    | b',' | b';' | b'=' | b':' | b'@' | b'%' | b'/'
-            );
+        let kept = b.is_ascii_alphanumeric() || PATH_KEPT[usize::from(b)];
         if !kept {
             return false;
         }

@@ -31,6 +31,7 @@ pub(crate) struct Caller {
 
 /// Reads the caller's XUID from an `Authorization` value (the XUID-token shortcut only; the RTA endpoint
 /// uses it).
+#[cfg(test)]
 pub(crate) fn parse_authorization(value: &str) -> ApiResult<u64> {
     parse_authorization_with(value, None)
 }

@@ -53,7 +53,9 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
             "/connect",
             get(crate::rta::connect).fallback(method_not_allowed),
         )
-        .with_state(Arc::clone(&hub));
+        .with_state(Arc::clone(&hub))
+        // `/connect` takes the same tokens as MPSD, sign-in mock tokens included.
+        .layer(axum::Extension(sign_in.clone()));
     let app = Router::new()
         // Every literal segment of the session path is matched ignoring case, so all six segments are captured.
         .route(

@@ -25,7 +25,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::auth::parse_authorization;
+use crate::SignInMock;
+use crate::auth::parse_authorization_with;
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
 use crate::handles::Handle;
@@ -606,14 +607,17 @@ fn counterpart<'a>(other: &'a Session, index: u32, member: &Member) -> Option<&'
 /// `GET /connect`: the RTA websocket upgrade.
 pub(crate) async fn connect(
     State(hub): State<Arc<RtaHub>>,
+    sign_in: Option<axum::Extension<SignInMock>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // The same tokens as every MPSD request: the XUID shortcut, or an XSTS token the sign-in mock issued.
+    let sign_in = sign_in.as_ref().map(|axum::Extension(mock)| mock);
     let xuid = match headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .ok_or_else(|| ApiError::unauthorized("The Authorization header is missing or not text"))
-        .and_then(parse_authorization)
+        .and_then(|value| parse_authorization_with(value, sign_in))
     {
         Ok(xuid) => xuid,
         Err(error) => return error.into_response(),

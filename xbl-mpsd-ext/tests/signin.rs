@@ -429,3 +429,20 @@ async fn a_rejected_access_token_is_refreshed_once_before_giving_up() {
     assert_eq!(s.mock.requests(MockEndpoint::User), 3);
     assert_eq!(s.mock.requests(MockEndpoint::Xsts), 2);
 }
+
+/// RTA's `/connect` accepts the same tokens as MPSD: the signed-in user's XSTS token opens the websocket and
+/// subscribes (the emulator once took only its XUID shortcut there).
+#[cfg(feature = "rta")]
+#[tokio::test]
+async fn rta_accepts_the_signed_in_users_xsts_token() {
+    let s = setup().await;
+    let provider = s.provider(s.config());
+    provider.sign_in(|_| {}).await.unwrap();
+    let client = s.client(&provider);
+    let rta = client.rta().build().unwrap();
+    let subscription = rta
+        .subscribe(xbl_mpsd_ext::rta::CONNECTIONS_URI)
+        .await
+        .expect("the XSTS token opens the RTA socket and subscribes");
+    assert!(!subscription.data().is_null(), "{:?}", subscription.data());
+}

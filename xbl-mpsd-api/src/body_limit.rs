@@ -2,8 +2,9 @@
 //!
 //! progenitor's `ResponseValue::from_response` reads a success body whole (`Response::bytes`), so a
 //! server that streams without end would grow the client without bound. The `exec` hook therefore wraps
-//! every response body in a counting body: it passes frames through until `limit` bytes have arrived and
-//! then fails with [`BodyTooLarge`] without reading more; a `Content-Length` above the limit fails at the
+//! every response body whose size is not already bounded (no `Content-Length`, or one above the limit; a
+//! declared length within the limit is all hyper will read) in a counting body: it passes frames through
+//! until `limit` bytes have arrived and then fails with [`BodyTooLarge`] without reading more; a `Content-Length` above the limit fails at the
 //! first read, before any byte is taken. The error reaches the caller inside the `reqwest::Error` of
 //! whoever reads the body (`Error::ResponseBodyError` from a generated call, `Response::bytes`/`chunk` on
 //! a raw answer); [`BodyTooLarge::find`] digs it out of the source chain. At most `limit` bytes plus one
@@ -170,12 +171,17 @@ pub(crate) fn limit_response(
 ) -> reqwest::Response {
     let url = response.url().clone();
     let status = response.status();
-    let declared = response
+    let length = response
         .headers()
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&length| length > limit);
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    // A declared length within the limit bounds the body already: hyper reads no more than it declares. Such
+    // a response passes through as it is (no wrapper to allocate and poll through), unless its body is tapped.
+    if tap.is_none() && length.is_some_and(|length| length <= limit) {
+        return response;
+    }
+    let declared = length.filter(|&length| length > limit);
     let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     // Keep the URL (`Response::url`), which the conversion to `http::Response` drops.
     if let Ok(carrier) = http::Response::builder().url(url).body(()) {
@@ -231,6 +237,13 @@ mod tests {
         let limited = limit_response(response(chunks(4, 256), None), 1024, None);
         assert_eq!(limited.url().as_str(), "http://127.0.0.1/x");
         assert_eq!(block_on(limited.bytes()).unwrap().len(), 1024);
+    }
+
+    #[test]
+    fn a_declared_length_within_the_limit_is_passed_through_unwrapped() {
+        // hyper never reads past a declared length; this synthetic body does, which shows no wrapper counts it.
+        let passed = limit_response(response(chunks(5, 256), Some(1000)), 1024, None);
+        assert_eq!(block_on(passed.bytes()).unwrap().len(), 1280);
     }
 
     #[test]

@@ -9170,7 +9170,7 @@ pub mod builder {
                 "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9216,7 +9216,10 @@ pub mod builder {
         if_none_match: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
         body: Result<
-            ::std::boxed::Box<types::builder::MultiplayerSessionRequest>,
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::MultiplayerSessionRequest,
+                types::builder::MultiplayerSessionRequest,
+            >,
             String,
         >,
     }
@@ -9316,7 +9319,11 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
                 .map_err(|s| {
                     format!(
                         "conversion to `MultiplayerSessionRequest` for body failed: {}",
@@ -9331,7 +9338,7 @@ pub mod builder {
                 types::builder::MultiplayerSessionRequest,
             ) -> types::builder::MultiplayerSessionRequest,
         {
-            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
+            self.body = self.body.map(|b| b.map(f));
             self
         }
         ///Sends a `PUT` request to `/handles/{handleId}/session`
@@ -9355,16 +9362,13 @@ pub mod builder {
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::MultiplayerSessionRequest::try_from(*v)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
                 .to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9411,7 +9415,13 @@ pub mod builder {
         client: &'a super::Client,
         accept_language: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<::std::boxed::Box<types::builder::CreateHandleRequest>, String>,
+        body: Result<
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::CreateHandleRequest,
+                types::builder::CreateHandleRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> CreateHandle<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9457,7 +9467,11 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
                 .map_err(|s| {
                     format!("conversion to `CreateHandleRequest` for body failed: {}", s)
                 });
@@ -9469,7 +9483,7 @@ pub mod builder {
                 types::builder::CreateHandleRequest,
             ) -> types::builder::CreateHandleRequest,
         {
-            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
+            self.body = self.body.map(|b| b.map(f));
             self
         }
         ///Sends a `POST` request to `/handles`
@@ -9480,12 +9494,10 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::CreateHandleRequest::try_from(*v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9534,7 +9546,13 @@ pub mod builder {
         xuid: Result<Option<::std::string::String>, String>,
         accept_language: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
-        body: Result<::std::boxed::Box<types::builder::HandleQueryRequest>, String>,
+        body: Result<
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::HandleQueryRequest,
+                types::builder::HandleQueryRequest,
+            >,
+            String,
+        >,
     }
     impl<'a> QueryHandles<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -9691,7 +9709,11 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
                 .map_err(|s| {
                     format!("conversion to `HandleQueryRequest` for body failed: {}", s)
                 });
@@ -9703,7 +9725,7 @@ pub mod builder {
                 types::builder::HandleQueryRequest,
             ) -> types::builder::HandleQueryRequest,
         {
-            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
+            self.body = self.body.map(|b| b.map(f));
             self
         }
         ///Sends a `POST` request to `/handles/query`
@@ -9737,12 +9759,10 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::HandleQueryRequest::try_from(*v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/handles/query", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9852,7 +9872,7 @@ pub mod builder {
             let url = format!(
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -9948,7 +9968,7 @@ pub mod builder {
             let url = format!(
                 "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(3usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -10097,7 +10117,7 @@ pub mod builder {
                 encode_path(& scid.to_string()), encode_path(& session_template_name
                 .to_string()), encode_path(& session_name.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(4usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }
@@ -10145,7 +10165,10 @@ pub mod builder {
         if_none_match: Result<Option<::std::string::String>, String>,
         signature: Result<Option<::std::string::String>, String>,
         body: Result<
-            ::std::boxed::Box<types::builder::MultiplayerSessionRequest>,
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::MultiplayerSessionRequest,
+                types::builder::MultiplayerSessionRequest,
+            >,
             String,
         >,
     }
@@ -10272,7 +10295,11 @@ pub mod builder {
         {
             self.body = value
                 .try_into()
-                .map(|v| ::std::boxed::Box::new(::std::convert::From::from(v)))
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
                 .map_err(|s| {
                     format!(
                         "conversion to `MultiplayerSessionRequest` for body failed: {}",
@@ -10287,7 +10314,7 @@ pub mod builder {
                 types::builder::MultiplayerSessionRequest,
             ) -> types::builder::MultiplayerSessionRequest,
         {
-            self.body = self.body.map(|b| ::std::boxed::Box::new(f(*b)));
+            self.body = self.body.map(|b| b.map(f));
             self
         }
         ///Sends a `PUT` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
@@ -10316,17 +10343,14 @@ pub mod builder {
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::MultiplayerSessionRequest::try_from(*v)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
                 encode_path(& scid.to_string()), encode_path(& session_template_name
                 .to_string()), encode_path(& session_name.to_string()),
             );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(5usize);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
             }

@@ -205,12 +205,19 @@ impl SessionReference {
         let wrong_shape = || SessionRefError::WrongShape {
             input: input.to_owned(),
         };
-        let mut parts = path.split('/');
+        // Six segments, split on the byte `/` (no searcher set-up for a few short segments).
         let mut segments = [""; 6];
-        for segment in &mut segments {
-            *segment = parts.next().ok_or_else(wrong_shape)?;
+        let mut count = 0;
+        let mut start = 0;
+        for (i, byte) in path.bytes().enumerate() {
+            if byte == b'/' {
+                *segments.get_mut(count).ok_or_else(wrong_shape)? = &path[start..i];
+                count += 1;
+                start = i + 1;
+            }
         }
-        if parts.next().is_some() {
+        *segments.get_mut(count).ok_or_else(wrong_shape)? = &path[start..];
+        if count != 5 {
             return Err(wrong_shape());
         }
         for (index, expected) in LITERALS {
@@ -225,6 +232,10 @@ impl SessionReference {
         let [_, scid, _, template, _, name] = segments;
 
         let decode = |segment: &str| -> Result<String, SessionRefError> {
+            if !segment.contains('%') {
+                // Nothing to decode, and `segment` is already UTF-8.
+                return Ok(segment.to_owned());
+            }
             percent_decode_str(segment)
                 .decode_utf8()
                 .map(|s| s.into_owned())

@@ -121,9 +121,13 @@ fn struct_attributes(s: &mut ItemStruct) {
 
 /// The operation builders (the top-level `builder` module), made cheaper to build and send:
 ///
-/// 1. **The request body is boxed** (`body: Result<Box<types::builder::X>, String>`): a body builder is a few
-///    KiB, and every setter moves the operation builder by value, so an unboxed body was copied on each call
-///    of a setter and again into the `send` future. `body`, `body_map` and `send` keep their signatures.
+/// 1. **The request body is a boxed [`RequestBody`]** (`xbl-mpsd-api/src/request_body.rs`) instead of the body
+///    type's builder: a body given whole (`.body(x)`) is sent as it is instead of being converted into a builder
+///    and back, and the operation builder, which every setter moves by value, holds a pointer instead of a
+///    few KiB. `body`, `body_map` and `send` keep their signatures. The headers map of a request starts
+///    empty (`HeaderMap::new()`, no allocation until a header is set).
+///
+///    [`RequestBody`]: https://docs.rs/xbl-mpsd-api
 /// 2. **No `api-version` header**: progenitor sends the spec's `info.version` in it; MPSD does not know the
 ///    header (its version header is `X-Xbl-Contract-Version`), so it is not generated rather than removed
 ///    from every request by a hook.
@@ -159,7 +163,20 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             let Some(syn::GenericArgument::Type(inner)) = args.args.first_mut() else {
                 bail!("the body field of `{}` is not `Result<_, String>`", s.ident);
             };
-            *inner = parse_quote!(::std::boxed::Box<#inner>);
+            // `types::builder::X` → `RequestBody<types::X, types::builder::X>`.
+            let syn::Type::Path(builder) = &*inner else {
+                bail!("the body of `{}` is not a builder type", s.ident);
+            };
+            let mut value = builder.clone();
+            let segments = &mut value.path.segments;
+            let Some(name) = segments.pop() else {
+                bail!("the body of `{}` is not a builder type", s.ident);
+            };
+            if segments.pop().map(|s| s.ident.to_string()).as_deref() != Some("builder") {
+                bail!("the body of `{}` is not a `types::builder::` type", s.ident);
+            }
+            segments.push(name);
+            *inner = parse_quote!(::xbl_mpsd_api::request_body::RequestBody<#value, #inner>);
             boxed.push(s.ident.to_string());
         }
     }
@@ -167,11 +184,11 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     /// The rewrites inside one method, counted.
     #[derive(Default)]
     struct Rewrite {
-        /// In `body`: `.map(From::from)` boxes what it converts.
+        /// In `body`: `.map(From::from)` keeps the value whole (`RequestBody::Value`).
         into_box: usize,
-        /// In `body_map`: `self.body.map(f)` unboxes for `f` and boxes its result.
+        /// In `body_map`: `self.body.map(f)` edits the body through its builder (`RequestBody::map`).
         map_boxed: usize,
-        /// In `send`: `try_from(v)` of the body takes it out of its box.
+        /// In `send`: `X::try_from(v)` of the body becomes `v.into_value()`.
         unbox: usize,
         /// `header_map.append(…"api-version"…)` statements dropped.
         api_version: usize,
@@ -196,24 +213,30 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             let arg = quote::ToTokens::to_token_stream(&call.args[0]).to_string();
             let receiver = quote::ToTokens::to_token_stream(&*call.receiver).to_string();
             if self.method == "body" && arg == "From :: from" {
-                call.args[0] =
-                    parse_quote!(|v| ::std::boxed::Box::new(::std::convert::From::from(v)));
+                call.args[0] = parse_quote!(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(::std::boxed::Box::new(v))
+                });
                 self.into_box += 1;
             } else if self.method == "body_map" && arg == "f" && receiver == "self . body" {
-                call.args[0] = parse_quote!(|b| ::std::boxed::Box::new(f(*b)));
+                call.args[0] = parse_quote!(|b| b.map(f));
                 self.map_boxed += 1;
             }
         }
-        fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
-            syn::visit_mut::visit_expr_call_mut(self, call);
-            let func = quote::ToTokens::to_token_stream(&*call.func).to_string();
-            if self.method == "send"
-                && func.ends_with(":: try_from")
-                && call.args.len() == 1
-                && quote::ToTokens::to_token_stream(&call.args[0]).to_string() == "v"
-            {
-                call.args[0] = parse_quote!(*v);
-                self.unbox += 1;
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            syn::visit_mut::visit_expr_mut(self, expr);
+            if let syn::Expr::Call(call) = expr {
+                let func = quote::ToTokens::to_token_stream(&*call.func).to_string();
+                if self.method == "send"
+                    && func.ends_with(":: try_from")
+                    && call.args.len() == 1
+                    && quote::ToTokens::to_token_stream(&call.args[0]).to_string() == "v"
+                {
+                    *expr = parse_quote!(v.into_value());
+                    self.unbox += 1;
+                } else if func.ends_with("HeaderMap :: with_capacity") {
+                    // Most requests set none of the optional headers: allocate on the first one.
+                    *expr = parse_quote!(::reqwest::header::HeaderMap::new());
+                }
             }
         }
     }
@@ -372,10 +395,11 @@ mod tests {
         operation_builders(&mut file).unwrap();
         let out = prettyplease::unparse(&file).replace(char::is_whitespace, "");
         for expected in [
-            "body:Result<::std::boxed::Box<types::builder::Delta>,String>",
-            ".map(|v|::std::boxed::Box::new(::std::convert::From::from(v)))",
-            "self.body=self.body.map(|b|::std::boxed::Box::new(f(*b)));",
-            "types::Delta::try_from(*v)",
+            "body:Result<::xbl_mpsd_api::request_body::RequestBody<types::Delta,types::builder::Delta,>,String,>",
+            "::xbl_mpsd_api::request_body::RequestBody::Value(::std::boxed::Box::new(v)",
+            "self.body=self.body.map(|b|b.map(f));",
+            "body.and_then(|v|v.into_value().map_err(|e|e.to_string()))",
+            "HeaderMap::new()",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }

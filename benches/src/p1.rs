@@ -53,6 +53,20 @@ struct Bench {
 }
 
 impl Bench {
+    /// The hand-written call: PUT `body` (JSON), read the ETag and the answer's body.
+    async fn reqwest_put(&self, body: Vec<u8>) -> anyhow::Result<(Option<String>, Bytes)> {
+        let response = self
+            .http
+            .put(&self.url)
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let etag = etag(response.headers());
+        Ok((etag, response.bytes().await?))
+    }
+
     /// Runs `n` calls of `variant`; nanoseconds per call.
     async fn run(&mut self, variant: Variant, n: usize) -> anyhow::Result<f64> {
         let start = Instant::now();
@@ -84,31 +98,13 @@ impl Bench {
                 }
                 Variant::ReqwestTyped => {
                     let delta = self.delta.clone();
-                    let response = self
-                        .http
-                        .put(&self.url)
-                        .header(AUTHORIZATION, self.auth.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(serde_json::to_vec(&delta)?)
-                        .send()
-                        .await?;
-                    let etag = etag(response.headers());
-                    let body = response.bytes().await?;
+                    let (etag, body) = self.reqwest_put(serde_json::to_vec(&delta)?).await?;
                     let session: MultiplayerSession = serde_json::from_slice(&body)?;
                     keep((etag, session));
                 }
                 Variant::ReqwestValue => {
                     let delta = self.delta_value.clone();
-                    let response = self
-                        .http
-                        .put(&self.url)
-                        .header(AUTHORIZATION, self.auth.clone())
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(serde_json::to_vec(&delta)?)
-                        .send()
-                        .await?;
-                    let etag = etag(response.headers());
-                    let body = response.bytes().await?;
+                    let (etag, body) = self.reqwest_put(serde_json::to_vec(&delta)?).await?;
                     let session: Value = serde_json::from_slice(&body)?;
                     keep((etag, session));
                 }

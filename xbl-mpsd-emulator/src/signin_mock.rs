@@ -522,6 +522,31 @@ fn contract_v1(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim() == "1")
 }
 
+/// The start every Xbox token endpoint shares: an injected failure for `endpoint`, else
+/// `x-xbl-contract-version: 1` and a JSON object body, or the refusal to answer.
+fn xbox_request(
+    state: &mut MockState,
+    endpoint: MockEndpoint,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Value, Box<Response>> {
+    if let Some(failure) = state.hit(endpoint) {
+        return Err(Box::new(failure_response(failure)));
+    }
+    if !contract_v1(headers) {
+        return Err(Box::new(xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "x-xbl-contract-version: 1 is required",
+        )));
+    }
+    json_body(body).ok_or_else(|| {
+        Box::new(xbox_refusal(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object",
+        ))
+    })
+}
+
 fn json_body(body: &Bytes) -> Option<Value> {
     serde_json::from_slice::<Value>(body)
         .ok()
@@ -551,17 +576,9 @@ async fn user_authenticate(
     body: Bytes,
 ) -> Response {
     let mut state = mock.lock();
-    if let Some(failure) = state.hit(MockEndpoint::User) {
-        return failure_response(failure);
-    }
-    if !contract_v1(&headers) {
-        return xbox_refusal(
-            StatusCode::BAD_REQUEST,
-            "x-xbl-contract-version: 1 is required",
-        );
-    }
-    let Some(body) = json_body(&body) else {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    let body = match xbox_request(&mut state, MockEndpoint::User, &headers, &body) {
+        Ok(body) => body,
+        Err(refusal) => return *refusal,
     };
     let props = &body["Properties"];
     if body["RelyingParty"] != "http://auth.xboxlive.com"
@@ -626,17 +643,9 @@ async fn xsts_authorize(
     body: Bytes,
 ) -> Response {
     let mut state = mock.lock();
-    if let Some(failure) = state.hit(MockEndpoint::Xsts) {
-        return failure_response(failure);
-    }
-    if !contract_v1(&headers) {
-        return xbox_refusal(
-            StatusCode::BAD_REQUEST,
-            "x-xbl-contract-version: 1 is required",
-        );
-    }
-    let Some(body) = json_body(&body) else {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    let body = match xbox_request(&mut state, MockEndpoint::Xsts, &headers, &body) {
+        Ok(body) => body,
+        Err(refusal) => return *refusal,
     };
     let props = &body["Properties"];
     let Some(relying_party) = body["RelyingParty"].as_str().filter(|rp| !rp.is_empty()) else {
@@ -771,17 +780,9 @@ async fn device_authenticate(
     body: Bytes,
 ) -> Response {
     let mut state = mock.lock();
-    if let Some(failure) = state.hit(MockEndpoint::Device) {
-        return failure_response(failure);
-    }
-    if !contract_v1(&headers) {
-        return xbox_refusal(
-            StatusCode::BAD_REQUEST,
-            "x-xbl-contract-version: 1 is required",
-        );
-    }
-    let Some(json) = json_body(&body) else {
-        return xbox_refusal(StatusCode::BAD_REQUEST, "the body must be a JSON object");
+    let json = match xbox_request(&mut state, MockEndpoint::Device, &headers, &body) {
+        Ok(json) => json,
+        Err(refusal) => return *refusal,
     };
     let props = &json["Properties"];
     if json["RelyingParty"] != "http://auth.xboxlive.com"

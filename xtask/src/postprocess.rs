@@ -12,8 +12,8 @@
 //! 4. **A builder starts with an empty map of unknown keys** (`extra`): typify treats the flattened map
 //!    as a required field, so `X::builder()…try_into()` would fail with "no value supplied for extra".
 //!
-//! In the operation `builder` module ([`operation_builders`]): the request body is boxed, and no
-//! `api-version` header is sent.
+//! In the operation `builder` module ([`operation_builders`]): the request body is a boxed `RequestBody` (sent
+//! as given), and no `api-version` header is sent.
 
 use anyhow::{Context, Result, bail};
 use syn::{Attribute, Fields, Item, ItemStruct, parse_quote};
@@ -121,13 +121,11 @@ fn struct_attributes(s: &mut ItemStruct) {
 
 /// The operation builders (the top-level `builder` module), made cheaper to build and send:
 ///
-/// 1. **The request body is a boxed [`RequestBody`]** (`xbl-mpsd-api/src/request_body.rs`) instead of the body
+/// 1. **The request body is a boxed `RequestBody`** (`xbl-mpsd-api/src/request_body.rs`) instead of the body
 ///    type's builder: a body given whole (`.body(x)`) is sent as it is instead of being converted into a builder
 ///    and back, and the operation builder, which every setter moves by value, holds a pointer instead of a
 ///    few KiB. `body`, `body_map` and `send` keep their signatures. The headers map of a request starts
 ///    empty (`HeaderMap::new()`, no allocation until a header is set).
-///
-///    [`RequestBody`]: https://docs.rs/xbl-mpsd-api
 /// 2. **No `api-version` header**: progenitor sends the spec's `info.version` in it; MPSD does not know the
 ///    header (its version header is `X-Xbl-Contract-Version`), so it is not generated rather than removed
 ///    from every request by a hook.

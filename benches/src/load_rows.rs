@@ -100,10 +100,15 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
                 })
                 .collect()
         }
-        Scenario::OwnSessionPut => {
+        Scenario::OwnSessionPut | Scenario::SharedSessionPut => {
+            // Each connection joins its session (its own, or the one shared by all), then writes its member.
             let mut specs = Vec::with_capacity(CONNECTIONS);
             for i in 0..CONNECTIONS {
-                let path = session_path(&format!("own-{i}"));
+                let path = if matches!(scenario, Scenario::OwnSessionPut) {
+                    session_path(&format!("own-{i}"))
+                } else {
+                    session_path("shared")
+                };
                 setup(
                     addr,
                     &RequestSpec::mpsd(
@@ -117,29 +122,6 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
                 specs.push(RequestSpec::mpsd(
                     Method::PUT,
                     path,
-                    xuid(i),
-                    Some(&member_write(i)),
-                ));
-            }
-            specs
-        }
-        Scenario::SharedSessionPut => {
-            let path = session_path("shared");
-            let mut specs = Vec::with_capacity(CONNECTIONS);
-            for i in 0..CONNECTIONS {
-                setup(
-                    addr,
-                    &RequestSpec::mpsd(
-                        Method::PUT,
-                        path.clone(),
-                        xuid(i),
-                        Some(&join_body(xuid(i))),
-                    ),
-                )
-                .await?;
-                specs.push(RequestSpec::mpsd(
-                    Method::PUT,
-                    path.clone(),
                     xuid(i),
                     Some(&member_write(i)),
                 ));

@@ -9167,8 +9167,8 @@ pub mod builder {
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
-                .to_string()),
+                "{}/handles/{}/session", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9186,7 +9186,12 @@ pub mod builder {
                 .get(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .headers(header_map)
                 .build()?;
@@ -9198,9 +9203,56 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, handle_id, accept_language, if_none_match, signature } = self;
+            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/handles/{}/session", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_session_by_handle",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::write_session_by_handle`]
@@ -9365,8 +9417,8 @@ pub mod builder {
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/handles/{}/session", client.baseurl, encode_path(& handle_id
-                .to_string()),
+                "{}/handles/{}/session", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9387,7 +9439,12 @@ pub mod builder {
                 .put(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
@@ -9401,10 +9458,85 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::MultiplayerSessionRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                handle_id,
+                nocommit,
+                accept_language,
+                if_match,
+                if_none_match,
+                signature,
+                body,
+            } = self;
+            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/handles/{}/session", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "write_session_by_handle",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::create_handle`]
@@ -9510,7 +9642,12 @@ pub mod builder {
                 .post(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .json(&body)
                 .headers(header_map)
@@ -9523,10 +9660,62 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::CreateHandleRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, accept_language, signature, body } = self;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/handles", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_handle",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::query_handles`]
@@ -9775,7 +9964,12 @@ pub mod builder {
                 .post(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("inactive", &inactive))
@@ -9799,9 +9993,95 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::HandleQueryRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                inactive,
+                include,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                xuid,
+                accept_language,
+                signature,
+                body,
+            } = self;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
+            let include = include.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let xuid = xuid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/handles/query", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("inactive", &inactive))
+                .query(&progenitor_client::QueryParam::new("include", &include))
+                .query(&progenitor_client::QueryParam::new("keyword", &keyword))
+                .query(&progenitor_client::QueryParam::new("private", &private))
+                .query(
+                    &progenitor_client::QueryParam::new("reservations", &reservations),
+                )
+                .query(&progenitor_client::QueryParam::new("take", &take))
+                .query(&progenitor_client::QueryParam::new("version", &version))
+                .query(&progenitor_client::QueryParam::new("visibility", &visibility))
+                .query(&progenitor_client::QueryParam::new("xuid", &xuid))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_handles",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::get_handle`]
@@ -9870,7 +10150,8 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
+                "{}/handles/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9885,7 +10166,12 @@ pub mod builder {
                 .get(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .headers(header_map)
                 .build()?;
@@ -9897,9 +10183,52 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, handle_id, accept_language, signature } = self;
+            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/handles/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_handle",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::delete_handle`]
@@ -9966,7 +10295,8 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
-                "{}/handles/{}", client.baseurl, encode_path(& handle_id.to_string()),
+                "{}/handles/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9989,6 +10319,36 @@ pub mod builder {
                 204u16 => Ok(ResponseValue::empty(response)),
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, handle_id, accept_language, signature } = self;
+            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/handles/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.delete(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "delete_handle",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::get_session`]
@@ -10114,8 +10474,9 @@ pub mod builder {
             let signature = signature.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                encode_path(& scid.to_string()), encode_path(& session_template_name
-                .to_string()), encode_path(& session_name.to_string()),
+                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10133,7 +10494,12 @@ pub mod builder {
                 .get(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .headers(header_map)
                 .build()?;
@@ -10145,9 +10511,69 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                session_name,
+                accept_language,
+                if_none_match,
+                signature,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let session_name = session_name.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
     /**Builder for [`Client::write_session`]
@@ -10347,8 +10773,9 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                encode_path(& scid.to_string()), encode_path(& session_template_name
-                .to_string()), encode_path(& session_name.to_string()),
+                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10369,7 +10796,12 @@ pub mod builder {
                 .put(url)
                 .header(
                     ::reqwest::header::ACCEPT,
-                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
                 )
                 .json(&body)
                 .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
@@ -10383,10 +10815,92 @@ pub mod builder {
             client.post(&result, &info).await?;
             let response = result?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
             }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::MultiplayerSessionRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                session_name,
+                nocommit,
+                accept_language,
+                if_match,
+                if_none_match,
+                signature,
+                body,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let session_name = session_name.map_err(Error::InvalidRequest)?;
+            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let if_match = if_match.map_err(Error::InvalidRequest)?;
+            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
+                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_match {
+                header_map.append("If-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = if_none_match {
+                header_map.append("If-None-Match", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .json(&body)
+                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "write_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
         }
     }
 }

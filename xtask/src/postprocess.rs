@@ -175,7 +175,7 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             }
             segments.push(name);
             *inner = parse_quote!(::xbl_mpsd_api::request_body::RequestBody<#value, #inner>);
-            boxed.push(s.ident.to_string());
+            boxed.push((s.ident.to_string(), value));
         }
     }
 
@@ -190,6 +190,10 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         unbox: usize,
         /// `header_map.append(…"api-version"…)` statements dropped.
         api_version: usize,
+        /// In `send`: `encode_path(&x.to_string())` of a path parameter becomes `PathSegment(&x)`.
+        path_segments: usize,
+        /// In `send`: `ResponseValue::from_response` becomes the api crate's `typed_response::from_response`.
+        typed_responses: usize,
         method: String,
     }
     impl VisitMut for Rewrite {
@@ -220,6 +224,22 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
                 self.map_boxed += 1;
             }
         }
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            // The request URL is a `format!`, whose arguments syn leaves as tokens: parse them to rewrite
+            // the path parameters, and put them back.
+            if self.method == "send" && mac.path.is_ident("format") {
+                use syn::parse::Parser;
+                let parser =
+                    syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+                if let Ok(mut args) = parser.parse2(mac.tokens.clone()) {
+                    for arg in args.iter_mut() {
+                        self.visit_expr_mut(arg);
+                    }
+                    mac.tokens = quote::ToTokens::to_token_stream(&args);
+                }
+            }
+            syn::visit_mut::visit_macro_mut(self, mac);
+        }
         fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
             syn::visit_mut::visit_expr_mut(self, expr);
             if let syn::Expr::Call(call) = expr {
@@ -231,6 +251,30 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
                 {
                     *expr = parse_quote!(v.into_value());
                     self.unbox += 1;
+                } else if self.method == "send"
+                    && func.ends_with("encode_path")
+                    && let [syn::Expr::Reference(reference)] =
+                        call.args.iter().collect::<Vec<_>>().as_slice()
+                    && let syn::Expr::MethodCall(to_string) = &*reference.expr
+                    && to_string.method == "to_string"
+                    && to_string.args.is_empty()
+                {
+                    let value = &to_string.receiver;
+                    *expr = parse_quote!(::xbl_mpsd_api::path_segment::PathSegment(&#value));
+                    self.path_segments += 1;
+                } else if self.method == "send" && func == "ResponseValue :: from_response" {
+                    call.func = parse_quote!(::xbl_mpsd_api::typed_response::from_response);
+                    self.typed_responses += 1;
+                } else if func.ends_with("HeaderValue :: from_static")
+                    && let [syn::Expr::Lit(literal)] =
+                        call.args.iter().collect::<Vec<_>>().as_slice()
+                {
+                    // A constant header value is checked once, at compile time, not on every request.
+                    let func = &call.func;
+                    *expr = parse_quote!({
+                        const VALUE: ::reqwest::header::HeaderValue = #func(#literal);
+                        VALUE
+                    });
                 } else if func.ends_with("HeaderMap :: with_capacity") {
                     // Most requests set none of the optional headers: allocate on the first one.
                     *expr = parse_quote!(::reqwest::header::HeaderMap::new());
@@ -240,6 +284,9 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     }
 
     let mut api_versions = 0;
+    let mut path_segments = 0;
+    let mut typed_responses = 0;
+    let mut untyped_sends = 0;
     for item in builders.iter_mut() {
         let Item::Impl(imp) = item else { continue };
         let syn::Type::Path(self_ty) = &*imp.self_ty else {
@@ -248,7 +295,11 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         let Some(name) = self_ty.path.segments.last().map(|s| s.ident.to_string()) else {
             continue;
         };
-        let has_body = boxed.contains(&name);
+        let body_type = boxed
+            .iter()
+            .find(|(builder, _)| *builder == name)
+            .map(|(_, value)| value.clone());
+        let has_body = body_type.is_some();
         let mut found = Rewrite::default();
         for impl_item in imp.items.iter_mut() {
             let syn::ImplItem::Fn(method) = impl_item else {
@@ -265,6 +316,8 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             found.map_boxed += rewrite.map_boxed;
             found.unbox += rewrite.unbox;
             found.api_version += rewrite.api_version;
+            found.path_segments += rewrite.path_segments;
+            found.typed_responses += rewrite.typed_responses;
         }
         if has_body && (found.into_box, found.map_boxed, found.unbox) != (1, 1, 1) {
             bail!(
@@ -275,7 +328,29 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
                 found.unbox
             );
         }
+        if let Some(value) = body_type {
+            // A body already on the heap (the SDK keeps a write's delta boxed) is taken as it is.
+            imp.items.push(parse_quote! {
+                /// Sets the body from a value already on the heap: it is sent as it is, without being
+                /// copied or converted (`body` takes any value convertible to the body type).
+                pub fn body_boxed(mut self, value: ::std::boxed::Box<#value>) -> Self {
+                    self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+                    self
+                }
+            });
+        }
+        if let Some(items) = send_untyped(imp)? {
+            imp.items.extend(items);
+            untyped_sends += 1;
+        }
         api_versions += found.api_version;
+        path_segments += found.path_segments;
+        typed_responses += found.typed_responses;
+    }
+    if untyped_sends == 0 {
+        bail!(
+            "no operation builder has a `send` to derive `send_untyped` from: has progenitor's output changed?"
+        );
     }
     if boxed.is_empty() {
         bail!("no operation builder has a body to box: has progenitor's output changed?");
@@ -283,7 +358,90 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     if api_versions == 0 {
         bail!("no `api-version` header was found to drop: has progenitor's output changed?");
     }
+    if path_segments == 0 || typed_responses == 0 {
+        bail!(
+            "found {path_segments} `encode_path` and {typed_responses} `ResponseValue::from_response` calls to \
+             replace: has progenitor's output changed?"
+        );
+    }
+    // Every one was replaced: none is left in the operation builders.
+    let rest = builders
+        .iter()
+        .filter(|item| !matches!(item, Item::Use(_)))
+        .map(|item| quote::ToTokens::to_token_stream(item).to_string())
+        .find(|code| {
+            code.contains("encode_path") || code.contains("ResponseValue :: from_response")
+        });
+    if rest.is_some() {
+        bail!(
+            "an `encode_path` or `ResponseValue::from_response` call of an unexpected shape is left in the \
+             operation builders: has progenitor's output changed?"
+        );
+    }
     Ok(())
+}
+
+/// `send_untyped` and `TYPED_STATUSES`, derived from an operation builder's `send`: the same request (hooks, headers, body), but
+/// the response is returned as it came, whatever its status, for a caller that reads the answer itself — the
+/// SDK builds its `Session` straight from the body instead of moving the typed document through progenitor's
+/// `ResponseValue` first. `None` for an impl without `send`; an error when `send` does not end as expected.
+fn send_untyped(imp: &syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
+    let Some(send) = imp.items.iter().find_map(|item| match item {
+        syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let mut untyped = send.clone();
+    untyped.sig.ident = syn::Ident::new("send_untyped", send.sig.ident.span());
+    // `Result<ResponseValue<T>, Error<E>>` → `Result<::reqwest::Response, Error<E>>`.
+    let syn::ReturnType::Type(_, output) = &mut untyped.sig.output else {
+        bail!("`send` returns nothing: has progenitor's output changed?");
+    };
+    let error = match &**output {
+        syn::Type::Path(path) => match path.path.segments.last().map(|s| &s.arguments) {
+            Some(syn::PathArguments::AngleBracketed(args)) if args.args.len() == 2 => {
+                args.args[1].clone()
+            }
+            _ => bail!("`send` does not return `Result<_, _>`: has progenitor's output changed?"),
+        },
+        _ => bail!("`send` does not return `Result<_, _>`: has progenitor's output changed?"),
+    };
+    **output = parse_quote!(Result<::reqwest::Response, #error>);
+    // The last statement matches the status to decode the typed answer: the response is returned instead.
+    let last = untyped.block.stmts.last_mut();
+    let Some(syn::Stmt::Expr(syn::Expr::Match(m), None)) = last else {
+        bail!("`send` does not end with a match on the status: has progenitor's output changed?");
+    };
+    if quote::ToTokens::to_token_stream(&*m.expr).to_string() != "response . status () . as_u16 ()"
+    {
+        bail!("`send` does not end with a match on the status: has progenitor's output changed?");
+    }
+    // The statuses `send` decodes as the typed success, for the caller of `send_untyped` to know them.
+    let typed: Vec<syn::Lit> = m
+        .arms
+        .iter()
+        .filter(|arm| {
+            quote::ToTokens::to_token_stream(&*arm.body)
+                .to_string()
+                .contains("from_response")
+        })
+        .filter_map(|arm| match &arm.pat {
+            syn::Pat::Lit(lit) => Some(lit.lit.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(last) = untyped.block.stmts.last_mut() {
+        *last = syn::Stmt::Expr(parse_quote!(Ok(response)), None);
+    }
+    untyped.attrs = vec![parse_quote! {
+        #[doc = "Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself."]
+    }];
+    let statuses: syn::ImplItem = parse_quote! {
+        #[doc = "The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`."]
+        pub const TYPED_STATUSES: &'static [u16] = &[#(#typed),*];
+    };
+    Ok(Some([statuses, syn::ImplItem::Fn(untyped)]))
 }
 
 #[cfg(test)]
@@ -372,16 +530,24 @@ mod tests {
                     self.body = self.body.map(f);
                     self
                 }
-                pub async fn send(self) -> Result<(), Error<()>> {
-                    let Self { client, body } = self;
+                pub async fn send(self) -> Result<ResponseValue<types::Session>, Error<()>> {
+                    let Self { client, handle_id, body } = self;
+                    let handle_id = handle_id.map_err(Error::InvalidRequest)?;
                     let body = body.and_then(|v| types::Delta::try_from(v).map_err(|e| e.to_string()))
                         .map_err(Error::InvalidRequest)?;
+                    let url = format!(
+                        "{}/handles/{}/session", client.baseurl, encode_path(&handle_id.to_string()),
+                    );
                     let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
                     header_map.append(
                         ::reqwest::header::HeaderName::from_static("api-version"),
                         ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                     );
-                    Ok(())
+                    let response = client.exec(url).await?;
+                    match response.status().as_u16() {
+                        200u16 => ResponseValue::from_response(response).await,
+                        _ => Err(Error::UnexpectedResponse(response)),
+                    }
                 }
             }
         }
@@ -396,8 +562,14 @@ mod tests {
             "body:Result<::xbl_mpsd_api::request_body::RequestBody<types::Delta,types::builder::Delta,>,String,>",
             "::xbl_mpsd_api::request_body::RequestBody::Value(::std::boxed::Box::new(v)",
             "self.body=self.body.map(|b|b.map(f));",
+            "pubfnbody_boxed(mutself,value:::std::boxed::Box<types::Delta>)->Self{self.body=Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));self}",
             "body.and_then(|v|v.into_value().map_err(|e|e.to_string()))",
             "HeaderMap::new()",
+            "client.baseurl,::xbl_mpsd_api::path_segment::PathSegment(&handle_id),",
+            "200u16=>::xbl_mpsd_api::typed_response::from_response(response).await,",
+            "pubasyncfnsend_untyped(self)->Result<::reqwest::Response,Error<()>>",
+            "letresponse=client.exec(url).await?;Ok(response)}",
+            "pubconstTYPED_STATUSES:&'static[u16]=&[200u16];",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }
@@ -413,5 +585,16 @@ mod tests {
         let mut file: syn::File = syn::parse_str(&changed).unwrap();
         let error = operation_builders(&mut file).unwrap_err().to_string();
         assert!(error.contains("was not boxed as expected"), "{error}");
+    }
+
+    #[test]
+    fn a_path_parameter_of_another_shape_is_an_error() {
+        let changed = OPERATION.replace(
+            "encode_path(&handle_id.to_string())",
+            "encode_path(&handle_id.as_str())",
+        );
+        let mut file: syn::File = syn::parse_str(&changed).unwrap();
+        let error = operation_builders(&mut file).unwrap_err().to_string();
+        assert!(error.contains("encode_path"), "{error}");
     }
 }

@@ -417,11 +417,13 @@ pub enum NameError {
     },
 }
 
-/// Checks length (in bytes), dot segments and characters of a validated name.
+/// Checks length (in bytes), dot segments and characters of a validated name: an ASCII character is
+/// allowed when `ascii` says so, any other when `allowed` does.
 pub(crate) fn validate_name(
     kind: NameKind,
     s: &str,
     max: usize,
+    ascii: &[bool; 128],
     allowed: impl Fn(char) -> bool,
 ) -> Result<(), NameError> {
     if s.is_empty() {
@@ -441,7 +443,25 @@ pub(crate) fn validate_name(
             input: s.to_owned(),
         });
     }
-    match s.chars().find(|&c| !allowed(c)) {
+    // ASCII (nearly every name) is checked byte by byte against the table, without decoding UTF-8.
+    let refused = if s.is_ascii() {
+        // All of them first, without an early exit (which the loop would otherwise test per byte).
+        if s.bytes()
+            .fold(true, |ok, b| ok & ascii[usize::from(b & 0x7f)])
+        {
+            None
+        } else {
+            s.bytes()
+                .find(|&b| !ascii[usize::from(b & 0x7f)])
+                .map(char::from)
+        }
+    } else {
+        s.chars().find(|&c| match u8::try_from(c) {
+            Ok(b) if b.is_ascii() => !ascii[usize::from(b)],
+            _ => !allowed(c),
+        })
+    };
+    match refused {
         Some(ch) => Err(NameError::InvalidChar {
             kind,
             input: s.to_owned(),
@@ -525,10 +545,22 @@ pub(crate) use validated_name;
 /// Maximum length of a [`Scid`] (XSAPI's `XBL_SCID_LENGTH` is 40 including the NUL).
 pub const SCID_MAX_LEN: usize = 39;
 
+/// The ASCII characters a SCID may hold (`A-Za-z0-9-._~{}`), as a lookup table.
+const SCID_CHARS: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        table[c] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'{' | b'}');
+        c += 1;
+    }
+    table
+};
+
 fn validate_scid(s: &str) -> Result<(), NameError> {
-    validate_name(NameKind::Scid, s, SCID_MAX_LEN, |c| {
-        c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '{' | '}')
-    })
+    // Nothing beyond ASCII is allowed.
+    validate_name(NameKind::Scid, s, SCID_MAX_LEN, &SCID_CHARS, |_| false)
 }
 
 string_schema!(

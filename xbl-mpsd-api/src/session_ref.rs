@@ -16,11 +16,23 @@ fn name_char_allowed(c: char) -> bool {
     !matches!(c, '/' | '?' | '#') && !c.is_control()
 }
 
+/// [`name_char_allowed`] for ASCII, as a lookup table.
+const NAME_ASCII: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = !matches!(b as u8, b'/' | b'?' | b'#') && !(b as u8).is_ascii_control();
+        b += 1;
+    }
+    table
+};
+
 fn validate_template_name(s: &str) -> Result<(), NameError> {
     validate_name(
         NameKind::SessionTemplateName,
         s,
         SESSION_NAME_MAX_LEN,
+        &NAME_ASCII,
         name_char_allowed,
     )
 }
@@ -30,6 +42,7 @@ fn validate_session_name(s: &str) -> Result<(), NameError> {
         NameKind::SessionName,
         s,
         SESSION_NAME_MAX_LEN,
+        &NAME_ASCII,
         name_char_allowed,
     )
 }
@@ -293,42 +306,47 @@ impl fmt::Display for SessionReference {
     }
 }
 
-/// Whether `input` is an absolute path that the URL parser would keep byte for byte: it starts with one
-/// `/`, holds only characters a URL path keeps as they are (unreserved, sub-delimiters, `:`, `@`, `%`, `/`),
-/// and no segment is or may decode to a dot segment (`.`, `..`, `%2e…`), which the parser would resolve.
-/// The punctuation a URL path keeps as it is (besides ASCII letters and digits), as a lookup table.
-const PATH_KEPT: [bool; 256] = {
+/// The bytes a URL path keeps as they are inside a segment — ASCII letters and digits, unreserved
+/// punctuation, sub-delimiters, `:`, `@` and `%` — as a lookup table (`/` is not in it: it ends a segment).
+const SEGMENT_KEPT: [bool; 256] = {
     let mut table = [false; 256];
-    let kept = b"-._~!$&'()*+,;=:@%/";
+    let kept = b"-._~!$&'()*+,;=:@%";
     let mut i = 0;
     while i < kept.len() {
         table[kept[i] as usize] = true;
         i += 1;
     }
+    let mut b = 0;
+    while b < 256 {
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = true;
+        }
+        b += 1;
+    }
     table
 };
 
+/// Whether `input` is an absolute path that the URL parser would keep byte for byte: it starts with one
+/// `/`, holds only characters a URL path keeps as they are (unreserved, sub-delimiters, `:`, `@`, `%`, `/`),
+/// and no segment is or may decode to a dot segment (`.`, `..`, `%2e…`), which the parser would resolve.
 fn is_plain_path(input: &str) -> bool {
     let bytes = input.as_bytes();
     if bytes.first() != Some(&b'/') || bytes.get(1) == Some(&b'/') {
         return false;
     }
-    // One pass: every byte one the parser keeps, and no segment that starts with `.` or `%2e`.
-    let mut segment_start = true;
+    // One table lookup per byte; only at a `/` (a segment about to start) is there more to check.
     for (i, &b) in bytes.iter().enumerate() {
-        let kept = b.is_ascii_alphanumeric() || PATH_KEPT[usize::from(b)];
-        if !kept {
+        if SEGMENT_KEPT[usize::from(b)] {
+            continue;
+        }
+        if b != b'/' {
             return false;
         }
-        if segment_start
-            && (b == b'.'
-                || (b == b'%'
-                    && bytes.get(i + 1) == Some(&b'2')
-                    && bytes.get(i + 2).is_some_and(|c| c | 0x20 == b'e')))
-        {
-            return false;
+        match bytes.get(i + 1..) {
+            Some([b'.', ..]) => return false,
+            Some([b'%', b'2', e, ..]) if *e | 0x20 == b'e' => return false,
+            _ => {}
         }
-        segment_start = b == b'/';
     }
     true
 }
@@ -548,6 +566,17 @@ mod tests {
             );
         }
         assert!(SessionName::new("...").is_ok());
+    }
+
+    #[test]
+    fn the_ascii_name_table_is_the_character_rule() {
+        for b in 0u8..128 {
+            assert_eq!(
+                NAME_ASCII[usize::from(b)],
+                name_char_allowed(char::from(b)),
+                "{b:#x}"
+            );
+        }
     }
 
     #[test]

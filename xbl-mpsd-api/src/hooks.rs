@@ -27,6 +27,13 @@ pub type AuthorizationFuture<'a> =
 pub trait Authorizer: Send + Sync {
     /// The header value for the next request. Mark it sensitive (`HeaderValue::set_sensitive`).
     fn authorization(&self) -> AuthorizationFuture<'_>;
+
+    /// The header value when it is at hand without waiting (a fixed token, a cached one still fresh);
+    /// `None` (the default) when [`authorization`](Authorizer::authorization) has to be awaited. The
+    /// client asks this first, and awaits `authorization` only on `None`.
+    fn ready_authorization(&self) -> Option<Result<HeaderValue, AuthorizationError>> {
+        None
+    }
 }
 
 /// Why an [`Authorizer`] could not supply a header. Its message must not contain the token.
@@ -165,10 +172,11 @@ impl ClientHooks<Hooks> for Client {
         if let Some(authorizer) = &self.inner.authorizer
             && !request.headers().contains_key(AUTHORIZATION)
         {
-            let value = authorizer
-                .authorization()
-                .await
-                .map_err(|e| Error::Custom(format!("{AUTHORIZATION_FAILED}{e}")))?;
+            let value = match authorizer.ready_authorization() {
+                Some(ready) => ready,
+                None => authorizer.authorization().await,
+            }
+            .map_err(|e| Error::Custom(format!("{AUTHORIZATION_FAILED}{e}")))?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
         Ok(())

@@ -161,6 +161,13 @@ pub trait TokenProvider: Send + Sync {
         let _ = rejected;
         self.token()
     }
+
+    /// The current token when it is at hand without waiting (e.g. a fixed one); `None` (the default)
+    /// when [`token`](TokenProvider::token) has to be awaited. The client asks this first before every
+    /// request, so a provider that knows its token saves an asynchronous call per request.
+    fn token_ready(&self) -> Option<XblToken> {
+        None
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
@@ -171,6 +178,10 @@ impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
     fn refresh<'a>(&'a self, rejected: &'a XblToken) -> TokenFuture<'a> {
         (**self).refresh(rejected)
     }
+
+    fn token_ready(&self) -> Option<XblToken> {
+        (**self).token_ready()
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
@@ -180,6 +191,10 @@ impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
 
     fn refresh<'a>(&'a self, rejected: &'a XblToken) -> TokenFuture<'a> {
         (**self).refresh(rejected)
+    }
+
+    fn token_ready(&self) -> Option<XblToken> {
+        (**self).token_ready()
     }
 }
 
@@ -196,6 +211,10 @@ impl TokenProvider for StaticToken {
 
     fn refresh<'a>(&'a self, _rejected: &'a XblToken) -> TokenFuture<'a> {
         Box::pin(async { Err(AuthError::RefreshUnsupported) })
+    }
+
+    fn token_ready(&self) -> Option<XblToken> {
+        Some(self.0.clone())
     }
 }
 

@@ -299,6 +299,12 @@ impl Tokens {
         }
     }
 
+    /// The token to send when the provider has it at hand ([`TokenProvider::token_ready`]).
+    fn current_ready(&self) -> Option<XblToken> {
+        let token = self.provider.token_ready()?;
+        Some(self.replacement_for(&token).unwrap_or(token))
+    }
+
     /// The token to send: the provider's, unless it is one a refresh replaced.
     async fn current(&self) -> Result<XblToken, AuthError> {
         let token = self.provider.token().await?;
@@ -308,7 +314,11 @@ impl Tokens {
     /// Asks the provider for a new token after a 401 and keeps it for the next requests. `Ok(false)`
     /// when the provider cannot refresh.
     async fn refresh(&self) -> Result<bool, AuthError> {
-        let provided = self.provider.token().await?;
+        // The provider's token that was sent: the one at hand, else the awaited one (as in `current`).
+        let provided = match self.provider.token_ready() {
+            Some(token) => token,
+            None => self.provider.token().await?,
+        };
         let rejected = self
             .replacement_for(&provided)
             .unwrap_or_else(|| provided.clone());
@@ -336,6 +346,12 @@ impl Authorizer for TokenAuthorizer {
                 .map(|token| token.authorization())
                 .map_err(|e| AuthorizationError(e.to_string()))
         })
+    }
+
+    fn ready_authorization(&self) -> Option<Result<HeaderValue, AuthorizationError>> {
+        self.0
+            .current_ready()
+            .map(|token| Ok(token.authorization()))
     }
 }
 

@@ -470,6 +470,74 @@ async fn a_401_refreshes_the_token_once_and_repeats_a_read() {
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
 
+/// A provider whose token is at hand (`token_ready`): the client sends it without awaiting `token()`,
+/// and after a 401 sends the refreshed token instead of the rejected one it still has at hand.
+#[tokio::test]
+async fn a_token_at_hand_is_sent_without_awaiting_the_provider_and_a_refresh_replaces_it() {
+    struct AtHand {
+        awaited: AtomicUsize,
+    }
+    impl xbl_mpsd_ext::TokenProvider for AtHand {
+        fn token(&self) -> xbl_mpsd_ext::TokenFuture<'_> {
+            self.awaited.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {
+                XblToken::without_user_hash("awaited").map_err(AuthError::InvalidToken)
+            })
+        }
+        fn refresh<'a>(&'a self, _rejected: &'a XblToken) -> xbl_mpsd_ext::TokenFuture<'a> {
+            Box::pin(async {
+                XblToken::without_user_hash("fresh").map_err(AuthError::InvalidToken)
+            })
+        }
+        fn token_ready(&self) -> Option<XblToken> {
+            XblToken::without_user_hash("ready").ok()
+        }
+    }
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "XBL3.0 x=-;ready"))
+        .respond_with(text(401, "token expired"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "XBL3.0 x=-;fresh"))
+        .respond_with(session_response(200, "E"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let provider = Arc::new(AtHand {
+        awaited: AtomicUsize::new(0),
+    });
+    let client = MpsdClient::builder()
+        .base_url(server.uri())
+        .token_provider(provider.clone())
+        .build()
+        .unwrap();
+    // ready → 401 → refresh → fresh; then fresh again, though the provider still has "ready" at hand.
+    assert!(client.get_session(handle()).await.unwrap().is_some());
+    assert!(client.get_session(handle()).await.unwrap().is_some());
+    let sent: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r.headers
+                .get("authorization")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        ["XBL3.0 x=-;ready", "XBL3.0 x=-;fresh", "XBL3.0 x=-;fresh"]
+    );
+    // A provider with its token at hand is never awaited for it, not even by the refresh.
+    assert_eq!(provider.awaited.load(Ordering::SeqCst), 0);
+}
+
 #[tokio::test]
 async fn a_static_token_refused_with_401_is_access_denied_without_a_retry() {
     let server = MockServer::start().await;

@@ -2,13 +2,14 @@
 //!
 //! The generated client types only the 2xx answers with a JSON body (see `xtask/src/transform.rs`); every
 //! other answer — 204, 304, 412, text errors — arrives as `Error::UnexpectedResponse` with the raw
-//! response, and is decoded here.
+//! response, and is decoded here. Session reads and writes take every answer raw (`send_untyped`) and
+//! decode a session document straight into its boxed [`Session`] ([`session_answer`]).
 
 use std::time::SystemTime;
 
 use progenitor_client::{Error as ApiError, ResponseValue};
 use reqwest::{
-    Response, StatusCode,
+    Response,
     header::{CONTENT_LOCATION, DATE, ETAG, HeaderMap},
 };
 use serde::de::DeserializeOwned;
@@ -37,8 +38,9 @@ pub(crate) fn answer<T, E>(
     }
 }
 
-/// Maps the generated client's other error variants.
-fn api_error<E>(error: ApiError<E>) -> Error {
+/// Maps the generated client's error variants (an `UnexpectedResponse` — a status it does not type — is a
+/// service error here; [`answer`] keeps it raw instead).
+pub(crate) fn api_error<E>(error: ApiError<E>) -> Error {
     match error {
         ApiError::InvalidRequest(message) => Error::InvalidRequest(message),
         ApiError::CommunicationError(e) | ApiError::ResponseBodyError(e) => Error::transport(e),
@@ -171,18 +173,37 @@ fn session_headers(
     (etag, reference, retrieved)
 }
 
-/// A typed session answer as a [`Session`] (the headers are read in place, not copied).
-pub(crate) fn typed_session(
-    value: Box<ResponseValue<MultiplayerSession>>,
+/// A session document answer (the statuses the spec types as `MultiplayerSession`) read from a raw
+/// response and decoded straight into a boxed [`Session`]: the document is copied once, onto the heap,
+/// rather than moved through progenitor's `ResponseValue` and each layer above it. Errors as the generated
+/// client's: a body that cannot be read is a transport error (or [`Error::ResponseTooLarge`]), one that does
+/// not decode is [`Error::InvalidResponse`].
+pub(crate) async fn session_answer(
+    mut response: Response,
     known: Option<&SessionReference>,
-) -> (StatusCode, Box<Session>) {
-    let status = value.status();
-    let (etag, reference, retrieved) = session_headers(value.headers(), known);
-    let session = Box::new(Session {
-        document: value.into_inner(),
-        etag,
-        reference,
-        retrieved,
-    });
-    (status, session)
+) -> Result<Box<Session>, Error> {
+    let headers = std::mem::take(response.headers_mut());
+    let body = response.bytes().await.map_err(Error::transport)?;
+    // The box is allocated before the document is decoded, and the document matched (not `?`-ed) into
+    // it, so that the compiler copies it once.
+    let session = Box::new_uninit();
+    match serde_json::from_slice::<MultiplayerSession>(&body) {
+        Ok(document) => {
+            let (etag, reference, retrieved) = session_headers(&headers, known);
+            Ok(Box::write(
+                session,
+                Session {
+                    document,
+                    etag,
+                    reference,
+                    retrieved,
+                },
+            ))
+        }
+        Err(e) => Err(Error::InvalidResponse {
+            status: None,
+            reason: format!("the body does not match the spec: {e}"),
+            body: message_text(&body),
+        }),
+    }
 }

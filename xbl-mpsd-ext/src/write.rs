@@ -3,12 +3,13 @@
 use std::num::NonZeroU32;
 
 use reqwest::StatusCode;
+use xbl_mpsd_api::builder::{GetSession, GetSessionByHandle, WriteSession, WriteSessionByHandle};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
 use crate::error::Error;
 use crate::response::{
-    Answer, answer, error_from, json_body, raw_success, session_from, typed_session,
+    api_error, error_from, json_body, raw_success, session_answer, session_from,
 };
 use crate::retry::RetryMode;
 use crate::session::{ETag, Session, SessionTarget};
@@ -180,15 +181,20 @@ impl Write<'_> {
                             "the write was attempted again without retries enabled".to_owned(),
                         ));
                     };
-                    let result = match target {
+                    // The answer is taken raw: a session document is decoded straight into its boxed
+                    // `Session` (`session_answer`), without moving it through the generated client's
+                    // `ResponseValue`; anything else is read as the generated client would have left it.
+                    let (response, typed) = match target {
                         SessionTarget::Handle(handle) => {
                             let request = api
                                 .write_session_by_handle()
                                 .handle_id(*handle)
-                                .body(*delta);
-                            with_write_options!(request, if_match, if_none_match, nocommit)
-                                .send()
-                                .await
+                                .body_boxed(delta);
+                            let response =
+                                with_write_options!(request, if_match, if_none_match, nocommit)
+                                    .send_untyped()
+                                    .await;
+                            (response, WriteSessionByHandle::TYPED_STATUSES)
                         }
                         SessionTarget::Reference(reference) => {
                             let request = api
@@ -196,46 +202,54 @@ impl Write<'_> {
                                 .scid(reference.scid.clone())
                                 .session_template_name(reference.template_name.clone())
                                 .session_name(reference.name.clone())
-                                .body(*delta);
-                            with_write_options!(request, if_match, if_none_match, nocommit)
-                                .send()
-                                .await
+                                .body_boxed(delta);
+                            let response =
+                                with_write_options!(request, if_match, if_none_match, nocommit)
+                                    .send_untyped()
+                                    .await;
+                            (response, WriteSession::TYPED_STATUSES)
                         }
                     };
-                    write_outcome(answer(result)?, target).await
+                    let response = response.map_err(api_error)?;
+                    let status = response.status();
+                    if typed.contains(&status.as_u16()) {
+                        let session = session_answer(response, target.reference()).await?;
+                        return Ok(if status == StatusCode::CREATED {
+                            WriteOutcome::Created(session)
+                        } else {
+                            WriteOutcome::Updated(session)
+                        });
+                    }
+                    raw_outcome(response, target).await
                 })
             })
             .await
     }
 }
 
-async fn write_outcome(
-    answer: Answer<xbl_mpsd_api::types::MultiplayerSession>,
+/// The outcome of a write whose answer the generated client did not type (204, 412, another 2xx, an
+/// error).
+async fn raw_outcome(
+    response: reqwest::Response,
     target: &SessionTarget,
 ) -> Result<WriteOutcome, Error> {
     let known = target.reference();
-    match answer {
-        Answer::Typed(value) => match typed_session(value, known) {
-            (StatusCode::CREATED, session) => Ok(WriteOutcome::Created(session)),
-            (_, session) => Ok(WriteOutcome::Updated(session)),
-        },
-        Answer::Raw(response) => match response.status() {
-            StatusCode::NO_CONTENT => Ok(WriteOutcome::SessionDeleted),
-            StatusCode::PRECONDITION_FAILED => {
-                let current = json_body(response)
-                    .await?
-                    .map(|(document, headers)| Box::new(session_from(document, &headers, known)));
-                Ok(WriteOutcome::OutOfSync { current })
-            }
-            status if status.is_success() => {
-                let headers = response.headers().clone();
-                let session = raw_success(response, target.is_handle())
-                    .await?
-                    .map(|document| Box::new(session_from(document, &headers, known)));
-                Ok(WriteOutcome::Accepted { status, session })
-            }
-            _ => Err(error_from(response, target.is_handle()).await),
-        },
+    match response.status() {
+        StatusCode::NO_CONTENT => Ok(WriteOutcome::SessionDeleted),
+        StatusCode::PRECONDITION_FAILED => {
+            let current = json_body(response)
+                .await?
+                .map(|(document, headers)| Box::new(session_from(document, &headers, known)));
+            Ok(WriteOutcome::OutOfSync { current })
+        }
+        status if status.is_success() => {
+            let headers = response.headers().clone();
+            let session = raw_success(response, target.is_handle())
+                .await?
+                .map(|document| Box::new(session_from(document, &headers, known)));
+            Ok(WriteOutcome::Accepted { status, session })
+        }
+        _ => Err(error_from(response, target.is_handle()).await),
     }
 }
 
@@ -336,13 +350,18 @@ impl MpsdClient {
     ) -> Result<Read, Error> {
         let api = self.api();
         self.call(RetryMode::Idempotent, || async {
-            let result = match target {
+            // As in a write: the answer is taken raw, and a session document decoded straight into its
+            // boxed `Session`.
+            let (response, typed) = match target {
                 SessionTarget::Handle(handle) => {
                     let mut request = api.get_session_by_handle().handle_id(*handle);
                     if let Some(etag) = etag {
                         request = request.if_none_match(etag.as_str());
                     }
-                    request.send().await
+                    (
+                        request.send_untyped().await,
+                        GetSessionByHandle::TYPED_STATUSES,
+                    )
                 }
                 SessionTarget::Reference(reference) => {
                     let mut request = api
@@ -353,30 +372,31 @@ impl MpsdClient {
                     if let Some(etag) = etag {
                         request = request.if_none_match(etag.as_str());
                     }
-                    request.send().await
+                    (request.send_untyped().await, GetSession::TYPED_STATUSES)
                 }
             };
-            match answer(result)? {
-                Answer::Typed(value) => {
-                    Ok(Read::Session(typed_session(value, target.reference()).1))
+            let response = response.map_err(api_error)?;
+            if typed.contains(&response.status().as_u16()) {
+                return Ok(Read::Session(
+                    session_answer(response, target.reference()).await?,
+                ));
+            }
+            match response.status() {
+                StatusCode::NO_CONTENT => Ok(Read::NoSession),
+                StatusCode::NOT_MODIFIED => Ok(Read::NotModified),
+                // Another 2xx: a success; the session when its body is one.
+                status if status.is_success() => {
+                    let headers = response.headers().clone();
+                    Ok(match raw_success(response, target.is_handle()).await? {
+                        Some(document) => Read::Session(Box::new(session_from(
+                            document,
+                            &headers,
+                            target.reference(),
+                        ))),
+                        None => Read::NoSession,
+                    })
                 }
-                Answer::Raw(response) => match response.status() {
-                    StatusCode::NO_CONTENT => Ok(Read::NoSession),
-                    StatusCode::NOT_MODIFIED => Ok(Read::NotModified),
-                    // Another 2xx: a success; the session when its body is one.
-                    status if status.is_success() => {
-                        let headers = response.headers().clone();
-                        Ok(match raw_success(response, target.is_handle()).await? {
-                            Some(document) => Read::Session(Box::new(session_from(
-                                document,
-                                &headers,
-                                target.reference(),
-                            ))),
-                            None => Read::NoSession,
-                        })
-                    }
-                    _ => Err(error_from(response, target.is_handle()).await),
-                },
+                _ => Err(error_from(response, target.is_handle()).await),
             }
         })
         .await

@@ -9434,20 +9434,23 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    client
+                        .client
+                        .put(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            {
+                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                    "application/json",
+                                );
+                                VALUE
+                            },
+                        )
+                        .json(&body),
+                    &nocommit,
+                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -9513,20 +9516,23 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    client
+                        .client
+                        .put(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            {
+                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                    "application/json",
+                                );
+                                VALUE
+                            },
+                        )
+                        .json(&body),
+                    &nocommit,
+                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -9959,30 +9965,58 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                ::xbl_mpsd_api::query_param::unless_none(
+                                                    client
+                                                        .client
+                                                        .post(url)
+                                                        .header(
+                                                            ::reqwest::header::ACCEPT,
+                                                            {
+                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                    "application/json",
+                                                                );
+                                                                VALUE
+                                                            },
+                                                        )
+                                                        .json(&body),
+                                                    &inactive,
+                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ),
+                                                &include,
+                                                &progenitor_client::QueryParam::new("include", &include),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        ),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
+                                    ),
+                                    &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
+                                ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
+                            ),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
+                        ),
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    ),
+                    &xuid,
+                    &progenitor_client::QueryParam::new("xuid", &xuid),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("inactive", &inactive))
-                .query(&progenitor_client::QueryParam::new("include", &include))
-                .query(&progenitor_client::QueryParam::new("keyword", &keyword))
-                .query(&progenitor_client::QueryParam::new("private", &private))
-                .query(
-                    &progenitor_client::QueryParam::new("reservations", &reservations),
-                )
-                .query(&progenitor_client::QueryParam::new("take", &take))
-                .query(&progenitor_client::QueryParam::new("version", &version))
-                .query(&progenitor_client::QueryParam::new("visibility", &visibility))
-                .query(&progenitor_client::QueryParam::new("xuid", &xuid))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -10048,30 +10082,58 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                ::xbl_mpsd_api::query_param::unless_none(
+                                                    client
+                                                        .client
+                                                        .post(url)
+                                                        .header(
+                                                            ::reqwest::header::ACCEPT,
+                                                            {
+                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                    "application/json",
+                                                                );
+                                                                VALUE
+                                                            },
+                                                        )
+                                                        .json(&body),
+                                                    &inactive,
+                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ),
+                                                &include,
+                                                &progenitor_client::QueryParam::new("include", &include),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        ),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
+                                    ),
+                                    &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
+                                ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
+                            ),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
+                        ),
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    ),
+                    &xuid,
+                    &progenitor_client::QueryParam::new("xuid", &xuid),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("inactive", &inactive))
-                .query(&progenitor_client::QueryParam::new("include", &include))
-                .query(&progenitor_client::QueryParam::new("keyword", &keyword))
-                .query(&progenitor_client::QueryParam::new("private", &private))
-                .query(
-                    &progenitor_client::QueryParam::new("reservations", &reservations),
-                )
-                .query(&progenitor_client::QueryParam::new("take", &take))
-                .query(&progenitor_client::QueryParam::new("version", &version))
-                .query(&progenitor_client::QueryParam::new("visibility", &visibility))
-                .query(&progenitor_client::QueryParam::new("xuid", &xuid))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -10791,20 +10853,23 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    client
+                        .client
+                        .put(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            {
+                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                    "application/json",
+                                );
+                                VALUE
+                            },
+                        )
+                        .json(&body),
+                    &nocommit,
+                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -10877,20 +10942,23 @@ pub mod builder {
                 header_map.append("Signature", value.to_string().try_into()?);
             }
             #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .put(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    client
+                        .client
+                        .put(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            {
+                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                    "application/json",
+                                );
+                                VALUE
+                            },
+                        )
+                        .json(&body),
+                    &nocommit,
+                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
                 )
-                .json(&body)
-                .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {

@@ -71,6 +71,7 @@ pub mod body_limit;
 mod hooks;
 mod operation;
 mod path_segment;
+mod query_param;
 mod request_body;
 mod typed_response;
 

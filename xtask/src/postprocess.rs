@@ -194,6 +194,8 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         path_segments: usize,
         /// In `send`: `ResponseValue::from_response` becomes the api crate's `typed_response::from_response`.
         typed_responses: usize,
+        /// In `send`: `.query(&QueryParam::new(…))` becomes `query_param::unless_none(…)`.
+        query_params: usize,
         method: String,
     }
     impl VisitMut for Rewrite {
@@ -242,6 +244,24 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         }
         fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
             syn::visit_mut::visit_expr_mut(self, expr);
+            // `b.query(&QueryParam::new(name, &value))` → `unless_none(b, &value, &QueryParam::new(…))`.
+            if self.method == "send"
+                && let syn::Expr::MethodCall(call) = expr
+                && call.method == "query"
+                && let [query @ syn::Expr::Reference(param)] =
+                    call.args.iter().collect::<Vec<_>>().as_slice()
+                && let syn::Expr::Call(new) = &*param.expr
+                && quote::ToTokens::to_token_stream(&*new.func)
+                    .to_string()
+                    .ends_with("QueryParam :: new")
+                && let [_, value @ syn::Expr::Reference(_)] =
+                    new.args.iter().collect::<Vec<_>>().as_slice()
+            {
+                let receiver = &call.receiver;
+                *expr = parse_quote!(::xbl_mpsd_api::query_param::unless_none(#receiver, #value, #query));
+                self.query_params += 1;
+                return;
+            }
             if let syn::Expr::Call(call) = expr {
                 let func = quote::ToTokens::to_token_stream(&*call.func).to_string();
                 if self.method == "send"
@@ -287,6 +307,7 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     let mut path_segments = 0;
     let mut typed_responses = 0;
     let mut untyped_sends = 0;
+    let mut query_params = 0;
     for item in builders.iter_mut() {
         let Item::Impl(imp) = item else { continue };
         let syn::Type::Path(self_ty) = &*imp.self_ty else {
@@ -318,6 +339,7 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             found.api_version += rewrite.api_version;
             found.path_segments += rewrite.path_segments;
             found.typed_responses += rewrite.typed_responses;
+            found.query_params += rewrite.query_params;
         }
         if has_body && (found.into_box, found.map_boxed, found.unbox) != (1, 1, 1) {
             bail!(
@@ -346,6 +368,7 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         api_versions += found.api_version;
         path_segments += found.path_segments;
         typed_responses += found.typed_responses;
+        query_params += found.query_params;
     }
     if untyped_sends == 0 {
         bail!(
@@ -357,6 +380,9 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     }
     if api_versions == 0 {
         bail!("no `api-version` header was found to drop: has progenitor's output changed?");
+    }
+    if query_params == 0 {
+        bail!("no query parameter was found to skip when unset: has progenitor's output changed?");
     }
     if path_segments == 0 || typed_responses == 0 {
         bail!(
@@ -370,12 +396,14 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         .filter(|item| !matches!(item, Item::Use(_)))
         .map(|item| quote::ToTokens::to_token_stream(item).to_string())
         .find(|code| {
-            code.contains("encode_path") || code.contains("ResponseValue :: from_response")
+            code.contains("encode_path")
+                || code.contains("ResponseValue :: from_response")
+                || code.contains(". query (")
         });
     if rest.is_some() {
         bail!(
-            "an `encode_path` or `ResponseValue::from_response` call of an unexpected shape is left in the \
-             operation builders: has progenitor's output changed?"
+            "an `encode_path`, `ResponseValue::from_response` or `query` call of an unexpected shape is left \
+             in the operation builders: has progenitor's output changed?"
         );
     }
     Ok(())
@@ -531,8 +559,9 @@ mod tests {
                     self
                 }
                 pub async fn send(self) -> Result<ResponseValue<types::Session>, Error<()>> {
-                    let Self { client, handle_id, body } = self;
+                    let Self { client, handle_id, nocommit, body } = self;
                     let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+                    let nocommit = nocommit.map_err(Error::InvalidRequest)?;
                     let body = body.and_then(|v| types::Delta::try_from(v).map_err(|e| e.to_string()))
                         .map_err(Error::InvalidRequest)?;
                     let url = format!(
@@ -543,7 +572,10 @@ mod tests {
                         ::reqwest::header::HeaderName::from_static("api-version"),
                         ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
                     );
-                    let response = client.exec(url).await?;
+                    let request = client.client.put(url)
+                        .query(&progenitor_client::QueryParam::new("nocommit", &nocommit))
+                        .build()?;
+                    let response = client.exec(request).await?;
                     match response.status().as_u16() {
                         200u16 => ResponseValue::from_response(response).await,
                         _ => Err(Error::UnexpectedResponse(response)),
@@ -568,7 +600,8 @@ mod tests {
             "client.baseurl,::xbl_mpsd_api::path_segment::PathSegment(&handle_id),",
             "200u16=>::xbl_mpsd_api::typed_response::from_response(response).await,",
             "pubasyncfnsend_untyped(self)->Result<::reqwest::Response,Error<()>>",
-            "letresponse=client.exec(url).await?;Ok(response)}",
+            "letresponse=client.exec(request).await?;Ok(response)}",
+            "letrequest=::xbl_mpsd_api::query_param::unless_none(client.client.put(url),&nocommit,&progenitor_client::QueryParam::new(\"nocommit\",&nocommit),).build()?;",
             "pubconstTYPED_STATUSES:&'static[u16]=&[200u16];",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");

@@ -169,7 +169,6 @@ pub(crate) fn limit_response(
     limit: u64,
     tap: Option<BodyTap>,
 ) -> reqwest::Response {
-    let url = response.url().clone();
     let status = response.status();
     let length = response
         .headers()
@@ -182,6 +181,7 @@ pub(crate) fn limit_response(
         return response;
     }
     let declared = length.filter(|&length| length > limit);
+    let url = response.url().clone();
     let (mut parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
     // Keep the URL (`Response::url`), which the conversion to `http::Response` drops.
     if let Ok(carrier) = http::Response::builder().url(url).body(()) {

@@ -185,6 +185,49 @@ impl SessionReference {
     /// # Ok::<(), xbl_mpsd_api::SessionRefError>(())
     /// ```
     pub fn from_uri_path(input: &str) -> Result<Self, SessionRefError> {
+        // What `Content-Location` carries nearly always: a canonical path of valid parts, taken as it is.
+        if let Some(reference) = Self::from_canonical_path(input) {
+            return Ok(reference);
+        }
+        Self::from_any_uri_path(input)
+    }
+
+    /// The reference in a canonical session path — `/serviceconfigs/{scid}/sessionTemplates/{tpl}/sessions/{name}`
+    /// (literals in any case, one trailing `/` allowed) whose parts hold only bytes a URL path keeps as they
+    /// are, no escape, no leading `.`, and are valid — read in one pass, without the URL parser or a decoder.
+    /// `None` for anything else, which [`from_any_uri_path`](Self::from_any_uri_path) reads (and explains
+    /// when it is wrong); where this gives a reference, that gives the same one.
+    fn from_canonical_path(input: &str) -> Option<Self> {
+        fn literal<'a>(input: &'a str, literal: &str) -> Option<&'a str> {
+            let head = input.get(..literal.len())?;
+            head.eq_ignore_ascii_case(literal)
+                .then(|| input.get(literal.len()..))
+                .flatten()
+        }
+        fn plain(part: &str) -> Option<&str> {
+            let plain = !part.is_empty()
+                && !part.starts_with('.')
+                && part.bytes().fold(true, |ok, b| {
+                    ok & SEGMENT_KEPT[usize::from(b)] & (b != b'%')
+                });
+            plain.then_some(part)
+        }
+        let rest = literal(input, "/serviceconfigs/")?;
+        let (scid, rest) = rest.split_once('/')?;
+        let rest = literal(rest, "sessionTemplates/")?;
+        let (template, rest) = rest.split_once('/')?;
+        let name = literal(rest, "sessions/")?;
+        let name = name.strip_suffix('/').unwrap_or(name);
+        Some(Self {
+            scid: Scid::new(plain(scid)?).ok()?,
+            template_name: SessionTemplateName::new(plain(template)?).ok()?,
+            name: SessionName::new(plain(name)?).ok()?,
+        })
+    }
+
+    /// [`from_uri_path`](Self::from_uri_path) for any input: a plain path is split as it is, anything
+    /// else goes through the URL parser; parts are percent-decoded.
+    fn from_any_uri_path(input: &str) -> Result<Self, SessionRefError> {
         let not_a_uri = || SessionRefError::NotAUri {
             input: input.to_owned(),
         };
@@ -368,6 +411,59 @@ mod tests {
                 let joined = base.join(&input).unwrap();
                 prop_assert_eq!(joined.path(), input.as_str());
             }
+        }
+    }
+
+    proptest! {
+        /// Where the canonical fast path gives a reference, the general path gives the same one; and it
+        /// gives one for every canonical path of valid parts.
+        #[test]
+        fn the_canonical_path_is_read_as_the_general_path_reads_it(
+            sc in "(?i:/serviceconfigs/)",
+            st in "(?i:/sessionTemplates/)",
+            ss in "(?i:/sessions/)",
+            scid in "[a-zA-Z0-9._~{}%-]{0,8}",
+            template in "[a-zA-Z0-9 ._~%:@!$&'()*+,;=/é-]{0,8}",
+            name in "[a-zA-Z0-9 ._~%:@!$&'()*+,;=/?#é-]{0,8}",
+            trailing in "/?",
+        ) {
+            let input = format!("{sc}{scid}{st}{template}{ss}{name}{trailing}");
+            let general = SessionReference::from_any_uri_path(&input);
+            match SessionReference::from_canonical_path(&input) {
+                Some(fast) => prop_assert_eq!(Ok(fast), general),
+                None => {
+                    let canonical = [&scid, &template, &name].iter().all(|p| {
+                        !p.is_empty() && !p.starts_with('.')
+                            && p.bytes().all(|b| SEGMENT_KEPT[usize::from(b)] && b != b'%')
+                    });
+                    // Refused by the fast path: not canonical, or a part that is not valid.
+                    prop_assert!(!canonical || general.is_err(), "{input}: {general:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn canonical_paths_take_the_fast_path() {
+        for input in [
+            "/serviceconfigs/00000000-0000-0000-0000-000000000000/sessionTemplates/lobby/sessions/bench",
+            "/SERVICECONFIGS/MockScid/sessiontemplates/lobby/Sessions/my-game~1/",
+        ] {
+            let fast = SessionReference::from_canonical_path(input).expect(input);
+            assert_eq!(Ok(fast), SessionReference::from_any_uri_path(input));
+        }
+        for input in [
+            "/serviceconfigs/Mock%20Scid/sessionTemplates/lobby/sessions/a",
+            "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/.a",
+            "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/a/b",
+            "https://h/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/a",
+            "/serviceconfigs//sessionTemplates/lobby/sessions/a",
+        ] {
+            assert_eq!(
+                SessionReference::from_canonical_path(input),
+                None,
+                "{input}"
+            );
         }
     }
 

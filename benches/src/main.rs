@@ -110,8 +110,9 @@ fn main() -> anyhow::Result<()> {
     report::print(&rows, smoke);
     println!();
     println!(
-        "{} rounds per row{}; {:.0} s in all",
+        "{} rounds per row ({} for P1){}; {:.0} s in all",
         effort.rounds,
+        effort.rounds * p1::P1_ROUNDS_FACTOR,
         if smoke { " (smoke: no verdict)" } else { "" },
         started.elapsed().as_secs_f64()
     );

@@ -65,7 +65,8 @@ pub fn ratios(candidate: &[f64], baseline: &[f64]) -> Vec<f64> {
     candidate.iter().zip(baseline).map(|(c, b)| c / b).collect()
 }
 
-/// Times `iters` calls of each of `variants`, `rounds` times, rotating the order each round.
+/// Times `iters` calls of each of `variants`, `rounds` times, rotating the order each round; each timed
+/// batch follows a tenth as many untimed calls of the same variant.
 /// Returns nanoseconds per call, per variant, per round.
 pub fn interleave(rounds: usize, iters: usize, variants: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
     let n = variants.len();
@@ -80,6 +81,11 @@ pub fn interleave(rounds: usize, iters: usize, variants: &mut [&mut dyn FnMut()]
         for k in 0..n {
             let index = (round + k) % n;
             let variant = &mut variants[index];
+            // A few untimed calls first, so that no variant pays alone for the caches the one before it
+            // used.
+            for _ in 0..iters.div_ceil(10) {
+                variant();
+            }
             let start = Instant::now();
             for _ in 0..iters {
                 variant();

@@ -9166,9 +9166,12 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}/session", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}/session", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9216,9 +9219,12 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}/session", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}/session", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9416,9 +9422,12 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}/session", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}/session", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9498,9 +9507,12 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}/session", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}/session", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -9634,7 +9646,10 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/handles", client.baseurl,);
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!("{}/handles", client.baseurl,),
+            );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
@@ -9690,7 +9705,10 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/handles", client.baseurl,);
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!("{}/handles", client.baseurl,),
+            );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
@@ -9956,7 +9974,10 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/handles/query", client.baseurl,);
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!("{}/handles/query", client.baseurl,),
+            );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
@@ -10073,7 +10094,10 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/handles/query", client.baseurl,);
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!("{}/handles/query", client.baseurl,),
+            );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
                 header_map.append("Accept-Language", value.to_string().try_into()?);
@@ -10211,9 +10235,12 @@ pub mod builder {
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10257,9 +10284,12 @@ pub mod builder {
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10356,9 +10386,12 @@ pub mod builder {
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10390,9 +10423,12 @@ pub mod builder {
             let handle_id = handle_id.map_err(Error::InvalidRequest)?;
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/handles/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/handles/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10534,11 +10570,14 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10597,11 +10636,14 @@ pub mod builder {
             let accept_language = accept_language.map_err(Error::InvalidRequest)?;
             let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
             let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10833,11 +10875,14 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {
@@ -10922,11 +10967,14 @@ pub mod builder {
             let body = body
                 .and_then(|v| v.into_value().map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client.baseurl,
-                ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                ),
             );
             let mut header_map = ::reqwest::header::HeaderMap::new();
             if let Some(value) = accept_language {

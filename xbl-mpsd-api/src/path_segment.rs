@@ -44,6 +44,17 @@ const KEPT: [bool; 256] = {
     table
 };
 
+/// The request URL: `args` (the base URL, then the path with its [`PathSegment`]s) written into a string
+/// allocated once, with room for the base and a path of ordinary length (a `format!` would start small and
+/// grow it as the pieces arrive).
+pub(crate) fn request_url(base_len: usize, args: fmt::Arguments<'_>) -> String {
+    let mut url = String::with_capacity(base_len + 128);
+    // Writing into a `String` fails only if a `Display` implementation fails, which none of these does; the
+    // URL is then what was written, as with `format!`.
+    let _ = url.write_fmt(args);
+    url
+}
+
 /// A path parameter whose `Display` output is written percent-encoded.
 pub(crate) struct PathSegment<'a, T: ?Sized>(pub(crate) &'a T);
 
@@ -69,6 +80,21 @@ impl<T: fmt::Display + ?Sized> fmt::Display for PathSegment<'_, T> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_request_url_is_what_format_writes() {
+        let handle: crate::HandleId = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d".parse().unwrap();
+        let base = "http://127.0.0.1:8080";
+        let url = request_url(
+            base.len(),
+            format_args!("{}/handles/{}/session", base, PathSegment(&handle)),
+        );
+        assert_eq!(
+            url,
+            format!("{base}/handles/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d/session")
+        );
+        assert!(url.capacity() >= url.len());
+    }
 
     #[test]
     fn reserved_bytes_are_escaped_and_the_rest_kept() {

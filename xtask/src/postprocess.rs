@@ -196,6 +196,8 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         typed_responses: usize,
         /// In `send`: `.query(&QueryParam::new(…))` becomes `query_param::unless_none(…)`.
         query_params: usize,
+        /// In `send`: the URL's `format!` becomes `path_segment::request_url`.
+        urls: usize,
         method: String,
     }
     impl VisitMut for Rewrite {
@@ -244,6 +246,19 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
         }
         fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
             syn::visit_mut::visit_expr_mut(self, expr);
+            // The request URL, `format!(…)`, is written into a string sized for it up front.
+            if self.method == "send"
+                && let syn::Expr::Macro(m) = expr
+                && m.mac.path.is_ident("format")
+            {
+                let tokens = &m.mac.tokens;
+                *expr = parse_quote!(::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(#tokens)
+                ));
+                self.urls += 1;
+                return;
+            }
             // `b.query(&QueryParam::new(name, &value))` → `unless_none(b, &value, &QueryParam::new(…))`.
             if self.method == "send"
                 && let syn::Expr::MethodCall(call) = expr
@@ -340,6 +355,18 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
             found.path_segments += rewrite.path_segments;
             found.typed_responses += rewrite.typed_responses;
             found.query_params += rewrite.query_params;
+            found.urls += rewrite.urls;
+        }
+        if found.urls
+            != usize::from(
+                imp.items
+                    .iter()
+                    .any(|item| matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "send")),
+            )
+        {
+            bail!(
+                "the URL of `{name}` is not one `format!` in `send`: has progenitor's output changed?"
+            );
         }
         if has_body && (found.into_box, found.map_boxed, found.unbox) != (1, 1, 1) {
             bail!(
@@ -597,7 +624,7 @@ mod tests {
             "pubfnbody_boxed(mutself,value:::std::boxed::Box<types::Delta>)->Self{self.body=Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));self}",
             "body.and_then(|v|v.into_value().map_err(|e|e.to_string()))",
             "HeaderMap::new()",
-            "client.baseurl,::xbl_mpsd_api::path_segment::PathSegment(&handle_id),",
+            "leturl=::xbl_mpsd_api::path_segment::request_url(client.baseurl.len(),format_args!(\"{}/handles/{}/session\",client.baseurl,::xbl_mpsd_api::path_segment::PathSegment(&handle_id),),);",
             "200u16=>::xbl_mpsd_api::typed_response::from_response(response).await,",
             "pubasyncfnsend_untyped(self)->Result<::reqwest::Response,Error<()>>",
             "letresponse=client.exec(request).await?;Ok(response)}",

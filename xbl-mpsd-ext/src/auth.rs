@@ -101,6 +101,11 @@ impl XblToken {
     pub fn authorization(&self) -> HeaderValue {
         self.header.clone()
     }
+
+    /// [`authorization`](Self::authorization), taking the token (no copy of the value).
+    pub(crate) fn into_authorization(self) -> HeaderValue {
+        self.header
+    }
 }
 
 impl fmt::Debug for XblToken {

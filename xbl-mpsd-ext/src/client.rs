@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -222,6 +223,7 @@ impl MpsdClientBuilder {
             Arc::new(Tokens {
                 provider,
                 replaced: Mutex::new(None),
+                any_replaced: AtomicBool::new(false),
             })
         });
         let mut hooks = Hooks::default().with_max_response_bytes(self.max_response_bytes);
@@ -288,10 +290,15 @@ struct Tokens {
     /// provider's `token()` still returns the rejected token (a provider that does not cache what it
     /// refreshed), the replacement is sent instead.
     replaced: Mutex<Option<(XblToken, XblToken)>>,
+    /// Whether `replaced` has ever been set: until a refresh, the lock is not taken per request.
+    any_replaced: AtomicBool,
 }
 
 impl Tokens {
     fn replacement_for(&self, token: &XblToken) -> Option<XblToken> {
+        if !self.any_replaced.load(Ordering::Acquire) {
+            return None;
+        }
         let replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
         match &*replaced {
             Some((rejected, fresh)) if rejected == token => Some(fresh.clone()),
@@ -326,6 +333,9 @@ impl Tokens {
             Ok(fresh) => {
                 let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
                 *replaced = (fresh != provided).then_some((provided, fresh));
+                if replaced.is_some() {
+                    self.any_replaced.store(true, Ordering::Release);
+                }
                 Ok(true)
             }
             Err(AuthError::RefreshUnsupported) => Ok(false),
@@ -343,7 +353,7 @@ impl Authorizer for TokenAuthorizer {
             self.0
                 .current()
                 .await
-                .map(|token| token.authorization())
+                .map(|token| token.into_authorization())
                 .map_err(|e| AuthorizationError(e.to_string()))
         })
     }
@@ -351,7 +361,7 @@ impl Authorizer for TokenAuthorizer {
     fn ready_authorization(&self) -> Option<Result<HeaderValue, AuthorizationError>> {
         self.0
             .current_ready()
-            .map(|token| Ok(token.authorization()))
+            .map(|token| Ok(token.into_authorization()))
     }
 }
 

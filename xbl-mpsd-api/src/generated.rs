@@ -9161,50 +9161,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self { client, handle_id, accept_language, if_none_match, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}/session", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session_by_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -9403,72 +9360,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self {
-                client,
-                handle_id,
-                nocommit,
-                accept_language,
-                if_match,
-                if_none_match,
-                signature,
-                body,
-            } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_match = if_match.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}/session", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_match {
-                header_map.append("If-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    client
-                        .client
-                        .put(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            {
-                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                    "application/json",
-                                );
-                                VALUE
-                            },
-                        )
-                        .json(&body),
-                    &nocommit,
-                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "write_session_by_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
@@ -9640,46 +9532,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let Self { client, accept_language, signature, body } = self;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!("{}/handles", client.baseurl,),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
@@ -9945,108 +9798,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleQueryResponse>, Error<()>> {
-            let Self {
-                client,
-                inactive,
-                include,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                xuid,
-                accept_language,
-                signature,
-                body,
-            } = self;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let include = include.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let xuid = xuid.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!("{}/handles/query", client.baseurl,),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
-                        ::xbl_mpsd_api::query_param::unless_none(
-                            ::xbl_mpsd_api::query_param::unless_none(
-                                ::xbl_mpsd_api::query_param::unless_none(
-                                    ::xbl_mpsd_api::query_param::unless_none(
-                                        ::xbl_mpsd_api::query_param::unless_none(
-                                            ::xbl_mpsd_api::query_param::unless_none(
-                                                ::xbl_mpsd_api::query_param::unless_none(
-                                                    client
-                                                        .client
-                                                        .post(url)
-                                                        .header(
-                                                            ::reqwest::header::ACCEPT,
-                                                            {
-                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                                    "application/json",
-                                                                );
-                                                                VALUE
-                                                            },
-                                                        )
-                                                        .json(&body),
-                                                    &inactive,
-                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
-                                                ),
-                                                &include,
-                                                &progenitor_client::QueryParam::new("include", &include),
-                                            ),
-                                            &keyword,
-                                            &progenitor_client::QueryParam::new("keyword", &keyword),
-                                        ),
-                                        &private,
-                                        &progenitor_client::QueryParam::new("private", &private),
-                                    ),
-                                    &reservations,
-                                    &progenitor_client::QueryParam::new(
-                                        "reservations",
-                                        &reservations,
-                                    ),
-                                ),
-                                &take,
-                                &progenitor_client::QueryParam::new("take", &take),
-                            ),
-                            &version,
-                            &progenitor_client::QueryParam::new("version", &version),
-                        ),
-                        &visibility,
-                        &progenitor_client::QueryParam::new("visibility", &visibility),
-                    ),
-                    &xuid,
-                    &progenitor_client::QueryParam::new("xuid", &xuid),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_handles",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -10231,46 +9983,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let Self { client, handle_id, accept_language, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -10382,33 +10095,7 @@ pub mod builder {
         }
         ///Sends a `DELETE` request to `/handles/{handleId}`
         pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
-            let Self { client, handle_id, accept_language, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client.client.delete(url).headers(header_map).build()?;
-            let info = OperationInfo {
-                operation_id: "delete_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::empty(response)),
                 204u16 => Ok(ResponseValue::empty(response)),
@@ -10554,63 +10241,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                session_name,
-                accept_language,
-                if_none_match,
-                signature,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let session_name = session_name.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
-                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 _ => Err(Error::UnexpectedResponse(response)),
@@ -10851,79 +10482,7 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                session_name,
-                nocommit,
-                accept_language,
-                if_match,
-                if_none_match,
-                signature,
-                body,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let session_name = session_name.map_err(Error::InvalidRequest)?;
-            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_match = if_match.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
-                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_match {
-                header_map.append("If-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    client
-                        .client
-                        .put(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            {
-                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                    "application/json",
-                                );
-                                VALUE
-                            },
-                        )
-                        .json(&body),
-                    &nocommit,
-                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "write_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+            let response = self.send_untyped().await?;
             match response.status().as_u16() {
                 200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
                 201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,

@@ -103,7 +103,9 @@ pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
                 .filter(|p| p.starts_with('/'))
                 .with_context(|| format!("builder::{name}::send's doc names no path: {doc}"))?
                 .to_owned();
-            let body = tokens(&f.block);
+            // The request itself is made in `send_untyped` when postprocessing split `send` (see
+            // `postprocess::send_untyped`); read the whole impl.
+            let body = tokens(imp);
             let operation_id = body
                 .split("operation_id :")
                 .nth(1)

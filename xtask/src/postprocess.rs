@@ -436,12 +436,13 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     Ok(())
 }
 
-/// `send_untyped` and `TYPED_STATUSES`, derived from an operation builder's `send`: the same request (hooks, headers, body), but
-/// the response is returned as it came, whatever its status, for a caller that reads the answer itself — the
-/// SDK builds its `Session` straight from the body instead of moving the typed document through progenitor's
-/// `ResponseValue` first. `None` for an impl without `send`; an error when `send` does not end as expected.
-fn send_untyped(imp: &syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
-    let Some(send) = imp.items.iter().find_map(|item| match item {
+/// Splits an operation builder's `send` in two: `send_untyped` makes the request (hooks, headers, body) and
+/// returns the response as it came, whatever its status, and `send` calls it and decodes the typed statuses,
+/// which `TYPED_STATUSES` lists. For a caller that reads the answer itself: the SDK builds its `Session`
+/// straight from the body instead of moving the typed document through progenitor's `ResponseValue` first.
+/// Returns the items to add (`None` for an impl without `send`); an error when `send` does not end as expected.
+fn send_untyped(imp: &mut syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
+    let Some(send) = imp.items.iter_mut().find_map(|item| match item {
         syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
         _ => None,
     }) else {
@@ -464,7 +465,7 @@ fn send_untyped(imp: &syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
     };
     **output = parse_quote!(Result<::reqwest::Response, #error>);
     // The last statement matches the status to decode the typed answer: the response is returned instead.
-    let last = untyped.block.stmts.last_mut();
+    let last = untyped.block.stmts.last();
     let Some(syn::Stmt::Expr(syn::Expr::Match(m), None)) = last else {
         bail!("`send` does not end with a match on the status: has progenitor's output changed?");
     };
@@ -486,9 +487,15 @@ fn send_untyped(imp: &syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
             _ => None,
         })
         .collect();
+    let decode = m.clone();
     if let Some(last) = untyped.block.stmts.last_mut() {
         *last = syn::Stmt::Expr(parse_quote!(Ok(response)), None);
     }
+    // `send` keeps only its decoding: the request is `send_untyped`'s.
+    send.block.stmts = vec![
+        parse_quote!(let response = self.send_untyped().await?;),
+        syn::Stmt::Expr(syn::Expr::Match(decode), None),
+    ];
     untyped.attrs = vec![parse_quote! {
         #[doc = "Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself."]
     }];
@@ -630,6 +637,7 @@ mod tests {
             "letresponse=client.exec(request).await?;Ok(response)}",
             "letrequest=::xbl_mpsd_api::query_param::unless_none(client.client.put(url),&nocommit,&progenitor_client::QueryParam::new(\"nocommit\",&nocommit),).build()?;",
             "pubconstTYPED_STATUSES:&'static[u16]=&[200u16];",
+            "pubasyncfnsend(self)->Result<ResponseValue<types::Session>,Error<()>>{letresponse=self.send_untyped().await?;matchresponse.status().as_u16(){",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }

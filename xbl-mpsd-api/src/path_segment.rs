@@ -93,7 +93,6 @@ mod tests {
             url,
             format!("{base}/handles/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d/session")
         );
-        assert!(url.capacity() >= url.len());
     }
 
     #[test]

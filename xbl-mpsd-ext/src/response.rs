@@ -185,7 +185,7 @@ pub(crate) async fn session_answer(
     let headers = std::mem::take(response.headers_mut());
     let body = response.bytes().await.map_err(Error::transport)?;
     // The box is allocated before the document is decoded, and the document matched (not `?`-ed) into
-    // it, so that the compiler copies it once.
+    // it: the compiler then copies it twice (out of serde's `Result`, into the box), not once per layer.
     let session = Box::new_uninit();
     match serde_json::from_slice::<MultiplayerSession>(&body) {
         Ok(document) => {

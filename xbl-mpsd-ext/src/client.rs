@@ -312,20 +312,24 @@ impl Tokens {
         Some(self.replacement_for(&token).unwrap_or(token))
     }
 
+    /// The provider's token: the one at hand, else the awaited one.
+    async fn provided(&self) -> Result<XblToken, AuthError> {
+        match self.provider.token_ready() {
+            Some(token) => Ok(token),
+            None => self.provider.token().await,
+        }
+    }
+
     /// The token to send: the provider's, unless it is one a refresh replaced.
     async fn current(&self) -> Result<XblToken, AuthError> {
-        let token = self.provider.token().await?;
+        let token = self.provided().await?;
         Ok(self.replacement_for(&token).unwrap_or(token))
     }
 
     /// Asks the provider for a new token after a 401 and keeps it for the next requests. `Ok(false)`
     /// when the provider cannot refresh.
     async fn refresh(&self) -> Result<bool, AuthError> {
-        // The provider's token that was sent: the one at hand, else the awaited one (as in `current`).
-        let provided = match self.provider.token_ready() {
-            Some(token) => token,
-            None => self.provider.token().await?,
-        };
+        let provided = self.provided().await?;
         let rejected = self
             .replacement_for(&provided)
             .unwrap_or_else(|| provided.clone());

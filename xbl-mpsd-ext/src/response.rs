@@ -175,15 +175,18 @@ fn session_headers(
 
 /// A session document answer (the statuses the spec types as `MultiplayerSession`) read from a raw
 /// response and decoded straight into a boxed [`Session`]: the document is copied once, onto the heap,
-/// rather than moved through progenitor's `ResponseValue` and each layer above it. Errors as the generated
-/// client's: a body that cannot be read is a transport error (or [`Error::ResponseTooLarge`]), one that does
-/// not decode is [`Error::InvalidResponse`].
+/// rather than moved through progenitor's `ResponseValue` and each layer above it. Errors are the generated
+/// client's, mapped by [`api_error`]: a body that cannot be read is a transport error (or
+/// [`Error::ResponseTooLarge`]), one that does not decode is [`Error::InvalidResponse`].
 pub(crate) async fn session_answer(
     mut response: Response,
     known: Option<&SessionReference>,
 ) -> Result<Box<Session>, Error> {
     let headers = std::mem::take(response.headers_mut());
-    let body = response.bytes().await.map_err(Error::transport)?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| api_error(ApiError::<()>::ResponseBodyError(e)))?;
     // The box is allocated before the document is decoded, and the document matched (not `?`-ed) into
     // it: the compiler then copies it twice (out of serde's `Result`, into the box), not once per layer.
     let session = Box::new_uninit();
@@ -200,10 +203,6 @@ pub(crate) async fn session_answer(
                 },
             ))
         }
-        Err(e) => Err(Error::InvalidResponse {
-            status: None,
-            reason: format!("the body does not match the spec: {e}"),
-            body: message_text(&body),
-        }),
+        Err(e) => Err(api_error(ApiError::<()>::InvalidResponsePayload(body, e))),
     }
 }

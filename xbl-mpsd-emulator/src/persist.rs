@@ -15,7 +15,7 @@
 //!
 //! Without `data_dir` none of this runs: the store holds no `Persist` and writes skip it entirely.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind};
 use crate::model::SessionRef;
-use crate::session::{Bag, Member, Session};
+use crate::session::{Bag, Member, Members, Session};
 
 /// The database file inside the data directory.
 pub(crate) const FILE_NAME: &str = "mpsd.redb";
@@ -333,7 +333,7 @@ impl Persist {
 
 /// Rebuilds a session from its record.
 fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
-    let members: BTreeMap<u32, Arc<Member>> = record
+    let members: Members = record
         .members
         .into_iter()
         .map(|member| {

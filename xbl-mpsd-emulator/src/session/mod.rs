@@ -1,12 +1,13 @@
 //! The session document: its stored form, rendering, merge, validation and membership rules.
 
 pub(crate) mod bag;
+pub(crate) mod members;
 pub(crate) mod merge;
 pub(crate) mod render;
 pub(crate) mod validate;
 pub(crate) mod write;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 pub(crate) use self::bag::Bag;
+pub(crate) use self::members::Members;
 use crate::model::{SessionRef, new_etag};
 use crate::response::SessionView;
 
@@ -266,7 +268,7 @@ pub(crate) struct Session {
     /// `servers`, when written.
     pub(crate) servers: Option<Box<Value>>,
     /// Members by index, each shared with earlier snapshots until a write changes it.
-    pub(crate) members: BTreeMap<u32, Arc<Member>>,
+    pub(crate) members: Members,
     /// The index the next member gets.
     pub(crate) next_index: u32,
     /// The session's search handle, if one exists.
@@ -295,7 +297,7 @@ impl Session {
             properties: Bag::from_map(&empty_bag()),
             role_types: None,
             servers: None,
-            members: BTreeMap::new(),
+            members: Members::default(),
             next_index: 0,
             search_handle: None,
             former_members: BTreeSet::new(),

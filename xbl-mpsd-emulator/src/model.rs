@@ -114,16 +114,25 @@ impl SessionRef {
     }
 
     /// The case-insensitive identity.
+    ///
+    /// Built in one buffer (every request takes it at least once): an ASCII part is lowered byte by byte,
+    /// any other through `str::to_lowercase`, as a whole, for the same result.
     pub(crate) fn key(&self) -> SessionKey {
-        SessionKey(
-            format!(
-                "{}{KEY_SEPARATOR}{}{KEY_SEPARATOR}{}",
-                self.scid.to_lowercase(),
-                self.template_name.to_lowercase(),
-                self.name.to_lowercase()
-            )
-            .into(),
-        )
+        let parts = [&self.scid, &self.template_name, &self.name];
+        let mut key = String::with_capacity(
+            parts.iter().map(|part| part.len()).sum::<usize>() + 2 * KEY_SEPARATOR.len_utf8(),
+        );
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                key.push(KEY_SEPARATOR);
+            }
+            if part.is_ascii() {
+                key.extend(part.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                key.push_str(&part.to_lowercase());
+            }
+        }
+        SessionKey(key.into())
     }
 
     /// The JSON form `{scid, templateName, name}`.
@@ -187,4 +196,45 @@ pub(crate) fn new_etag() -> String {
     id.hyphenated()
         .encode_upper(&mut Uuid::encode_buffer())
         .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The key as it was first defined: each part lowered as a whole, joined by the separator.
+    fn reference_key(scid: &str, template: &str, name: &str) -> String {
+        format!(
+            "{}{KEY_SEPARATOR}{}{KEY_SEPARATOR}{}",
+            scid.to_lowercase(),
+            template.to_lowercase(),
+            name.to_lowercase()
+        )
+    }
+
+    #[test]
+    fn keys_lower_ascii_and_unicode_parts_as_str_to_lowercase_does() {
+        for (scid, template, name) in [
+            ("MockScid", "Lobby", "Game-1"),
+            ("ΣΑΣ", "ÖDE", "İstanbul"),
+            ("a", "ΟΔΟΣ", "x"),
+        ] {
+            let reference = SessionRef::new(scid, template, name, "sessionRef").expect("valid");
+            assert_eq!(&*reference.key().0, reference_key(scid, template, name));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn keys_equal_the_reference_definition(
+            scid in "[^\\p{Cc}]{1,20}",
+            template in "[a-zA-Z0-9_Σσ-]{1,20}",
+            name in "[^\\p{Cc}]{1,20}",
+        ) {
+            let reference = SessionRef::new(&scid, &template, &name, "sessionRef").expect("valid");
+            prop_assert_eq!(&*reference.key().0, reference_key(&scid, &template, &name));
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! Building HTTP responses: plain-text errors, session documents with their headers, JSON documents.
+//!
+//! Every response's `Date` header is hyper's (`connections`: `auto_date_header`), formatted once a second
+//! rather than once per response.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
-use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, DATE, ETAG};
+use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -39,12 +41,6 @@ impl SessionView {
     }
 }
 
-/// The current time as an RFC 1123 `Date` header value.
-fn date_header() -> HeaderValue {
-    HeaderValue::from_str(&httpdate::fmt_http_date(SystemTime::now()))
-        .unwrap_or(HeaderValue::from_static(""))
-}
-
 /// A plain-text response (used for every error but 412).
 pub(crate) fn text(status: StatusCode, message: String) -> Response {
     let mut response = (status, message).into_response();
@@ -52,18 +48,15 @@ pub(crate) fn text(status: StatusCode, message: String) -> Response {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    response.headers_mut().insert(DATE, date_header());
     response
 }
 
 /// A body-less response (204, 304, body-less 412).
 pub(crate) fn empty(status: StatusCode) -> Response {
-    let mut response = status.into_response();
-    response.headers_mut().insert(DATE, date_header());
-    response
+    status.into_response()
 }
 
-/// A session document with `ETag`, `Content-Location` and `Date`.
+/// A session document with `ETag` and `Content-Location`.
 pub(crate) fn session(status: StatusCode, view: SessionView) -> Response {
     let mut response = json_bytes(status, view.body());
     add_session_headers(&mut response, &view.etag, &view.location);
@@ -99,6 +92,5 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers_mut().insert(DATE, date_header());
     response
 }

@@ -103,16 +103,25 @@ impl Serialize for Timestamp {
             // Years without four digits and leap seconds: chrono's own spelling.
             return serializer.serialize_str(&timestamp(time));
         }
-        serializer.collect_str(&format_args!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-            time.year(),
-            time.month(),
-            time.day(),
-            time.hour(),
-            time.minute(),
-            time.second(),
-            time.nanosecond() / 1_000_000
-        ))
+        // `YYYY-MM-DDTHH:MM:SS.mmmZ`, digit by digit (no `core::fmt`: this runs for every rendered member).
+        let mut text = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, value: u32| {
+            let mut value = value;
+            for slot in text[at..at + width].iter_mut().rev() {
+                // `value % 10` is a digit.
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, time.year().unsigned_abs());
+        put(5, 2, time.month());
+        put(8, 2, time.day());
+        put(11, 2, time.hour());
+        put(14, 2, time.minute());
+        put(17, 2, time.second());
+        put(20, 3, time.nanosecond() / 1_000_000);
+        // Only ASCII digits and separators were written.
+        serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
     }
 }
 
@@ -406,6 +415,20 @@ mod tests {
         for time in times.into_iter().flatten() {
             let written = serde_json::to_string(&Timestamp(time)).unwrap();
             assert_eq!(written, format!("\"{}\"", timestamp(time)));
+        }
+    }
+
+    proptest::proptest! {
+        /// Any time from year -9999 to 99999, leap seconds included, is spelled as chrono spells it.
+        #[test]
+        fn any_timestamp_is_spelled_as_chrono_spells_it(
+            seconds in -377_705_116_800_i64..3_093_527_980_800,
+            nanos in 0u32..2_000_000_000,
+        ) {
+            if let Some(time) = Utc.timestamp_opt(seconds, nanos).single() {
+                let written = serde_json::to_string(&Timestamp(time)).unwrap();
+                proptest::prop_assert_eq!(written, format!("\"{}\"", timestamp(time)));
+            }
         }
     }
 }

@@ -175,7 +175,7 @@ impl Write<'_> {
             .call(RetryMode::write(retry), || {
                 let delta = delta_for_attempt();
                 let target = &target;
-                Box::pin(async move {
+                async move {
                     let Some(delta) = delta else {
                         return Err(Error::InvalidRequest(
                             "the write was attempted again without retries enabled".to_owned(),
@@ -221,7 +221,7 @@ impl Write<'_> {
                         });
                     }
                     raw_outcome(response, target).await
-                })
+                }
             })
             .await
     }

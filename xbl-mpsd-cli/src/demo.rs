@@ -438,7 +438,7 @@ impl Story {
             ));
         };
         expect_members(step, &joined, 2)?;
-        match &joined.reference {
+        match joined.reference() {
             Some(found) if found.matches_ignore_case(&reference) => {
                 Self::note(&format!("Content-Location names {found}"));
             }
@@ -460,7 +460,7 @@ impl Story {
                 (&reference).into(),
                 custom_delta("map", "lava"),
                 WriteMode::SynchronizedUpdate {
-                    etag: host_view.etag.clone(),
+                    etag: host_view.etag().cloned(),
                 },
             )
             .await?;
@@ -478,7 +478,7 @@ impl Story {
                 (&reference).into(),
                 custom_delta("mode", "ctf"),
                 WriteMode::SynchronizedUpdate {
-                    etag: guest_view.etag.clone(),
+                    etag: guest_view.etag().cloned(),
                 },
             )
             .await?;

@@ -92,11 +92,11 @@ fn print_outcome(outcome: WriteOutcome) -> Result<(), CliError> {
     };
     let etag = session
         .as_ref()
-        .and_then(|s| s.etag.as_ref())
+        .and_then(|s| s.etag())
         .map(|e| e.as_str().to_owned());
     let reference = session
         .as_ref()
-        .and_then(|s| s.reference.as_ref())
+        .and_then(|s| s.reference())
         .map(SessionReference::to_uri_path);
     let body = session
         .map(|s| output::document_value(&s.document))

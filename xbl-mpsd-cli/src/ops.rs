@@ -305,7 +305,7 @@ async fn read_current_etag(client: &MpsdClient, matches: &ArgMatches) -> Result<
         .get_session(target)
         .await
         .map_err(crate::hints::sdk_error)?
-        .and_then(|session| session.etag);
+        .and_then(|session| session.etag().cloned());
     if let Ok(mut slot) = CURRENT_ETAG.lock() {
         *slot = etag;
     }

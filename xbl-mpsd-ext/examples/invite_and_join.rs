@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err(format!("the join answered {joined:?}").into());
     };
     let members = joined.member_xuids();
-    println!("joined {:?}: members {members:?}", joined.reference);
+    println!("joined {:?}: members {members:?}", joined.reference());
     if members != [host.xuid, guest.xuid] {
         return Err("both players should be members".into());
     }

@@ -5,19 +5,14 @@
 //! response, and is decoded here. Session reads and writes take every answer raw (`send_untyped`) and
 //! decode a session document straight into its boxed [`Session`] ([`session_answer`]).
 
-use std::time::SystemTime;
-
 use progenitor_client::{Error as ApiError, ResponseValue};
-use reqwest::{
-    Response,
-    header::{CONTENT_LOCATION, DATE, ETAG, HeaderMap},
-};
+use reqwest::{Response, header::HeaderMap};
 use serde::de::DeserializeOwned;
 use xbl_mpsd_api::AUTHORIZATION_FAILED;
 use xbl_mpsd_api::types::MultiplayerSession;
 
 use crate::error::{Error, MAX_MESSAGE_BYTES, message_text};
-use crate::session::{ETag, Session};
+use crate::session::Session;
 use crate::session_ref::SessionReference;
 
 /// A generated call's answer: typed, or raw for the statuses the generated client does not type.
@@ -118,7 +113,7 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
     mut response: Response,
 ) -> Result<Option<(T, HeaderMap)>, Error> {
     let status = response.status();
-    let headers = response.headers().clone();
+    let headers = std::mem::take(response.headers_mut());
     let (body, _) = read_body(&mut response, usize::MAX).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
@@ -132,45 +127,14 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
         })
 }
 
-/// A [`Session`] from a document and the headers it came with. The reference comes from
-/// `Content-Location`, else from `known` (the reference the call addressed, if any).
+/// A [`Session`] from a document and the headers it came with (read when asked for). The reference comes
+/// from `Content-Location`, else from `known` (the reference the call addressed, if any).
 pub(crate) fn session_from(
     document: MultiplayerSession,
-    headers: &HeaderMap,
+    headers: HeaderMap,
     known: Option<&SessionReference>,
 ) -> Session {
-    let (etag, reference, retrieved) = session_headers(headers, known);
-    Session {
-        document,
-        etag,
-        reference,
-        retrieved,
-    }
-}
-
-/// What a session answer's headers say: its ETag, its reference and when it was retrieved.
-fn session_headers(
-    headers: &HeaderMap,
-    known: Option<&SessionReference>,
-) -> (Option<ETag>, Option<SessionReference>, Option<SystemTime>) {
-    let etag = headers
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| ETag::new(v).ok());
-    let location = headers.get(CONTENT_LOCATION).and_then(|v| v.to_str().ok());
-    let reference = match location.map(SessionReference::from_uri_path) {
-        Some(Ok(reference)) => Some(reference),
-        Some(Err(e)) => {
-            tracing::warn!(error = %e, "ignoring an unparsable Content-Location");
-            known.cloned()
-        }
-        None => known.cloned(),
-    };
-    let retrieved: Option<SystemTime> = headers
-        .get(DATE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| httpdate::parse_http_date(v).ok());
-    (etag, reference, retrieved)
+    Session::from_answer(document, headers, known.cloned())
 }
 
 /// A session document answer (the statuses the spec types as `MultiplayerSession`) read from a raw
@@ -191,18 +155,10 @@ pub(crate) async fn session_answer(
     // it: the compiler then copies it twice (out of serde's `Result`, into the box), not once per layer.
     let session = Box::new_uninit();
     match serde_json::from_slice::<MultiplayerSession>(&body) {
-        Ok(document) => {
-            let (etag, reference, retrieved) = session_headers(&headers, known);
-            Ok(Box::write(
-                session,
-                Session {
-                    document,
-                    etag,
-                    reference,
-                    retrieved,
-                },
-            ))
-        }
+        Ok(document) => Ok(Box::write(
+            session,
+            Session::from_answer(document, headers, known.cloned()),
+        )),
         Err(e) => Err(api_error(ApiError::<()>::InvalidResponsePayload(body, e))),
     }
 }

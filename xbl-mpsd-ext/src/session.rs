@@ -1,7 +1,10 @@
 //! Sessions as the client returns them, their versions, and how a call addresses one.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::SystemTime;
+
+use reqwest::header::{CONTENT_LOCATION, DATE, ETAG, HeaderMap};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -59,18 +62,45 @@ impl std::str::FromStr for ETag {
     }
 }
 
-/// A session document with what the response headers said about it.
-#[derive(Clone, Debug, PartialEq)]
+/// A session document with what the response headers said about it: its version ([`etag`](Self::etag)),
+/// its reference ([`reference`](Self::reference)) and when the service rendered it
+/// ([`retrieved`](Self::retrieved)).
+///
+/// The headers are kept as they came and read when first asked for, not when the answer arrives: a
+/// caller that only reads the document pays nothing for them. Two sessions are equal when their documents,
+/// ETags, references and dates are.
+#[derive(Clone)]
 pub struct Session {
     /// The document.
     pub document: MultiplayerSession,
-    /// Its version (`ETag`), for a synchronized update.
-    pub etag: Option<ETag>,
-    /// The session's reference: from `Content-Location` (the only way to learn it when going through a
-    /// handle), else the reference the call addressed.
-    pub reference: Option<SessionReference>,
-    /// The service time of this rendering (`Date`).
-    pub retrieved: Option<SystemTime>,
+    /// The answer's headers (empty for a session made with [`from_document`](Self::from_document)).
+    headers: HeaderMap,
+    /// The reference the call addressed, if any: the reference when `Content-Location` is absent or does
+    /// not parse.
+    addressed: Option<SessionReference>,
+    etag: OnceLock<Option<ETag>>,
+    reference: OnceLock<Option<SessionReference>>,
+    retrieved: OnceLock<Option<SystemTime>>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("document", &self.document)
+            .field("etag", &self.etag())
+            .field("reference", &self.reference())
+            .field("retrieved", &self.retrieved())
+            .finish()
+    }
+}
+
+impl PartialEq for Session {
+    fn eq(&self, other: &Self) -> bool {
+        self.document == other.document
+            && self.etag() == other.etag()
+            && self.reference() == other.reference()
+            && self.retrieved() == other.retrieved()
+    }
 }
 
 /// A custom property that is not what the caller asked for.
@@ -180,14 +210,104 @@ impl Session {
         self.document.properties.as_ref()?.custom.as_ref()
     }
 
-    /// A session with no ETag, reference or date (e.g. a document read from a file).
+    /// A session with no ETag, reference or date (e.g. a document read from a file); see
+    /// [`with_etag`](Self::with_etag) and its siblings to give it some.
+    ///
+    /// ```
+    /// use xbl_mpsd_ext::{ETag, Session, SessionReference, api::types::MultiplayerSession};
+    ///
+    /// let reference: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    /// let session = Session::from_document(MultiplayerSession::default())
+    ///     .with_etag(ETag::new("E1")?)
+    ///     .with_reference(reference.clone());
+    /// assert_eq!(session.etag().map(ETag::as_str), Some("E1"));
+    /// assert_eq!(session.reference(), Some(&reference));
+    /// assert_eq!(session.retrieved(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_document(document: MultiplayerSession) -> Self {
+        Self::from_answer(document, HeaderMap::new(), None)
+    }
+
+    /// A session from a document and the headers of the answer it came in; `addressed` is the reference
+    /// the call addressed, if any (the reference when `Content-Location` is absent or does not parse).
+    pub(crate) fn from_answer(
+        document: MultiplayerSession,
+        headers: HeaderMap,
+        addressed: Option<SessionReference>,
+    ) -> Self {
         Self {
             document,
-            etag: None,
-            reference: None,
-            retrieved: None,
+            headers,
+            addressed,
+            etag: OnceLock::new(),
+            reference: OnceLock::new(),
+            retrieved: OnceLock::new(),
         }
+    }
+
+    /// This session with version `etag` (instead of the answer's `ETag`).
+    pub fn with_etag(self, etag: ETag) -> Self {
+        Self {
+            etag: OnceLock::from(Some(etag)),
+            ..self
+        }
+    }
+
+    /// This session with reference `reference` (instead of the answer's `Content-Location`).
+    pub fn with_reference(self, reference: SessionReference) -> Self {
+        Self {
+            reference: OnceLock::from(Some(reference)),
+            ..self
+        }
+    }
+
+    /// This session rendered at `retrieved` (instead of the answer's `Date`).
+    pub fn with_retrieved(self, retrieved: SystemTime) -> Self {
+        Self {
+            retrieved: OnceLock::from(Some(retrieved)),
+            ..self
+        }
+    }
+
+    /// Its version (`ETag`), for a synchronized update; `None` when the answer had none (or one that is
+    /// not a valid header value).
+    pub fn etag(&self) -> Option<&ETag> {
+        self.etag
+            .get_or_init(|| {
+                let value = self.headers.get(ETAG)?.to_str().ok()?;
+                ETag::new(value).ok()
+            })
+            .as_ref()
+    }
+
+    /// The session's reference: from `Content-Location` (the only way to learn it when going through a
+    /// handle), else the reference the call addressed.
+    pub fn reference(&self) -> Option<&SessionReference> {
+        self.reference
+            .get_or_init(|| {
+                let location = self
+                    .headers
+                    .get(CONTENT_LOCATION)
+                    .and_then(|v| v.to_str().ok());
+                match location.map(SessionReference::from_uri_path) {
+                    Some(Ok(reference)) => Some(reference),
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "ignoring an unparsable Content-Location");
+                        self.addressed.clone()
+                    }
+                    None => self.addressed.clone(),
+                }
+            })
+            .as_ref()
+    }
+
+    /// The service time of this rendering (`Date`); `None` when the answer had no valid one.
+    pub fn retrieved(&self) -> Option<SystemTime> {
+        *self.retrieved.get_or_init(|| {
+            let value = self.headers.get(DATE)?.to_str().ok()?;
+            httpdate::parse_http_date(value).ok()
+        })
     }
 }
 
@@ -293,6 +413,71 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    fn answer_headers(pairs: &[(reqwest::header::HeaderName, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(name.clone(), value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn a_session_reads_its_headers_when_asked_and_equals_one_given_them() {
+        const LOCATION: &str = "/serviceconfigs/MockScid/sessionTemplates/Lobby/sessions/S1";
+        let headers = answer_headers(&[
+            (ETAG, "E7"),
+            (CONTENT_LOCATION, LOCATION),
+            (DATE, "Sat, 28 Nov 2026 10:00:00 GMT"),
+        ]);
+        let read = Session::from_answer(MultiplayerSession::default(), headers, None);
+        let reference: SessionReference = LOCATION.parse().unwrap();
+        let date = httpdate::parse_http_date("Sat, 28 Nov 2026 10:00:00 GMT").unwrap();
+        let given = Session::from_document(MultiplayerSession::default())
+            .with_etag(ETag::new("E7").unwrap())
+            .with_reference(reference.clone())
+            .with_retrieved(date);
+        // Equal before and after the headers were read, and a clone of either is equal too.
+        let unread = read.clone();
+        assert_eq!(unread, given);
+        assert_eq!(read.etag().map(ETag::as_str), Some("E7"));
+        assert_eq!(read.reference(), Some(&reference));
+        assert_eq!(read.retrieved(), Some(date));
+        assert_eq!(read, given);
+        assert_eq!(read, unread);
+        assert_eq!(format!("{read:?}"), format!("{given:?}"));
+        assert!(format!("{read:?}").contains("E7"));
+        assert_ne!(read, Session::from_document(MultiplayerSession::default()));
+    }
+
+    #[test]
+    fn a_missing_or_unparsable_location_falls_back_to_the_addressed_reference() {
+        let addressed: SessionReference =
+            "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1"
+                .parse()
+                .unwrap();
+        for headers in [
+            answer_headers(&[]),
+            answer_headers(&[(CONTENT_LOCATION, "/not/a/session")]),
+        ] {
+            let session = Session::from_answer(
+                MultiplayerSession::default(),
+                headers.clone(),
+                Some(addressed.clone()),
+            );
+            assert_eq!(session.reference(), Some(&addressed), "{headers:?}");
+            let session = Session::from_answer(MultiplayerSession::default(), headers, None);
+            assert_eq!(session.reference(), None);
+        }
+        // Invalid values read as absent.
+        let session = Session::from_answer(
+            MultiplayerSession::default(),
+            answer_headers(&[(ETAG, ""), (DATE, "yesterday")]),
+            None,
+        );
+        assert_eq!(session.etag(), None);
+        assert_eq!(session.retrieved(), None);
     }
 
     #[test]

@@ -239,14 +239,14 @@ async fn raw_outcome(
         StatusCode::PRECONDITION_FAILED => {
             let current = json_body(response)
                 .await?
-                .map(|(document, headers)| Box::new(session_from(document, &headers, known)));
+                .map(|(document, headers)| Box::new(session_from(document, headers, known)));
             Ok(WriteOutcome::OutOfSync { current })
         }
         status if status.is_success() => {
             let headers = response.headers().clone();
             let session = raw_success(response, target.is_handle())
                 .await?
-                .map(|document| Box::new(session_from(document, &headers, known)));
+                .map(|document| Box::new(session_from(document, headers, known)));
             Ok(WriteOutcome::Accepted { status, session })
         }
         _ => Err(error_from(response, target.is_handle()).await),
@@ -390,7 +390,7 @@ impl MpsdClient {
                     Ok(match raw_success(response, target.is_handle()).await? {
                         Some(document) => Read::Session(Box::new(session_from(
                             document,
-                            &headers,
+                            headers,
                             target.reference(),
                         ))),
                         None => Read::NoSession,
@@ -454,7 +454,7 @@ impl MpsdClient {
                 self.conflict_backoff(attempt).await;
             }
             let delta = change(current.as_ref()).map_err(|e| Error::UpdateAborted(e.into()))?;
-            let etag = current.as_ref().and_then(|s| s.etag.clone());
+            let etag = current.as_ref().and_then(|s| s.etag().cloned());
             let outcome = self
                 .write(target.clone(), delta)
                 .mode(WriteMode::SynchronizedUpdate { etag })

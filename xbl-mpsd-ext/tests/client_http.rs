@@ -203,11 +203,11 @@ async fn created_and_updated_carry_the_session_etag_reference_and_date() {
     let WriteOutcome::Created(session) = created else {
         panic!("expected Created, got {created:?}")
     };
-    assert_eq!(session.etag.as_ref().map(ETag::as_str), Some("E-created"));
+    assert_eq!(session.etag().map(ETag::as_str), Some("E-created"));
     let expected: SessionReference = LOCATION.parse().unwrap();
-    assert_eq!(session.reference.as_ref(), Some(&expected));
+    assert_eq!(session.reference(), Some(&expected));
     assert_eq!(
-        session.retrieved,
+        session.retrieved(),
         Some(httpdate::parse_http_date("Sat, 28 Nov 2026 10:00:00 GMT").unwrap())
     );
     assert_eq!(
@@ -222,7 +222,7 @@ async fn created_and_updated_carry_the_session_etag_reference_and_date() {
         .await
         .unwrap();
     assert!(
-        matches!(updated, WriteOutcome::Updated(ref s) if s.etag.as_ref().map(ETag::as_str) == Some("E-updated"))
+        matches!(updated, WriteOutcome::Updated(ref s) if s.etag().map(ETag::as_str) == Some("E-updated"))
     );
     assert!(updated.is_committed());
 }
@@ -261,7 +261,7 @@ async fn out_of_sync_returns_the_current_session_when_sent_and_deleted_is_204() 
     else {
         panic!("expected OutOfSync with the session, got {outcome:?}")
     };
-    assert_eq!(current.etag.as_ref().map(ETag::as_str), Some("E-current"));
+    assert_eq!(current.etag().map(ETag::as_str), Some("E-current"));
     assert_eq!(current.document.change_number, Some(3));
     assert!(!outcome.is_committed());
 

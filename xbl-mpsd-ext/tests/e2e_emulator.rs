@@ -115,11 +115,11 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     };
     assert_eq!(session.member_xuids(), [xuid(HOST), xuid(GUEST)]);
     assert_eq!(
-        session.reference.as_ref(),
+        session.reference(),
         Some(&reference),
         "learned from Content-Location"
     );
-    assert!(session.etag.is_some());
+    assert!(session.etag().is_some());
 
     // Both see two members.
     for client in [&host, &guest] {
@@ -211,7 +211,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
     // Both read the same version.
     let host_view = host.get_session(&reference).await.unwrap().unwrap();
     let guest_view = guest.get_session(&reference).await.unwrap().unwrap();
-    assert_eq!(host_view.etag, guest_view.etag);
+    assert_eq!(host_view.etag(), guest_view.etag());
 
     // The host writes first; the guest's write against the old version is out of sync.
     let host_write = host
@@ -220,7 +220,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
             delta(json!({"properties": {"custom": {"map": "lava"}}})),
         )
         .mode(WriteMode::SynchronizedUpdate {
-            etag: host_view.etag.clone(),
+            etag: host_view.etag().cloned(),
         })
         .send()
         .await
@@ -232,7 +232,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
             delta(json!({"properties": {"custom": {"ready": [GUEST]}}})),
         )
         .mode(WriteMode::SynchronizedUpdate {
-            etag: guest_view.etag.clone(),
+            etag: guest_view.etag().cloned(),
         })
         .send()
         .await
@@ -243,7 +243,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
     else {
         panic!("expected OutOfSync with the current session, got {stale:?}")
     };
-    assert_ne!(current.etag, guest_view.etag);
+    assert_ne!(current.etag(), guest_view.etag());
 
     // The helper retries from the current session and keeps the host's write.
     let recovered = guest

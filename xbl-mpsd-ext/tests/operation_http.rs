@@ -267,5 +267,5 @@ async fn an_accepted_write_with_a_session_body_keeps_the_session() {
         .unwrap();
     let session = outcome.session().expect("the session the 202 carried");
     assert_eq!(session.document.change_number, Some(7));
-    assert_eq!(session.etag.as_ref().map(|e| e.as_str()), Some("E7"));
+    assert_eq!(session.etag().map(|e| e.as_str()), Some("E7"));
 }

@@ -228,7 +228,7 @@ impl SessionSubscriptions {
                 .mpsd
                 .get_session(handle)
                 .await?
-                .and_then(|session| session.reference)
+                .and_then(|session| session.reference().cloned())
                 .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
         };
         let changes = if changes.is_empty() {

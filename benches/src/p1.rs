@@ -2,7 +2,7 @@
 //! fixed session, through the SDK, the generated client, a hand-written reqwest call (typed and
 //! `Value`) and a raw hyper client (`Value`).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -11,6 +11,7 @@ use http::header::{
 };
 use http::{Method, StatusCode};
 use serde_json::Value;
+use xbl_mpsd_api::ClientInfo;
 use xbl_mpsd_api::types::{MultiplayerSession, MultiplayerSessionRequest};
 use xbl_mpsd_ext::{HandleId, MpsdClient, WriteOutcome, XblToken};
 
@@ -170,17 +171,12 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
         .base_url(&base)
         .token(XblToken::new("-", XUID)?)
         .build()?;
-    let mut default_headers = http::HeaderMap::new();
-    default_headers.insert(
-        HeaderName::from_static(CONTRACT),
-        HeaderValue::from_static("107"),
-    );
-    // The same timeouts as the SDK's defaults: a production call has them too.
-    let http = reqwest::Client::builder()
-        .default_headers(default_headers)
-        .timeout(Duration::from_secs(30))
-        .connect_timeout(Duration::from_secs(10))
-        .build()?;
+    // The hand-written calls go through the SDK's own `reqwest::Client`: the same connection pool (so the
+    // same keep-alive connection, whose tasks sit on the same runtime workers), the same default headers
+    // (contract version, User-Agent) and the same timeouts. With a second client the two variants ran on
+    // two connections, and how each connection's tasks happened to be placed on the two workers moved the
+    // ratio by a few percent either way (BENCHMARKS.md, "P1's baseline").
+    let http = ClientInfo::client(sdk.api()).clone();
     let delta_value = serde_json::json!({
         "members": { "me": {
             "constants": { "system": { "xuid": XUID, "initialize": true } },

@@ -175,7 +175,7 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
     // same keep-alive connection, whose tasks sit on the same runtime workers), the same default headers
     // (contract version, User-Agent) and the same timeouts. With a second client the two variants ran on
     // two connections, and how each connection's tasks happened to be placed on the two workers moved the
-    // ratio by a few percent either way (BENCHMARKS.md, "P1's baseline").
+    // ratio by a few percent either way (BENCHMARKS.md, "What each row compares").
     let http = ClientInfo::client(sdk.api()).clone();
     let delta_value = serde_json::json!({
         "members": { "me": {

@@ -210,3 +210,71 @@ async fn binary_prints_its_url_and_serves() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(json(response).await["membersInfo"]["count"], 1);
 }
+
+/// Every stored session must decode as the spec's document, so a typed field the spec sizes (`int64`,
+/// `int32`, a string) is refused when it does not fit, also inside maps of typed objects. The first body is
+/// the fuzz smoke's find (`emulator_merge_validate`: a 200-digit `ranking` was stored).
+#[test]
+fn typed_fields_that_do_not_fit_the_spec_are_refused() {
+    use xbl_mpsd_emulator::{WriteCheck, check_writes};
+    const CALLER: u64 = 2533274792693551;
+    let member = |system: Value| json!({"members": {"me": {"properties": {"system": system}}}});
+    let constants = |system: Value| json!({"constants": {"system": system}, "members": {"me": {}}});
+    let huge: Value = serde_json::from_str(&format!("3{}", "8".repeat(200))).unwrap();
+    let refused = [
+        (
+            member(
+                json!({"arbitration": {"results": {"team1": {"outcome": "rank", "ranking": huge}}}}),
+            ),
+            "ranking",
+        ),
+        (
+            member(json!({"arbitration": {"results": {"team1": {"ranking": 1u64 << 63}}}})),
+            "ranking",
+        ),
+        (
+            member(json!({"arbitration": {"results": {"team1": {"outcome": 1}}}})),
+            "outcome",
+        ),
+        (
+            member(json!({"RolePreference": {"host": 1i64 << 40}})),
+            "RolePreference",
+        ),
+        (
+            member(json!({"initializationGroup": [u64::MAX]})),
+            "initializationGroup",
+        ),
+        (constants(json!({"version": 1i64 << 40})), "version"),
+        (
+            constants(json!({"memberInitialization": {"joinTimeout": u64::MAX}})),
+            "joinTimeout",
+        ),
+        (
+            constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": 5}}})),
+            "secureDeviceAddress",
+        ),
+    ];
+    for (body, field) in refused {
+        match check_writes(&[(CALLER, body.clone())]).as_slice() {
+            [WriteCheck::Refused(400, message)] => {
+                assert!(message.contains(field), "{body}: {message}");
+            }
+            other => panic!("{body}: expected a 400 naming {field}, got {other:?}"),
+        }
+    }
+    // The largest values that fit are stored as sent.
+    let fitting = [
+        member(
+            json!({"arbitration": {"results": {"team1": {"outcome": "rank", "ranking": i64::MAX}}}}),
+        ),
+        member(json!({"RolePreference": {"host": i32::MAX}})),
+        constants(json!({"version": i32::MAX, "memberInitialization": {"joinTimeout": i64::MAX}})),
+        constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": "AQID"}}})),
+    ];
+    for body in fitting {
+        match check_writes(&[(CALLER, body.clone())]).as_slice() {
+            [WriteCheck::Stored(_)] => {}
+            other => panic!("{body}: expected it stored, got {other:?}"),
+        }
+    }
+}

@@ -134,19 +134,20 @@ fn timeout(map: &Map<String, Value>, key: &str, path: &str) -> ApiResult<()> {
 #[derive(Clone, Copy, Debug)]
 enum Shape {
     Bool,
-    /// An integer (`type: integer`).
+    /// An integer the spec's `format: int64` holds (from `i64::MIN` to `i64::MAX`).
     Int,
     Str,
     /// An array of strings.
     Strings,
-    /// An array of integers.
+    /// An array of [`Int`](Shape::Int)s.
     Ints,
     /// An object whose listed fields have these shapes (others are not checked).
     Object(&'static [(&'static str, Shape)]),
-    /// An object whose every value is an object.
-    MapOfObjects,
-    /// An object whose every value is an integer.
-    MapOfInts,
+    /// An object whose every value is an object whose listed fields have these shapes (others are not
+    /// checked).
+    MapOf(&'static [(&'static str, Shape)]),
+    /// An object whose every value is an integer the spec's `format: int32` holds.
+    MapOfInt32s,
 }
 
 /// The typed fields of `constants.system` beyond those checked one by one in [`session_constants`], as the
@@ -187,7 +188,10 @@ const SESSION_CONSTANTS: &[(&str, Shape)] = &[
             ("hostSelectionMetric", Shape::Str),
         ]),
     ),
-    ("measurementServerAddresses", Shape::MapOfObjects),
+    (
+        "measurementServerAddresses",
+        Shape::MapOf(&[("secureDeviceAddress", Shape::Str)]),
+    ),
     ("cloudComputePackage", Shape::Object(&[])),
     (
         "arbitration",
@@ -230,17 +234,20 @@ const MEMBER_PROPERTIES: &[(&str, Shape)] = &[
         "subscription",
         Shape::Object(&[("id", Shape::Str), ("changeTypes", Shape::Strings)]),
     ),
-    ("subscriptions", Shape::MapOfObjects),
+    ("subscriptions", Shape::MapOf(&[])),
     ("initializationGroup", Shape::Ints),
     ("groups", Shape::Strings),
     ("encounters", Shape::Strings),
-    ("measurements", Shape::MapOfObjects),
-    ("serverMeasurements", Shape::MapOfObjects),
+    ("measurements", Shape::MapOf(&[])),
+    ("serverMeasurements", Shape::MapOf(&[])),
     (
         "arbitration",
-        Shape::Object(&[("results", Shape::MapOfObjects)]),
+        Shape::Object(&[(
+            "results",
+            Shape::MapOf(&[("outcome", Shape::Str), ("ranking", Shape::Int)]),
+        )]),
     ),
-    ("RolePreference", Shape::MapOfInts),
+    ("RolePreference", Shape::MapOfInt32s),
 ];
 
 /// Checks the fields of `map` listed in `fields` (`null` and absent fields pass): 400 naming the first that
@@ -264,7 +271,7 @@ fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
     };
     match shape {
         Shape::Bool => is(value.is_boolean(), "a boolean"),
-        Shape::Int => is(value.is_i64() || value.is_u64(), "an integer"),
+        Shape::Int => is(value.is_i64(), "an integer (int64)"),
         Shape::Str => is(value.is_string(), "a string"),
         Shape::Strings => is(
             value
@@ -275,21 +282,26 @@ fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
         Shape::Ints => is(
             value
                 .as_array()
-                .is_some_and(|items| items.iter().all(|i| i.is_i64() || i.is_u64())),
-            "an array of integers",
+                .is_some_and(|items| items.iter().all(Value::is_i64)),
+            "an array of integers (int64)",
         ),
         Shape::Object(fields) => shapes(object(value, path)?, fields, path),
-        Shape::MapOfObjects => is(
-            value
-                .as_object()
-                .is_some_and(|map| map.values().all(Value::is_object)),
-            "an object whose values are objects",
-        ),
-        Shape::MapOfInts => is(
-            value
-                .as_object()
-                .is_some_and(|map| map.values().all(|v| v.is_i64() || v.is_u64())),
-            "an object whose values are integers",
+        Shape::MapOf(fields) => {
+            let map = value.as_object().ok_or_else(|| {
+                ApiError::bad_request(format!("{path} must be an object whose values are objects"))
+            })?;
+            for (key, entry) in map {
+                let entry_path = format!("{path}.{key}");
+                shapes(object(entry, &entry_path)?, fields, &entry_path)?;
+            }
+            Ok(())
+        }
+        Shape::MapOfInt32s => is(
+            value.as_object().is_some_and(|map| {
+                map.values()
+                    .all(|v| v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()))
+            }),
+            "an object whose values are integers (int32)",
         ),
     }
 }
@@ -299,8 +311,12 @@ pub(crate) fn session_constants(system: &Map<String, Value>) -> ApiResult<()> {
     const PATH: &str = "constants.system";
     shapes(system, SESSION_CONSTANTS, PATH)?;
     match field(system, "version") {
-        Some(value) if value.as_u64().is_none_or(|v| v < 1) => {
-            return Err(fail(PATH, "version", "a positive integer"));
+        Some(value)
+            if value
+                .as_i64()
+                .is_none_or(|v| !(1..=i64::from(i32::MAX)).contains(&v)) =>
+        {
+            return Err(fail(PATH, "version", "a positive integer (int32)"));
         }
         _ => {}
     }

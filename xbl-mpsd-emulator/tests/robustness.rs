@@ -253,6 +253,16 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
             constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": 5}}})),
             "secureDeviceAddress",
         ),
+        (
+            json!({"properties": {"system": {"matchmaking": {"clientResult": {"typicalWait": "soon"}}}},
+                   "members": {"me": {}}}),
+            "typicalWait",
+        ),
+        (
+            json!({"properties": {"system": {"matchmaking": {"clientResult": {"targetSessionRef": {"name": 7}}}}},
+                   "members": {"me": {}}}),
+            "name",
+        ),
     ];
     for (body, field) in refused {
         match check_writes(&[(CALLER, body.clone())]).as_slice() {
@@ -270,6 +280,8 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
         member(json!({"RolePreference": {"host": i32::MAX}})),
         constants(json!({"version": i32::MAX, "memberInitialization": {"joinTimeout": i64::MAX}})),
         constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": "AQID"}}})),
+        json!({"properties": {"system": {"matchmaking": {"clientResult": {"status": "searching", "typicalWait": 30}}}},
+               "members": {"me": {}}}),
     ];
     for body in fitting {
         match check_writes(&[(CALLER, body.clone())]).as_slice() {

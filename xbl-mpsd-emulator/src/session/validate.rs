@@ -217,7 +217,23 @@ const SESSION_PROPERTIES: &[(&str, Shape)] = &[(
     Shape::Object(&[
         ("targetSessionConstants", Shape::Object(&[])),
         ("serverConnectionString", Shape::Str),
-        ("clientResult", Shape::Object(&[])),
+        (
+            "clientResult",
+            Shape::Object(&[
+                ("lockId", Shape::Str),
+                ("status", Shape::Str),
+                ("statusDetails", Shape::Str),
+                ("typicalWait", Shape::Int),
+                (
+                    "targetSessionRef",
+                    Shape::Object(&[
+                        ("scid", Shape::Str),
+                        ("templateName", Shape::Str),
+                        ("name", Shape::Str),
+                    ]),
+                ),
+            ]),
+        ),
     ]),
 )];
 

@@ -1,5 +1,6 @@
-//! Documents written from the reference (`shared/reference/mpsd.md`) for what the XSAPI corpus lacks:
-//! contract-107 documents, values in unexpected casings, fields of go-xsapi's observations, future keys.
+//! Documents written from the public docs and go-xsapi (sources in `docs/mpsd-notes.md`) for what the XSAPI
+//! corpus lacks: contract-107 documents, values in unexpected casings, fields of go-xsapi's observations, future
+//! keys.
 
 use serde_json::{Value, json};
 use xbl_mpsd_api::types::{

@@ -1,11 +1,12 @@
 //! Real-Time Activity (RTA): the `/connect` websocket, MPSD shoulder taps and invite notifications.
 //!
-//! Frames are JSON arrays (`../shared/reference/rta.md` §2): `[1,seq,uri]` subscribe → `[1,seq,0,subId,data]`,
-//! `[2,seq,subId]` unsubscribe → `[2,seq,code]`, `[3,subId,data]` events, `[4]` resync. The hub keeps every
-//! socket's subscriptions; the store tells it of every commit ([`Committed`]) and it taps the members whose
-//! `properties.system.connection` is a ConnectionId it issued and whose `subscription.changeTypes` match. When a
-//! socket closes, members holding one of its ConnectionIds in a session with
-//! `connectionRequiredForActiveMembers` are made inactive (after [`EmulatorConfig::rta_disconnect_delay`]).
+//! Frames are JSON arrays (XSAPI `real_time_activity_connection.cpp`, go-xsapi `rta/conn.go`; sources in
+//! `docs/rta-notes.md`): `[1,seq,uri]` subscribe → `[1,seq,0,subId,data]`, `[2,seq,subId]` unsubscribe →
+//! `[2,seq,code]`, `[3,subId,data]` events, `[4]` resync. The hub keeps every socket's subscriptions; the store
+//! tells it of every commit ([`Committed`]) and it taps the members whose `properties.system.connection` is a
+//! ConnectionId it issued and whose `subscription.changeTypes` match. When a socket closes, members holding one
+//! of its ConnectionIds in a session with `connectionRequiredForActiveMembers` are made inactive (after
+//! [`EmulatorConfig::rta_disconnect_delay`]).
 //!
 //! Events are only ever sent for a subscription id that is active on that socket: the hub's state and the
 //! socket's outgoing queue are updated under one lock, and an unsubscribe's reply is queued after its routing
@@ -41,7 +42,8 @@ const CONNECTIONS: &str = "sessiondirectory.xboxlive.com/connections/";
 /// Prefix of the game-invite notification resource.
 const NOTIFY: &str = "notify.xboxlive.com/users/xuid(";
 
-/// Status codes of subscribe/unsubscribe replies (`rta.md` §2.3).
+/// Status codes of subscribe/unsubscribe replies (XSAPI's `ErrorCode` in `real_time_activity_connection.cpp`,
+/// go-xsapi `rta/op.go`).
 mod code {
     pub(super) const SUCCESS: u64 = 0;
     pub(super) const UNKNOWN_RESOURCE: u64 = 1;
@@ -516,7 +518,8 @@ fn parse_resource(uri: &str) -> Option<Parsed> {
     let tail = rest.strip_prefix(NOTIFY)?;
     let (xuid, path) = tail.split_once(')')?;
     let xuid = crate::model::parse_xuid(xuid)?;
-    // `/deviceId/current/titleId/{decimal}`: the title is not matched (reference §5.1 leaves it open).
+    // `/deviceId/current/titleId/{decimal}`: the title is not matched (no public source says how the service
+    // matches it).
     let mut segments = path.trim_start_matches('/').split('/');
     let ok = segments.next() == Some("deviceid")
         && segments.next().is_some()
@@ -526,7 +529,8 @@ fn parse_resource(uri: &str) -> Option<Parsed> {
     ok.then_some(Parsed::Notify(xuid))
 }
 
-/// Which `changeTypes` categories a commit touches (`rta.md` §3.3; the mapping is the emulator's choice).
+/// Which `changeTypes` categories a commit touches (XSAPI's `XblMultiplayerSessionChangeTypes` in
+/// `multiplayer_c.h`; the mapping is the emulator's choice, `docs/rta-notes.md`).
 #[derive(Debug, Default)]
 struct ChangeSet(Vec<&'static str>);
 

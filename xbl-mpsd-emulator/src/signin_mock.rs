@@ -3,7 +3,8 @@
 //!
 //! Paths are the real ones (`/oauth20_connect.srf`, `/oauth20_token.srf`, `/user/authenticate`,
 //! `/device/authenticate`, `/authorize`, `/xsts/authorize`), so a client whose every sign-in endpoint
-//! points at the emulator's base URL signs in offline. Requests are checked as the reference describes:
+//! points at the emulator's base URL signs in offline. Requests are checked as the open-source clients send
+//! them (xal-rs, go-xsapi, MinecraftAuth; `docs/signin-notes.md`):
 //! fields, contract version, live input tokens, and the `Signature` of device and SISU requests (ECDSA
 //! P-256 by the body's proof key, timestamp within five minutes). XSTS tokens it issues are then accepted
 //! by the emulator's MPSD as their user (`XBL3.0 x=<uhs>;<token>`), alongside the XUID shortcut.

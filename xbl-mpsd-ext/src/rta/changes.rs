@@ -1,4 +1,5 @@
-//! `changeTypes`: which session changes a member's subscription is tapped for (`rta.md` §3.3).
+//! `changeTypes`: which session changes a member's subscription is tapped for (XSAPI's
+//! `XblMultiplayerSessionChangeTypes` in `Include/xsapi-c/multiplayer_c.h`, go-xsapi `mpsd/description.go`).
 
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};

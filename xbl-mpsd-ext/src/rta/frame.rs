@@ -1,4 +1,6 @@
-//! The RTA wire format: JSON-array frames and the status codes of replies (`rta.md` §2).
+//! The RTA wire format: JSON-array frames and the status codes of replies (XSAPI
+//! `Source/Services/RealTimeActivityManager/real_time_activity_connection.cpp`, go-xsapi `rta/conn.go` and
+//! `rta/op.go`).
 
 use std::fmt;
 

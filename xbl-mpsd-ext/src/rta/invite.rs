@@ -1,5 +1,5 @@
 //! Game-invite notifications: the `notify.xboxlive.com` subscription and its `inviteHandle` events
-//! (`rta.md` §5.1), and joining from one.
+//! (XSAPI `Source/Services/Notification/RTA/notification_subscription.cpp`), and joining from one.
 
 use std::fmt;
 use std::pin::Pin;

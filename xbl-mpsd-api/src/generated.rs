@@ -38,13 +38,14 @@ pub mod types {
 caller's current activity), `invite` (`invitedXuid`, `inviteAttributes`), `search` (`searchAttributes`),
 `transfer` (`originSessionRef`). `version` is always 1.
 
-Required per kind (reference §2.1.1–2.1.4; `x-required-by-type`): every kind needs `type`, `version`,
+Required per kind (DOCS `uri-handlespost.md`; XSAPI's request writers in `Source/Services/Multiplayer/`,
+e.g. `multiplayer_invite_handle_post_request.cpp`; `x-required-by-type`): every kind needs `type`, `version`,
 `sessionRef`; `invite` also `invitedXuid` and `inviteAttributes.titleId` (XSAPI always sends it);
 `transfer` also `originSessionRef`; `search` sends `searchAttributes` only when it has tags, strings or
 numbers. Kept as one object (not `oneOf`) so that the generated request type stays one builder.
 
 `sessionRef.name` may be empty on this request: "The session name is optional in a POST; if not
-specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`; reference §2.1.1). The schema keeps `name`
+specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`). The schema keeps `name`
 required, so clients send `""` for "fill in a GUID".
 */
     #[derive(
@@ -379,7 +380,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         /**OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.
 `session/memberXuids/any(d:d eq '1234566')`. ⚠ The docs write `session/memberXuids`, `strings/…`,
 `numbers/…`; XSAPI's header examples write `MemberXuids/…`, `Strings/…`, `Numbers/…`. Which casing
-the service needs is unverified; the docs' table is the more detailed (reference §2.4).
+the service needs is unverified; the docs' table is the more detailed (DOCS
+`live-session-browse.md`; XSAPI `XblMultiplayerGetSearchHandlesAsync` in `multiplayer_c.h`).
 */
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filter: ::std::option::Option<::std::string::String>,
@@ -521,7 +523,8 @@ the service needs is unverified; the docs' table is the more detailed (reference
         pub context: ::std::option::Option<::std::string::String>,
         /**Id of a custom invite string. XSAPI requires a `///` prefix (`XblMultiplayerSendInvitesAsync`); its
 ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepends
-`custominvitestrings_` to custom invite string ids (at most 100 characters). Reference §2.1.2.
+`custominvitestrings_` to custom invite string ids, at most 100 characters (DOCS
+`live-configure-the-multiplayer-service.md`).
 */
         #[serde(
             rename = "contextString",
@@ -562,7 +565,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MatchmakingResult {
         /**`servers.matchmaking` only: "If set, a matchmaking service is servicing this session" (DOCS
-`live-xbox-multiplayer-session-directory.md`; reference §4.6).
+`live-xbox-multiplayer-session-directory.md`).
 */
         #[serde(
             rename = "lockId",
@@ -644,7 +647,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     /**A member's arbitration (tournament) results, `properties.system.arbitration` (XSAPI fixture
-`arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (reference §4.3).
+`arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (DOCS
+`live-xbox-multiplayer-session-directory.md`, "/constants/system").
 */
     #[derive(
         ::serde::Deserialize,
@@ -796,7 +800,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///Ready; not together with `active`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub ready: ::std::option::Option<bool>,
-        /**Preference for each role, 0 to 100, by role name. DOCS only (`live-mpsd-details.md`; reference §4.5);
+        /**Preference for each role, 0 to 100, by role name. DOCS only (`live-mpsd-details.md`);
 no client sends it. Spelled as documented (capital R).
 */
         #[serde(
@@ -1150,7 +1154,7 @@ field is optional and an empty `{}` is written back, not dropped.)
     }
     /**Server-owned sections by name, writable only by a server principal (`null` removes one). Only
 `matchmaking` has a documented shape (`/servers/matchmaking/properties/system`); the others are kept as
-raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`; reference §4.6).
+raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 */
     #[derive(
         ::serde::Deserialize,
@@ -1286,10 +1290,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`; reference §4.6)
             Default::default()
         }
     }
-    /**The service-defined session constants. Timeout defaults under contract 107 (reference §4.2, template
-doc): `reservedRemovalTimeout` 30000 ms, `inactiveRemovalTimeout` 0 (the "2 hours" text is the 104
-default), `readyRemovalTimeout` 180000 ms, `sessionEmptyTimeout` 0 (send `null` for infinite);
-`memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000, `evaluationTimeout` 5000 ms.
+    /**The service-defined session constants. Timeout defaults under contract 107 (DOCS
+`live-session-template-constants.md`): `reservedRemovalTimeout` 30000 ms, `inactiveRemovalTimeout` 0
+(the "2 hours" text is the 104 default), `readyRemovalTimeout` 180000 ms, `sessionEmptyTimeout` 0 (send
+`null` for infinite); `memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000,
+`evaluationTimeout` 5000 ms.
 */
     #[derive(
         ::serde::Deserialize,
@@ -8582,8 +8587,9 @@ default), `readyRemovalTimeout` 180000 ms, `sessionEmptyTimeout` 0 (send `null` 
         "bandwidthdown", #[doc = "bandwidth"] Bandwidth / BANDWIDTH = "bandwidth", }
     }
     ::xbl_mpsd_api::open_enum! {
+        #[doc = " Why a member failed initialization, a read-only member field (DOCS"]
         #[doc =
-        " Why a member failed initialization (reference §4.5, read-only member fields). Open, case-insensitive."]
+        " `live-xbox-multiplayer-session-directory.md`). Open, case-insensitive."]
         InitializationFailure, InitializationFailureKind { #[doc = "timeout"] Timeout /
         TIMEOUT = "timeout", #[doc = "latency"] Latency / LATENCY = "latency", #[doc =
         "bandwidthdown"] BandwidthDown / BANDWIDTH_DOWN = "bandwidthdown", #[doc =
@@ -8624,9 +8630,10 @@ default), `readyRemovalTimeout` 180000 ms, `sessionEmptyTimeout` 0 (send `null` 
     }
     ::xbl_mpsd_api::open_enum! {
         #[doc =
-        " A member's NAT type (reference §4.5, read-only member fields). Open, case-insensitive."]
-        NatType, NatTypeKind { #[doc = "open"] Open / OPEN = "open", #[doc = "moderate"]
-        Moderate / MODERATE = "moderate", #[doc = "strict"] Strict / STRICT = "strict", }
+        " A member's NAT type, a read-only member field (DOCS `live-xbox-multiplayer-session-directory.md`). Open,"]
+        #[doc = " case-insensitive."] NatType, NatTypeKind { #[doc = "open"] Open / OPEN
+        = "open", #[doc = "moderate"] Moderate / MODERATE = "moderate", #[doc = "strict"]
+        Strict / STRICT = "strict", }
     }
     ::xbl_mpsd_api::open_enum! {
         #[doc =
@@ -8666,7 +8673,10 @@ player joins after accepting a game invite or joining a friend's activity.
 
 This document is the source of truth of the `xbl-mpsd` SDK. It describes what the service does, as shown by
 the official Xbox Services API (XSAPI) and independent clients, where that differs from the public docs.
-Every fact is sourced in `../shared/reference/mpsd.md` of the project.
+Sources, all public: the Xbox Live docs (DOCS: `MicrosoftDocs/xbox-live-docs`, published on Microsoft Learn as
+the "Multiplayer Session Directory" pages and the MPSD REST reference), XSAPI (`microsoft/xbox-live-api`),
+go-xsapi (`df-mc/go-xsapi`) and MCXboxBroadcast (`MCXboxBroadcast/Broadcaster`). `docs/mpsd-notes.md` in this
+repository names the page or file behind each fact.
 
 Conventions:
 * Every request carries `X-Xbl-Contract-Version` (send `107`) and `Authorization: XBL3.0 x=<userhash>;<token>`.
@@ -8676,14 +8686,15 @@ Conventions:
   `"Measuring"`) and may add values, so they are compared case-insensitively and unknown values are kept.
 * Error bodies (400, 401, 403, 404, 405, 409) are plain-text messages, not JSON. A verb a path does not
   support answers 405 (not an operation's status, so not listed under the operations).
-* 202 ("Accepted, not completed yet", text/plain, no body) is in the docs' MPSD status table (reference §1.5)
-  but no client (XSAPI, go-xsapi, MCXboxBroadcast) handles it and no page says which operation gives it, so no
-  operation declares it. Clients must treat any 2xx they do not know as a success (the SDK does).
+* 202 ("Accepted, not completed yet", text/plain, no body) is in the docs' MPSD status table (DOCS
+  `live-mpsd-status-codes.md`) but no client (XSAPI, go-xsapi, MCXboxBroadcast) handles it and no page says
+  which operation gives it, so no operation declares it. Clients must treat any 2xx they do not know as a success (the SDK does).
 * Optional request headers on every operation: `Accept-Language` (locales for service strings; XSAPI sends
-  it on every call) and `Signature` (request signature, when the token's signing policy asks for one),
-  reference §1.2.
+  it on every call) and `Signature` (request signature, when the token's signing policy asks for one), as
+  XSAPI sends them (`Source/Shared/http_call_wrapper_internal.cpp`).
 
-Resolved conflicts between the public docs (DOCS) and XSAPI's real behaviour (reference §8):
+Resolved conflicts between the public docs (DOCS) and XSAPI's real behaviour (each with its sources in
+`docs/mpsd-notes.md`, "Where the sources disagree"):
 1. PUT /handles/{handleId}/session body: DOCS say none; XSAPI and go-xsapi send a session delta and receive a
    session. Modelled with bodies.
 2. GET /handles/{handleId} response: DOCS say a MultiplayerSession; no client calls it. Modelled as the handle
@@ -8779,11 +8790,13 @@ Sends a `GET` request to `/handles/{handleId}/session`
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `if_none_match`: An ETag; 304 when the session has not changed since.
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 ```ignore
 let response = client.get_session_by_handle()
@@ -8819,12 +8832,14 @@ any other value (`1`, `yes`, a typo), an empty value or the parameter given twic
 never turns a dry run into a committed write.
 
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid
 write. `members.me` joins or updates the caller, `members.me: null` leaves.
@@ -8858,10 +8873,12 @@ Sends a `POST` request to `/handles`
 
 Arguments:
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 - `body`
 ```ignore
@@ -8885,38 +8902,48 @@ Returns at most 100 handles; no paging. Activity queries filter by `owners.xuids
 Sends a `POST` request to `/handles/query`
 
 Arguments:
-- `inactive`: Include sessions where the user is inactive. From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `inactive`: Include sessions where the user is inactive. From the DOCS query-string table of this URI
+(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the
+handle query honours it is unverified.
 
 - `include`: Comma-separated extra sections: `relatedInfo`, `customProperties`, `roleInfo`. XSAPI sends
 `relatedInfo,customProperties` for activities and `relatedInfo,roleInfo,customProperties` for search.
 
-- `keyword`: Sessions with this keyword. From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `keyword`: Sessions with this keyword. From the DOCS query-string table of this URI (`uri-handlesquerypost.md`),
+which is copied from the session query; XSAPI never sends it and whether the handle query honours it is
+unverified.
 
-- `private`: Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `private`: Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI
+(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the
+handle query honours it is unverified.
 
-- `reservations`: Include sessions where the user is only reserved (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `reservations`: Include sessions where the user is only reserved (server-level access, else 403). From the DOCS
+query-string table of this URI (`uri-handlesquerypost.md`), which is copied from the session query; XSAPI
+never sends it and whether the handle query honours it is unverified.
 
-- `take`: At most this many results, 0 to 100. From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `take`: At most this many results, 0 to 100. From the DOCS query-string table of this URI
+(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the
+handle query honours it is unverified.
 
-- `version`: Only sessions of this major version. From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `version`: Only sessions of this major version. From the DOCS query-string table of this URI
+(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the
+handle query honours it is unverified.
 
-- `visibility`: Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `visibility`: Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of
+this URI (`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and
+whether the handle query honours it is unverified.
 
-- `xuid`: Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI, which is copied from the session query
-(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.
+- `xuid`: Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI
+(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the
+handle query honours it is unverified.
 
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 - `body`
 ```ignore
@@ -8950,10 +8977,12 @@ Sends a `GET` request to `/handles/{handleId}`
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 ```ignore
 let response = client.get_handle()
@@ -8977,10 +9006,12 @@ Sends a `DELETE` request to `/handles/{handleId}`
 Arguments:
 - `handle_id`: The handle's GUID (activity, invite, search or transfer handle).
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 ```ignore
 let response = client.delete_handle()
@@ -9006,11 +9037,13 @@ Arguments:
 - `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
 - `session_name`: Session name (1 to 99 characters, no control characters; case-insensitive; 400 otherwise).
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `if_none_match`: An ETag; 304 when the session has not changed since.
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 ```ignore
 let response = client.get_session()
@@ -9048,12 +9081,14 @@ any other value (`1`, `yes`, a typo), an empty value or the parameter given twic
 never turns a dry run into a committed write.
 
 - `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
-(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
 
 - `if_match`: `*` (the session must exist) or an ETag sent back verbatim (synchronized update).
 - `if_none_match`: `*`: create only; 412 when the session already exists.
 - `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
-(XSAPI `GetTokenAndSignature`, `SIG_HEADER "Signature"`; reference §1.2).
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
 
 - `body`: A session delta merged into the session: objects merge recursively, `null` deletes a key; `{}` is a valid
 write. `members.me` joins or updates the caller, `members.me: null` leaves.

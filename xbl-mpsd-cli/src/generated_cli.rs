@@ -31,7 +31,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -56,7 +56,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .about(
@@ -71,7 +71,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -114,7 +114,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .arg(
@@ -143,7 +143,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -162,7 +162,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .arg(
@@ -206,7 +206,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -215,7 +215,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.\n`session/memberXuids/any(d:d eq '1234566')`. ⚠ The docs write `session/memberXuids`, `strings/…`,\n`numbers/…`; XSAPI's header examples write `MemberXuids/…`, `Strings/…`, `Numbers/…`. Which casing\nthe service needs is unverified; the docs' table is the more detailed (reference §2.4).\n",
+                        "OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.\n`session/memberXuids/any(d:d eq '1234566')`. ⚠ The docs write `session/memberXuids`, `strings/…`,\n`numbers/…`; XSAPI's header examples write `MemberXuids/…`, `Strings/…`, `Numbers/…`. Which casing\nthe service needs is unverified; the docs' table is the more detailed (DOCS\n`live-session-browse.md`; XSAPI `XblMultiplayerGetSearchHandlesAsync` in `multiplayer_c.h`).\n",
                     ),
             )
             .arg(
@@ -233,7 +233,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
                     .help(
-                        "Include sessions where the user is inactive. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Include sessions where the user is inactive. From the DOCS query-string table of this URI\n(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the\nhandle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -251,7 +251,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "Sessions with this keyword. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Sessions with this keyword. From the DOCS query-string table of this URI (`uri-handlesquerypost.md`),\nwhich is copied from the session query; XSAPI never sends it and whether the handle query honours it is\nunverified.\n",
                     ),
             )
             .arg(
@@ -267,7 +267,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
                     .help(
-                        "Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Include private sessions (server-level access, else 403). From the DOCS query-string table of this URI\n(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the\nhandle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -276,7 +276,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(bool))
                     .required(false)
                     .help(
-                        "Include sessions where the user is only reserved (server-level access, else 403). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Include sessions where the user is only reserved (server-level access, else 403). From the DOCS\nquery-string table of this URI (`uri-handlesquerypost.md`), which is copied from the session query; XSAPI\nnever sends it and whether the handle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -291,7 +291,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .arg(
@@ -300,7 +300,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(i32))
                     .required(false)
                     .help(
-                        "At most this many results, 0 to 100. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "At most this many results, 0 to 100. From the DOCS query-string table of this URI\n(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the\nhandle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -324,7 +324,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(i32))
                     .required(false)
                     .help(
-                        "Only sessions of this major version. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Only sessions of this major version. From the DOCS query-string table of this URI\n(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the\nhandle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -333,7 +333,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Only sessions with this visibility (`private`, `visible`, `open`). From the DOCS query-string table of\nthis URI (`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and\nwhether the handle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -342,7 +342,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI, which is copied from the session query\n(reference §2.4); XSAPI never sends it and whether the handle query honours it is unverified.\n",
+                        "Sessions this user (a XUID) is a member of. From the DOCS query-string table of this URI\n(`uri-handlesquerypost.md`), which is copied from the session query; XSAPI never sends it and whether the\nhandle query honours it is unverified.\n",
                     ),
             )
             .arg(
@@ -371,7 +371,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -389,7 +389,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .about(
@@ -404,7 +404,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -422,7 +422,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .about(
@@ -437,7 +437,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -482,7 +482,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .about(
@@ -497,7 +497,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init`); a standard Xbox Live header (reference §1.2, DOCS `httpstandardheaders.md`).\n",
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
                     ),
             )
             .arg(
@@ -560,7 +560,7 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(::clap::value_parser!(::std::string::String))
                     .required(false)
                     .help(
-                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature`, `SIG_HEADER \"Signature\"`; reference §1.2).\n",
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
                     ),
             )
             .arg(

@@ -161,12 +161,30 @@ fn operations(spec: &Value) -> BTreeMap<(String, &'static str), (&Value, &Value)
 }
 
 /// The name of a component reference (`#/components/schemas/X` → `X`).
+/// The schema name a `$ref` names; also for `allOf: [{$ref}]` beside annotations only (the spec's way to give a
+/// property that is a named type its own description), which the generator turns into the same type.
 fn ref_name(value: &Value) -> Option<&str> {
+    let value = match value.get("allOf").and_then(Value::as_array) {
+        Some(all) if all.len() == 1 => {
+            let annotations_only = value.as_object().is_some_and(|map| {
+                map.keys()
+                    .all(|k| k == "allOf" || ANNOTATIONS.contains(&k.as_str()))
+            });
+            if !annotations_only {
+                return None;
+            }
+            &all[0]
+        }
+        _ => value,
+    };
     value
         .get("$ref")
         .and_then(Value::as_str)
         .and_then(|r| r.rsplit('/').next())
 }
+
+/// Keywords that document a schema without changing its generated type.
+const ANNOTATIONS: [&str; 4] = ["description", "title", "example", "readOnly"];
 
 fn is_required(param: &Value) -> bool {
     param.get("required").and_then(Value::as_bool) == Some(true)
@@ -1123,6 +1141,24 @@ mod tests {
         ] {
             assert_has(&breaking, needle);
         }
+    }
+
+    #[test]
+    fn a_ref_wrapped_in_all_of_to_carry_a_description_is_no_change() {
+        let mut head = base();
+        head["components"]["schemas"]["ThingRequest"]["properties"]["color"] = json!({
+            "allOf": [{"$ref": "#/components/schemas/Color"}],
+            "description": "The thing's color.",
+            "readOnly": true
+        });
+        assert!(diff(&base(), &head).is_empty(), "{:#?}", changes(&head));
+
+        // Anything beside the `$ref` that is not an annotation still counts.
+        head["components"]["schemas"]["ThingRequest"]["properties"]["color"] = json!({
+            "allOf": [{"$ref": "#/components/schemas/Color"}],
+            "nullable": true
+        });
+        assert_has(&changes(&head), "type Color replaced by an inline schema");
     }
 
     #[test]

@@ -58,11 +58,13 @@ required, so clients send `""` for "fill in a GUID".
     )]
     #[non_exhaustive]
     pub struct CreateHandleRequest {
+        ///`invite`: what the invite shows; XSAPI always sends `titleId`.
         #[serde(
             rename = "inviteAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub invite_attributes: ::std::option::Option<InviteAttributes>,
+        ///`invite`: the invited user (one invitee per request).
         #[serde(
             rename = "invitedXuid",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -70,18 +72,22 @@ required, so clients send `""` for "fill in a GUID".
         pub invited_xuid: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///`transfer`: the session whose members' access rights are extended to `sessionRef`.
         #[serde(
             rename = "originSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        ///`search`: what the session can be filtered and ordered by.
         #[serde(
             rename = "searchAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub search_attributes: ::std::option::Option<SearchAttributes>,
+        ///The session the handle points to (for `transfer`, the target session). It need not exist.
         #[serde(rename = "sessionRef")]
         pub session_ref: ::xbl_mpsd_api::SessionReference,
+        ///The handle kind to create: `activity`, `invite`, `search` or `transfer`.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1; any other value is 400.
@@ -186,6 +192,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub create_time: ::std::option::Option<
             ::chrono::DateTime<::chrono::offset::Utc>,
         >,
+        ///A copy of the session's `properties.custom`, with `include=customProperties`.
         #[serde(
             rename = "customProperties",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -204,6 +211,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///The handle id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub id: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
+        ///Invite handles: what the invite shows.
         #[serde(
             rename = "inviteAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -217,6 +225,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub invite_protocol: ::std::option::Option<
             ::xbl_mpsd_api::types::InviteProtocol,
         >,
+        ///Invite handles: the invited user.
         #[serde(
             rename = "invitedXuid",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -224,11 +233,13 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub invited_xuid: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///Transfer handles: the session whose access rights the handle extends.
         #[serde(
             rename = "originSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        ///Activity handles: the user whose activity this is.
         #[serde(
             rename = "ownerXuid",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -236,6 +247,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub owner_xuid: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///The session's joinability and member counts, with `include=relatedInfo`.
         #[serde(
             rename = "relatedInfo",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -246,11 +258,13 @@ Handles are immutable: they are created, read and deleted, never updated.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub role_info: ::std::option::Option<HandleDocumentRoleInfo>,
+        ///Search handles: what the session can be filtered and ordered by.
         #[serde(
             rename = "searchAttributes",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub search_attributes: ::std::option::Option<SearchAttributes>,
+        ///Invite handles: the user who sent the invite.
         #[serde(
             rename = "senderXuid",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -258,11 +272,13 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub sender_xuid: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///The session the handle points to (for a transfer handle, the target session).
         #[serde(
             rename = "sessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        ///Activity handles: the title to launch to join the activity.
         #[serde(
             rename = "titleId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -270,6 +286,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub title_id: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
+        ///The handle kind.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1.
@@ -347,8 +364,10 @@ Handles are immutable: they are created, read and deleted, never updated.
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwnersPeople {
+        ///The social group, e.g. `people`, `friends` or `favorites`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub moniker: ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
+        ///The user whose social group it is.
         #[serde(
             rename = "monikerXuid",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -394,10 +413,13 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub order_by: ::std::option::Option<::std::string::String>,
+        ///Activity queries: whose activities to return (XUIDs or a social group).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub owners: ::std::option::Option<HandleQueryOwners>,
+        ///The SCID whose handles are queried.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scid: ::std::option::Option<::xbl_mpsd_api::Scid>,
+        ///Search queries: only sessions with these members (XUIDs or a social group).
         #[serde(
             rename = "sessionMembers",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -409,6 +431,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub template_name: ::std::option::Option<::std::string::String>,
+        ///`activity` or `search`.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
         #[serde(flatten)]
@@ -455,6 +478,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         ///Temporarily closed for joining.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub closed: ::std::option::Option<bool>,
+        ///The session's invite protocol (seen by go-xsapi).
         #[serde(
             rename = "inviteProtocol",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -462,6 +486,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         pub invite_protocol: ::std::option::Option<
             ::xbl_mpsd_api::types::InviteProtocol,
         >,
+        ///The session's join restriction.
         #[serde(
             rename = "joinRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -496,6 +521,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         pub session_owners: ::std::vec::Vec<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///The session's visibility.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
@@ -537,6 +563,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub sender_string: ::std::option::Option<::std::string::String>,
+        ///The title the invitee is invited to; the service finds its name and image by it.
         #[serde(
             rename = "titleId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -572,6 +599,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub lock_id: ::std::option::Option<::std::string::String>,
+        ///`searching`, `expired`, `found`, `failed` or `canceled`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
         ///Free text.
@@ -580,6 +608,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub status_details: ::std::option::Option<::std::string::String>,
+        ///The target session of the match.
         #[serde(
             rename = "targetSessionRef",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -614,6 +643,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///`/servers/{name}/constants/system` "is not currently used" (DOCS `live-mpsd-details.md`).
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
         pub constants: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ///The matchmaking service's properties; `system` holds its status.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<MatchmakingServerProperties>,
         #[serde(flatten)]
@@ -636,6 +666,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingServerProperties {
+        ///The matchmaking status as the matchmaking service writes it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system: ::std::option::Option<MatchmakingResult>,
         #[serde(flatten)]
@@ -684,8 +715,10 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberConstants {
+        ///Title-defined member constants (any JSON value).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
+        ///The service-defined member constants.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system: ::std::option::Option<MemberConstantsSystem>,
         #[serde(flatten)]
@@ -727,6 +760,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///Tournament team (deprecated).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub team: ::std::option::Option<::std::string::String>,
+        ///The member's XUID. Always a string: XSAPI refuses a number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub xuid: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         #[serde(flatten)]
@@ -749,8 +783,10 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberProperties {
+        ///Title-defined member properties (any JSON); in a delta, `null` deletes a key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
+        ///The service-defined member properties.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system: ::std::option::Option<MemberPropertiesSystem>,
         #[serde(flatten)]
@@ -776,6 +812,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///Active in the session; not together with `ready`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub active: ::std::option::Option<bool>,
+        ///The member's arbitration (tournament) results. Deprecated.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub arbitration: ::std::option::Option<MemberArbitration>,
         ///The RTA connection id (a GUID), sent with `active`.
@@ -928,6 +965,7 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub change_number: ::std::option::Option<i64>,
+        ///Session constants: set at creation (or by the template), read-only afterwards; always sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<SessionConstants>,
         ///The contract version of this rendering (a function of the request's contract version).
@@ -949,6 +987,7 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::std::vec::Vec::is_empty"
         )]
         pub host_candidates: ::std::vec::Vec<::std::string::String>,
+        ///The member-initialization state; present only while an initialization episode runs.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub initializing: ::std::option::Option<SessionInitializing>,
         ///`scid~template~name` (older renderings only).
@@ -957,6 +996,7 @@ rendering. Large sessions list only `members.me`.
         ///Members by decimal index (linked through `next`); `me` on large sessions.
         #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
         pub members: ::indexmap::IndexMap<::std::string::String, SessionMember>,
+        ///Bookkeeping of the member list; XSAPI walks `members` from `first` through each member's `next`.
         #[serde(
             rename = "membersInfo",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -968,6 +1008,7 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub next_timer: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Session properties, writable by members at any time; always sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<SessionProperties>,
         ///Role types by name.
@@ -985,6 +1026,7 @@ rendering. Large sessions list only `members.me`.
         pub search_handle: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
         >,
+        ///Server-owned sections by name (e.g. `matchmaking`), writable only by a server principal.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub servers: ::std::option::Option<Servers>,
         ///When the session began (reset on restart).
@@ -1015,6 +1057,7 @@ the session or member is created (a conflicting change is 409).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MultiplayerSessionRequest {
+        ///Session constants; taken only when the session is created (a conflicting change is 409).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<SessionConstants>,
         /**`me` joins or updates the caller (`null` leaves); `reserve_<n>` reserves a slot for another user;
@@ -1025,6 +1068,7 @@ the session or member is created (a conflicting change is 409).
             ::std::string::String,
             ::std::option::Option<SessionMemberRequest>,
         >,
+        ///Session property changes, merged into the session's properties.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<SessionProperties>,
         ///Mutable role settings (`max`, `target`) by role type.
@@ -1167,6 +1211,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Servers {
+        ///The matchmaking service's section.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub matchmaking: ::std::option::Option<MatchmakingServer>,
         #[serde(flatten)]
@@ -1278,8 +1323,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstants {
+        ///Title-defined session constants (any JSON), set at creation.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
+        ///The service-defined session constants.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system: ::std::option::Option<SessionConstantsSystem>,
         #[serde(flatten)]
@@ -1318,6 +1365,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub broadcast_viewer_title_ids: ::std::vec::Vec<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
+        ///What the session can do; every capability defaults to false.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub capabilities: ::std::option::Option<SessionCapabilities>,
         ///Deprecated (Xbox Live Compute was discontinued).
@@ -1330,6 +1378,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             ::std::string::String,
             ::serde_json::Value,
         >,
+        ///Milliseconds an inactive member stays before it is removed (default 0 under contract 107).
         #[serde(
             rename = "inactiveRemovalTimeout",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1338,6 +1387,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///XUIDs; the creator must be one of them (or a server).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub initiators: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        ///The URI scheme of the launch URI for invite toasts (`game` enables invite toasts).
         #[serde(
             rename = "inviteProtocol",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1391,16 +1441,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub peer_to_peer_requirements: ::std::option::Option<
             SessionConstantsSystemPeerToPeerRequirements,
         >,
+        ///Milliseconds a ready member stays ready before it is made inactive or removed (default 180000).
         #[serde(
             rename = "readyRemovalTimeout",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub ready_removal_timeout: ::std::option::Option<Timeout>,
+        ///Milliseconds a reservation stays before it is removed (default 30000).
         #[serde(
             rename = "reservedRemovalTimeout",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub reserved_removal_timeout: ::std::option::Option<Timeout>,
+        ///Milliseconds an empty session stays before it is deleted (default 0; `null`: never).
         #[serde(
             rename = "sessionEmptyTimeout",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1409,6 +1462,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Document version; XSAPI always writes 1.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub version: ::std::option::Option<i32>,
+        ///Who can see and join the session: `private`, `visible` or `open` (the default).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
@@ -1583,6 +1637,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub allow_non_owner_invite_handles: ::std::option::Option<bool>,
+        ///What happens when the last owner leaves: `oldest` or `endsession` (the default).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub migration: ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
         ///System properties non-owners may change.
@@ -1626,6 +1681,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub bandwidth_up_minimum: ::std::option::Option<i64>,
+        ///What the host is chosen by.
         #[serde(
             rename = "hostSelectionMetric",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1694,6 +1750,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The initialization episode number.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub episode: ::std::option::Option<i64>,
+        ///The current stage: `joining`, `measuring`, `evaluating` or `failed`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub stage: ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
         ///When the current stage began.
@@ -1724,6 +1781,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMember {
+        ///The title the member is active in.
         #[serde(
             rename = "activeTitleId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1731,6 +1789,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub active_title_id: ::std::option::Option<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
+        ///The member constants, set when the member joins or is reserved.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<MemberConstants>,
         ///Set when a secure device address is uploaded; case-insensitive.
@@ -1768,6 +1827,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The next member's index (`membersInfo.next` at the end of the list).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub next: ::std::option::Option<i64>,
+        ///The member properties, writable only by the member itself.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<MemberProperties>,
         ///True until the user's first write.
@@ -1799,8 +1859,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMemberRequest {
+        ///Member constants; taken only when the member joins or is reserved.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub constants: ::std::option::Option<MemberConstants>,
+        ///Member property changes; only the member itself may write them.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<MemberProperties>,
         ///Role name by role type; `null` leaves a role.
@@ -1829,8 +1891,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionProperties {
+        ///Title-defined session properties (any JSON); in a delta, `null` deletes a key.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub custom: ::std::option::Option<Custom>,
+        ///The service-defined session properties.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub system: ::std::option::Option<SessionPropertiesSystem>,
         #[serde(flatten)]
@@ -1871,6 +1935,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub initialization_succeeded: ::std::option::Option<bool>,
+        ///Who may join an open session (default `none`; large sessions allow only `none`).
         #[serde(
             rename = "joinRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1893,6 +1958,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Member indices of the owners (`hasOwners`).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub owners: ::std::vec::Vec<i64>,
+        ///Who may read the session: `none`, `local` or `followed` (written by XSAPI and go-xsapi).
         #[serde(
             rename = "readRestriction",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1928,6 +1994,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionPropertiesSystemMatchmaking {
+        ///The client's own matchmaking status; needs the `clientMatchmaking` capability.
         #[serde(
             rename = "clientResult",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1939,6 +2006,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub server_connection_string: ::std::option::Option<::std::string::String>,
+        ///Constants for the match's target session (any JSON).
         #[serde(
             rename = "targetSessionConstants",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -8688,7 +8756,8 @@ Conventions:
   support answers 405 (not an operation's status, so not listed under the operations).
 * 202 ("Accepted, not completed yet", text/plain, no body) is in the docs' MPSD status table (DOCS
   `live-mpsd-status-codes.md`) but no client (XSAPI, go-xsapi, MCXboxBroadcast) handles it and no page says
-  which operation gives it, so no operation declares it. Clients must treat any 2xx they do not know as a success (the SDK does).
+  which operation gives it, so no operation declares it. Clients must treat any 2xx they do not know as a
+  success (the SDK does).
 * Optional request headers on every operation: `Accept-Language` (locales for service strings; XSAPI sends
   it on every call) and `Signature` (request signature, when the token's signing policy asks for one), as
   XSAPI sends them (`Source/Shared/http_call_wrapper_internal.cpp`).

@@ -154,7 +154,8 @@ impl<T: CliConfig> Cli<T> {
                             ::xbl_mpsd_api::Lenient < ::xbl_mpsd_api::Xuid >
                         ),
                     )
-                    .required(false),
+                    .required(false)
+                    .help("`invite`: the invited user (one invitee per request)."),
             )
             .arg(
                 ::clap::Arg::new("signature")
@@ -171,7 +172,10 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(
                         ::clap::value_parser!(::xbl_mpsd_api::types::HandleType),
                     )
-                    .required_unless_present("json-body"),
+                    .required_unless_present("json-body")
+                    .help(
+                        "The handle kind to create: `activity`, `invite`, `search` or `transfer`.",
+                    ),
             )
             .arg(
                 ::clap::Arg::new("version")
@@ -283,7 +287,8 @@ impl<T: CliConfig> Cli<T> {
                 ::clap::Arg::new("scid")
                     .long("scid")
                     .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
-                    .required(false),
+                    .required(false)
+                    .help("The SCID whose handles are queried."),
             )
             .arg(
                 ::clap::Arg::new("signature")
@@ -316,7 +321,8 @@ impl<T: CliConfig> Cli<T> {
                     .value_parser(
                         ::clap::value_parser!(::xbl_mpsd_api::types::HandleType),
                     )
-                    .required_unless_present("json-body"),
+                    .required_unless_present("json-body")
+                    .help("`activity` or `search`."),
             )
             .arg(
                 ::clap::Arg::new("version")

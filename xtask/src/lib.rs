@@ -12,6 +12,7 @@ pub mod evolve;
 pub mod operations;
 pub mod postprocess;
 pub mod spec_diff;
+pub mod spec_docs;
 pub mod success;
 pub mod transform;
 pub mod validate;

@@ -21,11 +21,11 @@ pub mod types {
     #[non_exhaustive]
     pub struct ArbitrationResult {
         ///The outcome as the member reports it, e.g. `win`, `loss`, `draw`, `rank` (fixtures show `loss` and `rank`).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub outcome: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub outcome: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///The team's rank, with `outcome` `rank`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ranking: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub ranking: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -61,29 +61,35 @@ required, so clients send `""` for "fill in a GUID".
         ///`invite`: what the invite shows; XSAPI always sends `titleId`.
         #[serde(
             rename = "inviteAttributes",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invite_attributes: ::std::option::Option<InviteAttributes>,
+        pub invite_attributes: ::xbl_mpsd_api::Nullable<InviteAttributes>,
         ///`invite`: the invited user (one invitee per request).
         #[serde(
             rename = "invitedXuid",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invited_xuid: ::std::option::Option<
+        pub invited_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
         ///`transfer`: the session whose members' access rights are extended to `sessionRef`.
         #[serde(
             rename = "originSessionRef",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        pub origin_session_ref: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::SessionReference,
+        >,
         ///`search`: what the session can be filtered and ordered by.
         #[serde(
             rename = "searchAttributes",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub search_attributes: ::std::option::Option<SearchAttributes>,
+        pub search_attributes: ::xbl_mpsd_api::Nullable<SearchAttributes>,
         ///The session the handle points to (for `transfer`, the target session). It need not exist.
         #[serde(rename = "sessionRef")]
         pub session_ref: ::xbl_mpsd_api::SessionReference,
@@ -187,111 +193,128 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///When the handle was created.
         #[serde(
             rename = "createTime",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub create_time: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub create_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         ///A copy of the session's `properties.custom`, with `include=customProperties`.
         #[serde(
             rename = "customProperties",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub custom_properties: ::std::option::Option<Custom>,
+        pub custom_properties: ::xbl_mpsd_api::Nullable<Custom>,
         ///When an invite expires.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub expiration: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub expiration: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         ///Per-platform launch data (`{titleId, pfn, boundPfns}`), as seen by go-xsapi.
         #[serde(
             rename = "gameTypes",
             default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub game_types: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        pub game_types: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///The handle id.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub id: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+        >,
         ///Invite handles: what the invite shows.
         #[serde(
             rename = "inviteAttributes",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invite_attributes: ::std::option::Option<InviteAttributes>,
+        pub invite_attributes: ::xbl_mpsd_api::Nullable<InviteAttributes>,
         ///From the template's `inviteProtocol`.
         #[serde(
             rename = "inviteProtocol",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invite_protocol: ::std::option::Option<
+        pub invite_protocol: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::types::InviteProtocol,
         >,
         ///Invite handles: the invited user.
         #[serde(
             rename = "invitedXuid",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invited_xuid: ::std::option::Option<
+        pub invited_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
         ///Transfer handles: the session whose access rights the handle extends.
         #[serde(
             rename = "originSessionRef",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub origin_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        pub origin_session_ref: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::SessionReference,
+        >,
         ///Activity handles: the user whose activity this is.
         #[serde(
             rename = "ownerXuid",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub owner_xuid: ::std::option::Option<
+        pub owner_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
         ///The session's joinability and member counts, with `include=relatedInfo`.
         #[serde(
             rename = "relatedInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub related_info: ::std::option::Option<HandleRelatedInfo>,
+        pub related_info: ::xbl_mpsd_api::Nullable<HandleRelatedInfo>,
         #[serde(
             rename = "roleInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub role_info: ::std::option::Option<HandleDocumentRoleInfo>,
+        pub role_info: ::xbl_mpsd_api::Nullable<HandleDocumentRoleInfo>,
         ///Search handles: what the session can be filtered and ordered by.
         #[serde(
             rename = "searchAttributes",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub search_attributes: ::std::option::Option<SearchAttributes>,
+        pub search_attributes: ::xbl_mpsd_api::Nullable<SearchAttributes>,
         ///Invite handles: the user who sent the invite.
         #[serde(
             rename = "senderXuid",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub sender_xuid: ::std::option::Option<
+        pub sender_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
         ///The session the handle points to (for a transfer handle, the target session).
         #[serde(
             rename = "sessionRef",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        pub session_ref: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
         ///Activity handles: the title to launch to join the activity.
         #[serde(
             rename = "titleId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub title_id: ::std::option::Option<
+        pub title_id: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
         ///The handle kind.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub version: ::std::option::Option<i32>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub version: ::xbl_mpsd_api::Nullable<i32>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -316,9 +339,11 @@ Handles are immutable: they are created, read and deleted, never updated.
         #[serde(
             rename = "roleTypes",
             default,
-            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub role_types: ::indexmap::IndexMap<::std::string::String, RoleType>,
+        pub role_types: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, RoleType>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -339,11 +364,13 @@ Handles are immutable: they are created, read and deleted, never updated.
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwners {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub people: ::std::option::Option<HandleQueryOwnersPeople>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub people: ::xbl_mpsd_api::Nullable<HandleQueryOwnersPeople>,
         ///Owner XUIDs.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub xuids: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub xuids: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -365,14 +392,15 @@ Handles are immutable: they are created, read and deleted, never updated.
     #[non_exhaustive]
     pub struct HandleQueryOwnersPeople {
         ///The social group, e.g. `people`, `friends` or `favorites`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub moniker: ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub moniker: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::SocialMoniker>,
         ///The user whose social group it is.
         #[serde(
             rename = "monikerXuid",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub moniker_xuid: ::std::option::Option<
+        pub moniker_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
         #[serde(flatten)]
@@ -402,35 +430,38 @@ Handles are immutable: they are created, read and deleted, never updated.
 the service needs is unverified; the docs' table is the more detailed (DOCS
 `live-session-browse.md`; XSAPI `XblMultiplayerGetSearchHandlesAsync` in `multiplayer_c.h`).
 */
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub filter: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub filter: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Search across all sessions, not only those of `sessionMembers`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub global: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub global: ::xbl_mpsd_api::Nullable<bool>,
         ///`<attribute> asc|desc` (default `Timestamp asc`).
         #[serde(
             rename = "orderBy",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub order_by: ::std::option::Option<::std::string::String>,
+        pub order_by: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Activity queries: whose activities to return (XUIDs or a social group).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub owners: ::std::option::Option<HandleQueryOwners>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub owners: ::xbl_mpsd_api::Nullable<HandleQueryOwners>,
         ///The SCID whose handles are queried.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub scid: ::std::option::Option<::xbl_mpsd_api::Scid>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub scid: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Scid>,
         ///Search queries: only sessions with these members (XUIDs or a social group).
         #[serde(
             rename = "sessionMembers",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub session_members: ::std::option::Option<HandleQueryOwners>,
+        pub session_members: ::xbl_mpsd_api::Nullable<HandleQueryOwners>,
         ///Search queries; the template of the sessions.
         #[serde(
             rename = "templateName",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub template_name: ::std::option::Option<::std::string::String>,
+        pub template_name: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///`activity` or `search`.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
@@ -476,54 +507,59 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
     #[non_exhaustive]
     pub struct HandleRelatedInfo {
         ///Temporarily closed for joining.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub closed: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub closed: ::xbl_mpsd_api::Nullable<bool>,
         ///The session's invite protocol (seen by go-xsapi).
         #[serde(
             rename = "inviteProtocol",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invite_protocol: ::std::option::Option<
+        pub invite_protocol: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::types::InviteProtocol,
         >,
         ///The session's join restriction.
         #[serde(
             rename = "joinRestriction",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub join_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+        pub join_restriction: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::types::Restriction,
+        >,
         ///The session's maximum.
         #[serde(
             rename = "maxMembersCount",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub max_members_count: ::std::option::Option<i64>,
+        pub max_members_count: ::xbl_mpsd_api::Nullable<i64>,
         ///Current members.
         #[serde(
             rename = "membersCount",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub members_count: ::std::option::Option<i64>,
+        pub members_count: ::xbl_mpsd_api::Nullable<i64>,
         ///When the activity was posted.
         #[serde(
             rename = "postedTime",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub posted_time: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub posted_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         ///Owner XUIDs (search handles).
         #[serde(
             rename = "sessionOwners",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub session_owners: ::std::vec::Vec<
-            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        pub session_owners: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         >,
         ///The session's visibility.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub visibility: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -545,8 +581,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
     #[non_exhaustive]
     pub struct InviteAttributes {
         ///Title-defined context, at most 256 characters URI-encoded; passed to the activation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub context: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub context: ::xbl_mpsd_api::Nullable<::std::string::String>,
         /**Id of a custom invite string. XSAPI requires a `///` prefix (`XblMultiplayerSendInvitesAsync`); its
 ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepends
 `custominvitestrings_` to custom invite string ids, at most 100 characters (DOCS
@@ -554,21 +590,24 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
 */
         #[serde(
             rename = "contextString",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub context_string: ::std::option::Option<::std::string::String>,
+        pub context_string: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Sender display string when the sender is a service.
         #[serde(
             rename = "senderString",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub sender_string: ::std::option::Option<::std::string::String>,
+        pub sender_string: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///The title the invitee is invited to; the service finds its name and image by it.
         #[serde(
             rename = "titleId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub title_id: ::std::option::Option<
+        pub title_id: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
         #[serde(flatten)]
@@ -596,30 +635,36 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
 */
         #[serde(
             rename = "lockId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub lock_id: ::std::option::Option<::std::string::String>,
+        pub lock_id: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///`searching`, `expired`, `found`, `failed` or `canceled`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub status: ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub status: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::MatchmakingStatus>,
         ///Free text.
         #[serde(
             rename = "statusDetails",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub status_details: ::std::option::Option<::std::string::String>,
+        pub status_details: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///The target session of the match.
         #[serde(
             rename = "targetSessionRef",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub target_session_ref: ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+        pub target_session_ref: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::SessionReference,
+        >,
         ///Typical wait in seconds.
         #[serde(
             rename = "typicalWait",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub typical_wait: ::std::option::Option<i64>,
+        pub typical_wait: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -641,11 +686,13 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MatchmakingServer {
         ///`/servers/{name}/constants/system` "is not currently used" (DOCS `live-mpsd-details.md`).
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub constants: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///The matchmaking service's properties; `system` holds its status.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties: ::std::option::Option<MatchmakingServerProperties>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub properties: ::xbl_mpsd_api::Nullable<MatchmakingServerProperties>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -667,8 +714,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MatchmakingServerProperties {
         ///The matchmaking status as the matchmaking service writes it.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub system: ::std::option::Option<MatchmakingResult>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub system: ::xbl_mpsd_api::Nullable<MatchmakingResult>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -693,8 +740,10 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MemberArbitration {
         ///The result by team name.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub results: ::indexmap::IndexMap<::std::string::String, ArbitrationResult>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub results: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, ArbitrationResult>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -716,11 +765,11 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MemberConstants {
         ///Title-defined member constants (any JSON value).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub custom: ::std::option::Option<Custom>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<Custom>,
         ///The service-defined member constants.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub system: ::std::option::Option<MemberConstantsSystem>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub system: ::xbl_mpsd_api::Nullable<MemberConstantsSystem>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -742,27 +791,28 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MemberConstantsSystem {
         ///The member's index.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub index: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub index: ::xbl_mpsd_api::Nullable<i64>,
         ///Join the initialization episode.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub initialize: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub initialize: ::xbl_mpsd_api::Nullable<bool>,
         ///Set by SmartMatch.
         #[serde(
             rename = "matchmakingResult",
             default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub matchmaking_result: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
+        pub matchmaking_result: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Tournament team (deprecated).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub team: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///The member's XUID. Always a string: XSAPI refuses a number.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub xuid: ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub xuid: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -784,11 +834,11 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MemberProperties {
         ///Title-defined member properties (any JSON); in a delta, `null` deletes a key.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub custom: ::std::option::Option<Custom>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<Custom>,
         ///The service-defined member properties.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub system: ::std::option::Option<MemberPropertiesSystem>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub system: ::xbl_mpsd_api::Nullable<MemberPropertiesSystem>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -810,63 +860,69 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     #[non_exhaustive]
     pub struct MemberPropertiesSystem {
         ///Active in the session; not together with `ready`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub active: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub active: ::xbl_mpsd_api::Nullable<bool>,
         ///The member's arbitration (tournament) results. Deprecated.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub arbitration: ::std::option::Option<MemberArbitration>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub arbitration: ::xbl_mpsd_api::Nullable<MemberArbitration>,
         ///The RTA connection id (a GUID), sent with `active`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub connection: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub connection: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         ///Point-in-time encounters; consumed, never returned.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub encounters: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub encounters: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
         ///Group names (recent-player reporting on large sessions).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub groups: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub groups: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
         ///Member indices that fail together during initialization.
         #[serde(
             rename = "initializationGroup",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub initialization_group: ::std::vec::Vec<i64>,
+        pub initialization_group: ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
         ///QoS measurements by lower-case device token; set once, as a whole.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub measurements: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub measurements: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         ///Ready; not together with `active`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub ready: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub ready: ::xbl_mpsd_api::Nullable<bool>,
         /**Preference for each role, 0 to 100, by role name. DOCS only (`live-mpsd-details.md`);
 no client sends it. Spelled as documented (capital R).
 */
         #[serde(
             rename = "RolePreference",
             default,
-            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub role_preference: ::indexmap::IndexMap<::std::string::String, i32>,
+        pub role_preference: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, i32>,
+        >,
         ///Base64; requires `capabilities.connectivity`.
         #[serde(
             rename = "secureDeviceAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub secure_device_address: ::std::option::Option<::std::string::String>,
+        pub secure_device_address: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Latency to servers by connection string; set once, as a whole.
         #[serde(
             rename = "serverMeasurements",
             default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub server_measurements: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
+        pub server_measurements: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub subscription: ::std::option::Option<MemberPropertiesSystemSubscription>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub subscription: ::xbl_mpsd_api::Nullable<MemberPropertiesSystemSubscription>,
         ///The docs' form, by GUID; `null` removes one. Clients send `subscription`.
-        #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
-        pub subscriptions: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub subscriptions: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -891,12 +947,14 @@ no client sends it. Spelled as documented (capital R).
         #[serde(
             rename = "changeTypes",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub change_types: ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+        pub change_types: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+        >,
         ///An upper-case GUID.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub id: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub id: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -918,20 +976,20 @@ no client sends it. Spelled as documented (capital R).
     #[non_exhaustive]
     pub struct MembersInfo {
         ///Members that are no longer reserved.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub accepted: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub accepted: ::xbl_mpsd_api::Nullable<i64>,
         ///Active members.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub active: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub active: ::xbl_mpsd_api::Nullable<i64>,
         ///Number of members, reserved or not.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub count: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub count: ::xbl_mpsd_api::Nullable<i64>,
         ///Index of the first member.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub first: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub first: ::xbl_mpsd_api::Nullable<i64>,
         ///The index the next member will get.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub next: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub next: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -957,84 +1015,99 @@ rendering. Large sessions list only `members.me`.
     #[non_exhaustive]
     pub struct MultiplayerSession {
         ///Scopes `changeNumber` (a GUID).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub branch: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub branch: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
         ///Incremented by every committed change.
         #[serde(
             rename = "changeNumber",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub change_number: ::std::option::Option<i64>,
+        pub change_number: ::xbl_mpsd_api::Nullable<i64>,
         ///Session constants: set at creation (or by the template), read-only afterwards; always sent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub constants: ::std::option::Option<SessionConstants>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<SessionConstants>,
         ///The contract version of this rendering (a function of the request's contract version).
         #[serde(
             rename = "contractVersion",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub contract_version: ::std::option::Option<i32>,
+        pub contract_version: ::xbl_mpsd_api::Nullable<i32>,
         ///For tracing (a GUID); survives an empty session being deleted and restarted.
         #[serde(
             rename = "correlationId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub correlation_id: ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+        pub correlation_id: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::uuid::Uuid>,
+        >,
         ///Device tokens ranked for hosting, set after measuring.
         #[serde(
             rename = "hostCandidates",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub host_candidates: ::std::vec::Vec<::std::string::String>,
+        pub host_candidates: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///The member-initialization state; present only while an initialization episode runs.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub initializing: ::std::option::Option<SessionInitializing>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub initializing: ::xbl_mpsd_api::Nullable<SessionInitializing>,
         ///`scid~template~name` (older renderings only).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub key: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub key: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Members by decimal index (linked through `next`); `me` on large sessions.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub members: ::indexmap::IndexMap<::std::string::String, SessionMember>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub members: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::xbl_mpsd_api::MemberKey, SessionMember>,
+        >,
         ///Bookkeeping of the member list; XSAPI walks `members` from `first` through each member's `next`.
         #[serde(
             rename = "membersInfo",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub members_info: ::std::option::Option<MembersInfo>,
+        pub members_info: ::xbl_mpsd_api::Nullable<MembersInfo>,
         ///When the next timeout fires, if any (also the `Expires` header).
         #[serde(
             rename = "nextTimer",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub next_timer: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub next_timer: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         ///Session properties, writable by members at any time; always sent.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties: ::std::option::Option<SessionProperties>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub properties: ::xbl_mpsd_api::Nullable<SessionProperties>,
         ///Role types by name.
         #[serde(
             rename = "roleTypes",
             default,
-            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub role_types: ::indexmap::IndexMap<::std::string::String, RoleType>,
+        pub role_types: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, RoleType>,
+        >,
         ///The session's search-handle id, if it has one.
         #[serde(
             rename = "searchHandle",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub search_handle: ::std::option::Option<
+        pub search_handle: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
         >,
         ///Server-owned sections by name (e.g. `matchmaking`), writable only by a server principal.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub servers: ::std::option::Option<Servers>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub servers: ::xbl_mpsd_api::Nullable<Servers>,
         ///When the session began (reset on restart).
         #[serde(
             rename = "startTime",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub start_time: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub start_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1058,31 +1131,35 @@ the session or member is created (a conflicting change is 409).
     #[non_exhaustive]
     pub struct MultiplayerSessionRequest {
         ///Session constants; taken only when the session is created (a conflicting change is 409).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub constants: ::std::option::Option<SessionConstants>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<SessionConstants>,
         /**`me` joins or updates the caller (`null` leaves); `reserve_<n>` reserves a slot for another user;
 `<index>: null` removes a member (server principals only).
 */
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub members: ::indexmap::IndexMap<
-            ::std::string::String,
-            ::std::option::Option<SessionMemberRequest>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub members: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<
+                ::xbl_mpsd_api::MemberKey,
+                ::std::option::Option<SessionMemberRequest>,
+            >,
         >,
         ///Session property changes, merged into the session's properties.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties: ::std::option::Option<SessionProperties>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub properties: ::xbl_mpsd_api::Nullable<SessionProperties>,
         ///Mutable role settings (`max`, `target`) by role type.
         #[serde(
             rename = "roleTypes",
             default,
-            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub role_types: ::indexmap::IndexMap<::std::string::String, RoleType>,
+        pub role_types: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, RoleType>,
+        >,
         /**Server sections by name (server principals only); `null` removes one. (Nullable so that the typed
 field is optional and an empty `{}` is written back, not dropped.)
 */
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub servers: ::std::option::Option<
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub servers: ::xbl_mpsd_api::Nullable<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         #[serde(flatten)]
@@ -1106,21 +1183,23 @@ field is optional and an empty `{}` is written back, not dropped.)
     #[non_exhaustive]
     pub struct Role {
         ///Members in the role.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub count: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub count: ::xbl_mpsd_api::Nullable<i64>,
         ///Maximum number of members.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub max: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub max: ::xbl_mpsd_api::Nullable<i64>,
         ///The members in the role.
         #[serde(
             rename = "memberXuids",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub member_xuids: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        pub member_xuids: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        >,
         ///Target number of members.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub target: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub target: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1145,20 +1224,23 @@ field is optional and an empty `{}` is written back, not dropped.)
         #[serde(
             rename = "mutableRoleSettings",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub mutable_role_settings: ::std::vec::Vec<
-            ::xbl_mpsd_api::types::MutableRoleSetting,
+        pub mutable_role_settings: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
         >,
         ///Only owners may assign these roles.
         #[serde(
             rename = "ownerManaged",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub owner_managed: ::std::option::Option<bool>,
+        pub owner_managed: ::xbl_mpsd_api::Nullable<bool>,
         ///Roles by name.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub roles: ::indexmap::IndexMap<::std::string::String, Role>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub roles: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, Role>,
+        >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1180,14 +1262,18 @@ field is optional and an empty `{}` is written back, not dropped.)
     #[non_exhaustive]
     pub struct SearchAttributes {
         ///Number attributes by name.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub numbers: ::indexmap::IndexMap<::std::string::String, f64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub numbers: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, ::serde_json::Number>,
+        >,
         ///String attributes by name.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub strings: ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub strings: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+        >,
         ///Tags (start with a letter, no spaces, < 100 characters).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub tags: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub tags: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1212,8 +1298,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct Servers {
         ///The matchmaking service's section.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub matchmaking: ::std::option::Option<MatchmakingServer>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub matchmaking: ::xbl_mpsd_api::Nullable<MatchmakingServer>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1235,74 +1321,82 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct SessionCapabilities {
         ///Arbitrated (tournament) session.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub arbitration: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub arbitration: ::xbl_mpsd_api::Nullable<bool>,
         ///Fill `serverConnectionStringCandidates` automatically.
         #[serde(
             rename = "autoPopulateServerCandidates",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub auto_populate_server_candidates: ::std::option::Option<bool>,
+        pub auto_populate_server_candidates: ::xbl_mpsd_api::Nullable<bool>,
         ///Broadcast session.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub broadcast: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub broadcast: ::xbl_mpsd_api::Nullable<bool>,
         ///Clients may matchmake (`properties.system.matchmaking.clientResult`).
         #[serde(
             rename = "clientMatchmaking",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub client_matchmaking: ::std::option::Option<bool>,
+        pub client_matchmaking: ::xbl_mpsd_api::Nullable<bool>,
         ///Deprecated.
         #[serde(
             rename = "cloudCompute",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub cloud_compute: ::std::option::Option<bool>,
+        pub cloud_compute: ::xbl_mpsd_api::Nullable<bool>,
         ///Active members need an RTA connection (shoulder taps, disconnect detection).
         #[serde(
             rename = "connectionRequiredForActiveMembers",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub connection_required_for_active_members: ::std::option::Option<bool>,
+        pub connection_required_for_active_members: ::xbl_mpsd_api::Nullable<bool>,
         ///Members upload secure device addresses; not with `large`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub connectivity: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub connectivity: ::xbl_mpsd_api::Nullable<bool>,
         ///Cross-platform play (spelled `crossPlay`; default false).
         #[serde(
             rename = "crossPlay",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub cross_play: ::std::option::Option<bool>,
+        pub cross_play: ::xbl_mpsd_api::Nullable<bool>,
         ///Must be true on real gameplay sessions (recent players, reputation).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub gameplay: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub gameplay: ::xbl_mpsd_api::Nullable<bool>,
         ///The session has owners (`properties.system.owners`).
         #[serde(
             rename = "hasOwners",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub has_owners: ::std::option::Option<bool>,
+        pub has_owners: ::xbl_mpsd_api::Nullable<bool>,
         ///Up to 1000 members; `members` shows only `me`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub large: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub large: ::xbl_mpsd_api::Nullable<bool>,
         ///A search handle may be created for it.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub searchable: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub searchable: ::xbl_mpsd_api::Nullable<bool>,
         ///Members need not be present in the title to stay active.
         #[serde(
             rename = "suppressPresenceActivityCheck",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub suppress_presence_activity_check: ::std::option::Option<bool>,
+        pub suppress_presence_activity_check: ::xbl_mpsd_api::Nullable<bool>,
         ///Team (tournament) session.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub team: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub team: ::xbl_mpsd_api::Nullable<bool>,
         ///Default read/join restriction `local`; joins go through search or transfer handles.
         #[serde(
             rename = "userAuthorizationStyle",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub user_authorization_style: ::std::option::Option<bool>,
+        pub user_authorization_style: ::xbl_mpsd_api::Nullable<bool>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1324,11 +1418,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct SessionConstants {
         ///Title-defined session constants (any JSON), set at creation.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub custom: ::std::option::Option<Custom>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<Custom>,
         ///The service-defined session constants.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub system: ::std::option::Option<SessionConstantsSystem>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub system: ::xbl_mpsd_api::Nullable<SessionConstantsSystem>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1354,117 +1448,130 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystem {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub arbitration: ::std::option::Option<SessionConstantsSystemArbitration>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub arbitration: ::xbl_mpsd_api::Nullable<SessionConstantsSystemArbitration>,
         ///Titles that always have read access.
         #[serde(
             rename = "broadcastViewerTitleIds",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub broadcast_viewer_title_ids: ::std::vec::Vec<
-            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        pub broadcast_viewer_title_ids: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
         >,
         ///What the session can do; every capability defaults to false.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub capabilities: ::std::option::Option<SessionCapabilities>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub capabilities: ::xbl_mpsd_api::Nullable<SessionCapabilities>,
         ///Deprecated (Xbox Live Compute was discontinued).
         #[serde(
             rename = "cloudComputePackage",
             default,
-            skip_serializing_if = "::serde_json::Map::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub cloud_compute_package: ::serde_json::Map<
-            ::std::string::String,
-            ::serde_json::Value,
+        pub cloud_compute_package: ::xbl_mpsd_api::Nullable<
+            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
-        ///Milliseconds an inactive member stays before it is removed (default 0 under contract 107).
+        ///Milliseconds an inactive member stays before it is removed (default 0 under contract 107; `null`: never).
         #[serde(
             rename = "inactiveRemovalTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub inactive_removal_timeout: ::std::option::Option<Timeout>,
+        pub inactive_removal_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///XUIDs; the creator must be one of them (or a server).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub initiators: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub initiators: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        >,
         ///The URI scheme of the launch URI for invite toasts (`game` enables invite toasts).
         #[serde(
             rename = "inviteProtocol",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub invite_protocol: ::std::option::Option<
+        pub invite_protocol: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::types::InviteProtocol,
         >,
         ///1–100 (default 100); up to 1000 with `capabilities.large`.
         #[serde(
             rename = "maxMembersCount",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub max_members_count: ::std::option::Option<i32>,
+        pub max_members_count: ::xbl_mpsd_api::Nullable<i32>,
         ///Measurement servers by lower-case name.
         #[serde(
             rename = "measurementServerAddresses",
             default,
-            skip_serializing_if = ":: indexmap :: IndexMap::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub measurement_server_addresses: ::indexmap::IndexMap<
-            ::std::string::String,
-            SessionConstantsSystemMeasurementServerAddressesValue,
+        pub measurement_server_addresses: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<
+                ::std::string::String,
+                SessionConstantsSystemMeasurementServerAddressesValue,
+            >,
         >,
         #[serde(
             rename = "memberInitialization",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub member_initialization: ::std::option::Option<
+        pub member_initialization: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemMemberInitialization,
         >,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub metrics: ::std::option::Option<SessionConstantsSystemMetrics>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub metrics: ::xbl_mpsd_api::Nullable<SessionConstantsSystemMetrics>,
         #[serde(
             rename = "ownershipPolicies",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub ownership_policies: ::std::option::Option<
+        pub ownership_policies: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemOwnershipPolicies,
         >,
         #[serde(
             rename = "peerToHostRequirements",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub peer_to_host_requirements: ::std::option::Option<
+        pub peer_to_host_requirements: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemPeerToHostRequirements,
         >,
         #[serde(
             rename = "peerToPeerRequirements",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub peer_to_peer_requirements: ::std::option::Option<
+        pub peer_to_peer_requirements: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemPeerToPeerRequirements,
         >,
-        ///Milliseconds a ready member stays ready before it is made inactive or removed (default 180000).
+        ///Milliseconds a ready member stays ready before it is made inactive or removed (default 180000; `null`: never).
         #[serde(
             rename = "readyRemovalTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub ready_removal_timeout: ::std::option::Option<Timeout>,
-        ///Milliseconds a reservation stays before it is removed (default 30000).
+        pub ready_removal_timeout: ::xbl_mpsd_api::Nullable<i64>,
+        ///Milliseconds a reservation stays before it is removed (default 30000; `null`: never, `0`: at once).
         #[serde(
             rename = "reservedRemovalTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub reserved_removal_timeout: ::std::option::Option<Timeout>,
+        pub reserved_removal_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///Milliseconds an empty session stays before it is deleted (default 0; `null`: never).
         #[serde(
             rename = "sessionEmptyTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub session_empty_timeout: ::std::option::Option<Timeout>,
+        pub session_empty_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///Document version; XSAPI always writes 1.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub version: ::std::option::Option<i32>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub version: ::xbl_mpsd_api::Nullable<i32>,
         ///Who can see and join the session: `private`, `visible` or `open` (the default).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub visibility: ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub visibility: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1488,15 +1595,17 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Milliseconds (default 300000).
         #[serde(
             rename = "arbitrationTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub arbitration_timeout: ::std::option::Option<i64>,
+        pub arbitration_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///Milliseconds (default 60000).
         #[serde(
             rename = "forfeitTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub forfeit_timeout: ::std::option::Option<i64>,
+        pub forfeit_timeout: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1520,9 +1629,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Base64 secure device address.
         #[serde(
             rename = "secureDeviceAddress",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub secure_device_address: ::std::option::Option<::std::string::String>,
+        pub secure_device_address: ::xbl_mpsd_api::Nullable<::std::string::String>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1546,33 +1656,38 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Milliseconds (default 5000; only with `externalEvaluation`).
         #[serde(
             rename = "evaluationTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub evaluation_timeout: ::std::option::Option<i64>,
+        pub evaluation_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///The title evaluates the measurements (default false).
         #[serde(
             rename = "externalEvaluation",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub external_evaluation: ::std::option::Option<bool>,
+        pub external_evaluation: ::xbl_mpsd_api::Nullable<bool>,
         ///Milliseconds (default 10000).
         #[serde(
             rename = "joinTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub join_timeout: ::std::option::Option<i64>,
+        pub join_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///Milliseconds (default 30000).
         #[serde(
             rename = "measurementTimeout",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub measurement_timeout: ::std::option::Option<i64>,
+        pub measurement_timeout: ::xbl_mpsd_api::Nullable<i64>,
         ///Default 1.
         #[serde(
             rename = "membersNeededToStart",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub members_needed_to_start: ::std::option::Option<i64>,
+        pub members_needed_to_start: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1596,21 +1711,23 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Measure download bandwidth.
         #[serde(
             rename = "bandwidthDown",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub bandwidth_down: ::std::option::Option<bool>,
+        pub bandwidth_down: ::xbl_mpsd_api::Nullable<bool>,
         ///Measure upload bandwidth.
         #[serde(
             rename = "bandwidthUp",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub bandwidth_up: ::std::option::Option<bool>,
+        pub bandwidth_up: ::xbl_mpsd_api::Nullable<bool>,
         ///Custom measurements.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub custom: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<bool>,
         ///Measure latency.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub latency: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub latency: ::xbl_mpsd_api::Nullable<bool>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1634,20 +1751,21 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Whether non-owners may send invites.
         #[serde(
             rename = "allowNonOwnerInviteHandles",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub allow_non_owner_invite_handles: ::std::option::Option<bool>,
+        pub allow_non_owner_invite_handles: ::xbl_mpsd_api::Nullable<bool>,
         ///What happens when the last owner leaves: `oldest` or `endsession` (the default).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub migration: ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub migration: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::OwnerMigration>,
         ///System properties non-owners may change.
         #[serde(
             rename = "nonOwnerModifiableSystemProperties",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub non_owner_modifiable_system_properties: ::std::vec::Vec<
-            ::std::string::String,
+        pub non_owner_modifiable_system_properties: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::std::string::String>,
         >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1672,29 +1790,33 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Kbps (default 100000).
         #[serde(
             rename = "bandwidthDownMinimum",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub bandwidth_down_minimum: ::std::option::Option<i64>,
+        pub bandwidth_down_minimum: ::xbl_mpsd_api::Nullable<i64>,
         ///Kbps (default 1000).
         #[serde(
             rename = "bandwidthUpMinimum",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub bandwidth_up_minimum: ::std::option::Option<i64>,
+        pub bandwidth_up_minimum: ::xbl_mpsd_api::Nullable<i64>,
         ///What the host is chosen by.
         #[serde(
             rename = "hostSelectionMetric",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub host_selection_metric: ::std::option::Option<
+        pub host_selection_metric: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::types::HostSelectionMetric,
         >,
         ///Milliseconds (default 250).
         #[serde(
             rename = "latencyMaximum",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub latency_maximum: ::std::option::Option<i64>,
+        pub latency_maximum: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1718,15 +1840,17 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Kbps (default 10000).
         #[serde(
             rename = "bandwidthMinimum",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub bandwidth_minimum: ::std::option::Option<i64>,
+        pub bandwidth_minimum: ::xbl_mpsd_api::Nullable<i64>,
         ///Milliseconds (default 250).
         #[serde(
             rename = "latencyMaximum",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub latency_maximum: ::std::option::Option<i64>,
+        pub latency_maximum: ::xbl_mpsd_api::Nullable<i64>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1748,19 +1872,18 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct SessionInitializing {
         ///The initialization episode number.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub episode: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub episode: ::xbl_mpsd_api::Nullable<i64>,
         ///The current stage: `joining`, `measuring`, `evaluating` or `failed`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub stage: ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub stage: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InitializationStage>,
         ///When the current stage began.
         #[serde(
             rename = "stageStartTime",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub stage_start_time: ::std::option::Option<
-            ::chrono::DateTime<::chrono::offset::Utc>,
-        >,
+        pub stage_start_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1784,61 +1907,68 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The title the member is active in.
         #[serde(
             rename = "activeTitleId",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub active_title_id: ::std::option::Option<
+        pub active_title_id: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
         ///The member constants, set when the member joins or is reserved.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub constants: ::std::option::Option<MemberConstants>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<MemberConstants>,
         ///Set when a secure device address is uploaded; case-insensitive.
         #[serde(
             rename = "deviceToken",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub device_token: ::std::option::Option<::std::string::String>,
+        pub device_token: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Only once the member has accepted.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub gamertag: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub gamertag: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///1 for members added at creation; removed when the episode ends.
         #[serde(
             rename = "initializationEpisode",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub initialization_episode: ::std::option::Option<i64>,
+        pub initialization_episode: ::xbl_mpsd_api::Nullable<i64>,
         ///Why the member failed initialization.
         #[serde(
             rename = "initializationFailure",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub initialization_failure: ::std::option::Option<
+        pub initialization_failure: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::types::InitializationFailure,
         >,
         ///When the member joined (or was reserved).
         #[serde(
             rename = "joinTime",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub join_time: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        pub join_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
         ///The member's NAT type.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub nat: ::std::option::Option<::xbl_mpsd_api::types::NatType>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub nat: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::NatType>,
         ///The next member's index (`membersInfo.next` at the end of the list).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub next: ::std::option::Option<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub next: ::xbl_mpsd_api::Nullable<i64>,
         ///The member properties, writable only by the member itself.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties: ::std::option::Option<MemberProperties>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub properties: ::xbl_mpsd_api::Nullable<MemberProperties>,
         ///True until the user's first write.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub reserved: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub reserved: ::xbl_mpsd_api::Nullable<bool>,
         ///Role name by role type (at the member's top level, as XSAPI writes it).
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub roles: ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub roles: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+        >,
         ///Present when the member is in `properties.system.turn`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub turn: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub turn: ::xbl_mpsd_api::Nullable<bool>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1860,16 +1990,18 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct SessionMemberRequest {
         ///Member constants; taken only when the member joins or is reserved.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub constants: ::std::option::Option<MemberConstants>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<MemberConstants>,
         ///Member property changes; only the member itself may write them.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub properties: ::std::option::Option<MemberProperties>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub properties: ::xbl_mpsd_api::Nullable<MemberProperties>,
         ///Role name by role type; `null` leaves a role.
-        #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
-        pub roles: ::indexmap::IndexMap<
-            ::std::string::String,
-            ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub roles: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<
+                ::std::string::String,
+                ::std::option::Option<::std::string::String>,
+            >,
         >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1892,11 +2024,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[non_exhaustive]
     pub struct SessionProperties {
         ///Title-defined session properties (any JSON); in a delta, `null` deletes a key.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub custom: ::std::option::Option<Custom>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<Custom>,
         ///The service-defined session properties.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub system: ::std::option::Option<SessionPropertiesSystem>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub system: ::xbl_mpsd_api::Nullable<SessionPropertiesSystem>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1920,60 +2052,71 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Deprecated.
         #[serde(
             rename = "allocateCloudCompute",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub allocate_cloud_compute: ::std::option::Option<bool>,
+        pub allocate_cloud_compute: ::xbl_mpsd_api::Nullable<bool>,
         ///Temporarily closed for joining.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub closed: ::std::option::Option<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub closed: ::xbl_mpsd_api::Nullable<bool>,
         ///The host's device token (must match a member's `deviceToken`).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub host: ::std::option::Option<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub host: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Set while `initializing.stage` is `evaluating`.
         #[serde(
             rename = "initializationSucceeded",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub initialization_succeeded: ::std::option::Option<bool>,
+        pub initialization_succeeded: ::xbl_mpsd_api::Nullable<bool>,
         ///Who may join an open session (default `none`; large sessions allow only `none`).
         #[serde(
             rename = "joinRestriction",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub join_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+        pub join_restriction: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::types::Restriction,
+        >,
         ///Case-insensitive keywords (not on private sessions).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub keywords: ::std::vec::Vec<::std::string::String>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub keywords: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
         ///Members who leave may rejoin, but no new members.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub locked: ::std::option::Option<bool>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub matchmaking: ::std::option::Option<SessionPropertiesSystemMatchmaking>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub locked: ::xbl_mpsd_api::Nullable<bool>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub matchmaking: ::xbl_mpsd_api::Nullable<SessionPropertiesSystemMatchmaking>,
         ///The match did not work out and needs to be resubmitted.
         #[serde(
             rename = "matchmakingResubmit",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub matchmaking_resubmit: ::std::option::Option<bool>,
+        pub matchmaking_resubmit: ::xbl_mpsd_api::Nullable<bool>,
         ///Member indices of the owners (`hasOwners`).
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub owners: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub owners: ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
         ///Who may read the session: `none`, `local` or `followed` (written by XSAPI and go-xsapi).
         #[serde(
             rename = "readRestriction",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub read_restriction: ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+        pub read_restriction: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::types::Restriction,
+        >,
         ///Ordered, case-insensitive connection strings.
         #[serde(
             rename = "serverConnectionStringCandidates",
             default,
-            skip_serializing_if = "::std::vec::Vec::is_empty"
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub server_connection_string_candidates: ::std::vec::Vec<::std::string::String>,
+        pub server_connection_string_candidates: ::xbl_mpsd_api::Nullable<
+            ::std::vec::Vec<::std::string::String>,
+        >,
         ///Member indices whose turn it is.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        pub turn: ::std::vec::Vec<i64>,
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub turn: ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1997,21 +2140,24 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The client's own matchmaking status; needs the `clientMatchmaking` capability.
         #[serde(
             rename = "clientResult",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub client_result: ::std::option::Option<MatchmakingResult>,
+        pub client_result: ::xbl_mpsd_api::Nullable<MatchmakingResult>,
         ///The server the match was found on.
         #[serde(
             rename = "serverConnectionString",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub server_connection_string: ::std::option::Option<::std::string::String>,
+        pub server_connection_string: ::xbl_mpsd_api::Nullable<::std::string::String>,
         ///Constants for the match's target session (any JSON).
         #[serde(
             rename = "targetSessionConstants",
-            skip_serializing_if = "::std::option::Option::is_none"
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
-        pub target_session_constants: ::std::option::Option<Custom>,
+        pub target_session_constants: ::xbl_mpsd_api::Nullable<Custom>,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2020,43 +2166,16 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             Default::default()
         }
     }
-    ///Milliseconds; `null` means infinite, `0` immediate.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
-    #[serde(transparent)]
-    pub struct Timeout(pub ::std::option::Option<i64>);
-    impl ::std::ops::Deref for Timeout {
-        type Target = ::std::option::Option<i64>;
-        fn deref(&self) -> &::std::option::Option<i64> {
-            &self.0
-        }
-    }
-    impl ::std::convert::From<Timeout> for ::std::option::Option<i64> {
-        fn from(value: Timeout) -> Self {
-            value.0
-        }
-    }
-    impl ::std::convert::From<::std::option::Option<i64>> for Timeout {
-        fn from(value: ::std::option::Option<i64>) -> Self {
-            Self(value)
-        }
-    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
         pub struct ArbitrationResult {
             outcome: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             ranking: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2076,7 +2195,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl ArbitrationResult {
             pub fn outcome<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.outcome = value
@@ -2088,7 +2209,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn ranking<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ranking = value
@@ -2137,19 +2258,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct CreateHandleRequest {
             invite_attributes: ::std::result::Result<
-                ::std::option::Option<super::InviteAttributes>,
+                ::xbl_mpsd_api::Nullable<super::InviteAttributes>,
                 ::std::string::String,
             >,
             invited_xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             origin_session_ref: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             search_attributes: ::std::result::Result<
-                ::std::option::Option<super::SearchAttributes>,
+                ::xbl_mpsd_api::Nullable<super::SearchAttributes>,
                 ::std::string::String,
             >,
             session_ref: ::std::result::Result<
@@ -2184,7 +2305,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invite_attributes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::InviteAttributes>,
+                    ::xbl_mpsd_api::Nullable<super::InviteAttributes>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2200,7 +2321,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invited_xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2214,7 +2337,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn origin_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2230,7 +2353,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn search_attributes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SearchAttributes>,
+                    ::xbl_mpsd_api::Nullable<super::SearchAttributes>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2329,67 +2452,73 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleDocument {
             create_time: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             custom_properties: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             expiration: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             game_types: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+                >,
                 ::std::string::String,
             >,
             invite_attributes: ::std::result::Result<
-                ::std::option::Option<super::InviteAttributes>,
+                ::xbl_mpsd_api::Nullable<super::InviteAttributes>,
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             invited_xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             origin_session_ref: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             owner_xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             related_info: ::std::result::Result<
-                ::std::option::Option<super::HandleRelatedInfo>,
+                ::xbl_mpsd_api::Nullable<super::HandleRelatedInfo>,
                 ::std::string::String,
             >,
             role_info: ::std::result::Result<
-                ::std::option::Option<super::HandleDocumentRoleInfo>,
+                ::xbl_mpsd_api::Nullable<super::HandleDocumentRoleInfo>,
                 ::std::string::String,
             >,
             search_attributes: ::std::result::Result<
-                ::std::option::Option<super::SearchAttributes>,
+                ::xbl_mpsd_api::Nullable<super::SearchAttributes>,
                 ::std::string::String,
             >,
             sender_xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             session_ref: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             title_id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                >,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -2397,7 +2526,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
                 ::std::string::String,
             >,
             version: ::std::result::Result<
-                ::std::option::Option<i32>,
+                ::xbl_mpsd_api::Nullable<i32>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2434,7 +2563,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn create_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2447,7 +2576,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn custom_properties<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom_properties = value
@@ -2462,7 +2591,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn expiration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2476,7 +2605,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn game_types<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2490,7 +2621,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
                     >,
                 >,
@@ -2504,7 +2635,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invite_attributes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::InviteAttributes>,
+                    ::xbl_mpsd_api::Nullable<super::InviteAttributes>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2520,7 +2651,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2536,7 +2667,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invited_xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2550,7 +2683,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn origin_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2566,7 +2699,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn owner_xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2580,7 +2715,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn related_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::HandleRelatedInfo>,
+                    ::xbl_mpsd_api::Nullable<super::HandleRelatedInfo>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2594,7 +2729,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn role_info<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::HandleDocumentRoleInfo>,
+                    ::xbl_mpsd_api::Nullable<super::HandleDocumentRoleInfo>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2608,7 +2743,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn search_attributes<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SearchAttributes>,
+                    ::xbl_mpsd_api::Nullable<super::SearchAttributes>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2624,7 +2759,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn sender_xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2638,7 +2775,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2652,7 +2789,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn title_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
                     >,
                 >,
@@ -2679,7 +2816,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn version<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.version = value
@@ -2760,7 +2897,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleDocumentRoleInfo {
             role_types: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2780,7 +2919,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn role_types<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2830,11 +2971,13 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleQueryOwners {
             people: ::std::result::Result<
-                ::std::option::Option<super::HandleQueryOwnersPeople>,
+                ::xbl_mpsd_api::Nullable<super::HandleQueryOwnersPeople>,
                 ::std::string::String,
             >,
             xuids: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2855,7 +2998,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn people<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::HandleQueryOwnersPeople>,
+                    ::xbl_mpsd_api::Nullable<super::HandleQueryOwnersPeople>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2869,7 +3012,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn xuids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2919,11 +3064,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleQueryOwnersPeople {
             moniker: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::SocialMoniker>,
                 ::std::string::String,
             >,
             moniker_xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -2944,7 +3089,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn moniker<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::SocialMoniker>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::SocialMoniker>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -2958,7 +3103,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn moniker_xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3010,31 +3157,31 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleQueryRequest {
             filter: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             global: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             order_by: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             owners: ::std::result::Result<
-                ::std::option::Option<super::HandleQueryOwners>,
+                ::xbl_mpsd_api::Nullable<super::HandleQueryOwners>,
                 ::std::string::String,
             >,
             scid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Scid>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Scid>,
                 ::std::string::String,
             >,
             session_members: ::std::result::Result<
-                ::std::option::Option<super::HandleQueryOwners>,
+                ::xbl_mpsd_api::Nullable<super::HandleQueryOwners>,
                 ::std::string::String,
             >,
             template_name: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             type_: ::std::result::Result<
@@ -3064,7 +3211,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl HandleQueryRequest {
             pub fn filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.filter = value
@@ -3076,7 +3225,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn global<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.global = value
@@ -3088,7 +3237,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn order_by<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.order_by = value
@@ -3101,7 +3252,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn owners<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::HandleQueryOwners>,
+                    ::xbl_mpsd_api::Nullable<super::HandleQueryOwners>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3114,7 +3265,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn scid<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::xbl_mpsd_api::Scid>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Scid>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.scid = value
@@ -3127,7 +3280,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn session_members<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::HandleQueryOwners>,
+                    ::xbl_mpsd_api::Nullable<super::HandleQueryOwners>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3142,7 +3295,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn template_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.template_name = value
@@ -3282,35 +3437,37 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct HandleRelatedInfo {
             closed: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             join_restriction: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             max_members_count: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             members_count: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             posted_time: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             session_owners: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 ::std::string::String,
             >,
             visibility: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3336,7 +3493,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl HandleRelatedInfo {
             pub fn closed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.closed = value
@@ -3349,7 +3506,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3365,7 +3522,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn join_restriction<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3380,7 +3537,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn max_members_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max_members_count = value
@@ -3394,7 +3551,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn members_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.members_count = value
@@ -3407,7 +3564,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn posted_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3421,7 +3578,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn session_owners<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3437,7 +3596,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn visibility<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3499,19 +3658,21 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct InviteAttributes {
             context: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             context_string: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             sender_string: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             title_id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3533,7 +3694,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl InviteAttributes {
             pub fn context<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.context = value
@@ -3545,7 +3708,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn context_string<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.context_string = value
@@ -3559,7 +3724,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn sender_string<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.sender_string = value
@@ -3572,7 +3739,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn title_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
                     >,
                 >,
@@ -3628,23 +3795,23 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MatchmakingResult {
             lock_id: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             status: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::MatchmakingStatus>,
                 ::std::string::String,
             >,
             status_details: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             target_session_ref: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 ::std::string::String,
             >,
             typical_wait: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3667,7 +3834,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MatchmakingResult {
             pub fn lock_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.lock_id = value
@@ -3680,7 +3849,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::MatchmakingStatus>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::MatchmakingStatus>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3693,7 +3862,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn status_details<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.status_details = value
@@ -3708,7 +3879,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn target_session_ref<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::SessionReference>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::SessionReference>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3723,7 +3894,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn typical_wait<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.typical_wait = value
@@ -3778,11 +3949,13 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MatchmakingServer {
             constants: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
-                ::std::option::Option<super::MatchmakingServerProperties>,
+                ::xbl_mpsd_api::Nullable<super::MatchmakingServerProperties>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3803,7 +3976,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn constants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3817,7 +3992,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MatchmakingServerProperties>,
+                    ::xbl_mpsd_api::Nullable<super::MatchmakingServerProperties>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3867,7 +4042,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MatchmakingServerProperties {
             system: ::std::result::Result<
-                ::std::option::Option<super::MatchmakingResult>,
+                ::xbl_mpsd_api::Nullable<super::MatchmakingResult>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3887,7 +4062,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn system<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MatchmakingResult>,
+                    ::xbl_mpsd_api::Nullable<super::MatchmakingResult>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -3937,7 +4112,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberArbitration {
             results: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::ArbitrationResult>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::ArbitrationResult>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -3957,7 +4134,12 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn results<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::ArbitrationResult>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            super::ArbitrationResult,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4005,11 +4187,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberConstants {
             custom: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             system: ::std::result::Result<
-                ::std::option::Option<super::MemberConstantsSystem>,
+                ::xbl_mpsd_api::Nullable<super::MemberConstantsSystem>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4029,7 +4211,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MemberConstants {
             pub fn custom<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom = value
@@ -4042,7 +4224,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn system<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberConstantsSystem>,
+                    ::xbl_mpsd_api::Nullable<super::MemberConstantsSystem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4092,23 +4274,25 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberConstantsSystem {
             index: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             initialize: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             matchmaking_result: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             team: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             xuid: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4131,7 +4315,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MemberConstantsSystem {
             pub fn index<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.index = value
@@ -4143,7 +4327,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn initialize<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.initialize = value
@@ -4156,7 +4340,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn matchmaking_result<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4171,7 +4357,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn team<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.team = value
@@ -4184,7 +4372,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn xuid<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4242,11 +4432,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberProperties {
             custom: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             system: ::std::result::Result<
-                ::std::option::Option<super::MemberPropertiesSystem>,
+                ::xbl_mpsd_api::Nullable<super::MemberPropertiesSystem>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4266,7 +4456,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MemberProperties {
             pub fn custom<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom = value
@@ -4279,7 +4469,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn system<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberPropertiesSystem>,
+                    ::xbl_mpsd_api::Nullable<super::MemberPropertiesSystem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4329,55 +4519,63 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberPropertiesSystem {
             active: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             arbitration: ::std::result::Result<
-                ::std::option::Option<super::MemberArbitration>,
+                ::xbl_mpsd_api::Nullable<super::MemberArbitration>,
                 ::std::string::String,
             >,
             connection: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             encounters: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             groups: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             initialization_group: ::std::result::Result<
-                ::std::vec::Vec<i64>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
                 ::std::string::String,
             >,
             measurements: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             ready: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             role_preference: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, i32>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, i32>,
+                >,
                 ::std::string::String,
             >,
             secure_device_address: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             server_measurements: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             subscription: ::std::result::Result<
-                ::std::option::Option<super::MemberPropertiesSystemSubscription>,
+                ::xbl_mpsd_api::Nullable<super::MemberPropertiesSystemSubscription>,
                 ::std::string::String,
             >,
             subscriptions: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4408,7 +4606,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MemberPropertiesSystem {
             pub fn active<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active = value
@@ -4421,7 +4619,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn arbitration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberArbitration>,
+                    ::xbl_mpsd_api::Nullable<super::MemberArbitration>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4435,7 +4633,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn connection<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4448,7 +4646,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn encounters<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.encounters = value
@@ -4460,7 +4660,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn groups<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.groups = value
@@ -4472,7 +4674,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn initialization_group<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.initialization_group = value
@@ -4487,7 +4691,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn measurements<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4500,7 +4706,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn ready<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ready = value
@@ -4513,7 +4719,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn role_preference<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, i32>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, i32>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4528,7 +4736,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn secure_device_address<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.secure_device_address = value
@@ -4543,7 +4753,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn server_measurements<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4559,7 +4771,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn subscription<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberPropertiesSystemSubscription>,
+                    ::xbl_mpsd_api::Nullable<super::MemberPropertiesSystemSubscription>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4573,7 +4785,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn subscriptions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4647,11 +4861,13 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MemberPropertiesSystemSubscription {
             change_types: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+                >,
                 ::std::string::String,
             >,
             id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4672,7 +4888,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn change_types<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::types::ChangeType>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4686,7 +4904,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4736,23 +4954,23 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MembersInfo {
             accepted: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             active: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             count: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             first: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             next: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4775,7 +4993,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl MembersInfo {
             pub fn accepted<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.accepted = value
@@ -4787,7 +5005,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn active<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active = value
@@ -4799,7 +5017,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.count = value
@@ -4811,7 +5029,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn first<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.first = value
@@ -4823,7 +5041,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn next<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.next = value
@@ -4878,67 +5096,73 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MultiplayerSession {
             branch: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             change_number: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             constants: ::std::result::Result<
-                ::std::option::Option<super::SessionConstants>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstants>,
                 ::std::string::String,
             >,
             contract_version: ::std::result::Result<
-                ::std::option::Option<i32>,
+                ::xbl_mpsd_api::Nullable<i32>,
                 ::std::string::String,
             >,
             correlation_id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 ::std::string::String,
             >,
             host_candidates: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             initializing: ::std::result::Result<
-                ::std::option::Option<super::SessionInitializing>,
+                ::xbl_mpsd_api::Nullable<super::SessionInitializing>,
                 ::std::string::String,
             >,
             key: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             members: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::SessionMember>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::xbl_mpsd_api::MemberKey, super::SessionMember>,
+                >,
                 ::std::string::String,
             >,
             members_info: ::std::result::Result<
-                ::std::option::Option<super::MembersInfo>,
+                ::xbl_mpsd_api::Nullable<super::MembersInfo>,
                 ::std::string::String,
             >,
             next_timer: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
-                ::std::option::Option<super::SessionProperties>,
+                ::xbl_mpsd_api::Nullable<super::SessionProperties>,
                 ::std::string::String,
             >,
             role_types: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                >,
                 ::std::string::String,
             >,
             search_handle: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
+                >,
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::std::option::Option<super::Servers>,
+                ::xbl_mpsd_api::Nullable<super::Servers>,
                 ::std::string::String,
             >,
             start_time: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -4973,7 +5197,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn branch<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -4986,7 +5210,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn change_number<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.change_number = value
@@ -4999,7 +5223,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn constants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstants>,
+                    ::xbl_mpsd_api::Nullable<super::SessionConstants>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5012,7 +5236,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn contract_version<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.contract_version = value
@@ -5027,7 +5251,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn correlation_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5042,7 +5266,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn host_candidates<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.host_candidates = value
@@ -5057,7 +5283,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn initializing<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionInitializing>,
+                    ::xbl_mpsd_api::Nullable<super::SessionInitializing>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5070,7 +5296,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn key<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.key = value
@@ -5083,7 +5311,12 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn members<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::SessionMember>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::xbl_mpsd_api::MemberKey,
+                            super::SessionMember,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5096,7 +5329,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn members_info<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::MembersInfo>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::MembersInfo>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.members_info = value
@@ -5109,7 +5342,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn next_timer<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5123,7 +5356,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionProperties>,
+                    ::xbl_mpsd_api::Nullable<super::SessionProperties>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5137,7 +5370,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn role_types<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5151,7 +5386,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn search_handle<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::HandleId>,
                     >,
                 >,
@@ -5166,7 +5401,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn servers<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Servers>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Servers>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.servers = value
@@ -5179,7 +5414,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn start_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5257,26 +5492,30 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct MultiplayerSessionRequest {
             constants: ::std::result::Result<
-                ::std::option::Option<super::SessionConstants>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstants>,
                 ::std::string::String,
             >,
             members: ::std::result::Result<
-                ::indexmap::IndexMap<
-                    ::std::string::String,
-                    ::std::option::Option<super::SessionMemberRequest>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<
+                        ::xbl_mpsd_api::MemberKey,
+                        ::std::option::Option<super::SessionMemberRequest>,
+                    >,
                 >,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
-                ::std::option::Option<super::SessionProperties>,
+                ::xbl_mpsd_api::Nullable<super::SessionProperties>,
                 ::std::string::String,
             >,
             role_types: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                >,
                 ::std::string::String,
             >,
             servers: ::std::result::Result<
-                ::std::option::Option<
+                ::xbl_mpsd_api::Nullable<
                     ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 >,
                 ::std::string::String,
@@ -5302,7 +5541,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn constants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstants>,
+                    ::xbl_mpsd_api::Nullable<super::SessionConstants>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5316,9 +5555,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn members<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<
-                        ::std::string::String,
-                        ::std::option::Option<super::SessionMemberRequest>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::xbl_mpsd_api::MemberKey,
+                            ::std::option::Option<super::SessionMemberRequest>,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -5333,7 +5574,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionProperties>,
+                    ::xbl_mpsd_api::Nullable<super::SessionProperties>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5347,7 +5588,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn role_types<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5361,7 +5604,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn servers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                     >,
                 >,
@@ -5421,19 +5664,21 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct Role {
             count: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             max: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             member_xuids: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 ::std::string::String,
             >,
             target: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5455,7 +5700,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl Role {
             pub fn count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.count = value
@@ -5467,7 +5712,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn max<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max = value
@@ -5480,7 +5725,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn member_xuids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5493,7 +5740,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn target<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.target = value
@@ -5546,15 +5793,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct RoleType {
             mutable_role_settings: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
+                >,
                 ::std::string::String,
             >,
             owner_managed: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             roles: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, super::Role>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::Role>,
+                >,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5576,7 +5827,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn mutable_role_settings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::types::MutableRoleSetting>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5591,7 +5844,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn owner_managed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.owner_managed = value
@@ -5604,7 +5857,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn roles<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, super::Role>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::Role>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5656,15 +5911,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SearchAttributes {
             numbers: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, f64>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, ::serde_json::Number>,
+                >,
                 ::std::string::String,
             >,
             strings: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                >,
                 ::std::string::String,
             >,
             tags: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5686,7 +5945,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn numbers<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, f64>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, ::serde_json::Number>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5700,7 +5961,12 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn strings<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5713,7 +5979,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn tags<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.tags = value
@@ -5764,7 +6032,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct Servers {
             matchmaking: ::std::result::Result<
-                ::std::option::Option<super::MatchmakingServer>,
+                ::xbl_mpsd_api::Nullable<super::MatchmakingServer>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5784,7 +6052,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn matchmaking<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MatchmakingServer>,
+                    ::xbl_mpsd_api::Nullable<super::MatchmakingServer>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -5832,63 +6100,63 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionCapabilities {
             arbitration: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             auto_populate_server_candidates: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             broadcast: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             client_matchmaking: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             cloud_compute: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             connection_required_for_active_members: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             connectivity: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             cross_play: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             gameplay: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             has_owners: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             large: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             searchable: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             suppress_presence_activity_check: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             team: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             user_authorization_style: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -5921,7 +6189,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionCapabilities {
             pub fn arbitration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.arbitration = value
@@ -5933,7 +6201,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn auto_populate_server_candidates<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_populate_server_candidates = value
@@ -5947,7 +6215,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn broadcast<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.broadcast = value
@@ -5959,7 +6227,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn client_matchmaking<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.client_matchmaking = value
@@ -5973,7 +6241,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn cloud_compute<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cloud_compute = value
@@ -5985,7 +6253,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn connection_required_for_active_members<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.connection_required_for_active_members = value
@@ -5999,7 +6267,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn connectivity<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.connectivity = value
@@ -6011,7 +6279,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn cross_play<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cross_play = value
@@ -6023,7 +6291,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn gameplay<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.gameplay = value
@@ -6035,7 +6303,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn has_owners<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.has_owners = value
@@ -6047,7 +6315,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn large<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.large = value
@@ -6059,7 +6327,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn searchable<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.searchable = value
@@ -6071,7 +6339,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn suppress_presence_activity_check<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.suppress_presence_activity_check = value
@@ -6085,7 +6353,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn team<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.team = value
@@ -6097,7 +6365,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn user_authorization_style<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.user_authorization_style = value
@@ -6184,11 +6452,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstants {
             custom: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             system: ::std::result::Result<
-                ::std::option::Option<super::SessionConstantsSystem>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstantsSystem>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -6208,7 +6476,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstants {
             pub fn custom<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom = value
@@ -6221,7 +6489,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn system<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstantsSystem>,
+                    ::xbl_mpsd_api::Nullable<super::SessionConstantsSystem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6271,86 +6539,96 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystem {
             arbitration: ::std::result::Result<
-                ::std::option::Option<super::SessionConstantsSystemArbitration>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstantsSystemArbitration>,
                 ::std::string::String,
             >,
             broadcast_viewer_title_ids: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                >,
                 ::std::string::String,
             >,
             capabilities: ::std::result::Result<
-                ::std::option::Option<super::SessionCapabilities>,
+                ::xbl_mpsd_api::Nullable<super::SessionCapabilities>,
                 ::std::string::String,
             >,
             cloud_compute_package: ::std::result::Result<
-                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::xbl_mpsd_api::Nullable<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
                 ::std::string::String,
             >,
             inactive_removal_timeout: ::std::result::Result<
-                ::std::option::Option<super::Timeout>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             initiators: ::std::result::Result<
-                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
                 ::std::string::String,
             >,
             invite_protocol: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 ::std::string::String,
             >,
             max_members_count: ::std::result::Result<
-                ::std::option::Option<i32>,
+                ::xbl_mpsd_api::Nullable<i32>,
                 ::std::string::String,
             >,
             measurement_server_addresses: ::std::result::Result<
-                ::indexmap::IndexMap<
-                    ::std::string::String,
-                    super::SessionConstantsSystemMeasurementServerAddressesValue,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<
+                        ::std::string::String,
+                        super::SessionConstantsSystemMeasurementServerAddressesValue,
+                    >,
                 >,
                 ::std::string::String,
             >,
             member_initialization: ::std::result::Result<
-                ::std::option::Option<super::SessionConstantsSystemMemberInitialization>,
+                ::xbl_mpsd_api::Nullable<
+                    super::SessionConstantsSystemMemberInitialization,
+                >,
                 ::std::string::String,
             >,
             metrics: ::std::result::Result<
-                ::std::option::Option<super::SessionConstantsSystemMetrics>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstantsSystemMetrics>,
                 ::std::string::String,
             >,
             ownership_policies: ::std::result::Result<
-                ::std::option::Option<super::SessionConstantsSystemOwnershipPolicies>,
+                ::xbl_mpsd_api::Nullable<super::SessionConstantsSystemOwnershipPolicies>,
                 ::std::string::String,
             >,
             peer_to_host_requirements: ::std::result::Result<
-                ::std::option::Option<
+                ::xbl_mpsd_api::Nullable<
                     super::SessionConstantsSystemPeerToHostRequirements,
                 >,
                 ::std::string::String,
             >,
             peer_to_peer_requirements: ::std::result::Result<
-                ::std::option::Option<
+                ::xbl_mpsd_api::Nullable<
                     super::SessionConstantsSystemPeerToPeerRequirements,
                 >,
                 ::std::string::String,
             >,
             ready_removal_timeout: ::std::result::Result<
-                ::std::option::Option<super::Timeout>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             reserved_removal_timeout: ::std::result::Result<
-                ::std::option::Option<super::Timeout>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             session_empty_timeout: ::std::result::Result<
-                ::std::option::Option<super::Timeout>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             version: ::std::result::Result<
-                ::std::option::Option<i32>,
+                ::xbl_mpsd_api::Nullable<i32>,
                 ::std::string::String,
             >,
             visibility: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -6388,7 +6666,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn arbitration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstantsSystemArbitration>,
+                    ::xbl_mpsd_api::Nullable<super::SessionConstantsSystemArbitration>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6402,7 +6680,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn broadcast_viewer_title_ids<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6418,7 +6698,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn capabilities<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionCapabilities>,
+                    ::xbl_mpsd_api::Nullable<super::SessionCapabilities>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6432,7 +6712,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn cloud_compute_package<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6447,7 +6729,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn inactive_removal_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Timeout>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.inactive_removal_timeout = value
@@ -6462,7 +6744,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn initiators<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6476,7 +6760,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn invite_protocol<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::InviteProtocol>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InviteProtocol>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6491,7 +6775,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn max_members_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max_members_count = value
@@ -6506,9 +6790,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn measurement_server_addresses<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<
-                        ::std::string::String,
-                        super::SessionConstantsSystemMeasurementServerAddressesValue,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            super::SessionConstantsSystemMeasurementServerAddressesValue,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -6525,7 +6811,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn member_initialization<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         super::SessionConstantsSystemMemberInitialization,
                     >,
                 >,
@@ -6543,7 +6829,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn metrics<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstantsSystemMetrics>,
+                    ::xbl_mpsd_api::Nullable<super::SessionConstantsSystemMetrics>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6557,7 +6843,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn ownership_policies<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionConstantsSystemOwnershipPolicies>,
+                    ::xbl_mpsd_api::Nullable<
+                        super::SessionConstantsSystemOwnershipPolicies,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6573,7 +6861,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn peer_to_host_requirements<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         super::SessionConstantsSystemPeerToHostRequirements,
                     >,
                 >,
@@ -6591,7 +6879,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn peer_to_peer_requirements<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         super::SessionConstantsSystemPeerToPeerRequirements,
                     >,
                 >,
@@ -6608,7 +6896,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn ready_removal_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Timeout>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ready_removal_timeout = value
@@ -6622,7 +6910,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn reserved_removal_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Timeout>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reserved_removal_timeout = value
@@ -6636,7 +6924,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn session_empty_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Timeout>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_empty_timeout = value
@@ -6650,7 +6938,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn version<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.version = value
@@ -6663,7 +6951,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn visibility<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::Visibility>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -6749,11 +7037,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemArbitration {
             arbitration_timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             forfeit_timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -6773,7 +7061,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemArbitration {
             pub fn arbitration_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.arbitration_timeout = value
@@ -6787,7 +7075,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn forfeit_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.forfeit_timeout = value
@@ -6840,7 +7128,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemMeasurementServerAddressesValue {
             secure_device_address: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -6860,7 +7148,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemMeasurementServerAddressesValue {
             pub fn secure_device_address<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.secure_device_address = value
@@ -6915,23 +7205,23 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemMemberInitialization {
             evaluation_timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             external_evaluation: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             join_timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             measurement_timeout: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             members_needed_to_start: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -6954,7 +7244,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemMemberInitialization {
             pub fn evaluation_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.evaluation_timeout = value
@@ -6968,7 +7258,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn external_evaluation<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.external_evaluation = value
@@ -6982,7 +7272,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn join_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.join_timeout = value
@@ -6994,7 +7284,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn measurement_timeout<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.measurement_timeout = value
@@ -7008,7 +7298,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn members_needed_to_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.members_needed_to_start = value
@@ -7067,19 +7357,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemMetrics {
             bandwidth_down: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             bandwidth_up: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             custom: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             latency: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7101,7 +7391,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemMetrics {
             pub fn bandwidth_down<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bandwidth_down = value
@@ -7115,7 +7405,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn bandwidth_up<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bandwidth_up = value
@@ -7127,7 +7417,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn custom<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom = value
@@ -7139,7 +7429,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn latency<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.latency = value
@@ -7194,15 +7484,15 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemOwnershipPolicies {
             allow_non_owner_invite_handles: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             migration: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::OwnerMigration>,
                 ::std::string::String,
             >,
             non_owner_modifiable_system_properties: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7223,7 +7513,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemOwnershipPolicies {
             pub fn allow_non_owner_invite_handles<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.allow_non_owner_invite_handles = value
@@ -7238,7 +7528,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn migration<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::OwnerMigration>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::OwnerMigration>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7251,7 +7541,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn non_owner_modifiable_system_properties<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.non_owner_modifiable_system_properties = value
@@ -7312,19 +7604,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemPeerToHostRequirements {
             bandwidth_down_minimum: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             bandwidth_up_minimum: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             host_selection_metric: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::HostSelectionMetric>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::HostSelectionMetric>,
                 ::std::string::String,
             >,
             latency_maximum: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7346,7 +7638,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemPeerToHostRequirements {
             pub fn bandwidth_down_minimum<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bandwidth_down_minimum = value
@@ -7360,7 +7652,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn bandwidth_up_minimum<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bandwidth_up_minimum = value
@@ -7375,7 +7667,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn host_selection_metric<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::HostSelectionMetric>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::HostSelectionMetric>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7390,7 +7682,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn latency_maximum<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.latency_maximum = value
@@ -7447,11 +7739,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionConstantsSystemPeerToPeerRequirements {
             bandwidth_minimum: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             latency_maximum: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7471,7 +7763,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionConstantsSystemPeerToPeerRequirements {
             pub fn bandwidth_minimum<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bandwidth_minimum = value
@@ -7485,7 +7777,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn latency_maximum<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.latency_maximum = value
@@ -7538,15 +7830,15 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionInitializing {
             episode: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             stage: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InitializationStage>,
                 ::std::string::String,
             >,
             stage_start_time: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7567,7 +7859,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionInitializing {
             pub fn episode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.episode = value
@@ -7580,7 +7872,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn stage<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::InitializationStage>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InitializationStage>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7594,7 +7886,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn stage_start_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7649,55 +7941,59 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionMember {
             active_title_id: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>>,
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                >,
                 ::std::string::String,
             >,
             constants: ::std::result::Result<
-                ::std::option::Option<super::MemberConstants>,
+                ::xbl_mpsd_api::Nullable<super::MemberConstants>,
                 ::std::string::String,
             >,
             device_token: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             gamertag: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             initialization_episode: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             initialization_failure: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::InitializationFailure>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::InitializationFailure>,
                 ::std::string::String,
             >,
             join_time: ::std::result::Result<
-                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 ::std::string::String,
             >,
             nat: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::NatType>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::NatType>,
                 ::std::string::String,
             >,
             next: ::std::result::Result<
-                ::std::option::Option<i64>,
+                ::xbl_mpsd_api::Nullable<i64>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
-                ::std::option::Option<super::MemberProperties>,
+                ::xbl_mpsd_api::Nullable<super::MemberProperties>,
                 ::std::string::String,
             >,
             reserved: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             roles: ::std::result::Result<
-                ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                >,
                 ::std::string::String,
             >,
             turn: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -7729,7 +8025,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn active_title_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
+                    ::xbl_mpsd_api::Nullable<
                         ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
                     >,
                 >,
@@ -7747,7 +8043,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn constants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberConstants>,
+                    ::xbl_mpsd_api::Nullable<super::MemberConstants>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7760,7 +8056,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn device_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.device_token = value
@@ -7772,7 +8070,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn gamertag<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.gamertag = value
@@ -7784,7 +8084,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn initialization_episode<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.initialization_episode = value
@@ -7799,7 +8099,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn initialization_failure<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::InitializationFailure>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::types::InitializationFailure,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7815,7 +8117,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn join_time<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7829,7 +8131,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn nat<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::NatType>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::NatType>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7842,7 +8144,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn next<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.next = value
@@ -7855,7 +8157,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberProperties>,
+                    ::xbl_mpsd_api::Nullable<super::MemberProperties>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7868,7 +8170,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn reserved<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reserved = value
@@ -7881,7 +8183,12 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn roles<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<::std::string::String, ::std::string::String>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -7894,7 +8201,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn turn<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.turn = value
@@ -7965,17 +8272,19 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionMemberRequest {
             constants: ::std::result::Result<
-                ::std::option::Option<super::MemberConstants>,
+                ::xbl_mpsd_api::Nullable<super::MemberConstants>,
                 ::std::string::String,
             >,
             properties: ::std::result::Result<
-                ::std::option::Option<super::MemberProperties>,
+                ::xbl_mpsd_api::Nullable<super::MemberProperties>,
                 ::std::string::String,
             >,
             roles: ::std::result::Result<
-                ::indexmap::IndexMap<
-                    ::std::string::String,
-                    ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<
+                        ::std::string::String,
+                        ::std::option::Option<::std::string::String>,
+                    >,
                 >,
                 ::std::string::String,
             >,
@@ -7998,7 +8307,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn constants<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberConstants>,
+                    ::xbl_mpsd_api::Nullable<super::MemberConstants>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8012,7 +8321,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn properties<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MemberProperties>,
+                    ::xbl_mpsd_api::Nullable<super::MemberProperties>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8026,9 +8335,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn roles<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::indexmap::IndexMap<
-                        ::std::string::String,
-                        ::std::option::Option<::std::string::String>,
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            ::std::option::Option<::std::string::String>,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -8082,11 +8393,11 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionProperties {
             custom: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             system: ::std::result::Result<
-                ::std::option::Option<super::SessionPropertiesSystem>,
+                ::xbl_mpsd_api::Nullable<super::SessionPropertiesSystem>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -8106,7 +8417,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionProperties {
             pub fn custom<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.custom = value
@@ -8119,7 +8430,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn system<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionPropertiesSystem>,
+                    ::xbl_mpsd_api::Nullable<super::SessionPropertiesSystem>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8169,51 +8480,57 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionPropertiesSystem {
             allocate_cloud_compute: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             closed: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             host: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             initialization_succeeded: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             join_restriction: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             keywords: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
             locked: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
             matchmaking: ::std::result::Result<
-                ::std::option::Option<super::SessionPropertiesSystemMatchmaking>,
+                ::xbl_mpsd_api::Nullable<super::SessionPropertiesSystemMatchmaking>,
                 ::std::string::String,
             >,
             matchmaking_resubmit: ::std::result::Result<
-                ::std::option::Option<bool>,
+                ::xbl_mpsd_api::Nullable<bool>,
                 ::std::string::String,
             >,
-            owners: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            owners: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+                ::std::string::String,
+            >,
             read_restriction: ::std::result::Result<
-                ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 ::std::string::String,
             >,
             server_connection_string_candidates: ::std::result::Result<
-                ::std::vec::Vec<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
                 ::std::string::String,
             >,
-            turn: ::std::result::Result<::std::vec::Vec<i64>, ::std::string::String>,
+            turn: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+                ::std::string::String,
+            >,
             extra: ::std::result::Result<
                 ::serde_json::Map<::std::string::String, ::serde_json::Value>,
                 ::std::string::String,
@@ -8242,7 +8559,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         impl SessionPropertiesSystem {
             pub fn allocate_cloud_compute<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.allocate_cloud_compute = value
@@ -8256,7 +8573,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn closed<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.closed = value
@@ -8268,7 +8585,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn host<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.host = value
@@ -8280,7 +8599,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn initialization_succeeded<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.initialization_succeeded = value
@@ -8295,7 +8614,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn join_restriction<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8310,7 +8629,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn keywords<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.keywords = value
@@ -8322,7 +8643,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn locked<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.locked = value
@@ -8335,7 +8656,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn matchmaking<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionPropertiesSystemMatchmaking>,
+                    ::xbl_mpsd_api::Nullable<super::SessionPropertiesSystemMatchmaking>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8348,7 +8669,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn matchmaking_resubmit<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.matchmaking_resubmit = value
@@ -8362,7 +8683,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn owners<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.owners = value
@@ -8375,7 +8698,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn read_restriction<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<::xbl_mpsd_api::types::Restriction>,
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8390,7 +8713,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn server_connection_string_candidates<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.server_connection_string_candidates = value
@@ -8404,7 +8729,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn turn<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::vec::Vec<i64>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.turn = value
@@ -8480,15 +8807,15 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         #[derive(Clone, Debug)]
         pub struct SessionPropertiesSystemMatchmaking {
             client_result: ::std::result::Result<
-                ::std::option::Option<super::MatchmakingResult>,
+                ::xbl_mpsd_api::Nullable<super::MatchmakingResult>,
                 ::std::string::String,
             >,
             server_connection_string: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
                 ::std::string::String,
             >,
             target_session_constants: ::std::result::Result<
-                ::std::option::Option<super::Custom>,
+                ::xbl_mpsd_api::Nullable<super::Custom>,
                 ::std::string::String,
             >,
             extra: ::std::result::Result<
@@ -8510,7 +8837,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             pub fn client_result<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<super::MatchmakingResult>,
+                    ::xbl_mpsd_api::Nullable<super::MatchmakingResult>,
                 >,
                 T::Error: ::std::fmt::Display,
             {
@@ -8523,7 +8850,9 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn server_connection_string<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.server_connection_string = value
@@ -8537,7 +8866,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
             pub fn target_session_constants<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Custom>>,
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.target_session_constants = value

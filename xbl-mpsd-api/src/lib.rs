@@ -67,6 +67,7 @@ pub use generated::*;
 // resolve in the generated CLI of another crate.
 extern crate self as xbl_mpsd_api;
 
+mod accessors;
 pub mod body_limit;
 mod hooks;
 mod operation;
@@ -81,19 +82,27 @@ mod typed_response;
 mod generated_operations;
 
 pub use operation::Operation;
+pub mod connection_id;
 pub mod ids;
 pub mod lenient;
+pub mod member_key;
+pub mod nullable;
 pub mod open_enum;
 pub mod session_ref;
+pub mod timestamp;
 
+pub use connection_id::{ConnectionId, ConnectionIdError};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, SCID_MAX_LEN, Scid, TitleId, TitleIdError, Xuid,
     XuidError,
 };
 pub use lenient::Lenient;
+pub use member_key::MemberKey;
+pub use nullable::Nullable;
 pub use session_ref::{
     SESSION_NAME_MAX_LEN, SessionName, SessionRefError, SessionReference, SessionTemplateName,
 };
+pub use timestamp::{Timestamp, TimestampError};
 
 pub use body_limit::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES};
 

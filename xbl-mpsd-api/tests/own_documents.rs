@@ -143,7 +143,12 @@ fn handles_with_fields_seen_by_go_xsapi_and_the_docs_decode() {
         activity.type_.kind(),
         xbl_mpsd_api::types::HandleTypeKind::Activity
     );
-    assert!(activity.game_types.contains_key("uwp-desktop"));
+    assert!(
+        activity
+            .game_types
+            .as_ref()
+            .is_some_and(|g| g.contains_key("uwp-desktop"))
+    );
 
     // A handle kind the SDK does not know yet still decodes.
     let future: HandleQueryResponse =

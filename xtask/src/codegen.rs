@@ -93,16 +93,17 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
     // One typed success per operation, then a check that names any operation progenitor cannot take.
     crate::validate::prepare(&mut input)?;
     let open_enums = enums::open_enums(&spec)?;
+    let map_keys = postprocess::map_keys(&spec)?;
     let settings = settings(&spec, &open_enums)?;
     let openapi: openapiv3::OpenAPI = serde_json::from_value(input.clone())
         .context("the transformed spec is not a valid OpenAPI 3.0 document")?;
     let blame = |e: anyhow::Error, output: Output| {
         crate::validate::name_failing_operation(e, &input, |one| {
             let one: openapiv3::OpenAPI = serde_json::from_value(one)?;
-            generate(&settings, &one, output, &open_enums).map(drop)
+            generate(&settings, &one, output, &open_enums, &map_keys).map(drop)
         })
     };
-    let client = generate(&settings, &openapi, Output::Client, &open_enums)
+    let client = generate(&settings, &openapi, Output::Client, &open_enums, &map_keys)
         .map_err(|e| blame(e, Output::Client))?;
     let operations = crate::operations::generate(&client)?;
     Ok(vec![
@@ -116,7 +117,7 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
         },
         GeneratedFile {
             path: CLI_PATH,
-            contents: generate(&settings, &openapi, Output::Cli, &open_enums)
+            contents: generate(&settings, &openapi, Output::Cli, &open_enums, &map_keys)
                 .map_err(|e| blame(e, Output::Cli))?,
         },
     ])
@@ -174,6 +175,10 @@ const ID_TYPES: &[(&str, &str, &[TypeImpl])] = &[
         IRREFUTABLE,
     ),
     ("Guid", "::xbl_mpsd_api::Lenient<::uuid::Uuid>", IRREFUTABLE),
+    // Date-times keep the text they arrived with (seven fractional digits) and parse on request.
+    ("Timestamp", "::xbl_mpsd_api::Timestamp", IRREFUTABLE),
+    // A number written back as it was written (an integer stays an integer).
+    ("Number", "::serde_json::Number", STRICT),
 ];
 
 fn settings(spec: &Value, open_enums: &[enums::OpenEnum]) -> Result<GenerationSettings> {
@@ -221,6 +226,7 @@ fn generate(
     openapi: &openapiv3::OpenAPI,
     output: Output,
     open_enums: &[enums::OpenEnum],
+    map_keys: &[postprocess::MapKey],
 ) -> Result<String> {
     let mut generator = Generator::new(settings);
     // progenitor panics (rather than erring) on some unsupported specs; turn that into an error.
@@ -238,7 +244,7 @@ fn generate(
     let mut file: syn::File =
         syn::parse2(tokens).context("progenitor produced tokens that do not parse")?;
     if let Output::Client = output {
-        postprocess::types_module(&mut file, open_enums)?;
+        postprocess::types_module(&mut file, open_enums, map_keys)?;
         postprocess::operation_builders(&mut file)?;
     }
     let body = prettyplease::unparse(&file);

@@ -15,26 +15,50 @@
 //! In the operation `builder` module ([`operation_builders`]): the request body is a boxed `RequestBody` (sent
 //! as given), and no `api-version` header is sent.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result, bail};
 use syn::{Attribute, Fields, Item, ItemStruct, parse_quote};
 
 use crate::enums::OpenEnum;
 
 /// Applies the three steps to the `types` module of the generated client.
-pub fn types_module(file: &mut syn::File, open_enums: &[OpenEnum]) -> Result<()> {
+pub fn types_module(
+    file: &mut syn::File,
+    open_enums: &[OpenEnum],
+    map_keys: &[MapKey],
+) -> Result<()> {
     let Some(types) = file.items.iter_mut().find_map(|item| match item {
         Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
         _ => None,
     }) else {
         bail!("progenitor's output has no `types` module");
     };
+    for key in map_keys {
+        key.apply(types)?;
+    }
+    // Optional fields become `Nullable<T>` first (by struct name), then the builders follow.
+    let mut nullable: BTreeMap<String, BTreeMap<String, Wire>> = BTreeMap::new();
+    for item in types.iter_mut() {
+        if let Item::Struct(s) = item {
+            let fields = nullable_fields(s)?;
+            if !fields.is_empty() {
+                nullable.insert(s.ident.to_string(), fields);
+            }
+        }
+    }
     for item in types.iter_mut() {
         match item {
             Item::Struct(s) => struct_attributes(s),
             Item::Mod(m) if m.ident == "builder" => {
                 for item in m.content.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-                    if let Item::Impl(i) = item {
-                        empty_extra_by_default(i);
+                    match item {
+                        Item::Impl(i) => {
+                            empty_extra_by_default(i);
+                            nullable_setters(i, &nullable);
+                        }
+                        Item::Struct(s) => nullable_builder_fields(s, &nullable),
+                        _ => {}
                     }
                 }
             }
@@ -100,6 +124,435 @@ fn empty_extra_by_default(item: &mut syn::ItemImpl) {
             for field in &mut init.fields {
                 if matches!(&field.member, syn::Member::Named(name) if name == "extra") {
                     field.expr = parse_quote!(Ok(Default::default()));
+                }
+            }
+        }
+    }
+}
+
+/// A map property whose keys are a hand-written type: `x-key-type: <Type>` on a property of a schema under
+/// `components/schemas` (e.g. `members` of a session, keyed by `MemberKey`). The type must be in
+/// `xbl_mpsd_api`, parse any string (`FromStr`) and write it back unchanged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapKey {
+    /// The schema (the generated struct's name).
+    pub schema: String,
+    /// The property, as spelled on the wire.
+    pub property: String,
+    /// The key type, a name in `xbl_mpsd_api`.
+    pub rust: String,
+}
+
+/// Every `x-key-type` of the spec's schema properties.
+pub fn map_keys(spec: &serde_json::Value) -> Result<Vec<MapKey>> {
+    let mut keys = Vec::new();
+    let schemas = spec
+        .pointer("/components/schemas")
+        .and_then(serde_json::Value::as_object);
+    for (schema, body) in schemas.into_iter().flatten() {
+        let properties = body
+            .get("properties")
+            .and_then(serde_json::Value::as_object);
+        for (property, body) in properties.into_iter().flatten() {
+            let Some(rust) = body.get("x-key-type") else {
+                continue;
+            };
+            let Some(rust) = rust
+                .as_str()
+                .filter(|r| syn::parse_str::<syn::Ident>(r).is_ok())
+            else {
+                bail!("`x-key-type` of {schema}.{property} must be a type name, not {rust}");
+            };
+            keys.push(MapKey {
+                schema: schema.clone(),
+                property: property.clone(),
+                rust: rust.to_owned(),
+            });
+        }
+    }
+    Ok(keys)
+}
+
+impl MapKey {
+    /// Replaces the `String` key of the map in `schema.property`, in the struct and in its builder.
+    fn apply(&self, types: &mut [Item]) -> Result<()> {
+        let key: syn::Type = syn::parse_str(&format!("::xbl_mpsd_api::{}", self.rust))?;
+        let mut replaced = 0;
+        let replace_in = |items: &mut [Item], replaced: &mut usize| {
+            for item in items {
+                let Item::Struct(s) = item else {
+                    continue;
+                };
+                if s.ident != self.schema {
+                    continue;
+                }
+                let Fields::Named(fields) = &mut s.fields else {
+                    continue;
+                };
+                for field in &mut fields.named {
+                    if wire_name(field).as_deref() == Some(self.property.as_str())
+                        && replace_map_key(&mut field.ty, &key)
+                    {
+                        *replaced += 1;
+                    }
+                }
+            }
+        };
+        replace_in(types, &mut replaced);
+        for item in types.iter_mut() {
+            if let Item::Mod(m) = item
+                && m.ident == "builder"
+                && let Some((_, items)) = &mut m.content
+            {
+                replace_in(items, &mut replaced);
+                for item in items.iter_mut() {
+                    if let Item::Impl(i) = item {
+                        self.setter(i, &key);
+                    }
+                }
+            }
+        }
+        if replaced != 2 {
+            bail!(
+                "`x-key-type` of {}.{}: expected a map field in the struct and its builder, found {replaced}",
+                self.schema,
+                self.property
+            );
+        }
+        Ok(())
+    }
+
+    fn setter(&self, item: &mut syn::ItemImpl, key: &syn::Type) {
+        let syn::Type::Path(self_ty) = &*item.self_ty else {
+            return;
+        };
+        if item.trait_.is_some()
+            || !self_ty
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == self.schema)
+        {
+            return;
+        }
+        let field = snake(&self.property);
+        for impl_item in &mut item.items {
+            if let syn::ImplItem::Fn(f) = impl_item
+                && f.sig.ident == field
+                && let Some(where_clause) = &mut f.sig.generics.where_clause
+            {
+                for predicate in &mut where_clause.predicates {
+                    if let syn::WherePredicate::Type(pt) = predicate {
+                        for bound in &mut pt.bounds {
+                            if let syn::TypeParamBound::Trait(tb) = bound
+                                && let Some(last) = tb.path.segments.last_mut()
+                                && last.ident == "TryInto"
+                                && let syn::PathArguments::AngleBracketed(args) =
+                                    &mut last.arguments
+                                && let Some(syn::GenericArgument::Type(target)) =
+                                    args.args.first_mut()
+                            {
+                                replace_map_key(target, key);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A field's name on the wire: its serde `rename`, else its identifier.
+fn wire_name(field: &syn::Field) -> Option<String> {
+    for attr in &field.attrs {
+        if !attr.path().is_ident("serde") {
+            continue;
+        }
+        let Ok(metas) = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        for meta in metas {
+            if let syn::Meta::NameValue(nv) = meta
+                && nv.path.is_ident("rename")
+                && let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(text),
+                    ..
+                }) = nv.value
+            {
+                return Some(text.value());
+            }
+        }
+    }
+    field.ident.as_ref().map(ToString::to_string)
+}
+
+/// `camelCase` → `snake_case`, as typify names fields.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Replaces `K` in the first `IndexMap<K, V>` found in `ty` by `key`.
+fn replace_map_key(ty: &mut syn::Type, key: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    for segment in path.path.segments.iter_mut().rev() {
+        let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments else {
+            continue;
+        };
+        if segment.ident == "IndexMap" {
+            if let Some(syn::GenericArgument::Type(k)) = args.args.first_mut() {
+                *k = key.clone();
+                return true;
+            }
+            return false;
+        }
+        for arg in args.args.iter_mut() {
+            if let syn::GenericArgument::Type(inner) = arg
+                && replace_map_key(inner, key)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The serde attribute of a field that is optional on the wire, as typify writes it: `skip_serializing_if`
+/// `Option::is_none` (an `Option<T>`) or `Vec::is_empty`/`IndexMap::is_empty` (an array or map, with `default`).
+const SKIP_NONE: &str = "::std::option::Option::is_none";
+const SKIP_EMPTY: [&str; 3] = [
+    "::std::vec::Vec::is_empty",
+    ":: indexmap :: IndexMap::is_empty",
+    "::serde_json::Map::is_empty",
+];
+/// What a `Nullable` field is skipped by.
+const SKIP_ABSENT: &str = "::xbl_mpsd_api::Nullable::is_absent";
+
+/// Makes every field that is optional on the wire a `::xbl_mpsd_api::Nullable<T>` (absent, `null` or a value),
+/// so that a document re-encodes exactly and a delta can say "delete" (`null`) and "clear" (`[]`, `{}`):
+/// `Option<T>` becomes `Nullable<T>`, an optional `Vec<T>`/`IndexMap` becomes `Nullable<Vec<T>>`, and the field
+/// is `#[serde(default, skip_serializing_if = "Nullable::is_absent")]` (its `rename` kept). Returns the new
+/// type of each changed field, by field name, for the struct's builder. A serde attribute of another shape on
+/// an optional field is an error, so a typify upgrade cannot silently turn this off.
+fn nullable_fields(s: &mut ItemStruct) -> Result<BTreeMap<String, Wire>> {
+    let mut changed = BTreeMap::new();
+    let Fields::Named(fields) = &mut s.fields else {
+        return Ok(changed);
+    };
+    for field in &mut fields.named {
+        let Some(index) = field.attrs.iter().position(|a| a.path().is_ident("serde")) else {
+            continue;
+        };
+        let metas = field.attrs[index]
+            .parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .with_context(|| format!("a serde attribute of `{}` does not parse", s.ident))?;
+        let mut skip = None;
+        let mut rename = None;
+        let mut other = Vec::new();
+        for meta in &metas {
+            match meta {
+                syn::Meta::NameValue(nv) if nv.path.is_ident("skip_serializing_if") => {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }) = &nv.value
+                    {
+                        skip = Some(text.value());
+                    }
+                }
+                syn::Meta::NameValue(nv) if nv.path.is_ident("rename") => {
+                    rename = Some(nv.value.clone());
+                }
+                syn::Meta::Path(p) if p.is_ident("default") => {}
+                other_meta => other.push(quote::quote!(#other_meta).to_string()),
+            }
+        }
+        let Some(skip) = skip else {
+            continue;
+        };
+        let name = field
+            .ident
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        if !other.is_empty() {
+            bail!(
+                "the optional field `{}.{name}` has serde options this step does not know: {}",
+                s.ident,
+                other.join(", ")
+            );
+        }
+        let wire = if skip == SKIP_NONE {
+            Wire::Option
+        } else if SKIP_EMPTY.contains(&skip.as_str()) {
+            Wire::Collection
+        } else {
+            bail!(
+                "the optional field `{}.{name}` is skipped by `{skip}`, which this step does not know",
+                s.ident
+            );
+        };
+        field.attrs[index] = match rename {
+            Some(rename) => {
+                parse_quote!(#[serde(rename = #rename, default, skip_serializing_if = #SKIP_ABSENT)])
+            }
+            None => parse_quote!(#[serde(default, skip_serializing_if = #SKIP_ABSENT)]),
+        };
+        field.ty = wire.nullable(&field.ty).with_context(|| {
+            format!(
+                "`{}.{name}` is skipped when `None` but is not an `Option`",
+                s.ident
+            )
+        })?;
+        changed.insert(name, wire);
+    }
+    Ok(changed)
+}
+
+/// How typify wrote an optional field.
+#[derive(Clone, Copy, Debug)]
+enum Wire {
+    /// `Option<T>`, skipped when `None`.
+    Option,
+    /// A `Vec` or map, skipped when empty.
+    Collection,
+}
+
+impl Wire {
+    /// The `Nullable` type of a field typify wrote as `ty` (`Option<T>` → `Nullable<T>`, a collection `C` →
+    /// `Nullable<C>`); `None` when an `Option` field is not an `Option`.
+    fn nullable(self, ty: &syn::Type) -> Option<syn::Type> {
+        Some(match self {
+            Self::Option => {
+                let inner = option_inner(ty)?;
+                parse_quote!(::xbl_mpsd_api::Nullable<#inner>)
+            }
+            Self::Collection => parse_quote!(::xbl_mpsd_api::Nullable<#ty>),
+        })
+    }
+}
+
+/// `T` of `Result<T, E>`.
+fn result_ok(ty: &mut syn::Type) -> Option<&mut syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last_mut()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &mut last.arguments else {
+        return None;
+    };
+    match args.args.first_mut()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+/// `T` of `::std::option::Option<T>`.
+fn option_inner(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Option" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+/// A builder's field of a `Nullable` field holds `Result<Nullable<T>, String>`.
+fn nullable_builder_fields(
+    s: &mut ItemStruct,
+    nullable: &BTreeMap<String, BTreeMap<String, Wire>>,
+) {
+    let Some(changed) = nullable.get(&s.ident.to_string()) else {
+        return;
+    };
+    let Fields::Named(fields) = &mut s.fields else {
+        return;
+    };
+    for field in &mut fields.named {
+        let Some(wire) = field
+            .ident
+            .as_ref()
+            .and_then(|i| changed.get(&i.to_string()))
+        else {
+            continue;
+        };
+        if let Some(ok) = result_ok(&mut field.ty)
+            && let Some(new_ty) = wire.nullable(ok)
+        {
+            *ok = new_ty;
+        }
+    }
+}
+
+/// A builder's setter of a `Nullable` field takes `T: TryInto<Nullable<…>>`: a plain value (`From`), or a
+/// `Nullable` to say `null` or absent.
+fn nullable_setters(item: &mut syn::ItemImpl, nullable: &BTreeMap<String, BTreeMap<String, Wire>>) {
+    if item.trait_.is_some() {
+        return;
+    }
+    let syn::Type::Path(self_ty) = &*item.self_ty else {
+        return;
+    };
+    let Some(changed) = self_ty
+        .path
+        .segments
+        .last()
+        .and_then(|s| nullable.get(&s.ident.to_string()))
+    else {
+        return;
+    };
+    for impl_item in &mut item.items {
+        let syn::ImplItem::Fn(f) = impl_item else {
+            continue;
+        };
+        let Some(wire) = changed.get(&f.sig.ident.to_string()) else {
+            continue;
+        };
+        let Some(where_clause) = &mut f.sig.generics.where_clause else {
+            continue;
+        };
+        for predicate in &mut where_clause.predicates {
+            let syn::WherePredicate::Type(pt) = predicate else {
+                continue;
+            };
+            for bound in &mut pt.bounds {
+                let syn::TypeParamBound::Trait(tb) = bound else {
+                    continue;
+                };
+                let Some(last) = tb.path.segments.last_mut() else {
+                    continue;
+                };
+                if last.ident == "TryInto"
+                    && let syn::PathArguments::AngleBracketed(args) = &mut last.arguments
+                    && let Some(syn::GenericArgument::Type(target)) = args.args.first_mut()
+                    && let Some(new_ty) = wire.nullable(target)
+                {
+                    *target = new_ty;
                 }
             }
         }
@@ -512,7 +965,7 @@ mod tests {
 
     fn run(src: &str) -> String {
         let mut file: syn::File = syn::parse_str(src).unwrap();
-        types_module(&mut file, &[]).unwrap();
+        types_module(&mut file, &[], &[]).unwrap();
         prettyplease::unparse(&file)
     }
 
@@ -572,7 +1025,7 @@ mod tests {
     #[test]
     fn a_missing_types_module_is_an_error() {
         let mut file: syn::File = syn::parse_str("pub mod other {}").unwrap();
-        assert!(types_module(&mut file, &[]).is_err());
+        assert!(types_module(&mut file, &[], &[]).is_err());
     }
 
     /// An operation builder as progenitor 0.15 writes it (the parts the rewrite touches).

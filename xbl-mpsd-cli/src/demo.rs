@@ -18,7 +18,7 @@ use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
     Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, Exchange, HandleId, Include, MpsdClient,
     NonEmptyString, Observer, Scid, Session, SessionDelta, SessionReference, SessionTarget,
-    SessionTemplateName, TitleId, WriteMode, WriteOutcome, Xuid, join_delta, leave_delta,
+    SessionTemplateName, TitleId, WriteMode, WriteOutcome, Xuid,
 };
 
 use crate::cli::Global;
@@ -280,8 +280,10 @@ fn write_answer(outcome: &WriteOutcome) -> (&'static str, Option<&Session>) {
     }
 }
 
-fn custom_delta(key: &str, value: &str) -> SessionDelta {
-    SessionDelta::new().set_custom_value(key, value.into())
+fn custom_delta(step: &'static str, key: &str, value: &str) -> Result<SessionDelta, CliError> {
+    SessionDelta::new()
+        .set_custom(key, value)
+        .map_err(|e| failed(step, e.to_string()))
 }
 
 fn custom_keys(session: &Session) -> Vec<String> {
@@ -367,7 +369,8 @@ impl Story {
 
         // 1. The host creates the session by reference, as its first member.
         let step = "host creates the session";
-        let create = join_delta(host)
+        let create = SessionDelta::new()
+            .join(host)
             .max_members(4)
             .visibility(Visibility::OPEN)
             .invite_protocol(InviteProtocol::GAME);
@@ -400,7 +403,7 @@ impl Story {
             .await
             .map_err(sdk(step))?;
         let handle: HandleId = document
-            .and_then(|d| d.id?.into_inner())
+            .id()
             .ok_or_else(|| failed(step, "the answer has no handle id"))?;
         Self::note(&format!("invite handle {handle}"));
 
@@ -458,7 +461,7 @@ impl Story {
                 step,
                 Who::Host,
                 (&reference).into(),
-                custom_delta("map", "lava"),
+                custom_delta(step, "map", "lava")?,
                 WriteMode::SynchronizedUpdate {
                     etag: host_view.etag().cloned(),
                 },
@@ -476,7 +479,7 @@ impl Story {
                 step,
                 Who::Guest,
                 (&reference).into(),
-                custom_delta("mode", "ctf"),
+                custom_delta(step, "mode", "ctf")?,
                 WriteMode::SynchronizedUpdate {
                     etag: guest_view.etag().cloned(),
                 },
@@ -497,7 +500,7 @@ impl Story {
             .guest
             .client
             .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |_| {
-                Ok::<_, std::convert::Infallible>(custom_delta("mode", "ctf"))
+                SessionDelta::new().set_custom("mode", "ctf")
             })
             .await
             .map_err(sdk(step))?;
@@ -526,7 +529,7 @@ impl Story {
             .send()
             .await
             .map_err(sdk(step))?;
-        let activity = document.and_then(|d| d.id);
+        let activity = document.id();
 
         let step = "guest queries the host's activity";
         let query = activities_query(&self.setup.scid, &[host]);
@@ -539,15 +542,15 @@ impl Story {
             .map_err(sdk(step))?;
         let handle = found
             .iter()
-            .find(|h| activity.is_none() || h.id == activity)
+            .find(|h| activity.is_none() || h.id() == activity)
             .ok_or_else(|| failed(step, "the host's activity handle is not among the results"))?;
-        let members = handle.related_info.as_ref().and_then(|r| r.members_count);
+        let members = handle
+            .related_info
+            .as_ref()
+            .and_then(|r| r.members_count.as_ref().copied());
         Self::note(&format!(
             "found activity {} (relatedInfo.membersCount {})",
-            handle
-                .id
-                .as_ref()
-                .map_or("?".to_owned(), ToString::to_string),
+            handle.id().map_or("?".to_owned(), |id| id.to_string()),
             members.map_or("?".to_owned(), |m| m.to_string())
         ));
 
@@ -558,7 +561,7 @@ impl Story {
                 step,
                 Who::Guest,
                 (&reference).into(),
-                leave_delta(),
+                SessionDelta::new().leave(),
                 WriteMode::UpdateExisting,
             )
             .await?;
@@ -577,7 +580,7 @@ impl Story {
                 step,
                 Who::Host,
                 (&reference).into(),
-                leave_delta(),
+                SessionDelta::new().leave(),
                 WriteMode::UpdateExisting,
             )
             .await?;

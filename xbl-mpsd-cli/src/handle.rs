@@ -195,7 +195,13 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
         }
         HandleCommand::Query(args) => return query(args, client).await,
     };
-    match client.create_handle(body).send().await.map_err(sdk_error)? {
+    match client
+        .create_handle(body)
+        .send()
+        .await
+        .map_err(sdk_error)?
+        .document
+    {
         Some(document) => output::document(&document),
         None => output::stderr_line("(the service answered success without a handle document)"),
     }

@@ -1,5 +1,5 @@
 //! `xbl-mpsd join <activation-uri>` and `xbl-mpsd leave <session-ref|handle-id>`: the SDK's
-//! `join_from_activation` and `leave_delta` for the caller's token.
+//! `join_from_activation` and `SessionDelta::leave` for the caller's token.
 
 use std::str::FromStr;
 
@@ -7,8 +7,8 @@ use clap::Args;
 use reqwest::StatusCode;
 use serde_json::{Map, Value};
 use xbl_mpsd_ext::{
-    Activation, HandleId, MpsdClient, SessionReference, SessionTarget, WriteMode, WriteOutcome,
-    leave_delta,
+    Activation, HandleId, MpsdClient, SessionDelta, SessionReference, SessionTarget, WriteMode,
+    WriteOutcome,
 };
 
 use crate::error::{CliError, FAILED};
@@ -68,7 +68,7 @@ pub async fn join(args: &JoinArgs, client: &MpsdClient) -> Result<(), CliError> 
 /// Runs `leave`: the caller leaves the session (`members.me: null`, the session must exist).
 pub async fn leave(args: &LeaveArgs, client: &MpsdClient) -> Result<(), CliError> {
     let outcome = client
-        .write(args.session.0.clone(), leave_delta())
+        .write(args.session.0.clone(), SessionDelta::new().leave())
         .mode(WriteMode::UpdateExisting)
         .send()
         .await

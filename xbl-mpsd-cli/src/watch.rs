@@ -96,7 +96,10 @@ async fn taps(args: &WatchArgs, client: &MpsdClient, rta: RtaClient) -> Result<(
     eprintln!(
         "watching {} (ConnectionId {}, subscription {})",
         watch.reference(),
-        subscriptions.connection_id().unwrap_or_default(),
+        subscriptions
+            .connection_id()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         watch.subscription_id()
     );
     let mut printed = 0;

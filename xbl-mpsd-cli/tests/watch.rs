@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use xbl_mpsd_ext::{MpsdClient, SessionReference, TitleId, XblToken, handles, join_delta};
+use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, TitleId, XblToken, handles};
 
 const HOST: &str = "2533274792693551";
 const GUEST: &str = "2814679796296491";
@@ -72,7 +72,7 @@ async fn watch_prints_a_json_line_per_tap() {
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let path = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/cli-watch";
     let reference: SessionReference = path.parse().unwrap();
-    host.write(&reference, join_delta(HOST.parse().unwrap()))
+    host.write(&reference, SessionDelta::new().join(HOST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -96,7 +96,7 @@ async fn watch_prints_a_json_line_per_tap() {
     .await
     .unwrap();
     let joined = guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -117,7 +117,7 @@ async fn watch_invites_prints_the_invite() {
         "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/cli-invite"
             .parse()
             .unwrap();
-    host.write(&reference, join_delta(HOST.parse().unwrap()))
+    host.write(&reference, SessionDelta::new().join(HOST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -126,9 +126,9 @@ async fn watch_invites_prints_the_invite() {
     subscriptions(&emulator, 1).await;
     let request =
         handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
-    let handle = host.create_handle(request).send().await.unwrap().unwrap();
+    let handle = host.create_handle(request).send().await.unwrap();
     let line = first_line(child).await;
-    assert_eq!(line["handleId"], json!(handle.id));
+    assert_eq!(line["handleId"], json!(handle.id().unwrap()));
     assert_eq!(line["invitedXuid"], json!(GUEST));
     assert_eq!(line["senderXuid"], json!(HOST));
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use xbl_mpsd_ext::types::Visibility;
-use xbl_mpsd_ext::{Activation, leave_delta};
-use xbl_mpsd_ext::{ActivationKind, Include, WriteMode, handles, join_delta};
+use xbl_mpsd_ext::{Activation, SessionDelta};
+use xbl_mpsd_ext::{ActivationKind, Include, WriteMode, handles};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,7 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (host, guest) = (&world.host, &world.guest);
     let session = world.new_session("activity")?;
 
-    let create = join_delta(host.xuid).visibility(Visibility::OPEN);
+    let create = SessionDelta::new()
+        .join(host.xuid)
+        .visibility(Visibility::OPEN);
     host.client
         .write(&session, create)
         .mode(WriteMode::CreateNew)
@@ -42,16 +44,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .is_some_and(|r| r.matches_ignore_case(&session))
         })
         .ok_or("the host's activity was not found")?;
-    let handle = activity
-        .id
-        .as_ref()
-        .and_then(|id| id.value())
-        .ok_or("no handle id")?;
+    let handle = activity.id().ok_or("no handle id")?;
     let related = activity.related_info.as_ref();
     println!(
         "found activity {handle}: {} of {} members, visibility {}",
-        related.and_then(|r| r.members_count).unwrap_or(0),
-        related.and_then(|r| r.max_members_count).unwrap_or(0),
+        related.and_then(|r| r.members_count.as_ref()).unwrap_or(&0),
+        related
+            .and_then(|r| r.max_members_count.as_ref())
+            .unwrap_or(&0),
         related
             .and_then(|r| r.visibility.as_ref())
             .map_or("?".into(), ToString::to_string),
@@ -76,9 +76,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("both players should be members".into());
     }
 
-    guest.client.write(&session, leave_delta()).send().await?;
+    guest
+        .client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
     host.client.delete_handle(handle).await?;
-    host.client.write(&session, leave_delta()).send().await?;
+    host.client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
     world.stop().await;
     Ok(())
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use serde::{Deserialize, Serialize};
-use xbl_mpsd_ext::{SessionDelta, WriteMode, join_delta, leave_delta};
+use xbl_mpsd_ext::{SessionDelta, WriteMode};
 
 /// The lobby's settings, as the title models them.
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rounds: 3,
         friendly_fire: false,
     };
-    let create = join_delta(host.xuid)
+    let create = SessionDelta::new()
+        .join(host.xuid)
         .set_custom("settings", &settings)?
         .set_custom("motd", "welcome")?
         .member_custom(
@@ -52,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .client
         .write(
             &session,
-            join_delta(guest.xuid).member_custom(
+            SessionDelta::new().join(guest.xuid).member_custom(
                 "loadout",
                 &Loadout {
                     class: "scout".into(),
@@ -93,8 +94,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         after.custom_property::<Settings>("settings")?.is_some()
     );
 
-    guest.client.write(&session, leave_delta()).send().await?;
-    host.client.write(&session, leave_delta()).send().await?;
+    guest
+        .client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
+    host.client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
     world.stop().await;
     Ok(())
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use xbl_mpsd_ext::types::{HandleTypeKind, SearchAttributes, Visibility};
-use xbl_mpsd_ext::{Include, WriteMode, handles, join_delta, leave_delta};
+use xbl_mpsd_ext::{Include, SessionDelta, WriteMode, handles};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,7 +16,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let game = world.new_session("game")?;
     for session in [&lobby, &game] {
         // Search handles need the `searchable` capability; `merge_json` sets what no method names.
-        let create = join_delta(host.xuid)
+        let create = SessionDelta::new().join(host.xuid)
             .visibility(Visibility::OPEN)
             .merge_json(serde_json::json!({"constants": {"system": {"capabilities": {"searchable": true}}}}))?;
         host.client
@@ -28,9 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut created = Vec::new();
     let mut attributes = SearchAttributes::default();
-    attributes.tags = vec!["casual".to_owned()];
+    attributes.tags = vec!["casual".to_owned()].into();
     attributes
         .strings
+        .get_or_insert_with(Default::default)
         .insert("map".to_owned(), "lava".to_owned());
     for request in [
         handles::activity_request(&lobby),
@@ -43,12 +44,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .create_handle(request)
             .send()
             .await?
+            .document
             .ok_or("no handle document")?;
-        let id = document
-            .id
-            .as_ref()
-            .and_then(|id| id.value())
-            .ok_or("no handle id")?;
+        let id = document.id().ok_or("no handle id")?;
         println!("created a {} handle {id}", document.type_);
         created.push((document.type_.kind(), id));
     }
@@ -89,7 +87,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     for session in [&lobby, &game] {
-        host.client.write(session, leave_delta()).send().await?;
+        host.client
+            .write(session, SessionDelta::new().leave())
+            .send()
+            .await?;
     }
     world.stop().await;
     Ok(())

@@ -6,7 +6,7 @@
 mod common;
 
 use xbl_mpsd_ext::types::{InviteProtocol, Visibility};
-use xbl_mpsd_ext::{Activation, WriteMode, WriteOutcome, handles, join_delta};
+use xbl_mpsd_ext::{Activation, SessionDelta, WriteMode, WriteOutcome, handles};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,7 +15,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let session = world.new_session("invite")?;
 
     // 1. The host creates an open session with itself as the first member.
-    let create = join_delta(host.xuid)
+    let create = SessionDelta::new()
+        .join(host.xuid)
         .max_members(4)
         .visibility(Visibility::OPEN)
         .invite_protocol(InviteProtocol::GAME);
@@ -37,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .create_handle(invite)
         .send()
         .await?
-        .and_then(|document| document.id?.into_inner())
+        .id()
         .ok_or("the service answered no invite handle id")?;
     println!("invite handle {handle}");
 
@@ -63,12 +64,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 4. Both leave; the last one out deletes the session.
     guest
         .client
-        .write(&session, xbl_mpsd_ext::leave_delta())
+        .write(&session, xbl_mpsd_ext::SessionDelta::new().leave())
         .send()
         .await?;
     let last = host
         .client
-        .write(&session, xbl_mpsd_ext::leave_delta())
+        .write(&session, xbl_mpsd_ext::SessionDelta::new().leave())
         .send()
         .await?;
     println!(

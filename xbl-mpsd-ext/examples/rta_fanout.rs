@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use xbl_mpsd_ext::rta::{ChangeTypes, SessionSubscriptions, SessionWatch, WatchEvent};
-use xbl_mpsd_ext::{MpsdClient, SessionReference, XblToken, join_delta};
+use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken};
 
 const FIRST_XUID: u64 = 2_533_274_792_690_000;
 
@@ -41,7 +41,7 @@ async fn setup(
             .token(XblToken::new("-", &xuid)?)
             .build()?;
         client
-            .write(&session, join_delta(xuid.parse()?))
+            .write(&session, SessionDelta::new().join(xuid.parse()?))
             .send()
             .await?;
         let subs = SessionSubscriptions::start(&client, client.rta().build()?).await?;
@@ -61,13 +61,13 @@ async fn setup(
 
 /// One write; the latency of every watch's tap for it.
 async fn round(setup: &mut Setup, value: u64) -> Result<Vec<Duration>, Box<dyn std::error::Error>> {
-    let delta = xbl_mpsd_ext::SessionDelta::new().set_custom_value("v", value.into());
+    let delta =
+        xbl_mpsd_ext::SessionDelta::new().set_custom("v", &serde_json::Value::from(value))?;
     let start = Instant::now();
     let outcome = setup.writer.write(&setup.session, delta).send().await?;
     let number = outcome
         .session()
-        .and_then(|s| s.document.change_number)
-        .and_then(|n| u64::try_from(n).ok())
+        .and_then(|s| s.change_number())
         .ok_or("no changeNumber")?;
     let mut waits: FuturesUnordered<_> = setup
         .watches

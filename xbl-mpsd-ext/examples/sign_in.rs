@@ -10,7 +10,7 @@
 //! ```
 
 use xbl_mpsd_ext::signin::{DEFAULT_CLIENT_ID, Endpoints, SignInConfig, TokenCache, XboxSignIn};
-use xbl_mpsd_ext::{DEFAULT_BASE_URL, MpsdClient, SessionReference, join_delta};
+use xbl_mpsd_ext::{DEFAULT_BASE_URL, MpsdClient, SessionDelta, SessionReference};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,7 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .base_url(mpsd)
         .token_provider(sign_in)
         .build()?;
-    let outcome = client.write(&session, join_delta(xuid)).send().await?;
+    let outcome = client
+        .write(&session, SessionDelta::new().join(xuid))
+        .send()
+        .await?;
     let members = outcome
         .session()
         .map(|s| s.member_xuids())

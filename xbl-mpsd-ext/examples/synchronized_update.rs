@@ -5,9 +5,7 @@
 
 mod common;
 
-use xbl_mpsd_ext::{
-    DEFAULT_SYNC_ATTEMPTS, Error, SessionDelta, WriteMode, join_delta, leave_delta,
-};
+use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, Error, SessionDelta, WriteMode};
 
 /// Adds `player` to the session's `ready` list, unless the match already started.
 fn mark_ready(
@@ -31,13 +29,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (host, guest) = (&world.host, &world.guest);
     let session = world.new_session("sync")?;
     host.client
-        .write(&session, join_delta(host.xuid))
+        .write(&session, SessionDelta::new().join(host.xuid))
         .mode(WriteMode::CreateNew)
         .send()
         .await?;
     guest
         .client
-        .write(&session, join_delta(guest.xuid))
+        .write(&session, SessionDelta::new().join(guest.xuid))
         .send()
         .await?;
 
@@ -81,8 +79,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected an aborted update, got {other:?}").into()),
     }
 
-    guest.client.write(&session, leave_delta()).send().await?;
-    host.client.write(&session, leave_delta()).send().await?;
+    guest
+        .client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
+    host.client
+        .write(&session, SessionDelta::new().leave())
+        .send()
+        .await?;
     world.stop().await;
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use xbl_mpsd_ext::rta::{ChangeTypes, SessionSubscriptions, WatchEvent};
-use xbl_mpsd_ext::{MpsdClient, SessionReference, XblToken, join_delta};
+use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -21,9 +21,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (host, guest) = (client("2814679796296491")?, client("2533274792693551")?);
     let session: SessionReference =
         "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/watch-example".parse()?;
-    host.write(&session, join_delta("2814679796296491".parse()?))
-        .send()
-        .await?;
+    host.write(
+        &session,
+        SessionDelta::new().join("2814679796296491".parse()?),
+    )
+    .send()
+    .await?;
 
     // The host's RTA connection (same token, the emulator's /connect) and its session subscription.
     let subscriptions = SessionSubscriptions::start(&host, host.rta().build()?).await?;
@@ -38,12 +41,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The other player joins ...
     let joined = guest
-        .write(&session, join_delta("2533274792693551".parse()?))
+        .write(
+            &session,
+            SessionDelta::new().join("2533274792693551".parse()?),
+        )
         .send()
         .await?;
     println!(
         "guest: joined, changeNumber {:?}",
-        joined.session().and_then(|s| s.document.change_number)
+        joined.session().and_then(|s| s.change_number())
     );
     match tokio::time::timeout(Duration::from_secs(5), watch.next()).await? {
         Some(WatchEvent::Tap(tap)) => println!("host: tap {}", serde_json::to_string(&tap)?),

@@ -2,11 +2,11 @@
 
 use std::fmt;
 
-use xbl_mpsd_api::Lenient;
 use xbl_mpsd_api::types::{
     self, CreateHandleRequest, HandleDocument, HandleQueryOwners, HandleQueryOwnersPeople,
     HandleQueryRequest, HandleType, InviteAttributes, SearchAttributes, SocialMoniker,
 };
+use xbl_mpsd_api::{Lenient, Nullable};
 
 use crate::client::MpsdClient;
 use crate::error::Error;
@@ -58,44 +58,44 @@ pub fn invite_request(
     context: Option<&str>,
 ) -> HandleRequest {
     let mut attributes = InviteAttributes::default();
-    attributes.title_id = Some(Lenient::from(title_id));
-    attributes.context = context.map(str::to_owned);
+    attributes.title_id = Lenient::from(title_id).into();
+    attributes.context = context.map(str::to_owned).into();
     request(HandleType::INVITE, session)
-        .invited_xuid(Some(Lenient::from(invited)))
-        .invite_attributes(Some(attributes))
+        .invited_xuid(Lenient::from(invited))
+        .invite_attributes(attributes)
 }
 
 /// The body that makes `session` findable by search (it needs the `searchable` capability).
 pub fn search_request(session: &SessionReference, attributes: SearchAttributes) -> HandleRequest {
-    request(HandleType::SEARCH, session).search_attributes(Some(attributes))
+    request(HandleType::SEARCH, session).search_attributes(attributes)
 }
 
 /// The body that extends the caller's access to `origin` (e.g. a lobby) to `target` (e.g. a game).
 pub fn transfer_request(target: &SessionReference, origin: &SessionReference) -> HandleRequest {
-    request(HandleType::TRANSFER, target).origin_session_ref(Some(origin.clone()))
+    request(HandleType::TRANSFER, target).origin_session_ref(origin.clone())
 }
 
 /// The query for the activities of `owners` in `scid`.
 pub fn activities_query(scid: &Scid, owners: &[Xuid]) -> HandleQuery {
     let mut by = HandleQueryOwners::default();
-    by.xuids = owners.iter().copied().map(Lenient::from).collect();
+    by.xuids = Nullable::Value(owners.iter().copied().map(Lenient::from).collect());
     HandleQueryRequest::builder()
         .type_(HandleType::ACTIVITY)
-        .scid(Some(scid.clone()))
-        .owners(Some(by))
+        .scid(scid.clone())
+        .owners(by)
 }
 
 /// The query for the activities of a social group of `xuid` (`people`, `friends` or `favorites`) in `scid`.
 pub fn social_activities_query(scid: &Scid, moniker: SocialMoniker, xuid: Xuid) -> HandleQuery {
     let mut people = HandleQueryOwnersPeople::default();
-    people.moniker = Some(moniker);
-    people.moniker_xuid = Some(Lenient::from(xuid));
+    people.moniker = moniker.into();
+    people.moniker_xuid = Lenient::from(xuid).into();
     let mut by = HandleQueryOwners::default();
-    by.people = Some(people);
+    by.people = people.into();
     HandleQueryRequest::builder()
         .type_(HandleType::ACTIVITY)
-        .scid(Some(scid.clone()))
-        .owners(Some(by))
+        .scid(scid.clone())
+        .owners(by)
 }
 
 /// The query for search handles of `template` in `scid`, across all sessions, optionally matching
@@ -107,10 +107,10 @@ pub fn search_query(
 ) -> HandleQuery {
     HandleQueryRequest::builder()
         .type_(HandleType::SEARCH)
-        .scid(Some(scid.clone()))
-        .template_name(Some(template.as_str().to_owned()))
+        .scid(scid.clone())
+        .template_name(template.as_str().to_owned())
         .filter(filter.map(str::to_owned))
-        .global(Some(true))
+        .global(true)
 }
 
 /// Extra sections a handle query can include.
@@ -159,9 +159,8 @@ impl<'c> CreateHandle<'c> {
         self
     }
 
-    /// Creates the handle. `Ok(None)` when the service answered success without a body (the docs say
-    /// the activity POST has none).
-    pub async fn send(self) -> Result<Option<HandleDocument>, Error> {
+    /// Creates the handle; [`CreatedHandle::id`] is its id.
+    pub async fn send(self) -> Result<CreatedHandle, Error> {
         let Self {
             client,
             body,
@@ -182,6 +181,23 @@ impl<'c> CreateHandle<'c> {
                 }
             })
             .await
+            .map(|document| CreatedHandle { document })
+    }
+}
+
+/// A handle the service created: its id and the handle document it answered with.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct CreatedHandle {
+    /// The handle document, when the answer had one (the docs say the activity POST answers without a
+    /// body; the service sends one).
+    pub document: Option<HandleDocument>,
+}
+
+impl CreatedHandle {
+    /// The handle's id; `None` when the answer had no document (or no valid id in it).
+    pub fn id(&self) -> Option<HandleId> {
+        self.document.as_ref().and_then(HandleDocument::id)
     }
 }
 
@@ -190,7 +206,7 @@ impl MpsdClient {
     /// [`search_request`], [`transfer_request`]). Not retried unless the call opts in.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{HandleId, Include, MpsdClient, SessionReference, XblToken, handles, join_delta};
+    /// use xbl_mpsd_ext::{HandleId, Include, MpsdClient, SessionReference, XblToken, handles, SessionDelta};
     /// use xbl_mpsd_ext::types::HandleTypeKind;
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -198,11 +214,11 @@ impl MpsdClient {
     /// # let client = MpsdClient::builder().base_url(emulator.base_url())
     /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
     /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
     ///
     /// // Publish the user's activity, find it as a friend would, then clear it.
     /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
-    /// let id: HandleId = activity.and_then(|h| h.id?.into_inner()).ok_or("no id")?;
+    /// let id: HandleId = activity.id().ok_or("no id")?;
     /// let query = handles::activities_query(&session.scid, &["2533274792693551".parse()?]);
     /// let found = client.query_handles(query, &[Include::RelatedInfo]).await?;
     /// assert_eq!(found.len(), 1);

@@ -19,15 +19,15 @@
 //! }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # use xbl_mpsd_ext::{TitleId, handles, join_delta};
+//! # use xbl_mpsd_ext::{TitleId, handles, SessionDelta};
 //! # // A local emulator stands in for the service; the host creates a session and invites the user.
 //! # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
 //! # let host = MpsdClient::builder().base_url(emulator.base_url())
 //! #     .token(XblToken::new("-", "2814679796296491")?).build()?;
 //! # let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/party".parse()?;
-//! # host.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
+//! # host.write(&session, SessionDelta::new().join("2814679796296491".parse()?)).send().await?;
 //! # let invite = handles::invite_request(&session, "2533274792693551".parse()?, TitleId::new(1234), None);
-//! # let handle = host.create_handle(invite).send().await?.and_then(|h| h.id?.into_inner()).ok_or("no invite")?;
+//! # let handle = host.create_handle(invite).send().await?.id().ok_or("no invite")?;
 //! # let uri = format!("ms-xbl-multiplayer://inviteHandleAccept?handle={handle}\
 //! #                  &invitedXuid=2533274792693551&senderXuid=2814679796296491&context=");
 //! # let session = join(&emulator.base_url(), XblToken::new("-", "2533274792693551")?, &uri).await?;
@@ -110,11 +110,10 @@ pub use client::{BuildError, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, MpsdClient, M
 pub use contract::{ContractVersion, UnknownContractVersion};
 pub use delta::{CustomPropertyError, SessionDelta};
 pub use error::Error;
-pub use handles::{CreateHandle, HandleQuery, HandleRequest, Include};
+pub use handles::{CreateHandle, CreatedHandle, HandleQuery, HandleRequest, Include};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
-pub use join::{join_delta, leave_delta};
 pub use operation::{OperationCall, Reply};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};

@@ -123,7 +123,7 @@ impl MpsdClient {
     /// retries by HTTP method and typed errors; see the [module docs](crate::operation).
     ///
     /// ```
-    /// use xbl_mpsd_ext::{HandleId, MpsdClient, XblToken, handles, join_delta};
+    /// use xbl_mpsd_ext::{HandleId, MpsdClient, XblToken, handles, SessionDelta};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -132,9 +132,9 @@ impl MpsdClient {
     ///     .token(XblToken::new("-", "2533274792693551")?)
     ///     .build()?;
     /// let session = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
     /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
-    /// let id: HandleId = activity.and_then(|h| h.id?.into_inner()).ok_or("no id")?;
+    /// let id: HandleId = activity.id().ok_or("no id")?;
     ///
     /// // The generated `get_handle` operation, with retries and typed errors.
     /// let reply = client.operation(|api| api.get_handle().handle_id(*id.as_uuid())).send().await?;

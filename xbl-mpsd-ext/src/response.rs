@@ -110,21 +110,31 @@ pub(crate) async fn raw_success<T: DeserializeOwned>(
 /// client's `max_response_bytes` (enforced by the api crate's `exec` hook, [`Error::ResponseTooLarge`]
 /// past it).
 pub(crate) async fn json_body<T: DeserializeOwned>(
-    mut response: Response,
+    response: Response,
 ) -> Result<Option<(T, HeaderMap)>, Error> {
+    Ok(json_body_raw(response)
+        .await?
+        .map(|(value, headers, _)| (value, headers)))
+}
+
+/// [`json_body`], with the body as received.
+pub(crate) async fn json_body_raw<T: DeserializeOwned>(
+    mut response: Response,
+) -> Result<Option<(T, HeaderMap, bytes::Bytes)>, Error> {
     let status = response.status();
     let headers = std::mem::take(response.headers_mut());
     let (body, _) = read_body(&mut response, usize::MAX).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&body)
-        .map(|value| Some((value, headers)))
-        .map_err(|e| Error::InvalidResponse {
+    match serde_json::from_slice(&body) {
+        Ok(value) => Ok(Some((value, headers, bytes::Bytes::from(body)))),
+        Err(e) => Err(Error::InvalidResponse {
             status: Some(status),
             reason: format!("the body does not match the spec: {e}"),
             body: message_text(&body),
-        })
+        }),
+    }
 }
 
 /// A [`Session`] from a document and the headers it came with (read when asked for). The reference comes
@@ -133,8 +143,9 @@ pub(crate) fn session_from(
     document: MultiplayerSession,
     headers: HeaderMap,
     known: Option<&SessionReference>,
+    raw: Option<bytes::Bytes>,
 ) -> Session {
-    Session::from_answer(document, headers, known.cloned())
+    Session::from_answer(document, headers, known.cloned(), raw)
 }
 
 /// A session document answer (the statuses the spec types as `MultiplayerSession`) read from a raw
@@ -157,7 +168,7 @@ pub(crate) async fn session_answer(
     match serde_json::from_slice::<MultiplayerSession>(&body) {
         Ok(document) => Ok(Box::write(
             session,
-            Session::from_answer(document, headers, known.cloned()),
+            Session::from_answer(document, headers, known.cloned(), Some(body)),
         )),
         Err(e) => Err(api_error(ApiError::<()>::InvalidResponsePayload(body, e))),
     }

@@ -4,11 +4,16 @@ use std::fmt;
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use reqwest::header::{CONTENT_LOCATION, DATE, ETAG, HeaderMap};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use xbl_mpsd_api::types::{Custom, MultiplayerSession, SessionMember};
+use xbl_mpsd_api::types::{
+    Custom, MultiplayerSession, Restriction, SessionConstantsSystem, SessionMember,
+    SessionPropertiesSystem, Visibility,
+};
+use xbl_mpsd_api::{MemberKey, Nullable};
 
 use crate::ids::{HandleId, Xuid};
 use crate::session_ref::SessionReference;
@@ -66,6 +71,11 @@ impl std::str::FromStr for ETag {
 /// its reference ([`reference`](Self::reference)) and when the service rendered it
 /// ([`retrieved`](Self::retrieved)).
 ///
+/// What games read most has an accessor ([`visibility`](Self::visibility), [`max_members`](Self::max_members),
+/// [`join_restriction`](Self::join_restriction), [`keywords`](Self::keywords),
+/// [`member_count`](Self::member_count), [`member_status`](Self::member_status), …); the whole typed document
+/// is [`document`](Self::document), and the body exactly as received is [`raw_json`](Self::raw_json).
+///
 /// The headers are kept as they came and read when first asked for, not when the answer arrives: a
 /// caller that only reads the document pays nothing for them. Two sessions are equal when their documents,
 /// ETags, references and dates are.
@@ -73,6 +83,8 @@ impl std::str::FromStr for ETag {
 pub struct Session {
     /// The document.
     pub document: MultiplayerSession,
+    /// The body the document was decoded from, as received (`None` for a session made from a document).
+    raw: Option<Bytes>,
     /// The answer's headers (empty for a session made with [`from_document`](Self::from_document)).
     headers: HeaderMap,
     /// The reference the call addressed, if any: the reference when `Content-Location` is absent or does
@@ -114,6 +126,39 @@ pub struct CustomReadError {
     pub source: serde_json::Error,
 }
 
+/// A member's status, as XSAPI derives it (`XblMultiplayerSessionMemberStatus`): reserved while it has not
+/// written yet, else active, else ready, else inactive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberStatus {
+    /// Reserved by another member or a server; the user has not joined yet (`reserved: true`).
+    Reserved,
+    /// Playing (`properties.system.active: true`).
+    Active,
+    /// Ready to become active (`properties.system.ready: true`).
+    Ready,
+    /// In the session but neither active nor ready.
+    Inactive,
+}
+
+impl MemberStatus {
+    /// The status of `member`.
+    pub fn of(member: &SessionMember) -> Self {
+        let system = member.properties.as_ref().and_then(|p| p.system.as_ref());
+        let flag = |read: fn(&xbl_mpsd_api::types::MemberPropertiesSystem) -> &Nullable<bool>| {
+            system.and_then(|s| read(s).as_ref().copied()) == Some(true)
+        };
+        if member.reserved.as_ref().copied() == Some(true) {
+            Self::Reserved
+        } else if flag(|s| &s.active) {
+            Self::Active
+        } else if flag(|s| &s.ready) {
+            Self::Ready
+        } else {
+            Self::Inactive
+        }
+    }
+}
+
 fn read_custom<T: DeserializeOwned>(
     custom: Option<&Custom>,
     key: Option<&str>,
@@ -135,16 +180,17 @@ fn read_custom<T: DeserializeOwned>(
 }
 
 impl Session {
-    /// The members listed in the document with their indices, in index order (large sessions list only
-    /// `me`).
-    pub fn members(&self) -> Vec<(u64, &SessionMember)> {
-        let mut members: Vec<(u64, &SessionMember)> = self
+    /// The members listed in the document by key, `me` first, then indices in order (large sessions list
+    /// only `me`).
+    pub fn members(&self) -> Vec<(&MemberKey, &SessionMember)> {
+        let mut members: Vec<(&MemberKey, &SessionMember)> = self
             .document
             .members
-            .iter()
-            .map(|(key, member)| (key.parse().unwrap_or(u64::MAX), member))
+            .as_ref()
+            .into_iter()
+            .flatten()
             .collect();
-        members.sort_by_key(|(index, _)| *index);
+        members.sort_by(|(a, _), (b, _)| a.cmp(b));
         members
     }
 
@@ -152,8 +198,110 @@ impl Session {
     pub fn member(&self, xuid: Xuid) -> Option<&SessionMember> {
         self.document
             .members
+            .as_ref()?
             .values()
             .find(|member| member_xuid(member) == Some(xuid))
+    }
+
+    /// The status of the member `xuid` (reserved, active, ready or inactive); `None` when not listed.
+    pub fn member_status(&self, xuid: Xuid) -> Option<MemberStatus> {
+        self.member(xuid).map(MemberStatus::of)
+    }
+
+    /// The roles of the member `xuid`: role name by role type (empty when it has none or is not listed).
+    pub fn member_roles(&self, xuid: Xuid) -> Vec<(&str, &str)> {
+        self.member(xuid)
+            .and_then(|m| m.roles.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|(kind, role)| (kind.as_str(), role.as_str()))
+            .collect()
+    }
+
+    /// How many members the session has: `membersInfo.count` (accepted members; a large session lists only
+    /// `me`), else the members listed.
+    pub fn member_count(&self) -> usize {
+        let listed = self.document.members.as_ref().map_or(0, |m| m.len());
+        self.document
+            .members_info
+            .as_ref()
+            .and_then(|info| info.count.as_ref())
+            .and_then(|count| usize::try_from(*count).ok())
+            .unwrap_or(listed)
+    }
+
+    fn constants_system(&self) -> Option<&SessionConstantsSystem> {
+        self.document.constants.as_ref()?.system.as_ref()
+    }
+
+    fn properties_system(&self) -> Option<&SessionPropertiesSystem> {
+        self.document.properties.as_ref()?.system.as_ref()
+    }
+
+    /// Who can see the session (`constants.system.visibility`).
+    pub fn visibility(&self) -> Option<&Visibility> {
+        self.constants_system()?.visibility.as_ref()
+    }
+
+    /// The most members the session takes (`constants.system.maxMembersCount`).
+    pub fn max_members(&self) -> Option<u32> {
+        let count = self.constants_system()?.max_members_count.as_ref()?;
+        u32::try_from(*count).ok()
+    }
+
+    /// Who may join (`properties.system.joinRestriction`).
+    pub fn join_restriction(&self) -> Option<&Restriction> {
+        self.properties_system()?.join_restriction.as_ref()
+    }
+
+    /// Who may read (`properties.system.readRestriction`).
+    pub fn read_restriction(&self) -> Option<&Restriction> {
+        self.properties_system()?.read_restriction.as_ref()
+    }
+
+    /// The session's keywords (`properties.system.keywords`; empty when none).
+    pub fn keywords(&self) -> &[String] {
+        self.properties_system()
+            .and_then(|s| s.keywords.as_ref())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The member indices whose turn it is (`properties.system.turn`; empty when none).
+    pub fn turn(&self) -> &[i64] {
+        self.properties_system()
+            .and_then(|s| s.turn.as_ref())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The host's device token (`properties.system.host`).
+    pub fn host(&self) -> Option<&str> {
+        self.properties_system()?.host.as_ref().map(String::as_str)
+    }
+
+    /// Whether the session is closed for joining (`properties.system.closed`).
+    pub fn is_closed(&self) -> bool {
+        self.properties_system()
+            .and_then(|s| s.closed.as_ref().copied())
+            .unwrap_or(false)
+    }
+
+    /// Whether the session is locked (`properties.system.locked`).
+    pub fn is_locked(&self) -> bool {
+        self.properties_system()
+            .and_then(|s| s.locked.as_ref().copied())
+            .unwrap_or(false)
+    }
+
+    /// The session's change number (`changeNumber`).
+    pub fn change_number(&self) -> Option<u64> {
+        let number = self.document.change_number.as_ref()?;
+        u64::try_from(*number).ok()
+    }
+
+    /// The body this session was decoded from, byte for byte as the service sent it; `None` for a session
+    /// made from a document ([`from_document`](Self::from_document)).
+    pub fn raw_json(&self) -> Option<&[u8]> {
+        self.raw.as_deref()
     }
 
     /// The XUIDs of the members listed in the document, in index order (large sessions list only `me`).
@@ -226,7 +374,7 @@ impl Session {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_document(document: MultiplayerSession) -> Self {
-        Self::from_answer(document, HeaderMap::new(), None)
+        Self::from_answer(document, HeaderMap::new(), None, None)
     }
 
     /// A session from a document and the headers of the answer it came in; `addressed` is the reference
@@ -235,9 +383,11 @@ impl Session {
         document: MultiplayerSession,
         headers: HeaderMap,
         addressed: Option<SessionReference>,
+        raw: Option<Bytes>,
     ) -> Self {
         Self {
             document,
+            raw,
             headers,
             addressed,
             etag: OnceLock::new(),
@@ -431,7 +581,7 @@ mod tests {
             (CONTENT_LOCATION, LOCATION),
             (DATE, "Sat, 28 Nov 2026 10:00:00 GMT"),
         ]);
-        let read = Session::from_answer(MultiplayerSession::default(), headers, None);
+        let read = Session::from_answer(MultiplayerSession::default(), headers, None, None);
         let reference: SessionReference = LOCATION.parse().unwrap();
         let date = httpdate::parse_http_date("Sat, 28 Nov 2026 10:00:00 GMT").unwrap();
         let given = Session::from_document(MultiplayerSession::default())
@@ -465,15 +615,17 @@ mod tests {
                 MultiplayerSession::default(),
                 headers.clone(),
                 Some(addressed.clone()),
+                None,
             );
             assert_eq!(session.reference(), Some(&addressed), "{headers:?}");
-            let session = Session::from_answer(MultiplayerSession::default(), headers, None);
+            let session = Session::from_answer(MultiplayerSession::default(), headers, None, None);
             assert_eq!(session.reference(), None);
         }
         // Invalid values read as absent.
         let session = Session::from_answer(
             MultiplayerSession::default(),
             answer_headers(&[(ETAG, ""), (DATE, "yesterday")]),
+            None,
             None,
         );
         assert_eq!(session.etag(), None);

@@ -9,7 +9,7 @@ use xbl_mpsd_api::types::MultiplayerSessionRequest;
 use crate::client::MpsdClient;
 use crate::error::Error;
 use crate::response::{
-    api_error, error_from, json_body, raw_success, session_answer, session_from,
+    api_error, error_from, json_body_raw, raw_success, session_answer, session_from,
 };
 use crate::retry::RetryMode;
 use crate::session::{ETag, Session, SessionTarget};
@@ -237,16 +237,18 @@ async fn raw_outcome(
     match response.status() {
         StatusCode::NO_CONTENT => Ok(WriteOutcome::SessionDeleted),
         StatusCode::PRECONDITION_FAILED => {
-            let current = json_body(response)
+            let current = json_body_raw(response)
                 .await?
-                .map(|(document, headers)| Box::new(session_from(document, headers, known)));
+                .map(|(document, headers, raw)| {
+                    Box::new(session_from(document, headers, known, Some(raw)))
+                });
             Ok(WriteOutcome::OutOfSync { current })
         }
         status if status.is_success() => {
             let headers = response.headers().clone();
             let session = raw_success(response, target.is_handle())
                 .await?
-                .map(|document| Box::new(session_from(document, headers, known)));
+                .map(|document| Box::new(session_from(document, headers, known, None)));
             Ok(WriteOutcome::Accepted { status, session })
         }
         _ => Err(error_from(response, target.is_handle()).await),
@@ -263,7 +265,7 @@ impl MpsdClient {
     /// Prepares a write of `delta` (merged into the session; `null` deletes) to `target`.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, WriteMode, WriteOutcome, XblToken, join_delta};
+    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, WriteMode, WriteOutcome, XblToken};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -275,7 +277,7 @@ impl MpsdClient {
     ///
     /// // Create the session with the caller as its first member; fails (OutOfSync) if it exists.
     /// let created = client
-    ///     .write(&session, join_delta("2533274792693551".parse()?))
+    ///     .write(&session, SessionDelta::new().join("2533274792693551".parse()?))
     ///     .mode(WriteMode::CreateNew)
     ///     .send()
     ///     .await?;
@@ -392,6 +394,7 @@ impl MpsdClient {
                             document,
                             headers,
                             target.reference(),
+                            None,
                         ))),
                         None => Read::NoSession,
                     })
@@ -412,14 +415,14 @@ impl MpsdClient {
     /// written in that attempt. Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionDelta, SessionReference, XblToken, join_delta};
+    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionDelta, SessionReference, XblToken};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
     /// # let client = MpsdClient::builder().base_url(emulator.base_url())
     /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
     /// # let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// # client.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+    /// # client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
     /// // Increment a shared counter without losing anyone else's increment; refuse past round 10.
     /// let outcome = client
     ///     .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |current| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {

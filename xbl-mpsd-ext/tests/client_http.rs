@@ -12,8 +12,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use xbl_mpsd_ext::retry::FixedJitter;
 use xbl_mpsd_ext::{
     AuthError, ContractVersion, ETag, Error, FakeClock, FnTokenProvider, HandleId, MpsdClient,
-    RetryPolicy, SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken, handles,
-    join_delta,
+    RetryPolicy, SessionDelta, SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken,
+    handles,
 };
 
 const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
@@ -83,7 +83,7 @@ async fn every_request_carries_the_contract_version_and_authorization_and_no_api
         .mount(&server)
         .await;
     let (client, _) = client(&server);
-    let delta = join_delta("2533274792693551".parse().unwrap());
+    let delta = SessionDelta::new().join("2533274792693551".parse().unwrap());
     client.write(handle(), delta).send().await.unwrap();
     let requests = server.received_requests().await.unwrap();
     assert!(requests[0].headers.get("api-version").is_none());
@@ -262,7 +262,7 @@ async fn out_of_sync_returns_the_current_session_when_sent_and_deleted_is_204() 
         panic!("expected OutOfSync with the session, got {outcome:?}")
     };
     assert_eq!(current.etag().map(ETag::as_str), Some("E-current"));
-    assert_eq!(current.document.change_number, Some(3));
+    assert_eq!(current.change_number(), Some(3));
     assert!(!outcome.is_committed());
 
     let outcome = client
@@ -274,7 +274,7 @@ async fn out_of_sync_returns_the_current_session_when_sent_and_deleted_is_204() 
     assert_eq!(outcome, WriteOutcome::OutOfSync { current: None });
 
     let outcome = client
-        .write(handle(), xbl_mpsd_ext::leave_delta())
+        .write(handle(), xbl_mpsd_ext::SessionDelta::new().leave())
         .send()
         .await
         .unwrap();
@@ -613,12 +613,9 @@ async fn handles_are_created_read_queried_and_deleted() {
         .create_handle(handles::activity_request(&session))
         .send()
         .await
-        .unwrap()
-        .expect("a handle document");
-    assert_eq!(
-        created.id.as_ref().and_then(|id| id.value()),
-        Some(handle())
-    );
+        .unwrap();
+    assert_eq!(created.id(), Some(handle()));
+    let created = created.document.unwrap();
     assert_eq!(client.get_handle(handle()).await.unwrap(), created);
     let found = client
         .query_handles(
@@ -648,7 +645,8 @@ async fn an_activity_post_with_an_empty_body_is_accepted() {
         .send()
         .await
         .unwrap();
-    assert_eq!(created, None);
+    assert_eq!(created.document, None);
+    assert_eq!(created.id(), None);
 }
 
 #[tokio::test]

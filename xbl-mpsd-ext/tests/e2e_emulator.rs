@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, HandleId, Include, MpsdClient,
-    SessionReference, TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles, join_delta,
-    leave_delta,
+    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, HandleId, Include, MpsdClient, SessionDelta,
+    SessionReference, TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
 };
 
 const HOST: &str = "2533274792693551";
@@ -43,8 +42,8 @@ fn lobby(name: &str) -> SessionReference {
 /// The host creates an open session with itself as the first member.
 async fn host_session(host: &MpsdClient, name: &str) -> SessionReference {
     let reference = lobby(name);
-    let mut create: MultiplayerSessionRequest = join_delta(xuid(HOST)).into();
-    create.constants = Some(
+    let mut create: MultiplayerSessionRequest = SessionDelta::new().join(xuid(HOST)).into();
+    create.constants = xbl_mpsd_api::Nullable::Value(
         serde_json::from_value(json!({
             "system": {"maxMembersCount": 100, "visibility": "open", "inviteProtocol": "game"},
             "custom": {"mode": "coop"}
@@ -87,6 +86,7 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
         .send()
         .await
         .unwrap()
+        .document
         .expect("an invite document");
     assert_eq!(
         invite.invited_xuid.as_ref().and_then(|x| x.value()),
@@ -125,19 +125,24 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     for client in [&host, &guest] {
         let seen = client.get_session(&reference).await.unwrap().unwrap();
         assert_eq!(seen.member_xuids(), [xuid(HOST), xuid(GUEST)]);
-        assert_eq!(
-            seen.document.members_info.as_ref().and_then(|i| i.count),
-            Some(2)
-        );
+        assert_eq!(seen.member_count(), 2);
     }
 
     // The guest leaves; the host leaves last and the session is deleted (204).
-    let left = guest.write(&reference, leave_delta()).send().await.unwrap();
+    let left = guest
+        .write(&reference, SessionDelta::new().leave())
+        .send()
+        .await
+        .unwrap();
     assert!(
         matches!(&left, WriteOutcome::Updated(s) if s.member_xuids() == [xuid(HOST)]),
         "{left:?}"
     );
-    let last = host.write(&reference, leave_delta()).send().await.unwrap();
+    let last = host
+        .write(&reference, SessionDelta::new().leave())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(last, WriteOutcome::SessionDeleted);
     assert_eq!(host.get_session(&reference).await.unwrap(), None);
     // The invite outlives the session: reading through it answers "no session".
@@ -171,8 +176,11 @@ async fn join_through_an_activity_handle_found_by_query() {
         Some(xuid(HOST))
     );
     assert_eq!(
-        activity.related_info.as_ref().and_then(|r| r.members_count),
-        Some(1)
+        activity
+            .related_info
+            .as_ref()
+            .and_then(|r| r.members_count.as_ref()),
+        Some(&1)
     );
 
     let uri = format!(
@@ -203,7 +211,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
     let guest = client_for(&emulator, GUEST);
     let reference = host_session(&host, "sync").await;
     guest
-        .write(&reference, join_delta(xuid(GUEST)))
+        .write(&reference, SessionDelta::new().join(xuid(GUEST)))
         .send()
         .await
         .unwrap();
@@ -266,7 +274,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
         .unwrap();
     let custom = recovered
         .session()
-        .and_then(|s| s.document.properties.as_ref()?.custom.clone())
+        .and_then(|s| s.document.properties.as_ref()?.custom.as_ref().cloned())
         .unwrap();
     assert_eq!(custom.0, json!({"map": "lava", "ready": [GUEST]}));
     emulator.shutdown().await;
@@ -284,10 +292,11 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
         .send()
         .await
         .unwrap()
+        .document
         .unwrap();
     let handle = handle_id(&activity);
     let before = host.get_session(handle).await.unwrap().unwrap();
-    let first_change = before.document.change_number.unwrap();
+    let first_change = before.change_number().unwrap();
 
     let attempts = NonZeroU32::new(10_000).unwrap();
     let tasks: Vec<_> = (0..TASKS)
@@ -331,8 +340,8 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
     }
     assert_eq!(custom.len(), TASKS * UPDATES, "no other key appeared");
     assert_eq!(
-        after.document.change_number.unwrap() - first_change,
-        (TASKS * UPDATES) as i64,
+        after.change_number().unwrap() - first_change,
+        (TASKS * UPDATES) as u64,
         "changeNumber counts every commit"
     );
     emulator.shutdown().await;

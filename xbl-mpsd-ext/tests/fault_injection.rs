@@ -15,7 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use xbl_mpsd_ext::retry::FixedJitter;
 use xbl_mpsd_ext::{
     Error, FakeClock, FnTokenProvider, HandleId, MpsdClient, MpsdClientBuilder, RetryPolicy,
-    SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken, handles, join_delta,
+    SessionDelta, SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken, handles,
 };
 
 const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
@@ -288,7 +288,10 @@ fn reference() -> SessionReference {
 
 async fn put(client: &MpsdClient) -> Result<WriteOutcome, Error> {
     client
-        .write(handle(), join_delta("2533274792693551".parse().unwrap()))
+        .write(
+            handle(),
+            SessionDelta::new().join("2533274792693551".parse().unwrap()),
+        )
         .mode(WriteMode::UpdateExisting)
         .send()
         .await
@@ -328,7 +331,7 @@ async fn a_get_recovers_when_a_retry_gets_the_whole_body() {
     .await;
     let (client, _) = client_for(&server);
     let session = client.get_session(handle()).await.unwrap().unwrap();
-    assert_eq!(session.document.change_number, Some(1));
+    assert_eq!(session.change_number(), Some(1));
     assert_eq!(server.requests().len(), 2);
 }
 

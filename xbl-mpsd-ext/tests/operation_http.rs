@@ -231,7 +231,8 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
             .create_handle(activity_request())
             .send()
             .await
-            .unwrap(),
+            .unwrap()
+            .document,
         None
     );
     let query: types::HandleQueryRequest = serde_json::from_value(json!({
@@ -266,6 +267,6 @@ async fn an_accepted_write_with_a_session_body_keeps_the_session() {
         .await
         .unwrap();
     let session = outcome.session().expect("the session the 202 carried");
-    assert_eq!(session.document.change_number, Some(7));
+    assert_eq!(session.change_number(), Some(7));
     assert_eq!(session.etag().map(|e| e.as_str()), Some("E7"));
 }

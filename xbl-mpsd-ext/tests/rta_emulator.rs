@@ -18,8 +18,8 @@ use xbl_mpsd_ext::rta::{
     SessionWatch, SubscriptionEvent, WatchEvent,
 };
 use xbl_mpsd_ext::{
-    FakeClock, MpsdClient, SessionReference, StaticToken, TitleId, WriteOutcome, XblToken, handles,
-    join_delta,
+    FakeClock, MpsdClient, SessionDelta, SessionReference, StaticToken, TitleId, WriteOutcome,
+    XblToken, handles,
 };
 
 const HOST: &str = "2814679796296491";
@@ -67,8 +67,7 @@ async fn session(host: &MpsdClient, name: &str) -> SessionReference {
 fn change_number(outcome: &WriteOutcome) -> u64 {
     outcome
         .session()
-        .and_then(|s| s.document.change_number)
-        .map(|n| u64::try_from(n).unwrap())
+        .and_then(|s| s.change_number())
         .expect("a session with a changeNumber")
 }
 
@@ -138,7 +137,7 @@ async fn a_watcher_is_tapped_for_another_members_write() {
     assert_eq!(system["subscription"]["changeTypes"], json!(["everything"]));
 
     let joined = guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -186,7 +185,7 @@ async fn taps_follow_the_subscribed_change_types() {
 
     // A join (membersList) and a member's own property (membersCustomProperty) do not tap ...
     guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -206,7 +205,7 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "reconnect").await;
     guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -231,10 +230,7 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
         panic!("{event:?}");
     };
     assert_ne!(connection_id, before);
-    assert_eq!(
-        subscriptions.connection_id().as_deref(),
-        Some(connection_id.as_str())
-    );
+    assert_eq!(subscriptions.connection_id().as_ref(), Some(&connection_id));
     assert_eq!(subscriptions.rta().state(), ConnectionState::Connected);
     let stored = host.get_session(&reference).await.unwrap().unwrap();
     assert_eq!(
@@ -267,7 +263,7 @@ async fn the_connection_is_recycled_proactively_and_resyncs_reach_the_watch() {
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "recycled").await;
     guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -334,16 +330,13 @@ async fn an_invite_notification_leads_to_a_join() {
     host.create_handle(other).send().await.unwrap();
     let request =
         handles::invite_request(&reference, GUEST.parse().unwrap(), TitleId::new(1234), None);
-    let handle = host.create_handle(request).send().await.unwrap().unwrap();
+    let handle = host.create_handle(request).send().await.unwrap();
 
     let invite = tokio::time::timeout(GUARD, invites.next())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(
-        Some(invite.handle_id),
-        handle.id.as_ref().and_then(|id| id.value())
-    );
+    assert_eq!(Some(invite.handle_id), handle.id());
     assert_eq!(invite.sender_xuid.to_string(), HOST);
     assert_eq!(invite.invited_xuid.to_string(), GUEST);
     assert!(
@@ -366,7 +359,7 @@ async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
     let reference = session(&host, "dropped").await;
     guest
-        .write(&reference, join_delta(GUEST.parse().unwrap()))
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
         .send()
         .await
         .unwrap();
@@ -395,13 +388,7 @@ async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     let fresh = host.get_session(&reference).await.unwrap().unwrap();
     assert_eq!(member_system(&fresh, GUEST)["active"], json!(false));
     assert_eq!(member_system(&fresh, HOST)["active"], json!(true));
-    assert_eq!(
-        fresh
-            .document
-            .change_number
-            .map(|n| u64::try_from(n).unwrap()),
-        Some(tap.change_number)
-    );
+    assert_eq!(fresh.change_number(), Some(tap.change_number));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ use xbl_mpsd_emulator::{
 use xbl_mpsd_ext::signin::{
     CacheError, Endpoints, SignInConfig, SignInError, TitleAuth, TokenCache, XErr, XboxSignIn,
 };
-use xbl_mpsd_ext::{FakeClock, MpsdClient, SessionReference, TokenProvider, join_delta};
+use xbl_mpsd_ext::{FakeClock, MpsdClient, SessionDelta, SessionReference, TokenProvider};
 
 struct Setup {
     emulator: RunningEmulator,
@@ -87,7 +87,10 @@ fn session(name: &str) -> SessionReference {
 /// Writes a session as the signed-in user and returns the member XUIDs.
 async fn join(client: &MpsdClient, xuid: u64, name: &str) -> Vec<String> {
     let outcome = client
-        .write(session(name), join_delta(xuid.to_string().parse().unwrap()))
+        .write(
+            session(name),
+            SessionDelta::new().join(xuid.to_string().parse().unwrap()),
+        )
         .send()
         .await
         .unwrap();

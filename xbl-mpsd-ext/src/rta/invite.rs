@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::client::{RtaClient, RtaError, Subscription, SubscriptionEvent};
 use crate::client::MpsdClient;
+use crate::delta::SessionDelta;
 use crate::error::Error;
 use crate::ids::{HandleId, Scid, TitleId, Xuid};
-use crate::join::join_delta;
 use crate::session_ref::{SessionName, SessionReference, SessionTemplateName};
 use crate::write::{WriteMode, WriteOutcome};
 
@@ -193,17 +193,20 @@ impl RtaClient {
 }
 
 impl MpsdClient {
-    /// Accepts an invite: `PUT /handles/{handle}/session` with [`join_delta`] for the invited user, in
+    /// Accepts an invite: `PUT /handles/{handle}/session` with [`SessionDelta::join`] for the invited user, in
     /// [`WriteMode::UpdateExisting`] — the same request as
     /// [`join_from_activation`](MpsdClient::join_from_activation). The client's token must be the invitee's.
     pub async fn join_from_invite(
         &self,
         invite: &InviteNotification,
     ) -> Result<WriteOutcome, Error> {
-        self.write(invite.handle_id, join_delta(invite.invited_xuid))
-            .mode(WriteMode::UpdateExisting)
-            .send()
-            .await
+        self.write(
+            invite.handle_id,
+            SessionDelta::new().join(invite.invited_xuid),
+        )
+        .mode(WriteMode::UpdateExisting)
+        .send()
+        .await
     }
 }
 

@@ -10,13 +10,15 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{mpsc, watch};
-use xbl_mpsd_api::types::MultiplayerSessionRequest;
+use xbl_mpsd_api::ConnectionId;
+use xbl_mpsd_api::types::ChangeType;
 
 use super::changes::ChangeTypes;
 use super::client::{RtaClient, RtaError, SubscriptionEvent};
 use crate::client::MpsdClient;
+use crate::delta::SessionDelta;
 use crate::error::Error;
 use crate::ids::Scid;
 use crate::session::{Session, SessionTarget};
@@ -85,7 +87,7 @@ pub enum WatchEvent {
     /// The connection was re-established and `connection` rewritten with the new ConnectionId.
     Reconnected {
         /// The new ConnectionId.
-        connection_id: String,
+        connection_id: ConnectionId,
     },
     /// Rewriting `connection` after a reconnect failed: the session will not tap this member until it writes
     /// again.
@@ -107,7 +109,7 @@ struct Entry {
 /// State shared by the dispatcher task and the handles.
 struct Shared {
     mpsd: MpsdClient,
-    connection: watch::Sender<Option<String>>,
+    connection: watch::Sender<Option<ConnectionId>>,
     entries: Mutex<HashMap<u64, Entry>>,
     next: AtomicU64,
 }
@@ -131,7 +133,7 @@ impl Drop for Task {
 /// ConnectionId) shared by every watched session. Cheap to clone.
 ///
 /// ```
-/// # use xbl_mpsd_ext::{MpsdClient, XblToken, join_delta};
+/// # use xbl_mpsd_ext::{MpsdClient, XblToken, SessionDelta};
 /// # use xbl_mpsd_ext::rta::{ChangeTypes, SessionSubscriptions, WatchEvent};
 /// # use futures::StreamExt;
 /// # #[tokio::main(flavor = "current_thread")]
@@ -142,14 +144,14 @@ impl Drop for Task {
 /// # let (host, guest) = (client("2814679796296491")?, client("2533274792693551")?);
 /// let session: xbl_mpsd_ext::SessionReference =
 ///     "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/party".parse()?;
-/// host.write(&session, join_delta("2814679796296491".parse()?)).send().await?;
+/// host.write(&session, SessionDelta::new().join("2814679796296491".parse()?)).send().await?;
 ///
 /// // The host watches its session: RTA for its token, then `connection` and `subscription` written.
 /// let subscriptions = SessionSubscriptions::start(&host, host.rta().build()?).await?;
 /// let mut watch = subscriptions.watch(&session, ChangeTypes::MEMBERS_LIST).await?;
 ///
 /// // Another player joins: the host is tapped with the new changeNumber.
-/// let joined = guest.write(&session, join_delta("2533274792693551".parse()?)).send().await?;
+/// let joined = guest.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
 /// let number = joined.session().and_then(|s| s.document.change_number);
 /// let number = number.and_then(|n| u64::try_from(n).ok());
 /// match watch.next().await {
@@ -198,12 +200,12 @@ impl SessionSubscriptions {
     }
 
     /// The current ConnectionId (`None` after the subscription ended).
-    pub fn connection_id(&self) -> Option<String> {
+    pub fn connection_id(&self) -> Option<ConnectionId> {
         self.shared.connection.borrow().clone()
     }
 
     /// The ConnectionId as it changes with reconnects.
-    pub fn connection_ids(&self) -> watch::Receiver<Option<String>> {
+    pub fn connection_ids(&self) -> watch::Receiver<Option<ConnectionId>> {
         self.shared.connection.subscribe()
     }
 
@@ -237,7 +239,8 @@ impl SessionSubscriptions {
             changes
         };
         let connection_id = self.connection_id().ok_or(WatchError::Ended)?;
-        let subscription_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+        let subscription = uuid::Uuid::new_v4();
+        let subscription_id = subscription.to_string().to_uppercase();
         // Registered before the write, so that no tap after it is missed.
         let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -259,11 +262,13 @@ impl SessionSubscriptions {
             buffered: VecDeque::new(),
             session: None,
         };
-        let delta = member_delta(json!({
-            "active": true,
-            "connection": connection_id,
-            "subscription": {"id": subscription_id, "changeTypes": changes.names()},
-        }))?;
+        let delta = SessionDelta::new()
+            .active(true)
+            .connection(&connection_id)
+            .subscription(
+                subscription,
+                changes.names().into_iter().map(ChangeType::from),
+            );
         let outcome = self
             .shared
             .mpsd
@@ -290,18 +295,11 @@ impl SessionSubscriptions {
     }
 }
 
-/// A `members.me.properties.system` delta, through serde (never a struct literal of a generated type).
-fn member_delta(system: Value) -> Result<MultiplayerSessionRequest, Error> {
-    serde_json::from_value(json!({"members": {"me": {"properties": {"system": system}}}}))
-        .map_err(|e| Error::InvalidRequest(format!("session delta: {e}")))
-}
-
 /// The `ConnectionId` of a `connections/` subscribe reply.
-fn connection_id(data: &Value) -> Option<String> {
+fn connection_id(data: &Value) -> Option<ConnectionId> {
     data.get("ConnectionId")
         .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
+        .and_then(|id| ConnectionId::new(id).ok())
 }
 
 /// The dispatcher: routes taps, rewrites `connection` after a reconnect, passes resyncs on.
@@ -335,30 +333,26 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
 }
 
 /// Writes the new ConnectionId into every watched session, then tells its watch.
-async fn rewrite_connection(shared: &Shared, connection_id: &str) {
+async fn rewrite_connection(shared: &Shared, connection_id: &ConnectionId) {
     let watched: Vec<(u64, SessionReference)> = shared
         .entries()
         .iter()
         .map(|(id, entry)| (*id, entry.reference.clone()))
         .collect();
     for (id, reference) in watched {
-        let event = match member_delta(json!({"active": true, "connection": connection_id})) {
-            Ok(delta) => match shared
-                .mpsd
-                .write(&reference, delta)
-                .mode(WriteMode::UpdateExisting)
-                .send()
-                .await
-            {
-                Ok(outcome) if outcome.is_committed() => WatchEvent::Reconnected {
-                    connection_id: connection_id.to_owned(),
-                },
-                Ok(_) => WatchEvent::RewriteFailed {
-                    message: "the session no longer exists".to_owned(),
-                },
-                Err(error) => WatchEvent::RewriteFailed {
-                    message: error.to_string(),
-                },
+        let delta = SessionDelta::new().active(true).connection(connection_id);
+        let event = match shared
+            .mpsd
+            .write(&reference, delta)
+            .mode(WriteMode::UpdateExisting)
+            .send()
+            .await
+        {
+            Ok(outcome) if outcome.is_committed() => WatchEvent::Reconnected {
+                connection_id: connection_id.clone(),
+            },
+            Ok(_) => WatchEvent::RewriteFailed {
+                message: "the session no longer exists".to_owned(),
             },
             Err(error) => WatchEvent::RewriteFailed {
                 message: error.to_string(),
@@ -464,13 +458,9 @@ impl SessionWatch {
     }
 
     fn remember(&mut self, session: &Session) {
-        if let (Some(branch), Some(number)) = (
-            session.document.branch.as_ref(),
-            session
-                .document
-                .change_number
-                .and_then(|n| u64::try_from(n).ok()),
-        ) {
+        if let (Some(branch), Some(number)) =
+            (session.document.branch.as_ref(), session.change_number())
+        {
             let last = self.last.entry(branch.to_string()).or_insert(0);
             *last = (*last).max(number);
         }
@@ -529,11 +519,7 @@ impl SessionWatch {
                     other => self.buffered.push_back(other),
                 }
             }
-            let held = self
-                .session
-                .as_ref()
-                .and_then(|session| session.document.change_number)
-                .and_then(|n| u64::try_from(n).ok());
+            let held = self.session.as_ref().and_then(Session::change_number);
             if let (Some(newest), Some(held)) = (newest, held)
                 && newest <= held
             {
@@ -574,6 +560,8 @@ impl Drop for SessionWatch {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -595,17 +583,12 @@ mod tests {
     }
 
     #[test]
-    fn member_deltas_go_through_serde() {
-        let delta = member_delta(json!({"active": true, "connection": "c"})).unwrap();
-        let back = serde_json::to_value(&delta).unwrap();
+    fn the_connection_id_is_read_from_the_subscribe_reply() {
         assert_eq!(
-            back["members"]["me"]["properties"]["system"]["connection"],
-            "c"
-        );
-        assert_eq!(
-            connection_id(&json!({"ConnectionId": "x"})).as_deref(),
-            Some("x")
+            connection_id(&json!({"ConnectionId": "x"})).map(|id| id.to_string()),
+            Some("x".to_owned())
         );
         assert_eq!(connection_id(&json!({"connectionId": "x"})), None);
+        assert_eq!(connection_id(&json!({"ConnectionId": ""})), None);
     }
 }

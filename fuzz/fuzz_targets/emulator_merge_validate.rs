@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
                     Ok(session) => session,
                     Err(e) => panic!("write {i}: the stored session is not a spec document: {e}\n{document}"),
                 };
-                let change = session.change_number.unwrap_or_default();
+                let change = session.change_number.as_ref().copied().unwrap_or_default();
                 if let Some(last) = last_change {
                     assert_eq!(change, last + 1, "write {i}: changeNumber after {last}");
                 }

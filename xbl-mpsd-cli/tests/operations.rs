@@ -297,3 +297,43 @@ fn a_transport_failure_exits_1() {
         .stdout("")
         .stderr(predicate::str::contains("error sending request"));
 }
+
+#[test]
+fn empty_lists_and_nulls_in_a_body_reach_the_service() {
+    // The generated command re-encodes the body through the typed request: `[]` clears, `null` deletes.
+    let served = emulator();
+    write_session(&served, HOST, "clears")
+        .args(["--json-body", "-"])
+        .write_stdin(
+            r#"{"members":{"me":{"constants":{"system":{"initialize":true}},"properties":{"system":{"active":true}}}},
+                "properties":{"system":{"keywords":["a","b"],"turn":[0],"matchmaking":{"serverConnectionString":"s1"}},
+                              "custom":{"map":"lava","mode":"ctf"}}}"#,
+        )
+        .assert()
+        .success();
+    write_session(&served, HOST, "clears")
+        .args(["--json-body", "-"])
+        .write_stdin(
+            r#"{"properties":{"system":{"keywords":[],"turn":[],"matchmaking":null},"custom":{"map":null}}}"#,
+        )
+        .assert()
+        .success();
+    let read = served
+        .as_user(HOST)
+        .arg("get-session")
+        .args(session("clears"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let document = stdout_json(&read);
+    let system = &document["properties"]["system"];
+    assert_eq!(system["keywords"], serde_json::json!([]), "{document}");
+    assert_eq!(system["turn"], serde_json::json!([]), "{document}");
+    assert!(system.get("matchmaking").is_none(), "{document}");
+    assert_eq!(
+        document["properties"]["custom"],
+        serde_json::json!({"mode": "ctf"}),
+        "{document}"
+    );
+}

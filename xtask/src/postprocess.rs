@@ -975,8 +975,8 @@ mod tests {
             pub mod types {
                 #[derive(Clone)]
                 pub struct Delta {
-                    #[serde(skip_serializing_if = "Option::is_none")]
-                    pub a: Option<i32>,
+                    #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+                    pub a: ::std::option::Option<i32>,
                     #[serde(flatten)]
                     pub extra: Map,
                 }
@@ -1000,6 +1000,100 @@ mod tests {
             !out.contains("#[non_exhaustive]\n    pub struct Wrapper"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn optional_fields_and_their_builders_become_nullable() {
+        let out = run(r#"
+            pub mod types {
+                pub struct Doc {
+                    #[serde(rename = "maxCount", skip_serializing_if = "::std::option::Option::is_none")]
+                    pub max_count: ::std::option::Option<i32>,
+                    #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+                    pub keywords: ::std::vec::Vec<String>,
+                    pub required: i32,
+                }
+                pub mod builder {
+                    pub struct Doc {
+                        max_count: ::std::result::Result<::std::option::Option<i32>, ::std::string::String>,
+                        keywords: ::std::result::Result<::std::vec::Vec<String>, ::std::string::String>,
+                    }
+                    impl Doc {
+                        pub fn max_count<T>(mut self, value: T) -> Self
+                        where T: ::std::convert::TryInto<::std::option::Option<i32>>, T::Error: Display { self }
+                    }
+                }
+            }
+        "#);
+        let flat: String = out.split_whitespace().collect();
+        for expected in [
+            r#"#[serde(rename = "maxCount", default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")] pub max_count: ::xbl_mpsd_api::Nullable<i32>"#,
+            "pub keywords: ::xbl_mpsd_api::Nullable<::std::vec::Vec<String>>",
+            "max_count: ::std::result::Result< ::xbl_mpsd_api::Nullable<i32>, ::std::string::String, >",
+            "T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>",
+            "pub required: i32",
+        ] {
+            let expected: String = expected.split_whitespace().collect();
+            assert!(flat.contains(&expected), "{expected}\n{out}");
+        }
+    }
+
+    #[test]
+    fn an_optional_field_of_an_unknown_shape_is_an_error() {
+        let mut file: syn::File = syn::parse_str(
+            r#"pub mod types { pub struct Doc {
+                #[serde(skip_serializing_if = "is_zero")] pub n: u8,
+            } }"#,
+        )
+        .unwrap();
+        let err = types_module(&mut file, &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("Doc.n") && err.contains("is_zero"), "{err}");
+    }
+
+    #[test]
+    fn a_map_key_type_replaces_the_string_key_in_the_struct_and_its_builder() {
+        let mut file: syn::File = syn::parse_str(
+            r#"pub mod types {
+                pub struct Session {
+                    #[serde(default, skip_serializing_if = ":: indexmap :: IndexMap::is_empty")]
+                    pub members: ::indexmap::IndexMap<::std::string::String, Member>,
+                }
+                pub mod builder {
+                    pub struct Session {
+                        members: ::std::result::Result<::indexmap::IndexMap<::std::string::String, super::Member>, ::std::string::String>,
+                    }
+                }
+            }"#,
+        )
+        .unwrap();
+        let key = MapKey {
+            schema: "Session".into(),
+            property: "members".into(),
+            rust: "MemberKey".into(),
+        };
+        types_module(&mut file, &[], std::slice::from_ref(&key)).unwrap();
+        let out = prettyplease::unparse(&file);
+        assert_eq!(out.matches("::xbl_mpsd_api::MemberKey").count(), 2, "{out}");
+        let missing = MapKey {
+            property: "players".into(),
+            ..key
+        };
+        let mut file: syn::File =
+            syn::parse_str("pub mod types { pub struct Session {} }").unwrap();
+        assert!(types_module(&mut file, &[], &[missing]).is_err());
+        let spec = serde_json::json!({"components": {"schemas": {"S": {"properties": {
+            "m": {"type": "object", "x-key-type": "MemberKey"}, "n": {"type": "object"}}}}}});
+        assert_eq!(
+            map_keys(&spec).unwrap(),
+            [MapKey {
+                schema: "S".into(),
+                property: "m".into(),
+                rust: "MemberKey".into()
+            }]
+        );
+        let bad = serde_json::json!({"components": {"schemas": {"S": {"properties": {
+            "m": {"x-key-type": "not a type"}}}}}});
+        assert!(map_keys(&bad).is_err());
     }
 
     #[test]

@@ -177,6 +177,45 @@ In a delta, `null` values delete keys.
             Ok(Self(value.to_string()))
         }
     }
+    ///Launch data of one platform in a handle's `gameTypes` (go-xsapi `mpsd/activity.go`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct GameType {
+        ///Other package family names bound to the title.
+        #[serde(
+            rename = "boundPfns",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub bound_pfns: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+        ///The package family name on that platform.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub pfn: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        ///The title id on that platform.
+        #[serde(
+            rename = "titleId",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub title_id: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl GameType {
+        pub fn builder() -> builder::GameType {
+            Default::default()
+        }
+    }
     /**A handle as the service returns it: the union of the four kinds (there is no single documented schema).
 Handles are immutable: they are created, read and deleted, never updated.
 */
@@ -207,14 +246,14 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///When an invite expires.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub expiration: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
-        ///Per-platform launch data (`{titleId, pfn, boundPfns}`), as seen by go-xsapi.
+        ///Per-platform launch data by platform (`uwp-desktop`, `android`, …), as seen by go-xsapi.
         #[serde(
             rename = "gameTypes",
             default,
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub game_types: ::xbl_mpsd_api::Nullable<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ::indexmap::IndexMap<::std::string::String, GameType>,
         >,
         ///The handle id.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
@@ -724,6 +763,48 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
             Default::default()
         }
     }
+    /**A member's QoS measurement of one other device (XSAPI `XblMultiplayerSessionMember`'s
+`MembersMeasurementsJson`; fixture `qosMeasurementsJson`).
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct Measurement {
+        ///Downstream bandwidth, in kilobits per second.
+        #[serde(
+            rename = "bandwidthDown",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub bandwidth_down: ::xbl_mpsd_api::Nullable<i64>,
+        ///Upstream bandwidth, in kilobits per second.
+        #[serde(
+            rename = "bandwidthUp",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub bandwidth_up: ::xbl_mpsd_api::Nullable<i64>,
+        ///Title-defined measurement data.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub custom: ::xbl_mpsd_api::Nullable<Custom>,
+        ///Round-trip latency, in milliseconds.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub latency: ::xbl_mpsd_api::Nullable<i64>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl Measurement {
+        pub fn builder() -> builder::Measurement {
+            Default::default()
+        }
+    }
     /**A member's arbitration (tournament) results, `properties.system.arbitration` (XSAPI fixture
 `arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (DOCS
 `live-xbox-multiplayer-session-directory.md`, "/constants/system").
@@ -884,7 +965,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///QoS measurements by lower-case device token; set once, as a whole.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub measurements: ::xbl_mpsd_api::Nullable<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ::indexmap::IndexMap<::std::string::String, Measurement>,
         >,
         ///Ready; not together with `active`.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
@@ -921,7 +1002,10 @@ no client sends it. Spelled as documented (capital R).
         ///The docs' form, by GUID; `null` removes one. Clients send `subscription`.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub subscriptions: ::xbl_mpsd_api::Nullable<
-            ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ::indexmap::IndexMap<
+                ::std::string::String,
+                ::std::option::Option<MemberSubscriptionEntry>,
+            >,
         >,
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -960,6 +1044,40 @@ no client sends it. Spelled as documented (capital R).
     }
     impl MemberPropertiesSystemSubscription {
         pub fn builder() -> builder::MemberPropertiesSystemSubscription {
+            Default::default()
+        }
+    }
+    /**One entry of a member's `subscriptions` (the docs' form, `live-mpsd-details.md`): what the subscription
+is for and on behalf of which title. XSAPI and go-xsapi send `subscription` instead.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct MemberSubscriptionEntry {
+        ///The title the subscription is made on behalf of.
+        #[serde(
+            rename = "onBehalfOfTitleId",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub on_behalf_of_title_id: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+        >,
+        ///What the subscription is for: `party`, `matchmaking`, `initialization`, `roster`, `queuehost` or `queue`.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub profile: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl MemberSubscriptionEntry {
+        pub fn builder() -> builder::MemberSubscriptionEntry {
             Default::default()
         }
     }
@@ -2450,6 +2568,120 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GameType {
+            bound_pfns: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            pfn: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
+                ::std::string::String,
+            >,
+            title_id: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                >,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GameType {
+            fn default() -> Self {
+                Self {
+                    bound_pfns: Ok(Default::default()),
+                    pfn: Ok(Default::default()),
+                    title_id: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl GameType {
+            pub fn bound_pfns<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bound_pfns = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for bound_pfns: {e}")
+                    });
+                self
+            }
+            pub fn pfn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pfn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pfn: {e}")
+                    });
+                self
+            }
+            pub fn title_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title_id: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GameType> for super::GameType {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GameType,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bound_pfns: value.bound_pfns?,
+                    pfn: value.pfn?,
+                    title_id: value.title_id?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GameType> for GameType {
+            fn from(value: super::GameType) -> Self {
+                Self {
+                    bound_pfns: Ok(value.bound_pfns),
+                    pfn: Ok(value.pfn),
+                    title_id: Ok(value.title_id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct HandleDocument {
             create_time: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
@@ -2465,7 +2697,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             >,
             game_types: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::indexmap::IndexMap<::std::string::String, super::GameType>,
                 >,
                 ::std::string::String,
             >,
@@ -2606,7 +2838,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             where
                 T: ::std::convert::TryInto<
                     ::xbl_mpsd_api::Nullable<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::indexmap::IndexMap<::std::string::String, super::GameType>,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -4110,6 +4342,131 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Measurement {
+            bandwidth_down: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i64>,
+                ::std::string::String,
+            >,
+            bandwidth_up: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i64>,
+                ::std::string::String,
+            >,
+            custom: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<super::Custom>,
+                ::std::string::String,
+            >,
+            latency: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i64>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Measurement {
+            fn default() -> Self {
+                Self {
+                    bandwidth_down: Ok(Default::default()),
+                    bandwidth_up: Ok(Default::default()),
+                    custom: Ok(Default::default()),
+                    latency: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl Measurement {
+            pub fn bandwidth_down<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bandwidth_down = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for bandwidth_down: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn bandwidth_up<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.bandwidth_up = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for bandwidth_up: {e}")
+                    });
+                self
+            }
+            pub fn custom<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<super::Custom>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.custom = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for custom: {e}")
+                    });
+                self
+            }
+            pub fn latency<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Measurement> for super::Measurement {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Measurement,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    bandwidth_down: value.bandwidth_down?,
+                    bandwidth_up: value.bandwidth_up?,
+                    custom: value.custom?,
+                    latency: value.latency?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Measurement> for Measurement {
+            fn from(value: super::Measurement) -> Self {
+                Self {
+                    bandwidth_down: Ok(value.bandwidth_down),
+                    bandwidth_up: Ok(value.bandwidth_up),
+                    custom: Ok(value.custom),
+                    latency: Ok(value.latency),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MemberArbitration {
             results: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<
@@ -4544,7 +4901,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             >,
             measurements: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::indexmap::IndexMap<::std::string::String, super::Measurement>,
                 >,
                 ::std::string::String,
             >,
@@ -4574,7 +4931,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             >,
             subscriptions: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<
-                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                    ::indexmap::IndexMap<
+                        ::std::string::String,
+                        ::std::option::Option<super::MemberSubscriptionEntry>,
+                    >,
                 >,
                 ::std::string::String,
             >,
@@ -4692,7 +5052,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             where
                 T: ::std::convert::TryInto<
                     ::xbl_mpsd_api::Nullable<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::indexmap::IndexMap<::std::string::String, super::Measurement>,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -4786,7 +5146,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             where
                 T: ::std::convert::TryInto<
                     ::xbl_mpsd_api::Nullable<
-                        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                        ::indexmap::IndexMap<
+                            ::std::string::String,
+                            ::std::option::Option<super::MemberSubscriptionEntry>,
+                        >,
                     >,
                 >,
                 T::Error: ::std::fmt::Display,
@@ -4947,6 +5310,103 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
                 Self {
                     change_types: Ok(value.change_types),
                     id: Ok(value.id),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemberSubscriptionEntry {
+            on_behalf_of_title_id: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<
+                    ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                >,
+                ::std::string::String,
+            >,
+            profile: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MemberSubscriptionEntry {
+            fn default() -> Self {
+                Self {
+                    on_behalf_of_title_id: Ok(Default::default()),
+                    profile: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl MemberSubscriptionEntry {
+            pub fn on_behalf_of_title_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_behalf_of_title_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for on_behalf_of_title_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn profile<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profile = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for profile: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemberSubscriptionEntry>
+        for super::MemberSubscriptionEntry {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemberSubscriptionEntry,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    on_behalf_of_title_id: value.on_behalf_of_title_id?,
+                    profile: value.profile?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemberSubscriptionEntry>
+        for MemberSubscriptionEntry {
+            fn from(value: super::MemberSubscriptionEntry) -> Self {
+                Self {
+                    on_behalf_of_title_id: Ok(value.on_behalf_of_title_id),
+                    profile: Ok(value.profile),
                     extra: Ok(value.extra),
                 }
             }

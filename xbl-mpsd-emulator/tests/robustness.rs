@@ -263,6 +263,14 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
                    "members": {"me": {}}}),
             "name",
         ),
+        (
+            member(json!({"measurements": {"dev": {"latency": "fast"}}})),
+            "latency",
+        ),
+        (
+            member(json!({"subscriptions": {"a": {"profile": 1}}})),
+            "profile",
+        ),
     ];
     for (body, field) in refused {
         match check_writes(&[(CALLER, body.clone())]).as_slice() {
@@ -282,6 +290,11 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
         constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": "AQID"}}})),
         json!({"properties": {"system": {"matchmaking": {"clientResult": {"status": "searching", "typicalWait": 30}}}},
                "members": {"me": {}}}),
+        member(
+            json!({"measurements": {"dev": {"latency": 30, "bandwidthUp": 1000, "custom": {"x": 1}}}}),
+        ),
+        // `null` deletes a subscription of the docs' form.
+        member(json!({"subscriptions": {"a": {"profile": "party"}, "b": null}})),
     ];
     for body in fitting {
         match check_writes(&[(CALLER, body.clone())]).as_slice() {

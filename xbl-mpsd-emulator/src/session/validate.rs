@@ -250,11 +250,21 @@ const MEMBER_PROPERTIES: &[(&str, Shape)] = &[
         "subscription",
         Shape::Object(&[("id", Shape::Str), ("changeTypes", Shape::Strings)]),
     ),
-    ("subscriptions", Shape::MapOf(&[])),
+    (
+        "subscriptions",
+        Shape::MapOf(&[("profile", Shape::Str), ("onBehalfOfTitleId", Shape::Str)]),
+    ),
     ("initializationGroup", Shape::Ints),
     ("groups", Shape::Strings),
     ("encounters", Shape::Strings),
-    ("measurements", Shape::MapOf(&[])),
+    (
+        "measurements",
+        Shape::MapOf(&[
+            ("latency", Shape::Int),
+            ("bandwidthDown", Shape::Int),
+            ("bandwidthUp", Shape::Int),
+        ]),
+    ),
     ("serverMeasurements", Shape::MapOf(&[])),
     (
         "arbitration",
@@ -307,6 +317,10 @@ fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
                 ApiError::bad_request(format!("{path} must be an object whose values are objects"))
             })?;
             for (key, entry) in map {
+                if entry.is_null() {
+                    // `null` deletes the entry (a subscription, a server measurement).
+                    continue;
+                }
                 let entry_path = format!("{path}.{key}");
                 shapes(object(entry, &entry_path)?, fields, &entry_path)?;
             }

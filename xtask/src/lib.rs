@@ -3,7 +3,8 @@
 //! `cargo xtask codegen` regenerates every generated file from `spec/openapi.yaml`;
 //! `cargo xtask codegen --check` fails with a diff when a checked-in file is stale.
 //! The same check runs as a test in `cargo test --workspace` (see `tests/codegen.rs`).
-//! `cargo xtask spec-diff [BASE]` classifies spec changes for callers; `cargo xtask evolve` proves that
+//! `cargo xtask spec-diff [BASE]` classifies spec changes (and, against a revision, generated-type changes)
+//! for callers; `cargo xtask evolve` proves that
 //! additive spec changes compile unchanged.
 
 pub mod codegen;
@@ -14,6 +15,7 @@ pub mod postprocess;
 pub mod spec_diff;
 pub mod spec_docs;
 pub mod success;
+pub mod surface_diff;
 pub mod transform;
 pub mod validate;
 

@@ -707,6 +707,17 @@ impl Differ<'_> {
             ),
             _ => {}
         }
+        if base.get("x-key-type") != head.get("x-key-type") {
+            self.add(
+                Class::Breaking,
+                location,
+                format!(
+                    "map key type (`x-key-type`) changed from {} to {}",
+                    base.get("x-key-type").unwrap_or(&Value::from("String")),
+                    head.get("x-key-type").unwrap_or(&Value::from("String"))
+                ),
+            );
+        }
         for key in ["allOf", "oneOf"] {
             if base.get(key) != head.get(key) {
                 self.add(Class::Breaking, location, format!("`{key}` changed"));
@@ -975,20 +986,7 @@ impl Base {
             Self::File(path) => crate::read_spec(path),
             Self::Rev(rev) => {
                 let spec = crate::codegen::SPEC_PATH;
-                let output = Command::new("git")
-                    .arg("-C")
-                    .arg(root)
-                    .args(["show", &format!("{rev}:{spec}")])
-                    .output()
-                    .context("running git (is it installed?)")?;
-                if !output.status.success() {
-                    bail!(
-                        "`git show {rev}:{spec}` failed: {}",
-                        String::from_utf8_lossy(&output.stderr).trim()
-                    );
-                }
-                let text = String::from_utf8(output.stdout)
-                    .with_context(|| format!("{rev}:{spec} is not UTF-8"))?;
+                let text = git_show(root, rev, spec)?;
                 crate::parse_spec(&text).with_context(|| format!("parsing {rev}:{spec}"))
             }
         }
@@ -1004,11 +1002,42 @@ impl fmt::Display for Base {
     }
 }
 
-/// The diff of the workspace's spec against `base`.
+/// The diff of the workspace's spec against `base`; against a git revision, also what changed in the
+/// generated types whatever the cause (a generator change shows there and not in the spec,
+/// [`crate::surface_diff`]).
 pub fn run(root: &Path, base: &Base) -> Result<SpecDiff> {
     let base_spec = base.load(root)?;
     let head = crate::read_spec(&root.join(crate::codegen::SPEC_PATH))?;
-    Ok(diff(&base_spec, &head))
+    let mut result = diff(&base_spec, &head);
+    if let Base::Rev(rev) = base {
+        let client = crate::codegen::CLIENT_PATH;
+        let before = git_show(root, rev, client)?;
+        let now = std::fs::read_to_string(root.join(client))
+            .with_context(|| format!("reading {client}"))?;
+        result
+            .changes
+            .extend(crate::surface_diff::diff(&before, &now)?);
+        result.changes.sort();
+        result.changes.dedup();
+    }
+    Ok(result)
+}
+
+/// The text of `path` at git revision `rev`.
+fn git_show(root: &Path, rev: &str, path: &str) -> Result<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["show", &format!("{rev}:{path}")])
+        .output()
+        .context("running git (is it installed?)")?;
+    if !output.status.success() {
+        bail!(
+            "`git show {rev}:{path}` failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    String::from_utf8(output.stdout).with_context(|| format!("{rev}:{path} is not UTF-8"))
 }
 
 #[cfg(test)]
@@ -1159,6 +1188,29 @@ mod tests {
             "nullable": true
         });
         assert_has(&changes(&head), "type Color replaced by an inline schema");
+    }
+
+    #[test]
+    fn a_new_map_key_type_is_breaking() {
+        let mut head = base();
+        head["components"]["schemas"]["Thing"]["properties"]["parts"] =
+            json!({"type": "object", "additionalProperties": {"type": "string"}});
+        let mut keyed = head.clone();
+        keyed["components"]["schemas"]["Thing"]["properties"]["parts"]["x-key-type"] =
+            json!("PartKey");
+        let found: Vec<String> = diff(&head, &keyed)
+            .changes
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_has(
+            &found,
+            "map key type (`x-key-type`) changed from \"String\" to \"PartKey\"",
+        );
+        assert!(
+            found.iter().all(|c| c.starts_with("breaking")),
+            "{found:#?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod types {
         ///The team's rank, with `outcome` `rank`.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub ranking: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -98,6 +99,7 @@ required, so clients send `""` for "fill in a GUID".
         pub type_: ::xbl_mpsd_api::types::HandleType,
         ///Always 1; any other value is 400.
         pub version: i32,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -208,6 +210,7 @@ In a delta, `null` values delete keys.
         pub title_id: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -310,6 +313,7 @@ Handles are immutable: they are created, read and deleted, never updated.
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub related_info: ::xbl_mpsd_api::Nullable<HandleRelatedInfo>,
+        ///With `include=roleInfo`.
         #[serde(
             rename = "roleInfo",
             default,
@@ -354,6 +358,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         ///Always 1.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub version: ::xbl_mpsd_api::Nullable<i32>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -383,6 +388,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub role_types: ::xbl_mpsd_api::Nullable<
             ::indexmap::IndexMap<::std::string::String, RoleType>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -403,6 +409,7 @@ Handles are immutable: they are created, read and deleted, never updated.
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwners {
+        ///A social group.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub people: ::xbl_mpsd_api::Nullable<HandleQueryOwnersPeople>,
         ///Owner XUIDs.
@@ -410,6 +417,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub xuids: ::xbl_mpsd_api::Nullable<
             ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -442,6 +450,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub moniker_xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -504,6 +513,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         ///`activity` or `search`.
         #[serde(rename = "type")]
         pub type_: ::xbl_mpsd_api::types::HandleType,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -525,6 +535,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
     pub struct HandleQueryResponse {
         ///The matching handles.
         pub results: ::std::vec::Vec<HandleDocument>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -599,6 +610,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         ///The session's visibility.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub visibility: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -649,6 +661,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub title_id: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::TitleId>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -704,6 +717,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub typical_wait: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -732,6 +746,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///The matchmaking service's properties; `system` holds its status.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub properties: ::xbl_mpsd_api::Nullable<MatchmakingServerProperties>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -755,6 +770,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///The matchmaking status as the matchmaking service writes it.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub system: ::xbl_mpsd_api::Nullable<MatchmakingResult>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -797,6 +813,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///Round-trip latency, in milliseconds.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub latency: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -825,6 +842,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub results: ::xbl_mpsd_api::Nullable<
             ::indexmap::IndexMap<::std::string::String, ArbitrationResult>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -851,6 +869,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///The service-defined member constants.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub system: ::xbl_mpsd_api::Nullable<MemberConstantsSystem>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -894,6 +913,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub xuid: ::xbl_mpsd_api::Nullable<
             ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -920,6 +940,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         ///The service-defined member properties.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub system: ::xbl_mpsd_api::Nullable<MemberPropertiesSystem>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -997,6 +1018,7 @@ no client sends it. Spelled as documented (capital R).
         pub server_measurements: ::xbl_mpsd_api::Nullable<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
+        ///Session-change subscription (XSAPI and go-xsapi form).
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub subscription: ::xbl_mpsd_api::Nullable<MemberPropertiesSystemSubscription>,
         ///The docs' form, by GUID; `null` removes one. Clients send `subscription`.
@@ -1007,6 +1029,7 @@ no client sends it. Spelled as documented (capital R).
                 ::std::option::Option<MemberSubscriptionEntry>,
             >,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1039,6 +1062,7 @@ no client sends it. Spelled as documented (capital R).
         ///An upper-case GUID.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub id: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::uuid::Uuid>>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1073,6 +1097,7 @@ is for and on behalf of which title. XSAPI and go-xsapi send `subscription` inst
         ///What the subscription is for: `party`, `matchmaking`, `initialization`, `roster`, `queuehost` or `queue`.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub profile: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1108,6 +1133,7 @@ is for and on behalf of which title. XSAPI and go-xsapi send `subscription` inst
         ///The index the next member will get.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub next: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1226,6 +1252,7 @@ rendering. Large sessions list only `members.me`.
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub start_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1280,6 +1307,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         pub servers: ::xbl_mpsd_api::Nullable<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1318,6 +1346,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         ///Target number of members.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub target: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1359,6 +1388,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         pub roles: ::xbl_mpsd_api::Nullable<
             ::indexmap::IndexMap<::std::string::String, Role>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1392,6 +1422,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         ///Tags (start with a letter, no spaces, < 100 characters).
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub tags: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1418,6 +1449,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The matchmaking service's section.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub matchmaking: ::xbl_mpsd_api::Nullable<MatchmakingServer>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1515,6 +1547,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub user_authorization_style: ::xbl_mpsd_api::Nullable<bool>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1541,6 +1574,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The service-defined session constants.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub system: ::xbl_mpsd_api::Nullable<SessionConstantsSystem>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1566,6 +1600,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystem {
+        ///Deprecated tournament timeouts.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub arbitration: ::xbl_mpsd_api::Nullable<SessionConstantsSystemArbitration>,
         ///Titles that always have read access.
@@ -1629,6 +1664,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
                 SessionConstantsSystemMeasurementServerAddressesValue,
             >,
         >,
+        ///Managed member initialization (contract 104 called it `managedInitialization`).
         #[serde(
             rename = "memberInitialization",
             default,
@@ -1637,8 +1673,10 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub member_initialization: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemMemberInitialization,
         >,
+        ///Which QoS metrics members measure (requires `connectivity`).
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub metrics: ::xbl_mpsd_api::Nullable<SessionConstantsSystemMetrics>,
+        ///Requires `hasOwners`.
         #[serde(
             rename = "ownershipPolicies",
             default,
@@ -1647,6 +1685,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub ownership_policies: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemOwnershipPolicies,
         >,
+        ///QoS requirements between peers and the host.
         #[serde(
             rename = "peerToHostRequirements",
             default,
@@ -1655,6 +1694,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub peer_to_host_requirements: ::xbl_mpsd_api::Nullable<
             SessionConstantsSystemPeerToHostRequirements,
         >,
+        ///QoS requirements between peers.
         #[serde(
             rename = "peerToPeerRequirements",
             default,
@@ -1690,6 +1730,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Who can see and join the session: `private`, `visible` or `open` (the default).
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub visibility: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1724,6 +1765,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub forfeit_timeout: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1751,6 +1793,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub secure_device_address: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1806,6 +1849,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub members_needed_to_start: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1846,6 +1890,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Measure latency.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub latency: ::xbl_mpsd_api::Nullable<bool>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1885,6 +1930,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub non_owner_modifiable_system_properties: ::xbl_mpsd_api::Nullable<
             ::std::vec::Vec<::std::string::String>,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1935,6 +1981,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub latency_maximum: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -1969,6 +2016,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub latency_maximum: ::xbl_mpsd_api::Nullable<i64>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2002,6 +2050,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub stage_start_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2087,6 +2136,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Present when the member is in `properties.system.turn`.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub turn: ::xbl_mpsd_api::Nullable<bool>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2121,6 +2171,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
                 ::std::option::Option<::std::string::String>,
             >,
         >,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2147,6 +2198,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///The service-defined session properties.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub system: ::xbl_mpsd_api::Nullable<SessionPropertiesSystem>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2202,6 +2254,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Members who leave may rejoin, but no new members.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub locked: ::xbl_mpsd_api::Nullable<bool>,
+        ///Client matchmaking state.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub matchmaking: ::xbl_mpsd_api::Nullable<SessionPropertiesSystemMatchmaking>,
         ///The match did not work out and needs to be resubmitted.
@@ -2235,6 +2288,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         ///Member indices whose turn it is.
         #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
         pub turn: ::xbl_mpsd_api::Nullable<::std::vec::Vec<i64>>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
@@ -2276,6 +2330,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
         )]
         pub target_session_constants: ::xbl_mpsd_api::Nullable<Custom>,
+        ///Keys the spec does not name, kept as received and written back.
         #[serde(flatten)]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }

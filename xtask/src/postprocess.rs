@@ -47,6 +47,7 @@ pub fn types_module(
             }
         }
     }
+    field_docs_from_types(types);
     for item in types.iter_mut() {
         match item {
             Item::Struct(s) => struct_attributes(s),
@@ -128,6 +129,66 @@ fn empty_extra_by_default(item: &mut syn::ItemImpl) {
             }
         }
     }
+}
+
+/// A field without a doc comment gets the doc of the generated struct it holds: typify puts the description
+/// of an inline object property on the struct it generates for it (`SessionConstantsSystemMetrics`), not on
+/// the field (`metrics`), so every field a caller meets is documented.
+fn field_docs_from_types(types: &mut [Item]) {
+    let docs: BTreeMap<String, Vec<Attribute>> = types
+        .iter()
+        .filter_map(|item| match item {
+            Item::Struct(s) => Some((
+                s.ident.to_string(),
+                s.attrs
+                    .iter()
+                    .filter(|a| a.path().is_ident("doc"))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            )),
+            _ => None,
+        })
+        .filter(|(_, doc)| !doc.is_empty())
+        .collect();
+    for item in types.iter_mut() {
+        let Item::Struct(s) = item else {
+            continue;
+        };
+        let Fields::Named(fields) = &mut s.fields else {
+            continue;
+        };
+        for field in &mut fields.named {
+            if field.attrs.iter().any(|a| a.path().is_ident("doc")) {
+                continue;
+            }
+            if field.ident.as_ref().is_some_and(|i| i == "extra") {
+                field.attrs.insert(
+                    0,
+                    parse_quote!(#[doc = "Keys the spec does not name, kept as received and written back."]),
+                );
+                continue;
+            }
+            if let Some(doc) = innermost_name(&field.ty).and_then(|name| docs.get(&name)) {
+                let mut attrs = doc.clone();
+                attrs.append(&mut field.attrs);
+                field.attrs = attrs;
+            }
+        }
+    }
+}
+
+/// The name of the innermost type of `ty` (`Nullable<Vec<Foo>>` → `Foo`).
+fn innermost_name(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.iter().last()
+    {
+        return innermost_name(inner);
+    }
+    Some(last.ident.to_string())
 }
 
 /// A map property whose keys are a hand-written type: `x-key-type: <Type>` on a property of a schema under

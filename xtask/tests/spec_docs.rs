@@ -30,3 +30,47 @@ fn no_spec_text_points_outside_the_repository() {
         found.join("\n  ")
     );
 }
+
+#[test]
+fn every_generated_type_and_field_has_a_doc_comment() {
+    // What a caller meets in `types::*`: each struct and each public field carries the spec's description.
+    let root = xtask::workspace_root().expect("workspace root");
+    let text = std::fs::read_to_string(root.join(codegen::CLIENT_PATH)).expect("generated.rs");
+    let file: syn::File = syn::parse_str(&text).expect("generated.rs parses");
+    let types = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref().map(|(_, items)| items),
+            _ => None,
+        })
+        .expect("a types module");
+    let documented = |attrs: &[syn::Attribute]| attrs.iter().any(|a| a.path().is_ident("doc"));
+    let mut missing = Vec::new();
+    for item in types {
+        let syn::Item::Struct(s) = item else {
+            continue;
+        };
+        if !documented(&s.attrs) {
+            missing.push(s.ident.to_string());
+        }
+        if let syn::Fields::Named(fields) = &s.fields {
+            for field in &fields.named {
+                let name = field
+                    .ident
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                if matches!(field.vis, syn::Visibility::Public(_)) && !documented(&field.attrs) {
+                    missing.push(format!("{}.{name}", s.ident));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "generated types or fields without a doc comment (describe them in {}):\n  {}",
+        codegen::SPEC_PATH,
+        missing.join("\n  ")
+    );
+}

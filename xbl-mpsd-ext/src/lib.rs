@@ -70,6 +70,7 @@ pub mod auth;
 pub mod client;
 pub mod contract;
 pub mod delta;
+pub mod diff;
 pub mod error;
 pub mod handles;
 pub mod join;
@@ -109,6 +110,7 @@ pub use auth::{
 pub use client::{BuildError, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, MpsdClient, MpsdClientBuilder};
 pub use contract::{ContractVersion, UnknownContractVersion};
 pub use delta::{CustomPropertyError, SessionDelta};
+pub use diff::SessionChange;
 pub use error::Error;
 pub use handles::{CreateHandle, CreatedHandle, HandleQuery, HandleRequest, Include};
 pub use ids::{
@@ -116,7 +118,7 @@ pub use ids::{
 };
 pub use operation::{OperationCall, Reply};
 pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
-pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
+pub use session::{CustomReadError, ETag, InvalidETag, MemberStatus, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};
 

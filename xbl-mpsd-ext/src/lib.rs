@@ -73,6 +73,8 @@ pub mod delta;
 pub mod diff;
 pub mod error;
 pub mod handles;
+#[cfg(feature = "rta")]
+pub mod hosted;
 pub mod join;
 pub mod operation;
 mod response;

@@ -10,6 +10,7 @@ use crate::demo::{self, DemoArgs};
 use crate::emulator::{self, EmulatorArgs};
 use crate::error::CliError;
 use crate::handle::{self, HandleCommand};
+use crate::host::{self, HostArgs};
 use crate::join::{self, JoinArgs, LeaveArgs};
 use crate::login::{self, LoginArgs};
 use crate::ops;
@@ -164,6 +165,9 @@ enum Local {
     Demo(DemoArgs),
     /// Print session-change taps (or game invites) over Real-Time Activity, one JSON line each
     Watch(WatchArgs),
+    /// Keep a session published (host, activity and invite handles, RTA) and print one JSON line per event
+    /// until Ctrl-C, then close it
+    Host(HostArgs),
     /// Sign in to Xbox Live (device code: prints a URL and a code, waits) and store the sign-in
     Login(LoginArgs),
     /// Forget the stored sign-in (deletes the token cache)
@@ -219,6 +223,7 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
         Local::Man => completions::man(),
         Local::Emulator(args) => emulator::run(&args).await,
         Local::Watch(args) => watch::run(&args, &global).await,
+        Local::Host(args) => host::run(&args, &global).await,
         Local::Login(args) => login::login(&args, global.token_cache.as_deref()).await,
         Local::Logout => login::logout(global.token_cache.as_deref()),
         Local::Whoami => login::whoami(global.token_cache.as_deref()),

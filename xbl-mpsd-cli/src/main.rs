@@ -14,6 +14,7 @@ mod emulator;
 mod error;
 mod handle;
 mod hints;
+mod host;
 mod join;
 #[rustfmt::skip]
 #[allow(

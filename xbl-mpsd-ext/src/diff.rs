@@ -30,6 +30,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_json::Value;
 use xbl_mpsd_api::types::{
     Custom, InitializationStage, MatchmakingStatus, MultiplayerSession, Restriction, SessionMember,
@@ -40,8 +41,13 @@ use xbl_mpsd_api::{Nullable, SessionReference};
 use crate::ids::Xuid;
 use crate::session::MemberStatus;
 
-/// One change between two snapshots of a session.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One change between two snapshots of a session. As JSON: `{"change": "memberJoined", "xuid": "…"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "change",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 #[non_exhaustive]
 pub enum SessionChange {
     /// A member (by XUID) is listed now and was not before (XSAPI: `MemberListChange`).
@@ -117,7 +123,8 @@ pub enum SessionChange {
 }
 
 /// What decides whether a session can be joined, as XSAPI compares it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Joinability {
     /// `properties.system.closed`.
@@ -131,7 +138,8 @@ pub struct Joinability {
 }
 
 /// The matchmaking service's section of a session (`servers.matchmaking.properties.system`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Matchmaking {
     /// The ticket's status.
@@ -443,6 +451,19 @@ mod tests {
                 from: Some("abc".into()),
                 to: None
             }]
+        );
+    }
+
+    #[test]
+    fn changes_serialize_as_tagged_json() {
+        let change = SessionChange::MemberStatusChanged {
+            xuid: xuid("7"),
+            from: MemberStatus::Active,
+            to: MemberStatus::Inactive,
+        };
+        assert_eq!(
+            serde_json::to_value(&change).unwrap(),
+            json!({"change": "memberStatusChanged", "xuid": "7", "from": "active", "to": "inactive"})
         );
     }
 

@@ -128,7 +128,8 @@ pub struct CustomReadError {
 
 /// A member's status, as XSAPI derives it (`XblMultiplayerSessionMemberStatus`): reserved while it has not
 /// written yet, else active, else ready, else inactive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum MemberStatus {
     /// Reserved by another member or a server; the user has not joined yet (`reserved: true`).
     Reserved,

@@ -9,23 +9,38 @@ pub const GUEST: &str = "2814679796296491";
 pub const SCID: &str = "00000000-0000-0000-0000-00007a5b8c9d";
 pub const TEMPLATE: &str = "lobby";
 
+/// The binary's own environment variables, removed from every test's command.
+pub const ENV_VARS: &[&str] = &[
+    "XBL_MPSD_ENDPOINT",
+    "XBL_MPSD_TOKEN",
+    "XBL_MPSD_USER_HASH",
+    "XBL_MPSD_AUTH_ENDPOINT",
+    "XBL_MPSD_CLIENT_ID",
+    "XBL_MPSD_RTA_ENDPOINT",
+];
+
+/// Never the developer's own sign-in: a cache path that does not exist.
+fn no_sign_in() -> std::path::PathBuf {
+    std::env::temp_dir().join("xbl-mpsd-tests-no-such-dir/signin.json")
+}
+
 /// The `xbl-mpsd` binary with a clean environment for its own variables.
 pub fn xbl() -> Command {
     let mut cmd = assert_cmd::cargo_bin_cmd!("xbl-mpsd");
-    for var in [
-        "XBL_MPSD_ENDPOINT",
-        "XBL_MPSD_TOKEN",
-        "XBL_MPSD_USER_HASH",
-        "XBL_MPSD_AUTH_ENDPOINT",
-        "XBL_MPSD_CLIENT_ID",
-    ] {
+    for var in ENV_VARS {
         cmd.env_remove(var);
     }
-    // Never the developer's own sign-in: a cache path that does not exist.
-    cmd.env(
-        "XBL_MPSD_TOKEN_CACHE",
-        std::env::temp_dir().join("xbl-mpsd-tests-no-such-dir/signin.json"),
-    );
+    cmd.env("XBL_MPSD_TOKEN_CACHE", no_sign_in());
+    cmd
+}
+
+/// The same, as a `std::process::Command`, for a command whose output is read while it runs.
+pub fn xbl_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xbl-mpsd"));
+    for var in ENV_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.env("XBL_MPSD_TOKEN_CACHE", no_sign_in());
     cmd
 }
 

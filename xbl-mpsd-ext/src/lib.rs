@@ -124,7 +124,8 @@ pub use session::{CustomReadError, ETag, InvalidETag, MemberStatus, Session, Ses
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};
 
-/// The repository README's Rust examples, compiled as doctests ("Use it in your project").
-#[cfg(doctest)]
+/// The repository README's Rust examples, compiled as doctests ("Use it in your project", "A hosted session
+/// that stays alive"; the second needs `rta`, which `cargo test --workspace` enables through the CLI).
+#[cfg(all(doctest, feature = "rta"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;

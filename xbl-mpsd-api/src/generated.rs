@@ -9,14 +9,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///One team's result.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct ArbitrationResult {
@@ -49,14 +43,8 @@ numbers. Kept as one object (not `oneOf`) so that the generated request type sta
 specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`). The schema keeps `name`
 required, so clients send `""` for "fill in a GUID".
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CreateHandleRequest {
         ///`invite`: what the invite shows; XSAPI always sends `titleId`.
@@ -111,15 +99,9 @@ required, so clients send `""` for "fill in a GUID".
     /**Title-defined JSON, kept verbatim (usually an object; member `constants.custom` may be any JSON value).
 In a delta, `null` values delete keys.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Custom(pub ::serde_json::Value);
     impl ::std::ops::Deref for Custom {
         type Target = ::serde_json::Value;
@@ -147,10 +129,10 @@ In a delta, `null` values delete keys.
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorMessage(pub ::std::string::String);
     impl ::std::ops::Deref for ErrorMessage {
         type Target = ::std::string::String;
@@ -180,14 +162,8 @@ In a delta, `null` values delete keys.
         }
     }
     ///Launch data of one platform in a handle's `gameTypes` (go-xsapi `mpsd/activity.go`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct GameType {
@@ -222,14 +198,8 @@ In a delta, `null` values delete keys.
     /**A handle as the service returns it: the union of the four kinds (there is no single documented schema).
 Handles are immutable: they are created, read and deleted, never updated.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleDocument {
         ///When the handle was created.
@@ -368,14 +338,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///With `include=roleInfo`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleDocumentRoleInfo {
@@ -398,14 +362,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///Either explicit `xuids` or a `people` moniker — never both.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwners {
@@ -427,14 +385,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///A social group.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwnersPeople {
@@ -462,14 +414,8 @@ Handles are immutable: they are created, read and deleted, never updated.
     /**Activity query (`type: activity`, `scid`, `owners`) or search query (`type: search`, `scid`,
 `templateName`, `filter`, `orderBy`, `sessionMembers`, `global`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryRequest {
         /**OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.
@@ -523,14 +469,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///At most 100 handles.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryResponse {
         ///The matching handles.
@@ -545,14 +485,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///The session's joinability, with `include=relatedInfo`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleRelatedInfo {
@@ -620,14 +554,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///What the invite toast shows and what the invitee's title receives.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct InviteAttributes {
@@ -671,14 +599,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///A matchmaking status (`properties.system.matchmaking.clientResult`, `servers.matchmaking`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingResult {
@@ -727,14 +649,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///The matchmaking service's section (`servers.matchmaking`); XSAPI `DeserializeMatchmakingServer`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingServer {
@@ -756,14 +672,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///The properties of `servers.matchmaking`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingServerProperties {
@@ -782,14 +692,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     /**A member's QoS measurement of one other device (XSAPI `XblMultiplayerSessionMember`'s
 `MembersMeasurementsJson`; fixture `qosMeasurementsJson`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Measurement {
@@ -826,14 +730,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
 `arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (DOCS
 `live-xbox-multiplayer-session-directory.md`, "/constants/system").
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberArbitration {
@@ -852,14 +750,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Set when the member joins or is reserved.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberConstants {
@@ -879,14 +771,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Service-defined member constants.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberConstantsSystem {
@@ -923,14 +809,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Writable only by the member itself.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberProperties {
@@ -950,14 +830,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Service-defined member properties.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberPropertiesSystem {
@@ -1039,14 +913,8 @@ no client sends it. Spelled as documented (capital R).
         }
     }
     ///Session-change subscription (XSAPI and go-xsapi form).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberPropertiesSystemSubscription {
@@ -1074,14 +942,8 @@ no client sends it. Spelled as documented (capital R).
     /**One entry of a member's `subscriptions` (the docs' form, `live-mpsd-details.md`): what the subscription
 is for and on behalf of which title. XSAPI and go-xsapi send `subscription` instead.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberSubscriptionEntry {
@@ -1107,14 +969,8 @@ is for and on behalf of which title. XSAPI and go-xsapi send `subscription` inst
         }
     }
     ///Bookkeeping of the member list.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MembersInfo {
@@ -1147,14 +1003,8 @@ them. The service always sends `constants`, `properties` (each with `system`) an
 refuses a document without them; they are not `required` here so that a client can still read a partial
 rendering. Large sessions list only `members.me`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MultiplayerSession {
@@ -1264,14 +1114,8 @@ rendering. Large sessions list only `members.me`.
     /**A session delta (the PUT body). Every field is optional; `{}` is valid. Constants only take effect when
 the session or member is created (a conflicting change is 409).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MultiplayerSessionRequest {
@@ -1317,14 +1161,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///One role's counts.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Role {
@@ -1356,14 +1194,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///A role type and its roles.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct RoleType {
@@ -1398,14 +1230,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///What a search handle can be filtered and ordered by.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SearchAttributes {
@@ -1435,14 +1261,8 @@ field is optional and an empty `{}` is written back, not dropped.)
 `matchmaking` has a documented shape (`/servers/matchmaking/properties/system`); the others are kept as
 raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Servers {
@@ -1459,14 +1279,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Session capabilities; all default to false.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionCapabilities {
@@ -1557,14 +1371,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Set at creation (or by the template); read-only afterwards.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstants {
@@ -1589,14 +1397,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 `null` for infinite); `memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000,
 `evaluationTimeout` 5000 ms.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystem {
@@ -1740,14 +1542,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Deprecated tournament timeouts.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemArbitration {
@@ -1775,14 +1571,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///`SessionConstantsSystemMeasurementServerAddressesValue`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMeasurementServerAddressesValue {
@@ -1803,14 +1593,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Managed member initialization (contract 104 called it `managedInitialization`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMemberInitialization {
@@ -1859,14 +1643,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Which QoS metrics members measure (requires `connectivity`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMetrics {
@@ -1900,14 +1678,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Requires `hasOwners`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemOwnershipPolicies {
@@ -1940,14 +1712,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///QoS requirements between peers and the host.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToHostRequirements {
@@ -1991,14 +1757,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///QoS requirements between peers.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToPeerRequirements {
@@ -2026,14 +1786,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Present during member initialization; removed when the episode completes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionInitializing {
@@ -2060,14 +1814,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///A member as the service returns it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMember {
@@ -2146,14 +1894,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///A member in a delta (`members.me` or `members.reserve_<n>`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMemberRequest {
@@ -2181,14 +1923,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Writable by members at any time.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionProperties {
@@ -2208,14 +1944,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Service-defined session properties.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionPropertiesSystem {
@@ -2298,14 +2028,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Client matchmaking state.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionPropertiesSystemMatchmaking {

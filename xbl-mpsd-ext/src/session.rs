@@ -190,7 +190,7 @@ impl Session {
             .into_iter()
             .flatten()
             .collect();
-        members.sort_by(|(a, _), (b, _)| a.cmp(b));
+        members.sort_by_key(|(key, _)| *key);
         members
     }
 

@@ -226,13 +226,12 @@ impl MapKey {
         let syn::Type::Path(self_ty) = &*item.self_ty else {
             return;
         };
-        if item.trait_.is_some()
-            || !self_ty
-                .path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == self.schema)
-        {
+        let is_schema = self_ty
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == self.schema);
+        if item.trait_.is_some() || !is_schema {
             return;
         }
         let field = snake(&self.property);

@@ -63,6 +63,16 @@
 //! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
 //!   notifications.
 //! * `signin` (feature `signin`): Xbox Live sign-in, a [`TokenProvider`] from a Microsoft account to XSTS, and its token cache.
+//!
+//! Test helpers are behind the `test-util` feature (smithy-rs's convention), so a production build does not
+//! carry them: `FakeClock` (a virtual [`Clock`]: sleeps return at once and are recorded, for retry schedules
+//! in tests), `retry::FixedJitter` and `retry::SeededJitter` (deterministic [`Jitter`](retry::Jitter)).
+//! Enable it for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! xbl-mpsd-ext = { version = "0.1", features = ["test-util"] }
+//! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activation;
@@ -115,7 +125,9 @@ pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use operation::{OperationCall, Reply};
-pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
+#[cfg(any(test, feature = "test-util"))]
+pub use retry::FakeClock;
+pub use retry::{Classification, Clock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};

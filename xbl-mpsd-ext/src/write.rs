@@ -286,7 +286,7 @@ impl MpsdClient {
     /// // Merge a custom property into it.
     /// let delta = SessionDelta::new().set_custom("map", "lava")?;
     /// match client.write(&session, delta).mode(WriteMode::UpdateExisting).send().await? {
-    ///     WriteOutcome::Updated(s) => assert_eq!(s.document.change_number, Some(2)),
+    ///     WriteOutcome::Updated(s) => assert_eq!(s.change_number(), Some(2)),
     ///     other => panic!("{other:?}"),
     /// }
     /// # Ok(()) }

@@ -274,7 +274,7 @@ fn write_answer(outcome: &WriteOutcome) -> (&'static str, Option<&Session>) {
     match outcome {
         WriteOutcome::Created(session) => ("201", Some(session)),
         WriteOutcome::Updated(session) => ("200", Some(session)),
-        WriteOutcome::OutOfSync { current } => ("412", current.as_deref()),
+        WriteOutcome::OutOfSync { current, .. } => ("412", current.as_deref()),
         WriteOutcome::SessionDeleted => ("204", None),
         WriteOutcome::Accepted { session, .. } => ("2xx", session.as_deref()),
     }

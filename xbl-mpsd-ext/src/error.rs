@@ -23,12 +23,14 @@ pub enum Error {
     /// 404 on a handle-addressed call: the handle does not exist (stale, or the joinee moved on), or the
     /// session does not exist and `If-Match: *` was sent.
     #[error("handle not found (HTTP 404): {message}")]
+    #[non_exhaustive]
     HandleNotFound {
         /// The service's message.
         message: String,
     },
     /// 404 on a call by session reference: the SCID, template or session was not found.
     #[error("not found (HTTP 404): {message}")]
+    #[non_exhaustive]
     NotFound {
         /// The service's message.
         message: String,
@@ -36,6 +38,7 @@ pub enum Error {
     /// 401 or 403: the token was refused, or the user may not do this (e.g. join a private session).
     /// (XSAPI maps only 401 to AccessDenied and 403 to Unknown; both deny access.)
     #[error("access denied (HTTP {}): {message}", status.as_u16())]
+    #[non_exhaustive]
     AccessDenied {
         /// 401 or 403.
         status: StatusCode,
@@ -44,12 +47,14 @@ pub enum Error {
     },
     /// 409: the request is incompatible with the session (e.g. a constant changed after creation).
     #[error("conflict (HTTP 409): {message}")]
+    #[non_exhaustive]
     Conflict {
         /// The service's message.
         message: String,
     },
     /// 400: invalid request, missing field or malformed JSON; also a join of a `visible` or `full` session.
     #[error("bad request (HTTP 400): {message}")]
+    #[non_exhaustive]
     BadRequest {
         /// The service's message.
         message: String,
@@ -57,6 +62,7 @@ pub enum Error {
     /// 429: throttled. Retried for reads by the retry policy; surfaced when retries are not allowed or
     /// have run out.
     #[error("throttled (HTTP 429){}: {message}", retry_after_text(*retry_after))]
+    #[non_exhaustive]
     Throttled {
         /// The `Retry-After` the service asked for.
         retry_after: Option<RetryAfter>,
@@ -65,6 +71,7 @@ pub enum Error {
     },
     /// 503: the service is overloaded.
     #[error("service unavailable (HTTP 503){}: {message}", retry_after_text(*retry_after))]
+    #[non_exhaustive]
     Unavailable {
         /// The `Retry-After` the service asked for.
         retry_after: Option<RetryAfter>,
@@ -73,6 +80,7 @@ pub enum Error {
     },
     /// Any other status the call does not expect.
     #[error("unexpected HTTP {}: {message}", status.as_u16())]
+    #[non_exhaustive]
     Service {
         /// The status.
         status: StatusCode,
@@ -92,6 +100,7 @@ pub enum Error {
     /// The service answered with a redirect (3xx other than 304). MPSD never redirects, so the client
     /// does not follow: a redirected write could otherwise be replayed to another host.
     #[error("unexpected redirect (HTTP {}){}", status.as_u16(), location.as_ref().map(|l| format!(" to {l}")).unwrap_or_default())]
+    #[non_exhaustive]
     Redirect {
         /// The 3xx status.
         status: StatusCode,
@@ -107,6 +116,7 @@ pub enum Error {
     /// A success answer whose body is not what the spec describes. For a write, the change may have
     /// been committed; `body` is what the service sent.
     #[error("invalid response{}: {reason}", status.map(|s| format!(" (HTTP {})", s.as_u16())).unwrap_or_default())]
+    #[non_exhaustive]
     InvalidResponse {
         /// The status, when known.
         status: Option<StatusCode>,
@@ -117,6 +127,7 @@ pub enum Error {
     },
     /// [`MpsdClient::synchronized_update`](crate::MpsdClient::synchronized_update) lost the race every time.
     #[error("synchronized update gave up after {attempts} attempts: the session kept changing")]
+    #[non_exhaustive]
     SyncAttemptsExhausted {
         /// How many writes were tried.
         attempts: u32,
@@ -128,6 +139,7 @@ pub enum Error {
     /// The activation carries no handle to join through (`inviteAccept` comes from the Multiplayer
     /// Activity service and carries a connection string instead).
     #[error("the `{action}` activation has no handle to join through")]
+    #[non_exhaustive]
     ActivationWithoutHandle {
         /// The activation's action.
         action: &'static str,

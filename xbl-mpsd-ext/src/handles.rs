@@ -115,6 +115,7 @@ pub fn search_query(
 
 /// Extra sections a handle query can include.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Include {
     /// `relatedInfo`: the session's visibility, join restriction, member counts.
     RelatedInfo,

@@ -92,6 +92,7 @@ impl RetryAfter {
 
 /// What a failed attempt was, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Classification {
     /// The service answered with an HTTP status; retried if it is in
     /// [`RETRY_STATUSES`].
@@ -163,6 +164,7 @@ impl fmt::Display for Classification {
 /// creation, but not session writes or invites (a retried invite `POST` sends
 /// a second invite).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RetryMode {
     /// Safe to repeat (GET, DELETE, queries): retried per the policy.
     Idempotent,

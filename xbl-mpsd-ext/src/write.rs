@@ -15,6 +15,10 @@ use crate::retry::RetryMode;
 use crate::session::{ETag, Session, SessionTarget};
 
 /// How a write treats a session that does or does not exist (XSAPI's `XblMultiplayerSessionWriteMode`).
+///
+/// Exhaustive on purpose: these are XSAPI's four modes, and together they cover every precondition a
+/// session write can carry (`If-Match: <etag>`, `If-Match: *`, `If-None-Match: *`, none), so there is no
+/// fifth to add; a `match` on it needs no wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WriteMode {
     /// Create only: `If-None-Match: *`; [`WriteOutcome::OutOfSync`] if the session exists.
@@ -47,6 +51,11 @@ impl WriteMode {
 }
 
 /// What a session write did. Failures are [`Error`]s.
+///
+/// Exhaustive on purpose: every answer to a write that is not an error is one of these (201, 200, 412,
+/// 204, or another 2xx), so a `match` covers them all without a wildcard arm; an answer the service might
+/// add is another status, and lands in [`Accepted`](Self::Accepted) or an [`Error`]. The struct variants
+/// are `#[non_exhaustive]` (match them with `..`), so they can carry more later.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOutcome {
     /// 201: the write created the session.
@@ -56,6 +65,7 @@ pub enum WriteOutcome {
     /// 412: the precondition failed — the session changed since the ETag, exists for
     /// [`WriteMode::CreateNew`], or does not exist for [`WriteMode::UpdateExisting`]. `current` is the
     /// session as it is now when the service sent it (retry from it); nothing was written.
+    #[non_exhaustive]
     OutOfSync {
         /// The current session and its ETag, if the service sent them.
         current: Option<Box<Session>>,
@@ -65,6 +75,7 @@ pub enum WriteOutcome {
     SessionDeleted,
     /// Any other 2xx (e.g. 202): the service accepted the write. `session` is the session it sent, when
     /// the body is one.
+    #[non_exhaustive]
     Accepted {
         /// The status.
         status: StatusCode,
@@ -479,6 +490,7 @@ impl MpsdClient {
 
 /// What a conditional read found.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Read {
     /// The session (it changed, or no ETag was given).
     Session(Box<Session>),

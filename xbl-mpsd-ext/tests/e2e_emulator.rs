@@ -247,6 +247,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
         .unwrap();
     let WriteOutcome::OutOfSync {
         current: Some(current),
+        ..
     } = stale
     else {
         panic!("expected OutOfSync with the current session, got {stale:?}")

@@ -490,7 +490,7 @@ async fn an_oversized_412_session_and_error_text_are_bounded_too() {
     let (client, _) = client_for(&server);
     let error = put(&client).await.unwrap_err();
     assert!(
-        matches!(&error, Error::BadRequest { message } if message.len() < 5000),
+        matches!(&error, Error::BadRequest { message, .. } if message.len() < 5000),
         "{error:?}"
     );
 }
@@ -629,7 +629,7 @@ async fn a_500_on_a_post_is_not_retried_unless_the_call_opts_in() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Service { status, message } if *status == 500 && message == "oops"),
+        matches!(&error, Error::Service { status, message, .. } if *status == 500 && message == "oops"),
         "{error:?}"
     );
     assert_eq!(server.requests().len(), 1);
@@ -655,8 +655,8 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
     // `Refresh` a fresh one (the cache is not updated).
     let provider = FnTokenProvider::new(|request: TokenRequest| async move {
         let token = match request {
-            TokenRequest::Current => "cached-token",
             TokenRequest::Refresh { .. } => "fresh-token",
+            _ => "cached-token",
         };
         Ok(XblToken::new("123", token)?)
     });
@@ -696,8 +696,8 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
 async fn a_401_that_persists_after_the_refresh_is_access_denied() {
     let provider = FnTokenProvider::new(|request: TokenRequest| async move {
         let token = match request {
-            TokenRequest::Current => "cached-token",
             TokenRequest::Refresh { .. } => "fresh-token",
+            _ => "cached-token",
         };
         Ok(XblToken::new("123", token)?)
     });
@@ -726,7 +726,7 @@ async fn redirects_are_not_followed_and_are_a_typed_error() {
         let (client, _) = client_for(&server);
         let error = put(&client).await.unwrap_err();
         assert!(
-            matches!(&error, Error::Redirect { status: s, location: Some(l) }
+            matches!(&error, Error::Redirect { status: s, location: Some(l), .. }
                 if s.as_u16() == status && l.starts_with(&elsewhere.url)),
             "{status}: {error:?}"
         );

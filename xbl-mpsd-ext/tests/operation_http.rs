@@ -133,7 +133,7 @@ async fn a_404_on_a_handle_path_is_handle_not_found_and_invalid_input_is_an_inva
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::HandleNotFound { message } if message == "no such handle"),
+        matches!(&err, Error::HandleNotFound { message, .. } if message == "no such handle"),
         "{err:?}"
     );
     // A builder missing its required path parameter never reaches the network.
@@ -215,7 +215,7 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
         .await
         .unwrap();
     assert!(
-        matches!(&outcome, WriteOutcome::Accepted { status, session: None } if *status == 202),
+        matches!(&outcome, WriteOutcome::Accepted { status, session: None, .. } if *status == 202),
         "{outcome:?}"
     );
     assert!(outcome.is_committed());

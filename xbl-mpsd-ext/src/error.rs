@@ -17,6 +17,11 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
 ///
 /// Write outcomes that are not failures — 204 (session deleted) and 412 (out of sync) — are
 /// [`WriteOutcome`](crate::WriteOutcome) variants, not errors.
+///
+/// Branch on what happened with the predicates — [`is_not_found`](Self::is_not_found),
+/// [`is_conflict`](Self::is_conflict), [`is_throttled`](Self::is_throttled),
+/// [`is_unauthorized`](Self::is_unauthorized), [`is_retryable`](Self::is_retryable) — or match the
+/// variants (each struct variant is `#[non_exhaustive]`: match it with `..`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -182,6 +187,42 @@ impl Error {
         }
     }
 
+    /// Whether what was addressed does not exist: [`NotFound`](Self::NotFound) (a session by reference,
+    /// its template or SCID) or [`HandleNotFound`](Self::HandleNotFound) (a handle, or the session behind
+    /// it). A read of a session that does not exist is not an error (`None`, [`Read::NoSession`](crate::Read::NoSession)).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. } | Self::HandleNotFound { .. })
+    }
+
+    /// Whether the request conflicts with the session (409, [`Conflict`](Self::Conflict)), e.g. a
+    /// constant changed after creation. A lost write race is not an error but
+    /// [`WriteOutcome::OutOfSync`](crate::WriteOutcome::OutOfSync).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+
+    /// Whether the service throttled the caller (429, [`Throttled`](Self::Throttled)); see
+    /// [`retry_after`](Self::retry_after).
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, Self::Throttled { .. })
+    }
+
+    /// Whether access was refused: the service answered 401 or 403 ([`AccessDenied`](Self::AccessDenied)),
+    /// or no usable token could be had ([`Authorization`](Self::Authorization): the token provider
+    /// failed, or refreshing a refused token did). Signing in again may help with a 401; a 403 means the
+    /// user may not do this.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::AccessDenied { .. } | Self::Authorization(_))
+    }
+
+    /// Whether the same request may succeed later: 408, 429, 500, 502, 503, 504 and connection failures
+    /// or timeouts, as the retry policy sees them ([`classification`](Self::classification)). Such a
+    /// call was already retried per the policy when it is safe to repeat; a session write was not,
+    /// unless it opted in.
+    pub fn is_retryable(&self) -> bool {
+        self.classification().is_retryable()
+    }
+
     /// How the retry policy sees this error.
     pub fn classification(&self) -> Classification {
         match self {
@@ -319,6 +360,34 @@ mod tests {
             message: String::new(),
         };
         assert!(server.classification().is_retryable());
+    }
+
+    #[test]
+    fn predicates_say_what_happened() {
+        let predicates = |e: &Error| {
+            [
+                e.is_not_found(),
+                e.is_conflict(),
+                e.is_throttled(),
+                e.is_unauthorized(),
+                e.is_retryable(),
+            ]
+        };
+        //                                         found  confl  thrott unauth retry
+        assert_eq!(predicates(&err(404, false)), [true, false, false, false, false]);
+        assert_eq!(predicates(&err(404, true)), [true, false, false, false, false]);
+        assert_eq!(predicates(&err(409, false)), [false, true, false, false, false]);
+        assert_eq!(predicates(&err(429, false)), [false, false, true, false, true]);
+        assert_eq!(predicates(&err(401, false)), [false, false, false, true, false]);
+        assert_eq!(predicates(&err(403, false)), [false, false, false, true, false]);
+        assert_eq!(predicates(&err(503, false)), [false, false, false, false, true]);
+        assert_eq!(predicates(&err(500, false)), [false, false, false, false, true]);
+        assert_eq!(predicates(&err(400, false)), [false; 5]);
+        assert_eq!(predicates(&err(418, false)), [false; 5]);
+        let token = Error::Authorization("the provider failed".into());
+        assert_eq!(predicates(&token), [false, false, false, true, false]);
+        let exhausted = Error::SyncAttemptsExhausted { attempts: 8 };
+        assert_eq!(predicates(&exhausted), [false; 5]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Session writes with XSAPI's four write modes and typed outcomes; reads; the synchronized-update loop.
 
+use std::fmt;
 use std::num::NonZeroU32;
 
 use reqwest::StatusCode;
@@ -50,7 +51,8 @@ impl WriteMode {
     }
 }
 
-/// What a session write did. Failures are [`Error`]s.
+/// What a session write did. Failures are [`Error`]s. `Display` names it: `created (changeNumber 1)`,
+/// `updated (changeNumber 2)`, `out of sync`, `session deleted`, `accepted (202)`.
 ///
 /// Exhaustive on purpose: every answer to a write that is not an error is one of these (201, 200, 412,
 /// 204, or another 2xx), so a `match` covers them all without a wildcard arm; an answer the service might
@@ -106,6 +108,23 @@ impl WriteOutcome {
     /// Whether the write took effect (created, updated or deleted the session).
     pub fn is_committed(&self) -> bool {
         !matches!(self, Self::OutOfSync { .. })
+    }
+}
+
+impl fmt::Display for WriteOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, session) = match self {
+            Self::Created(session) => ("created", Some(&**session)),
+            Self::Updated(session) => ("updated", Some(&**session)),
+            Self::OutOfSync { .. } => return f.write_str("out of sync"),
+            Self::SessionDeleted => return f.write_str("session deleted"),
+            Self::Accepted { status, .. } => return write!(f, "accepted ({})", status.as_u16()),
+        };
+        f.write_str(what)?;
+        match session.and_then(Session::change_number) {
+            Some(change) => write!(f, " (changeNumber {change})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -527,5 +546,33 @@ mod tests {
             WriteMode::SynchronizedUpdate { etag: None }.precondition_headers(),
             (None, Some("*"))
         );
+    }
+
+    #[test]
+    fn outcomes_display_what_happened() {
+        let mut document = xbl_mpsd_api::types::MultiplayerSession::default();
+        document.change_number = xbl_mpsd_api::Nullable::Value(1);
+        let session = || Box::new(Session::from_document(document.clone()));
+        assert_eq!(
+            WriteOutcome::Created(session()).to_string(),
+            "created (changeNumber 1)"
+        );
+        assert_eq!(
+            WriteOutcome::Updated(session()).to_string(),
+            "updated (changeNumber 1)"
+        );
+        let bare = Box::new(Session::from_document(Default::default()));
+        assert_eq!(WriteOutcome::Updated(bare).to_string(), "updated");
+        let current = Some(session());
+        assert_eq!(
+            WriteOutcome::OutOfSync { current }.to_string(),
+            "out of sync"
+        );
+        assert_eq!(WriteOutcome::SessionDeleted.to_string(), "session deleted");
+        let accepted = WriteOutcome::Accepted {
+            status: StatusCode::ACCEPTED,
+            session: None,
+        };
+        assert_eq!(accepted.to_string(), "accepted (202)");
     }
 }

@@ -221,7 +221,9 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
     assert!(outcome.is_committed());
     assert_eq!(
         client
-            .get_session_if_changed(handle(), &ETag::new("E").unwrap())
+            .get_session(handle())
+            .if_none_match(&ETag::new("E").unwrap())
+            .send()
             .await
             .unwrap(),
         Read::NoSession
@@ -239,13 +241,13 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
         "type": "activity", "scid": SCID, "owners": {"xuids": ["2533274792693551"]}
     }))
     .unwrap();
-    assert!(client.query_handles(query, &[]).await.unwrap().is_empty());
-    let document = client.get_handle(handle()).await.unwrap();
+    assert!(client.query_handles(query).send().await.unwrap().is_empty());
+    let document = client.get_handle(handle()).send().await.unwrap();
     assert_eq!(
         document.id.as_ref().map(ToString::to_string).as_deref(),
         Some(HANDLE)
     );
-    client.delete_handle(handle()).await.unwrap();
+    client.delete_handle(handle()).send().await.unwrap();
 }
 
 #[tokio::test]

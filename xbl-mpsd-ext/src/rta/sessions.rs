@@ -228,6 +228,7 @@ impl SessionSubscriptions {
                 .shared
                 .mpsd
                 .get_session(handle)
+                .send()
                 .await?
                 .and_then(|session| session.reference().cloned())
                 .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
@@ -529,6 +530,7 @@ impl SessionWatch {
                 .shared
                 .mpsd
                 .get_session(&self.reference)
+                .send()
                 .await;
             return Some(match result {
                 Ok(Some(session)) => {

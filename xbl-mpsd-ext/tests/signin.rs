@@ -247,6 +247,7 @@ async fn a_401_from_mpsd_renews_the_token_once_and_retries_with_the_new_one() {
     // A read is retried after the refresh; the new token is sent and accepted.
     let read = client
         .get_session(&session("after-401"))
+        .send()
         .await
         .unwrap()
         .unwrap();
@@ -288,6 +289,7 @@ async fn title_path_device_token_sisu_and_a_persisted_proof_key() {
     let client = s.client(&resumed);
     client
         .get_session(&session("title"))
+        .send()
         .await
         .unwrap()
         .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, shutdown_signal, try_router};
+use xbl_mpsd_emulator::{Clock, EmulatorConfig, shutdown_signal, try_router};
 
 /// A local, in-memory Xbox Live Multiplayer Session Directory (MPSD).
 #[derive(Debug, Parser)]
@@ -42,6 +42,10 @@ struct Args {
     /// Largest session document, in bytes of JSON; a write that would exceed it is 413.
     #[arg(long, default_value_t = EmulatorConfig::default().max_session_bytes)]
     max_session_bytes: usize,
+    /// Stop time: the clock stands still (from the start time, whole seconds) until `POST /_emulator/clock`
+    /// with `{"advanceMs": N}` moves it; timers then apply as if that time had passed.
+    #[arg(long)]
+    manual_clock: bool,
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -55,6 +59,11 @@ async fn run(args: Args) -> io::Result<()> {
         max_sessions_per_user: args.max_sessions_per_user,
         max_handles_per_user: args.max_handles_per_user,
         max_session_bytes: args.max_session_bytes,
+        clock: if args.manual_clock {
+            Clock::manual()
+        } else {
+            Clock::system()
+        },
         ..EmulatorConfig::default()
     };
     let wanted = config.bind_addr;

@@ -593,6 +593,13 @@ impl ChangeSet {
         if member_custom {
             set.push("memberscustomproperty");
         }
+        let member_initialization = after.members.iter().any(|(index, a)| {
+            counterpart(before, *index, a)
+                .is_some_and(|b| b.episode != a.episode || b.failure != a.failure)
+        });
+        if before.initializing != after.initializing || member_initialization {
+            set.push("initialization");
+        }
         Self(set)
     }
 

@@ -46,6 +46,11 @@ struct Args {
     /// with `{"advanceMs": N}` moves it; timers then apply as if that time had passed.
     #[arg(long)]
     manual_clock: bool,
+    /// Session templates: DIR/<template>.json under every SCID, DIR/<scid>/<template>.json under one (it wins);
+    /// each `{"contractVersion": 107, "constants": {"system": …, "custom": …}, "roleTypes": …}`. A bad file stops
+    /// the emulator; a session of an unknown template is 404. Without it every template name exists, empty.
+    #[arg(long, env = "XBL_MPSD_EMULATOR_TEMPLATES")]
+    templates: Option<PathBuf>,
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -54,6 +59,7 @@ async fn run(args: Args) -> io::Result<()> {
         max_body_bytes: args.max_body_bytes,
         title_id: args.title_id,
         data_dir: args.data_dir,
+        templates: args.templates,
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         max_sessions_per_user: args.max_sessions_per_user,

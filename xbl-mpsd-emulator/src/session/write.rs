@@ -116,16 +116,16 @@ pub(crate) fn apply(
             template,
         )?;
         session.role_types = template.role_types.clone().map(Box::new);
-    } else if let Some(patch) = constants {
-        if let Some(path) = constant_change(
+    } else if let Some(patch) = constants
+        && let Some(path) = constant_change(
             Some(&Value::Object(session.constants().to_map())),
             &Value::Object(patch.clone()),
             "constants",
-        ) {
-            return Err(ApiError::conflict(format!(
-                "{path} conflicts with the session: constants can only be set when the session is created"
-            )));
-        }
+        )
+    {
+        return Err(ApiError::conflict(format!(
+            "{path} conflicts with the session: constants can only be set when the session is created"
+        )));
     }
 
     // Merged here, validated and stored below (after the member changes, whose errors come first). A write

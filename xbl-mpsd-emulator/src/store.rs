@@ -621,9 +621,11 @@ impl Store {
     ) -> ApiResult<WriteReply> {
         let key = reference.key();
         let slot = self.slot(key.clone());
+        let nocommit = request.nocommit;
         let reply = self.write_slot(reference, request, &key, &slot);
-        if !matches!(reply, Ok(WriteReply::Written(..))) {
-            // A refused create, or a write that left no session: the slot goes unless someone else holds it.
+        if nocommit || !matches!(reply, Ok(WriteReply::Written(..))) {
+            // A refused or previewed create, or a write that left no session: the slot goes unless it holds a
+            // session or someone else holds it.
             drop(slot);
             self.prune(&key);
         }

@@ -2063,6 +2063,116 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             Default::default()
         }
     }
+    /**A session template: "the same format as an HTTP PUT request to create or modify a session … limited to
+constants" (DOCS `live-session-templates.md`), plus a base-level `roleTypes` (DOCS
+`live-multiplayer-roles.md`). Each session of the template starts as a copy of its constants; the creator
+may add constants the template leaves unset, and a constant that differs from the template's is 409.
+⚠ UNCONFIRMED response shape (the REST reference shows a copied session-query body); modelled as the
+template itself.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplate {
+        /**The constants every session of the template starts with. A `null` timeout is infinite and cannot be
+set by the creator; an object such as `capabilities: {}` fixes the whole object.
+*/
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<SessionConstants>,
+        /**The contract version the template is written for (104, 105 or 107). A request may use another
+version; the service renders sessions in the request's (DOCS `live-session-templates.md`, "Session
+template versions").
+*/
+        #[serde(
+            rename = "contractVersion",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub contract_version: ::xbl_mpsd_api::Nullable<i32>,
+        ///Role types by name, copied into each session of the template.
+        #[serde(
+            rename = "roleTypes",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub role_types: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, RoleType>,
+        >,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplate {
+        pub fn builder() -> builder::SessionTemplate {
+            Default::default()
+        }
+    }
+    /**The session templates configured for a SCID. ⚠ UNCONFIRMED shape (the REST reference shows a copied
+session-query body); modelled as one `{name, contractVersion}` entry per template.
+*/
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplateList {
+        ///One entry per template, by name.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub results: ::xbl_mpsd_api::Nullable<::std::vec::Vec<SessionTemplateSummary>>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplateList {
+        pub fn builder() -> builder::SessionTemplateList {
+            Default::default()
+        }
+    }
+    ///One configured session template (⚠ UNCONFIRMED shape, see `SessionTemplateList`).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        PartialEq,
+        schemars::JsonSchema
+    )]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplateSummary {
+        ///The contract version the template is written for (104, 105 or 107).
+        #[serde(
+            rename = "contractVersion",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub contract_version: ::xbl_mpsd_api::Nullable<i32>,
+        /**The template name, as used in session paths (free text of at most 100 characters in Partner Center,
+DOCS `live-configure-the-multiplayer-service.md`; 99 usable by XSAPI).
+*/
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub name: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplateSummary {
+        pub fn builder() -> builder::SessionTemplateSummary {
+            Default::default()
+        }
+    }
     /// Types for composing complex structures.
     pub mod builder {
         #[derive(Clone, Debug)]
@@ -9157,6 +9267,282 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplate {
+            constants: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<super::SessionConstants>,
+                ::std::string::String,
+            >,
+            contract_version: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i32>,
+                ::std::string::String,
+            >,
+            role_types: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                >,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplate {
+            fn default() -> Self {
+                Self {
+                    constants: Ok(Default::default()),
+                    contract_version: Ok(Default::default()),
+                    role_types: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplate {
+            pub fn constants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<super::SessionConstants>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.constants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for constants: {e}")
+                    });
+                self
+            }
+            pub fn contract_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn role_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_types: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplate> for super::SessionTemplate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    constants: value.constants?,
+                    contract_version: value.contract_version?,
+                    role_types: value.role_types?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplate> for SessionTemplate {
+            fn from(value: super::SessionTemplate) -> Self {
+                Self {
+                    constants: Ok(value.constants),
+                    contract_version: Ok(value.contract_version),
+                    role_types: Ok(value.role_types),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplateList {
+            results: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<super::SessionTemplateSummary>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplateList {
+            fn default() -> Self {
+                Self {
+                    results: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplateList {
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<super::SessionTemplateSummary>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplateList>
+        for super::SessionTemplateList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplateList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    results: value.results?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplateList> for SessionTemplateList {
+            fn from(value: super::SessionTemplateList) -> Self {
+                Self {
+                    results: Ok(value.results),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplateSummary {
+            contract_version: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i32>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplateSummary {
+            fn default() -> Self {
+                Self {
+                    contract_version: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplateSummary {
+            pub fn contract_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplateSummary>
+        for super::SessionTemplateSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplateSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    contract_version: value.contract_version?,
+                    name: value.name?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplateSummary>
+        for SessionTemplateSummary {
+            fn from(value: super::SessionTemplateSummary) -> Self {
+                Self {
+                    contract_version: Ok(value.contract_version),
+                    name: Ok(value.name),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -9746,6 +10132,78 @@ let response = client.write_session()
 ```*/
     pub fn write_session(&self) -> builder::WriteSession<'_> {
         builder::WriteSession::new(self)
+    }
+    /**List the session templates configured for a SCID
+
+The session templates of the SCID (DOCS `live-xbox-multiplayer-session-directory.md`, "Checking which
+templates are configured for your SCID"; `live-mpsd-overview.md`, "Query for Session Templates"). The
+path segment names are case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page
+(`uri-serviceconfigsscidsessiontemplatesget.md`) shows a copy of the session-query body; no client
+(XSAPI, go-xsapi, MCXboxBroadcast) calls this operation. Modelled as `{"results": [{"name",
+"contractVersion"}]}`.
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.list_session_templates()
+    .scid(scid)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn list_session_templates(&self) -> builder::ListSessionTemplates<'_> {
+        builder::ListSessionTemplates::new(self)
+    }
+    /**Read a session template
+
+One session template of the SCID: the constants (and `roleTypes`) every session of that template starts
+with (DOCS `live-xbox-multiplayer-session-directory.md`, "Checking which templates are configured for
+your SCID"; `live-session-templates.md`). 404 when the SCID has no such template. The path segment names
+are case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page
+(`uri-serviceconfigsscidsessiontemplatessessiontemplatenameget.md`) shows a copy of the session-query
+body; no client calls this operation. Modelled as the template itself.
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.get_session_template()
+    .scid(scid)
+    .session_template_name(session_template_name)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn get_session_template(&self) -> builder::GetSessionTemplate<'_> {
+        builder::GetSessionTemplate::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -11242,6 +11700,257 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "write_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::list_session_templates`]
+
+[`Client::list_session_templates`]: super::Client::list_session_templates*/
+    #[derive(Debug, Clone)]
+    pub struct ListSessionTemplates<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListSessionTemplates<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionTemplateList>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, scid, accept_language, signature } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_session_templates",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::get_session_template`]
+
+[`Client::get_session_template`]: super::Client::get_session_template*/
+    #[derive(Debug, Clone)]
+    pub struct GetSessionTemplate<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetSessionTemplate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                session_template_name: Err(
+                    "session_template_name was not initialized".to_string(),
+                ),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn session_template_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
+        {
+            self.session_template_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionTemplate>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                accept_language,
+                signature,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_session_template",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

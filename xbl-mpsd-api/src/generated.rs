@@ -2070,14 +2070,8 @@ may add constants the template leaves unset, and a constant that differs from th
 ⚠ UNCONFIRMED response shape (the REST reference shows a copied session-query body); modelled as the
 template itself.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionTemplate {
@@ -2117,14 +2111,8 @@ template versions").
     /**The session templates configured for a SCID. ⚠ UNCONFIRMED shape (the REST reference shows a copied
 session-query body); modelled as one `{name, contractVersion}` entry per template.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionTemplateList {
@@ -2141,14 +2129,8 @@ session-query body); modelled as one `{name, contractVersion}` entry per templat
         }
     }
     ///One configured session template (⚠ UNCONFIRMED shape, see `SessionTemplateList`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionTemplateSummary {

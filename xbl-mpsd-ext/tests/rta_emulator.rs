@@ -55,7 +55,9 @@ async fn session(host: &MpsdClient, name: &str) -> SessionReference {
             .parse()
             .unwrap();
     let body = json!({
-        "constants": {"system": {"capabilities": {"connectionRequiredForActiveMembers": true}}},
+        // Inactive members stay (the 107 default, 0, would remove a member whose socket drops at once).
+        "constants": {"system": {"capabilities": {"connectionRequiredForActiveMembers": true},
+                                 "inactiveRemovalTimeout": null}},
         "members": {"me": {"constants": {"system": {"xuid": HOST, "initialize": false}},
                            "properties": {"system": {"active": true}}}}
     });

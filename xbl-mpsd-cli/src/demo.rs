@@ -16,9 +16,9 @@ use xbl_mpsd_api::types::{InviteProtocol, Visibility};
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, Exchange, HandleId, Include, MpsdClient,
-    NonEmptyString, Observer, Scid, Session, SessionDelta, SessionReference, SessionTarget,
-    SessionTemplateName, TitleId, WriteMode, WriteOutcome, Xuid,
+    Activation, ActivationKind, Exchange, HandleId, Include, MpsdClient, NonEmptyString, Observer,
+    Scid, Session, SessionDelta, SessionReference, SessionTarget, SessionTemplateName, TitleId,
+    WriteMode, WriteOutcome, Xuid,
 };
 
 use crate::cli::Global;

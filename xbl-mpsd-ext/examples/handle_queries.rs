@@ -64,7 +64,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `strings/map eq 'lava'`).
     let found = host
         .client
-        .query_handles(handles::search_query(&world.scid, &lobby.template_name, None))
+        .query_handles(handles::search_query(
+            &world.scid,
+            &lobby.template_name,
+            None,
+        ))
         .include(Include::CustomProperties)
         .send()
         .await?;

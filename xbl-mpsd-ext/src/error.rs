@@ -374,14 +374,38 @@ mod tests {
             ]
         };
         //                                         found  confl  thrott unauth retry
-        assert_eq!(predicates(&err(404, false)), [true, false, false, false, false]);
-        assert_eq!(predicates(&err(404, true)), [true, false, false, false, false]);
-        assert_eq!(predicates(&err(409, false)), [false, true, false, false, false]);
-        assert_eq!(predicates(&err(429, false)), [false, false, true, false, true]);
-        assert_eq!(predicates(&err(401, false)), [false, false, false, true, false]);
-        assert_eq!(predicates(&err(403, false)), [false, false, false, true, false]);
-        assert_eq!(predicates(&err(503, false)), [false, false, false, false, true]);
-        assert_eq!(predicates(&err(500, false)), [false, false, false, false, true]);
+        assert_eq!(
+            predicates(&err(404, false)),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(404, true)),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(409, false)),
+            [false, true, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(429, false)),
+            [false, false, true, false, true]
+        );
+        assert_eq!(
+            predicates(&err(401, false)),
+            [false, false, false, true, false]
+        );
+        assert_eq!(
+            predicates(&err(403, false)),
+            [false, false, false, true, false]
+        );
+        assert_eq!(
+            predicates(&err(503, false)),
+            [false, false, false, false, true]
+        );
+        assert_eq!(
+            predicates(&err(500, false)),
+            [false, false, false, false, true]
+        );
         assert_eq!(predicates(&err(400, false)), [false; 5]);
         assert_eq!(predicates(&err(418, false)), [false; 5]);
         let token = Error::Authorization("the provider failed".into());

@@ -141,8 +141,8 @@ pub use retry::{Classification, Clock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{CustomReadError, ETag, InvalidETag, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
 pub use write::{
-    DEFAULT_SYNC_ATTEMPTS, GetSession, GetSessionIfNoneMatch, Read, SyncOutcome, SynchronizedUpdate,
-    Write, WriteMode, WriteOutcome,
+    DEFAULT_SYNC_ATTEMPTS, GetSession, GetSessionIfNoneMatch, Read, SyncOutcome,
+    SynchronizedUpdate, Write, WriteMode, WriteOutcome,
 };
 
 /// The repository README's Rust examples, compiled as doctests ("Use it in your project").

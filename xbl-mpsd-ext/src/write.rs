@@ -5,7 +5,9 @@ use std::future::Future;
 use std::num::NonZeroU32;
 
 use reqwest::StatusCode;
-use xbl_mpsd_api::builder::{self as api_builder, GetSessionByHandle, WriteSession, WriteSessionByHandle};
+use xbl_mpsd_api::builder::{
+    self as api_builder, GetSessionByHandle, WriteSession, WriteSessionByHandle,
+};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
@@ -632,7 +634,11 @@ impl fmt::Display for SyncOutcome {
     /// E.g. `updated (changeNumber 3) after 2 attempts`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.attempts == 1 { "" } else { "s" };
-        write!(f, "{} after {} attempt{plural}", self.outcome, self.attempts)
+        write!(
+            f,
+            "{} after {} attempt{plural}",
+            self.outcome, self.attempts
+        )
     }
 }
 
@@ -707,7 +713,10 @@ mod tests {
             outcome: WriteOutcome::Updated(session()),
             attempts: 2,
         };
-        assert_eq!(synced.to_string(), "updated (changeNumber 1) after 2 attempts");
+        assert_eq!(
+            synced.to_string(),
+            "updated (changeNumber 1) after 2 attempts"
+        );
         let first = SyncOutcome {
             outcome: WriteOutcome::SessionDeleted,
             attempts: 1,

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, HandleId, Include, MpsdClient, SessionDelta,
-    SessionReference, TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
+    Activation, ActivationKind, HandleId, Include, MpsdClient, SessionDelta, SessionReference,
+    TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
 };
 
 const HOST: &str = "2533274792693551";
@@ -123,7 +123,12 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
 
     // Both see two members.
     for client in [&host, &guest] {
-        let seen = client.get_session(&reference).send().await.unwrap().unwrap();
+        let seen = client
+            .get_session(&reference)
+            .send()
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(seen.member_xuids(), [xuid(HOST), xuid(GUEST)]);
         assert_eq!(seen.member_count(), 2);
     }
@@ -146,7 +151,10 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
     assert_eq!(last, WriteOutcome::SessionDeleted);
     assert_eq!(host.get_session(&reference).send().await.unwrap(), None);
     // The invite outlives the session: reading through it answers "no session".
-    assert_eq!(guest.get_session(handle_id(&invite)).send().await.unwrap(), None);
+    assert_eq!(
+        guest.get_session(handle_id(&invite)).send().await.unwrap(),
+        None
+    );
 
     emulator.shutdown().await;
 }
@@ -195,7 +203,10 @@ async fn join_through_an_activity_handle_found_by_query() {
     );
 
     // A stale handle is a typed error, not a panic.
-    host.delete_handle(handle_id(activity)).send().await.unwrap();
+    host.delete_handle(handle_id(activity))
+        .send()
+        .await
+        .unwrap();
     let err = guest.join_from_activation(&activation).await.unwrap_err();
     assert!(
         matches!(err, xbl_mpsd_ext::Error::HandleNotFound { .. }),
@@ -274,7 +285,10 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
         .send()
         .await
         .unwrap();
-    assert_eq!(recovered.attempts, 1, "the first write already had the current ETag");
+    assert_eq!(
+        recovered.attempts, 1,
+        "the first write already had the current ETag"
+    );
     let custom = recovered
         .outcome
         .session()

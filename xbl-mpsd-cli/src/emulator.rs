@@ -22,6 +22,15 @@ pub struct EmulatorArgs {
     /// write is durable before it is answered. Without it, everything is in memory
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
+    /// Stop time: the clock stands still until `POST /_emulator/clock` with `{"advanceMs": N}` moves it;
+    /// timers then apply as if that time had passed
+    #[arg(long)]
+    manual_clock: bool,
+    /// Session templates: DIR/<template>.json under every SCID, DIR/<scid>/<template>.json under one (it
+    /// wins). A bad file stops the emulator; a session of an unknown template is 404. Without it every template
+    /// name exists, empty
+    #[arg(long, env = "XBL_MPSD_EMULATOR_TEMPLATES")]
+    templates: Option<std::path::PathBuf>,
 }
 
 /// Logs the emulator's requests (info level unless `RUST_LOG` says otherwise) on stderr, in colour only
@@ -43,6 +52,12 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
         bind_addr: args.listen,
         title_id: args.title_id,
         data_dir: args.data_dir.clone(),
+        templates: args.templates.clone(),
+        clock: if args.manual_clock {
+            xbl_mpsd_emulator::Clock::manual()
+        } else {
+            xbl_mpsd_emulator::Clock::system()
+        },
         ..EmulatorConfig::default()
     };
     let failed = |e: std::io::Error| {

@@ -95,3 +95,51 @@ fn the_emulator_command_prints_its_url_and_serves() {
         std::panic::resume_unwind(panic);
     }
 }
+
+#[test]
+fn the_emulator_command_takes_a_manual_clock() {
+    let mut child = common::xbl_process()
+        .args(["emulator", "--listen", "127.0.0.1:0", "--manual-clock"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_owned();
+    let result = std::panic::catch_unwind(|| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let http = reqwest::Client::new();
+            let before: serde_json::Value = http
+                .post(format!("{url}/_emulator/clock"))
+                .json(&serde_json::json!({"advanceMs": 0}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let after: serde_json::Value = http
+                .post(format!("{url}/_emulator/clock"))
+                .json(&serde_json::json!({"advanceMs": 3_600_000}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let at = |v: &serde_json::Value| {
+                chrono::DateTime::parse_from_rfc3339(v["now"].as_str().unwrap()).unwrap()
+            };
+            assert_eq!((at(&after) - at(&before)).num_seconds(), 3600);
+        });
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}

@@ -170,6 +170,35 @@ async fn a_watcher_is_tapped_for_another_members_write() {
         written.session().unwrap().document.change_number
     );
     assert_eq!(fresh.member_xuids(), [xuid(HOST), xuid(GUEST)]);
+
+    // With what changed: the next tap's session against this one.
+    guest
+        .write(
+            &reference,
+            delta(json!({"properties": {"custom": {"map": "ice", "mode": "ctf"}}})),
+        )
+        .send()
+        .await
+        .unwrap();
+    let update = tokio::time::timeout(GUARD, watch.next_update())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        update.changes,
+        [xbl_mpsd_ext::SessionChange::CustomChanged {
+            keys: vec!["map".into(), "mode".into()]
+        }]
+    );
+    assert_eq!(
+        update
+            .session
+            .custom_property::<String>("map")
+            .unwrap()
+            .as_deref(),
+        Some("ice")
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,8 @@
 //!   2-hour cut, resyncs as [`SubscriptionEvent::Resync`]. Events for ids it does not hold are dropped.
 //! * [`SessionSubscriptions`]: MPSD on top — the `connections/` ConnectionId, [`SessionSubscriptions::watch`]
 //!   writes `connection` and `subscription` and yields [`WatchEvent`]s ([`SessionTap`]s);
-//!   [`SessionWatch::next_session`] turns taps into fresh sessions.
+//!   [`SessionWatch::next_session`] turns taps into fresh sessions, [`SessionWatch::next_update`] into fresh
+//!   sessions with what changed ([`crate::diff`]).
 //! * [`InviteStream`] / [`InviteNotification`]: game invites; join one with
 //!   [`MpsdClient::join_from_invite`](crate::MpsdClient::join_from_invite).
 //!
@@ -31,5 +32,6 @@ pub use client::{
 pub use frame::RtaStatus;
 pub use invite::{InvalidInvite, InviteInfo, InviteNotification, InviteStream, invite_uri};
 pub use sessions::{
-    CONNECTIONS_URI, SessionSubscriptions, SessionTap, SessionWatch, WatchError, WatchEvent,
+    CONNECTIONS_URI, SessionSubscriptions, SessionTap, SessionUpdate, SessionWatch, WatchError,
+    WatchEvent,
 };

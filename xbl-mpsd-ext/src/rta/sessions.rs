@@ -543,6 +543,44 @@ impl SessionWatch {
             });
         }
     }
+
+    /// [`next_session`](Self::next_session) with what changed since the session held before
+    /// ([`crate::diff`]): who joined or left, status and property changes, … Empty `changes` when the tap
+    /// changed nothing the diff follows (e.g. a member's subscription). `None` when the subscriptions ended.
+    ///
+    /// ```no_run
+    /// # async fn run(mut watch: xbl_mpsd_ext::rta::SessionWatch) -> Result<(), xbl_mpsd_ext::rta::WatchError> {
+    /// use xbl_mpsd_ext::SessionChange;
+    /// while let Some(update) = watch.next_update().await {
+    ///     for change in update?.changes {
+    ///         if let SessionChange::MemberJoined { xuid } = change {
+    ///             println!("{xuid} joined");
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_update(&mut self) -> Option<Result<SessionUpdate, WatchError>> {
+        let before = self.session.clone();
+        let session = match self.next_session().await? {
+            Ok(session) => session,
+            Err(error) => return Some(Err(error)),
+        };
+        let changes = before
+            .map(|before| crate::diff::diff(&before.document, &session.document))
+            .unwrap_or_default();
+        Some(Ok(SessionUpdate { session, changes }))
+    }
+}
+
+/// A fresh session and what changed since the one read before it ([`SessionWatch::next_update`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct SessionUpdate {
+    /// The session as it is now.
+    pub session: Session,
+    /// What changed since the session held before (empty for the first one).
+    pub changes: Vec<crate::diff::SessionChange>,
 }
 
 impl Stream for SessionWatch {

@@ -31,6 +31,7 @@ mod handles;
 mod limits;
 mod model;
 mod persist;
+mod queries;
 mod response;
 mod routes;
 mod rta;

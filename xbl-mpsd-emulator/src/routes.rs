@@ -44,6 +44,7 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
     let store = Arc::new(store);
     let hub = RtaHub::attach(&store, &config);
     let sign_in = config.sign_in.clone();
+    let queries = crate::queries::router(Arc::clone(&store));
     let state = AppState {
         store,
         config: Arc::new(config),
@@ -83,6 +84,7 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
         )
         .fallback(not_found)
         .with_state(state)
+        .merge(queries)
         .merge(crate::signin_mock::router(sign_in.clone()))
         .layer(axum::Extension(sign_in))
         .layer(DefaultBodyLimit::max(limit))

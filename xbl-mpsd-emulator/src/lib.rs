@@ -7,6 +7,8 @@
 //! * `POST /handles`, `GET`/`DELETE /handles/{handleId}`, `POST /handles/query`: activity, invite, search and
 //!   transfer handles;
 //! * `GET`/`PUT /handles/{handleId}/session`: read and write a session through a handle;
+//! * `GET /serviceconfigs/{scid}[/sessiontemplates/{template}]/sessions` and `POST …/batch`: session queries by
+//!   keyword or player;
 //! * `GET /connect`: the Real-Time Activity (RTA) websocket — MPSD shoulder taps and game-invite
 //!   notifications ([`RtaControl`] drops sockets and sends resyncs in tests).
 //!

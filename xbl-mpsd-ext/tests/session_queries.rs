@@ -73,13 +73,13 @@ async fn world() -> (RunningEmulator, MpsdClient, MpsdClient, Requests) {
         .join_restriction(xbl_mpsd_ext::types::Restriction::FOLLOWED)
         .turn([0]);
     friend
-        .write(&session("lobby", "open-1"), open)
+        .write(session("lobby", "open-1"), open)
         .send()
         .await
         .unwrap();
     friend
         .write(
-            &session("game", "g-1"),
+            session("game", "g-1"),
             SessionDelta::new().join(xuid(FRIEND)),
         )
         .send()
@@ -87,7 +87,7 @@ async fn world() -> (RunningEmulator, MpsdClient, MpsdClient, Requests) {
         .unwrap();
     friend
         .write(
-            &session("lobby", "secret"),
+            session("lobby", "secret"),
             SessionDelta::new()
                 .join(xuid(FRIEND))
                 .visibility(Visibility::PRIVATE),

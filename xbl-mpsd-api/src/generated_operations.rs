@@ -167,6 +167,10 @@ impl<'a> Operation for builder::QuerySessionsBatch<'a> {
     > + Send {
         builder::QuerySessionsBatch::send(self)
     }
+    ///Marked `x-idempotent: true` in the spec: safe to repeat, retried like a `GET`.
+    fn is_idempotent() -> bool {
+        true
+    }
 }
 ///`POST` `query_template_sessions_batch`
 impl<'a> Operation for builder::QueryTemplateSessionsBatch<'a> {
@@ -181,5 +185,9 @@ impl<'a> Operation for builder::QueryTemplateSessionsBatch<'a> {
         Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
     > + Send {
         builder::QueryTemplateSessionsBatch::send(self)
+    }
+    ///Marked `x-idempotent: true` in the spec: safe to repeat, retried like a `GET`.
+    fn is_idempotent() -> bool {
+        true
     }
 }

@@ -438,3 +438,48 @@ async fn an_invite_that_fails_is_not_retried_and_the_others_are_sent() {
         .collect();
     assert_eq!(invited, [FRIEND, OTHER, HOST]);
 }
+
+#[tokio::test]
+async fn the_generic_operation_path_retries_a_batch_query_marked_idempotent() {
+    use xbl_mpsd_ext::api::Operation as _;
+    use xbl_mpsd_ext::api::builder::{QuerySessionsBatch, WriteSession};
+    assert!(QuerySessionsBatch::is_idempotent(), "x-idempotent: true");
+    assert!(!WriteSession::is_idempotent(), "a session PUT is not");
+    let server = MockServer::start().await;
+    let batch = format!("/serviceconfigs/{SCID}/batch");
+    Mock::given(method("POST"))
+        .and(path(batch.as_str()))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(batch.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "results": [] })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = mock_client(&server);
+    let body = json!({ "xuids": [HOST, FRIEND] });
+    let reply = client
+        .operation(|api| {
+            api.query_sessions_batch()
+                .scid(SCID.parse::<xbl_mpsd_ext::Scid>().unwrap())
+                .body(
+                    serde_json::from_value::<xbl_mpsd_ext::types::SessionQueryBatchRequest>(
+                        body.clone(),
+                    )
+                    .unwrap(),
+                )
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert!(
+        reply
+            .into_typed()
+            .is_some_and(|answer| answer.results.is_empty())
+    );
+}

@@ -20,7 +20,7 @@ use reqwest::header::CONTENT_LENGTH;
 use reqwest::{ResponseBuilderExt as _, StatusCode};
 use std::sync::Arc;
 
-use crate::hooks::{Observer, ResponseBody};
+use crate::observer::{Observer, ResponseBody};
 
 /// The default limit on a response body: 16 MiB. MPSD documents are a few KiB to a few hundred KiB (a
 /// large session shows only the caller; a handle query answers at most 100 handles), so this is far above

@@ -9,14 +9,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///One team's result.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct ArbitrationResult {
@@ -49,14 +43,8 @@ numbers. Kept as one object (not `oneOf`) so that the generated request type sta
 specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`). The schema keeps `name`
 required, so clients send `""` for "fill in a GUID".
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CreateHandleRequest {
         ///`invite`: what the invite shows; XSAPI always sends `titleId`.
@@ -111,15 +99,9 @@ required, so clients send `""` for "fill in a GUID".
     /**Title-defined JSON, kept verbatim (usually an object; member `constants.custom` may be any JSON value).
 In a delta, `null` values delete keys.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Custom(pub ::serde_json::Value);
     impl ::std::ops::Deref for Custom {
         type Target = ::serde_json::Value;
@@ -147,10 +129,10 @@ In a delta, `null` values delete keys.
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorMessage(pub ::std::string::String);
     impl ::std::ops::Deref for ErrorMessage {
         type Target = ::std::string::String;
@@ -180,14 +162,8 @@ In a delta, `null` values delete keys.
         }
     }
     ///Launch data of one platform in a handle's `gameTypes` (go-xsapi `mpsd/activity.go`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct GameType {
@@ -222,14 +198,8 @@ In a delta, `null` values delete keys.
     /**A handle as the service returns it: the union of the four kinds (there is no single documented schema).
 Handles are immutable: they are created, read and deleted, never updated.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleDocument {
         ///When the handle was created.
@@ -368,14 +338,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///With `include=roleInfo`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleDocumentRoleInfo {
@@ -398,14 +362,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///Either explicit `xuids` or a `people` moniker — never both.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwners {
@@ -427,14 +385,8 @@ Handles are immutable: they are created, read and deleted, never updated.
         }
     }
     ///A social group.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleQueryOwnersPeople {
@@ -462,14 +414,8 @@ Handles are immutable: they are created, read and deleted, never updated.
     /**Activity query (`type: activity`, `scid`, `owners`) or search query (`type: search`, `scid`,
 `templateName`, `filter`, `orderBy`, `sessionMembers`, `global`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryRequest {
         /**OData-like filter (`eq ne gt ge lt le and or`, lambdas, `tolower`; one `or`, at the root), e.g.
@@ -523,14 +469,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///At most 100 handles.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryResponse {
         ///The matching handles.
@@ -545,14 +485,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///The session's joinability, with `include=relatedInfo`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct HandleRelatedInfo {
@@ -620,14 +554,8 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///What the invite toast shows and what the invitee's title receives.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct InviteAttributes {
@@ -671,14 +599,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///A matchmaking status (`properties.system.matchmaking.clientResult`, `servers.matchmaking`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingResult {
@@ -727,14 +649,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///The matchmaking service's section (`servers.matchmaking`); XSAPI `DeserializeMatchmakingServer`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingServer {
@@ -756,14 +672,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///The properties of `servers.matchmaking`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MatchmakingServerProperties {
@@ -782,14 +692,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     /**A member's QoS measurement of one other device (XSAPI `XblMultiplayerSessionMember`'s
 `MembersMeasurementsJson`; fixture `qosMeasurementsJson`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Measurement {
@@ -826,14 +730,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
 `arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (DOCS
 `live-xbox-multiplayer-session-directory.md`, "/constants/system").
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberArbitration {
@@ -852,14 +750,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Set when the member joins or is reserved.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberConstants {
@@ -879,14 +771,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Service-defined member constants.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberConstantsSystem {
@@ -923,14 +809,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Writable only by the member itself.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberProperties {
@@ -950,14 +830,8 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         }
     }
     ///Service-defined member properties.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberPropertiesSystem {
@@ -1039,14 +913,8 @@ no client sends it. Spelled as documented (capital R).
         }
     }
     ///Session-change subscription (XSAPI and go-xsapi form).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberPropertiesSystemSubscription {
@@ -1074,14 +942,8 @@ no client sends it. Spelled as documented (capital R).
     /**One entry of a member's `subscriptions` (the docs' form, `live-mpsd-details.md`): what the subscription
 is for and on behalf of which title. XSAPI and go-xsapi send `subscription` instead.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MemberSubscriptionEntry {
@@ -1107,14 +969,8 @@ is for and on behalf of which title. XSAPI and go-xsapi send `subscription` inst
         }
     }
     ///Bookkeeping of the member list.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MembersInfo {
@@ -1147,14 +1003,8 @@ them. The service always sends `constants`, `properties` (each with `system`) an
 refuses a document without them; they are not `required` here so that a client can still read a partial
 rendering. Large sessions list only `members.me`.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MultiplayerSession {
@@ -1264,14 +1114,8 @@ rendering. Large sessions list only `members.me`.
     /**A session delta (the PUT body). Every field is optional; `{}` is valid. Constants only take effect when
 the session or member is created (a conflicting change is 409).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct MultiplayerSessionRequest {
@@ -1317,14 +1161,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///One role's counts.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Role {
@@ -1356,14 +1194,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///A role type and its roles.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct RoleType {
@@ -1398,14 +1230,8 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///What a search handle can be filtered and ordered by.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SearchAttributes {
@@ -1435,14 +1261,8 @@ field is optional and an empty `{}` is written back, not dropped.)
 `matchmaking` has a documented shape (`/servers/matchmaking/properties/system`); the others are kept as
 raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct Servers {
@@ -1459,14 +1279,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Session capabilities; all default to false.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionCapabilities {
@@ -1557,14 +1371,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Set at creation (or by the template); read-only afterwards.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstants {
@@ -1589,14 +1397,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 `null` for infinite); `memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000,
 `evaluationTimeout` 5000 ms.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystem {
@@ -1740,14 +1542,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Deprecated tournament timeouts.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemArbitration {
@@ -1775,14 +1571,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///`SessionConstantsSystemMeasurementServerAddressesValue`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMeasurementServerAddressesValue {
@@ -1803,14 +1593,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Managed member initialization (contract 104 called it `managedInitialization`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMemberInitialization {
@@ -1859,14 +1643,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Which QoS metrics members measure (requires `connectivity`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemMetrics {
@@ -1900,14 +1678,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Requires `hasOwners`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemOwnershipPolicies {
@@ -1940,14 +1712,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///QoS requirements between peers and the host.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToHostRequirements {
@@ -1991,14 +1757,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///QoS requirements between peers.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionConstantsSystemPeerToPeerRequirements {
@@ -2026,14 +1786,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Present during member initialization; removed when the episode completes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionInitializing {
@@ -2060,14 +1814,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///A member as the service returns it.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMember {
@@ -2146,14 +1894,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///A member in a delta (`members.me` or `members.reserve_<n>`).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionMemberRequest {
@@ -2181,14 +1923,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Writable by members at any time.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionProperties {
@@ -2208,14 +1944,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Service-defined session properties.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionPropertiesSystem {
@@ -2298,14 +2028,8 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         }
     }
     ///Client matchmaking state.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
     pub struct SessionPropertiesSystemMatchmaking {
@@ -2344,14 +2068,8 @@ and XSAPI sends every XUID of its query (`SessionQuery::RequestBody`); 1 to 100 
 other MPSD list (`take`, handle queries), which the emulator enforces (400) and the SDK checks before
 sending.
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryBatchRequest {
         ///The users, in the order their results come back.
@@ -2369,14 +2087,8 @@ sending.
 inline" (DOCS `uri-serviceconfigsscidsessionsget.md`). XSAPI reads each result with
 `Serializers::DeserializeMultiplayerSessionQueryResult` (`multiplayer_serializers.cpp`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryResponse {
         ///The matching sessions; for a batch query, those of each XUID in the order of the XUIDs.
@@ -2393,14 +2105,8 @@ inline" (DOCS `uri-serviceconfigsscidsessionsget.md`). XSAPI reads each result w
     /**One session a query found, and a little of its state (DOCS `uri-serviceconfigsscidbatchpost.md`;
 XSAPI `XblMultiplayerSessionQueryResult`; fixture `defaultQuerySessionsResponse`).
 */
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        PartialEq,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryResult {
         ///Approximate number of members who are not merely reserved.
@@ -2458,6 +2164,98 @@ session was found by XUID.
     }
     impl SessionQueryResult {
         pub fn builder() -> builder::SessionQueryResult {
+            Default::default()
+        }
+    }
+    /**A session template: "the same format as an HTTP PUT request to create or modify a session … limited to
+constants" (DOCS `live-session-templates.md`), plus a base-level `roleTypes` (DOCS
+`live-multiplayer-roles.md`). Each session of the template starts as a copy of its constants; the creator
+may add constants the template leaves unset, and a constant that differs from the template's is 409.
+⚠ UNCONFIRMED response shape (the REST reference shows a copied session-query body); modelled as the
+template itself.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplate {
+        /**The constants every session of the template starts with. A `null` timeout is infinite and cannot be
+set by the creator; an object such as `capabilities: {}` fixes the whole object.
+*/
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub constants: ::xbl_mpsd_api::Nullable<SessionConstants>,
+        /**The contract version the template is written for (104, 105 or 107). A request may use another
+version; the service renders sessions in the request's (DOCS `live-session-templates.md`, "Session
+template versions").
+*/
+        #[serde(
+            rename = "contractVersion",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub contract_version: ::xbl_mpsd_api::Nullable<i32>,
+        ///Role types by name, copied into each session of the template.
+        #[serde(
+            rename = "roleTypes",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub role_types: ::xbl_mpsd_api::Nullable<
+            ::indexmap::IndexMap<::std::string::String, RoleType>,
+        >,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplate {
+        pub fn builder() -> builder::SessionTemplate {
+            Default::default()
+        }
+    }
+    /**The session templates configured for a SCID. ⚠ UNCONFIRMED shape (the REST reference shows a copied
+session-query body); modelled as one `{name, contractVersion}` entry per template.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplateList {
+        ///One entry per template, by name.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub results: ::xbl_mpsd_api::Nullable<::std::vec::Vec<SessionTemplateSummary>>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplateList {
+        pub fn builder() -> builder::SessionTemplateList {
+            Default::default()
+        }
+    }
+    ///One configured session template (⚠ UNCONFIRMED shape, see `SessionTemplateList`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[derive(Default)]
+    #[non_exhaustive]
+    pub struct SessionTemplateSummary {
+        ///The contract version the template is written for (104, 105 or 107).
+        #[serde(
+            rename = "contractVersion",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub contract_version: ::xbl_mpsd_api::Nullable<i32>,
+        /**The template name, as used in session paths (free text of at most 100 characters in Partner Center,
+DOCS `live-configure-the-multiplayer-service.md`; 99 usable by XSAPI).
+*/
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub name: ::xbl_mpsd_api::Nullable<::std::string::String>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionTemplateSummary {
+        pub fn builder() -> builder::SessionTemplateSummary {
             Default::default()
         }
     }
@@ -9926,6 +9724,282 @@ session was found by XUID.
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplate {
+            constants: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<super::SessionConstants>,
+                ::std::string::String,
+            >,
+            contract_version: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i32>,
+                ::std::string::String,
+            >,
+            role_types: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<
+                    ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                >,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplate {
+            fn default() -> Self {
+                Self {
+                    constants: Ok(Default::default()),
+                    contract_version: Ok(Default::default()),
+                    role_types: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplate {
+            pub fn constants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<super::SessionConstants>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.constants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for constants: {e}")
+                    });
+                self
+            }
+            pub fn contract_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn role_types<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::indexmap::IndexMap<::std::string::String, super::RoleType>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.role_types = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for role_types: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplate> for super::SessionTemplate {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplate,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    constants: value.constants?,
+                    contract_version: value.contract_version?,
+                    role_types: value.role_types?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplate> for SessionTemplate {
+            fn from(value: super::SessionTemplate) -> Self {
+                Self {
+                    constants: Ok(value.constants),
+                    contract_version: Ok(value.contract_version),
+                    role_types: Ok(value.role_types),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplateList {
+            results: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<super::SessionTemplateSummary>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplateList {
+            fn default() -> Self {
+                Self {
+                    results: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplateList {
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::std::vec::Vec<super::SessionTemplateSummary>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplateList>
+        for super::SessionTemplateList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplateList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    results: value.results?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplateList> for SessionTemplateList {
+            fn from(value: super::SessionTemplateList) -> Self {
+                Self {
+                    results: Ok(value.results),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionTemplateSummary {
+            contract_version: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i32>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::string::String>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionTemplateSummary {
+            fn default() -> Self {
+                Self {
+                    contract_version: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionTemplateSummary {
+            pub fn contract_version<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contract_version = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for contract_version: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::string::String>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionTemplateSummary>
+        for super::SessionTemplateSummary {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionTemplateSummary,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    contract_version: value.contract_version?,
+                    name: value.name?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionTemplateSummary>
+        for SessionTemplateSummary {
+            fn from(value: super::SessionTemplateSummary) -> Self {
+                Self {
+                    contract_version: Ok(value.contract_version),
+                    name: Ok(value.name),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -10528,6 +10602,78 @@ let response = client.write_session()
 ```*/
     pub fn write_session(&self) -> builder::WriteSession<'_> {
         builder::WriteSession::new(self)
+    }
+    /**List the session templates configured for a SCID
+
+The session templates of the SCID (DOCS `live-xbox-multiplayer-session-directory.md`, "Checking which
+templates are configured for your SCID"; `live-mpsd-overview.md`, "Query for Session Templates"). The
+path segment names are case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page
+(`uri-serviceconfigsscidsessiontemplatesget.md`) shows a copy of the session-query body; no client
+(XSAPI, go-xsapi, MCXboxBroadcast) calls this operation. Modelled as `{"results": [{"name",
+"contractVersion"}]}`.
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.list_session_templates()
+    .scid(scid)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn list_session_templates(&self) -> builder::ListSessionTemplates<'_> {
+        builder::ListSessionTemplates::new(self)
+    }
+    /**Read a session template
+
+One session template of the SCID: the constants (and `roleTypes`) every session of that template starts
+with (DOCS `live-xbox-multiplayer-session-directory.md`, "Checking which templates are configured for
+your SCID"; `live-session-templates.md`). 404 when the SCID has no such template. The path segment names
+are case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page
+(`uri-serviceconfigsscidsessiontemplatessessiontemplatenameget.md`) shows a copy of the session-query
+body; no client calls this operation. Modelled as the template itself.
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.get_session_template()
+    .scid(scid)
+    .session_template_name(session_template_name)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn get_session_template(&self) -> builder::GetSessionTemplate<'_> {
+        builder::GetSessionTemplate::new(self)
     }
     /**Query the sessions of a SCID by player or keyword
 
@@ -12339,6 +12485,257 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "write_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::list_session_templates`]
+
+[`Client::list_session_templates`]: super::Client::list_session_templates*/
+    #[derive(Debug, Clone)]
+    pub struct ListSessionTemplates<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ListSessionTemplates<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionTemplateList>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self { client, scid, accept_language, signature } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_session_templates",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::get_session_template`]
+
+[`Client::get_session_template`]: super::Client::get_session_template*/
+    #[derive(Debug, Clone)]
+    pub struct GetSessionTemplate<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> GetSessionTemplate<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                session_template_name: Err(
+                    "session_template_name was not initialized".to_string(),
+                ),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn session_template_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
+        {
+            self.session_template_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionTemplate>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                accept_language,
+                signature,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessionTemplates/{}", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    {
+                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                            "application/json",
+                        );
+                        VALUE
+                    },
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_session_template",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

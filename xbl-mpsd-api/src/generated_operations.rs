@@ -123,6 +123,36 @@ impl<'a> Operation for builder::WriteSession<'a> {
         builder::WriteSession::send(self)
     }
 }
+///`GET` `list_session_templates`
+impl<'a> Operation for builder::ListSessionTemplates<'a> {
+    type Output = types::SessionTemplateList;
+    type Error = ();
+    const METHOD: Method = Method::GET;
+    const OPERATION_ID: &'static str = "list_session_templates";
+    const PATH: &'static str = "/serviceconfigs/{scid}/sessionTemplates";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::ListSessionTemplates::send(self)
+    }
+}
+///`GET` `get_session_template`
+impl<'a> Operation for builder::GetSessionTemplate<'a> {
+    type Output = types::SessionTemplate;
+    type Error = ();
+    const METHOD: Method = Method::GET;
+    const OPERATION_ID: &'static str = "get_session_template";
+    const PATH: &'static str = "/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::GetSessionTemplate::send(self)
+    }
+}
 ///`GET` `query_sessions`
 impl<'a> Operation for builder::QuerySessions<'a> {
     type Output = types::SessionQueryResponse;

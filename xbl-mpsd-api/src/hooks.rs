@@ -3,7 +3,7 @@
 //! progenitor's `ClientHooks` can only be implemented in the crate that holds the generated `Client` (the
 //! orphan rule), so it lives here. Each [`Client`] carries a [`Hooks`] value (its progenitor "inner type"),
 //! which holds the optional [`Authorizer`] that supplies `Authorization` for every request, the optional
-//! [`Observer`] told of every HTTP exchange (for logs, metrics or a transcript) and the limit on response
+//! [`Observer`](crate::Observer) told of every HTTP exchange (for logs, metrics or a transcript) and the limit on response
 //! bodies (see [`crate::body_limit`]).
 
 use std::fmt;
@@ -12,10 +12,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use crate::body_limit::{BodyTap, DEFAULT_MAX_RESPONSE_BYTES, limit_response};
+use crate::observer::{Exchange, Observer};
 use crate::{Client, Error};
 
 /// The future an [`Authorizer`] returns.
@@ -47,51 +47,6 @@ impl fmt::Display for AuthorizationError {
 }
 
 impl std::error::Error for AuthorizationError {}
-
-/// One HTTP exchange, as an [`Observer`] sees it: what was asked and what came back. It carries no request
-/// header, so no token.
-#[derive(Debug)]
-pub struct Exchange<'a> {
-    /// The operation (the spec's operationId).
-    pub operation_id: &'static str,
-    /// The request method.
-    pub method: &'a Method,
-    /// The request path and query, e.g. `/handles/{id}/session`.
-    pub path: &'a str,
-    /// The answer's status and headers, or why there was none.
-    pub outcome: Result<(StatusCode, &'a HeaderMap), &'a reqwest::Error>,
-    /// From sending the request to the answer's headers (or the failure).
-    pub elapsed: std::time::Duration,
-}
-
-/// A response body read to its end, as an [`Observer`] that [wants bodies](Observer::wants_bodies) sees it.
-#[derive(Debug)]
-pub struct ResponseBody<'a> {
-    /// The operation (the spec's operationId).
-    pub operation_id: &'static str,
-    /// The answer's status.
-    pub status: StatusCode,
-    /// The body, byte for byte as received (never more than the client's response-body limit).
-    pub bytes: &'a [u8],
-}
-
-/// Told of every HTTP exchange a client makes, retries included, once the answer's headers are in.
-pub trait Observer: Send + Sync {
-    /// One exchange.
-    fn observe(&self, exchange: &Exchange<'_>);
-
-    /// Whether [`observe_body`](Observer::observe_body) should be called. The client then keeps a copy of
-    /// each body as it is read, so the default is `false`.
-    fn wants_bodies(&self) -> bool {
-        false
-    }
-
-    /// A response body, byte for byte, once whoever reads it (the generated client or the caller) has read
-    /// it to its end within the limit. Bodies never read, or cut short by an error, are not reported. Use it
-    /// to record or print the body as the server sent it (key order included), which a decoded typed value
-    /// does not keep.
-    fn observe_body(&self, _body: &ResponseBody<'_>) {}
-}
 
 /// The message prefix of the [`Error::Custom`] returned when the [`Authorizer`] fails.
 pub const AUTHORIZATION_FAILED: &str = "authorization failed: ";

@@ -152,6 +152,7 @@ macro_rules! serde_via_str {
 /// Implements `schemars::JsonSchema` as a string schema with a description (and a format, if given).
 macro_rules! string_schema {
     ($ty:ty, $description:literal $(, format = $format:literal)?) => {
+        #[cfg(feature = "schemars")]
         impl ::schemars::JsonSchema for $ty {
             fn schema_name() -> String {
                 stringify!($ty).to_owned()

@@ -192,6 +192,7 @@ impl<'de, T: FromStr + fmt::Display> Deserialize<'de> for Lenient<T> {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl<T: schemars::JsonSchema> schemars::JsonSchema for Lenient<T> {
     fn schema_name() -> String {
         T::schema_name()

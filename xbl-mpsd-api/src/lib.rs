@@ -70,6 +70,7 @@ extern crate self as xbl_mpsd_api;
 mod accessors;
 pub mod body_limit;
 mod hooks;
+mod observer;
 mod operation;
 mod path_segment;
 mod query_param;
@@ -106,7 +107,5 @@ pub use timestamp::{Timestamp, TimestampError};
 
 pub use body_limit::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES};
 
-pub use hooks::{
-    AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, Exchange, Hooks,
-    Observer, ResponseBody,
-};
+pub use hooks::{AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, Hooks};
+pub use observer::{Exchange, Observer, ResponseBody};

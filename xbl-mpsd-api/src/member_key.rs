@@ -142,6 +142,7 @@ impl<'de> Deserialize<'de> for MemberKey {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for MemberKey {
     fn schema_name() -> String {
         "MemberKey".to_owned()

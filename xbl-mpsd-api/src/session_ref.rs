@@ -73,7 +73,8 @@ string_schema!(
 /// Serializes as `{"scid": …, "templateName": …, "name": …}`. Derived equality
 /// is exact; MPSD itself compares references case-insensitively, see
 /// [`SessionReference::matches_ignore_case`].
-#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionReference {
     /// The service configuration id.

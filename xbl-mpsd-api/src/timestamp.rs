@@ -106,6 +106,7 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Timestamp {
     fn schema_name() -> String {
         "Timestamp".to_owned()

@@ -223,7 +223,15 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
         Local::Activation(command) => activation::run(&command),
         Local::Handle(command) => handle::run(&command, &global.client()?).await,
         Local::Sessions(command) => sessions::run_sessions(&command, &global.client()?).await,
-        Local::Activity(command) => sessions::run_activity(&command, &global).await,
+        Local::Activity(command) => {
+            sessions::run_activity(
+                &command,
+                &global.client()?,
+                global.token_text(),
+                global.token_cache.as_deref(),
+            )
+            .await
+        }
         Local::Join(args) => join::join(&args, &global.client()?).await,
         Local::Leave(args) => join::leave(&args, &global.client()?).await,
         Local::Validate(args) => validate::run(&args),

@@ -16,9 +16,9 @@ use xbl_mpsd_api::types::{InviteProtocol, Visibility};
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::handles::{activities_query, activity_request, invite_request};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, Exchange, HandleId, Include, MpsdClient,
-    NonEmptyString, Observer, Scid, Session, SessionDelta, SessionReference, SessionTarget,
-    SessionTemplateName, TitleId, WriteMode, WriteOutcome, Xuid,
+    Activation, ActivationKind, Exchange, HandleId, Include, MpsdClient, NonEmptyString, Observer,
+    Scid, Session, SessionDelta, SessionReference, SessionTarget, SessionTemplateName, TitleId,
+    WriteMode, WriteOutcome, Xuid,
 };
 
 use crate::cli::Global;
@@ -274,7 +274,7 @@ fn write_answer(outcome: &WriteOutcome) -> (&'static str, Option<&Session>) {
     match outcome {
         WriteOutcome::Created(session) => ("201", Some(session)),
         WriteOutcome::Updated(session) => ("200", Some(session)),
-        WriteOutcome::OutOfSync { current } => ("412", current.as_deref()),
+        WriteOutcome::OutOfSync { current, .. } => ("412", current.as_deref()),
         WriteOutcome::SessionDeleted => ("204", None),
         WriteOutcome::Accepted { session, .. } => ("2xx", session.as_deref()),
     }
@@ -357,6 +357,7 @@ impl Story {
             .party(who)
             .client
             .get_session(&self.reference)
+            .send()
             .await
             .map_err(sdk(step))?;
         session.ok_or_else(|| failed(step, "the session does not exist"))
@@ -499,11 +500,13 @@ impl Story {
             .setup
             .guest
             .client
-            .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |_| {
-                SessionDelta::new().set_custom("mode", "ctf")
+            .synchronized_update(&reference, |_| {
+                std::future::ready(SessionDelta::new().set_custom("mode", "ctf"))
             })
+            .send()
             .await
-            .map_err(sdk(step))?;
+            .map_err(sdk(step))?
+            .outcome;
         let WriteOutcome::Updated(merged) = outcome else {
             return Err(failed(
                 step,
@@ -537,7 +540,9 @@ impl Story {
             .setup
             .guest
             .client
-            .query_handles(query, &[Include::RelatedInfo])
+            .query_handles(query)
+            .include(Include::RelatedInfo)
+            .send()
             .await
             .map_err(sdk(step))?;
         let handle = found
@@ -596,6 +601,7 @@ impl Story {
             .host
             .client
             .get_session(&reference)
+            .send()
             .await
             .map_err(sdk(step))?;
         if gone.is_some() {

@@ -21,6 +21,8 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::DeleteHandle => Self::cli_delete_handle(),
             CliCommand::GetSession => Self::cli_get_session(),
             CliCommand::WriteSession => Self::cli_write_session(),
+            CliCommand::ListSessionTemplates => Self::cli_list_session_templates(),
+            CliCommand::GetSessionTemplate => Self::cli_get_session_template(),
             CliCommand::QuerySessions => Self::cli_query_sessions(),
             CliCommand::QueryTemplateSessions => Self::cli_query_template_sessions(),
             CliCommand::QuerySessionsBatch => Self::cli_query_sessions_batch(),
@@ -593,6 +595,83 @@ impl<T: CliConfig> Cli<T> {
                 "Create or update a session by its reference\n\nMerges the request delta into the session, creating it when it does not exist (constants only at creation).\nThis creates the session that an invite or activity handle points to. The path segment names are\ncase-insensitive (`sessiontemplates` works too).\nWrite modes as for write_session_by_handle; a 204 means this write deleted the session (e.g. the last\nmember left and `sessionEmptyTimeout` is 0) or, on create, that no member was added.\n",
             )
     }
+    pub fn cli_list_session_templates() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .about(
+                "List the session templates configured for a SCID\n\nThe session templates of the SCID (DOCS `live-xbox-multiplayer-session-directory.md`, \"Checking which\ntemplates are configured for your SCID\"; `live-mpsd-overview.md`, \"Query for Session Templates\"). The\npath segment names are case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page\n(`uri-serviceconfigsscidsessiontemplatesget.md`) shows a copy of the session-query body; no client\n(XSAPI, go-xsapi, MCXboxBroadcast) calls this operation. Modelled as `{\"results\": [{\"name\",\n\"contractVersion\"}]}`.\n",
+            )
+    }
+    pub fn cli_get_session_template() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-template-name")
+                    .long("session-template-name")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
+                    )
+                    .required(true)
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .about(
+                "Read a session template\n\nOne session template of the SCID: the constants (and `roleTypes`) every session of that template starts\nwith (DOCS `live-xbox-multiplayer-session-directory.md`, \"Checking which templates are configured for\nyour SCID\"; `live-session-templates.md`). 404 when the SCID has no such template. The path segment names\nare case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page\n(`uri-serviceconfigsscidsessiontemplatessessiontemplatenameget.md`) shows a copy of the session-query\nbody; no client calls this operation. Modelled as the template itself.\n",
+            )
+    }
     pub fn cli_query_sessions() -> ::clap::Command {
         ::clap::Command::new("")
             .arg(
@@ -1079,6 +1158,12 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::DeleteHandle => self.execute_delete_handle(matches).await,
             CliCommand::GetSession => self.execute_get_session(matches).await,
             CliCommand::WriteSession => self.execute_write_session(matches).await,
+            CliCommand::ListSessionTemplates => {
+                self.execute_list_session_templates(matches).await
+            }
+            CliCommand::GetSessionTemplate => {
+                self.execute_get_session_template(matches).await
+            }
             CliCommand::QuerySessions => self.execute_query_sessions(matches).await,
             CliCommand::QueryTemplateSessions => {
                 self.execute_query_template_sessions(matches).await
@@ -1445,6 +1530,67 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_list_session_templates(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.list_session_templates();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        self.config.execute_list_session_templates(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_get_session_template(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.get_session_template();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
+        {
+            request = request.session_template_name(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        self.config.execute_get_session_template(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
     pub async fn execute_query_sessions(
         &self,
         matches: &::clap::ArgMatches,
@@ -1764,6 +1910,20 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_list_session_templates(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::ListSessionTemplates,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_get_session_template(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::GetSessionTemplate,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
     fn execute_query_sessions(
         &self,
         matches: &::clap::ArgMatches,
@@ -1803,6 +1963,8 @@ pub enum CliCommand {
     DeleteHandle,
     GetSession,
     WriteSession,
+    ListSessionTemplates,
+    GetSessionTemplate,
     QuerySessions,
     QueryTemplateSessions,
     QuerySessionsBatch,
@@ -1814,6 +1976,7 @@ impl CliCommand {
             CliCommand::GetSessionByHandle, CliCommand::WriteSessionByHandle,
             CliCommand::CreateHandle, CliCommand::QueryHandles, CliCommand::GetHandle,
             CliCommand::DeleteHandle, CliCommand::GetSession, CliCommand::WriteSession,
+            CliCommand::ListSessionTemplates, CliCommand::GetSessionTemplate,
             CliCommand::QuerySessions, CliCommand::QueryTemplateSessions,
             CliCommand::QuerySessionsBatch, CliCommand::QueryTemplateSessionsBatch,
         ]
@@ -1829,6 +1992,8 @@ impl CliCommand {
             CliCommand::DeleteHandle => "delete_handle",
             CliCommand::GetSession => "get_session",
             CliCommand::WriteSession => "write_session",
+            CliCommand::ListSessionTemplates => "list_session_templates",
+            CliCommand::GetSessionTemplate => "get_session_template",
             CliCommand::QuerySessions => "query_sessions",
             CliCommand::QueryTemplateSessions => "query_template_sessions",
             CliCommand::QuerySessionsBatch => "query_sessions_batch",

@@ -197,12 +197,20 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
         }
         HandleCommand::Transfer { session, from } => handles::transfer_request(session, from),
         HandleCommand::Get(HandleIdArg { handle_id }) => {
-            let document = client.get_handle(*handle_id).await.map_err(sdk_error)?;
+            let document = client
+                .get_handle(*handle_id)
+                .send()
+                .await
+                .map_err(sdk_error)?;
             output::document(&document);
             return Ok(());
         }
         HandleCommand::Delete(HandleIdArg { handle_id }) => {
-            client.delete_handle(*handle_id).await.map_err(sdk_error)?;
+            client
+                .delete_handle(*handle_id)
+                .send()
+                .await
+                .map_err(sdk_error)?;
             output::stderr_line(&format!("deleted handle {handle_id}"));
             return Ok(());
         }
@@ -235,11 +243,13 @@ async fn query(args: &QueryArgs, client: &MpsdClient) -> Result<(), CliError> {
             from_json::<HandleQueryRequest>(query)?.into()
         }
     };
-    let include: Vec<Include> = args.include.iter().copied().map(Include::from).collect();
-    let found = client
-        .query_handles(request, &include)
-        .await
-        .map_err(sdk_error)?;
+    let query = args
+        .include
+        .iter()
+        .fold(client.query_handles(request), |query, include| {
+            query.include(Include::from(*include))
+        });
+    let found = query.send().await.map_err(sdk_error)?;
     // The `results` of the answer as sent (key order kept), else the typed handles re-encoded.
     match output::document_value(&found) {
         serde_json::Value::Object(mut answer) if answer.contains_key("results") => {

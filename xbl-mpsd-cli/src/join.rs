@@ -81,7 +81,9 @@ fn print_outcome(outcome: WriteOutcome) -> Result<(), CliError> {
         WriteOutcome::Created(session) => (StatusCode::CREATED, Some(session)),
         WriteOutcome::Updated(session) => (StatusCode::OK, Some(session)),
         WriteOutcome::SessionDeleted => (StatusCode::NO_CONTENT, None),
-        WriteOutcome::Accepted { status, session } => (status, session),
+        WriteOutcome::Accepted {
+            status, session, ..
+        } => (status, session),
         WriteOutcome::OutOfSync { .. } => {
             output::stderr_line(
                 "xbl-mpsd: the session does not exist (HTTP 412 Precondition Failed)",

@@ -303,6 +303,7 @@ async fn read_current_etag(client: &MpsdClient, matches: &ArgMatches) -> Result<
     };
     let etag = client
         .get_session(target)
+        .send()
         .await
         .map_err(crate::hints::sdk_error)?
         .and_then(|session| session.etag().cloned());

@@ -1,13 +1,14 @@
 //! `xbl-mpsd sessions query …` (find sessions by player or keyword), `xbl-mpsd activity clear` (delete the
 //! caller's activity) and `handle invite` to several players: commands on the SDK's `query` module.
 
+use std::path::Path;
+
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use xbl_mpsd_api::types::Visibility;
 use xbl_mpsd_ext::query::{ActivityCleared, QueryError};
 use xbl_mpsd_ext::{MpsdClient, Scid, SessionReference, SessionTemplateName, TitleId, Xuid};
 
-use crate::cli::Global;
 use crate::error::{CliError, FAILED, chain};
 use crate::hints::{self, sdk_error};
 use crate::{login, output};
@@ -139,14 +140,19 @@ pub async fn run_sessions(command: &SessionsCommand, client: &MpsdClient) -> Res
     Ok(())
 }
 
-/// Runs an `activity` command.
-pub async fn run_activity(command: &ActivityCommand, global: &Global) -> Result<(), CliError> {
+/// Runs an `activity` command with `client`; `token` (the `--token` text) and `token_cache` (the sign-in cache)
+/// tell whose activity it is when `--xuid` does not.
+pub async fn run_activity(
+    command: &ActivityCommand,
+    client: &MpsdClient,
+    token: Option<&str>,
+    token_cache: Option<&Path>,
+) -> Result<(), CliError> {
     let ActivityCommand::Clear(args) = command;
     let owner = match args.xuid {
         Some(xuid) => xuid,
-        None => caller_xuid(global)?,
+        None => caller_xuid(token, token_cache)?,
     };
-    let client = global.client()?;
     let cleared = client
         .clear_activity(args.scid.clone(), owner)
         .send()
@@ -168,8 +174,8 @@ pub async fn run_activity(command: &ActivityCommand, global: &Global) -> Result<
 }
 
 /// The caller's XUID: the token when it is one (the emulator's tokens are), else the signed-in user's.
-fn caller_xuid(global: &Global) -> Result<Xuid, CliError> {
-    if let Some(token) = global.token_text() {
+fn caller_xuid(token: Option<&str>, token_cache: Option<&Path>) -> Result<Xuid, CliError> {
+    if let Some(token) = token {
         return token.parse().map_err(|_| {
             CliError::Usage(
                 "give --xuid: the --token is not a XUID, so whose activity to clear is not known"
@@ -177,7 +183,7 @@ fn caller_xuid(global: &Global) -> Result<Xuid, CliError> {
             )
         });
     }
-    let stored = login::cache(global.token_cache.as_deref())?
+    let stored = login::cache(token_cache)?
         .load()
         .map_err(|e| CliError::Failed(chain(&e)))?;
     stored

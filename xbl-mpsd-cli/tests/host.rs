@@ -66,13 +66,14 @@ fn host_prints_events_as_json_lines_and_closes_the_session() {
     // The host left and its activity handle is gone; the guest is still there.
     runtime.block_on(async {
         let reference: SessionReference = path.parse().unwrap();
-        let session = host.get_session(&reference).await.unwrap().unwrap();
+        let session = host.get_session(&reference).send().await.unwrap().unwrap();
         assert_eq!(session.member_xuids(), [GUEST.parse().unwrap()]);
         let activities = host
-            .query_handles(
-                handles::activities_query(&SCID.parse().unwrap(), &[HOST.parse().unwrap()]),
-                &[],
-            )
+            .query_handles(handles::activities_query(
+                &SCID.parse().unwrap(),
+                &[HOST.parse().unwrap()],
+            ))
+            .send()
             .await
             .unwrap();
         assert!(activities.is_empty(), "{activities:?}");

@@ -85,7 +85,7 @@ async fn watch_prints_a_json_line_per_tap() {
     // The watcher's subscribing write is visible once its member holds a subscription.
     tokio::time::timeout(GUARD, async {
         loop {
-            let session = host.get_session(&reference).await.unwrap().unwrap();
+            let session = host.get_session(&reference).send().await.unwrap().unwrap();
             let doc = serde_json::to_value(&session.document).unwrap();
             if doc["members"]["0"]["properties"]["system"]["subscription"].is_object() {
                 break;

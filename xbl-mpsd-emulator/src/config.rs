@@ -4,6 +4,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::Clock;
+
 /// Configuration of an emulator instance.
 ///
 /// Every field has a sensible default (see [`EmulatorConfig::default`]), so the usual way to build one is
@@ -55,6 +57,26 @@ pub struct EmulatorConfig {
     pub rta_require_connection_capability: bool,
     /// The sign-in mock served next to MPSD (keep a clone to steer it from a test). Default: a fresh mock.
     pub sign_in: crate::SignInMock,
+    /// The session templates (`--templates DIR`): `DIR/<template>.json` is that template under every SCID,
+    /// `DIR/<scid>/<template>.json` under one SCID (and wins). Each file is `{"contractVersion": 107, "constants":
+    /// {"system": …, "custom": …}, "roleTypes": …}`, checked when the emulator starts (a bad file stops it, naming
+    /// the file and the JSON path); a session of a name the directory lacks is 404. `None` (the default): every
+    /// template name exists and is empty, so sessions get the contract-107 defaults and their creator's constants.
+    /// Used by [`Emulator::start`](crate::Emulator::start) and [`try_router`](crate::try_router), not by
+    /// [`router`](crate::router).
+    pub templates: Option<PathBuf>,
+    /// Where the emulator's time comes from: `joinTime`, `startTime`, `stageStartTime`, `nextTimer`, handle
+    /// times, the `Date` and `Expires` headers, tap timestamps, and every timer. Default [`Clock::system`].
+    ///
+    /// With a [`Clock::manual`] (`--manual-clock`), time stands still until the clock is advanced (by the test
+    /// that keeps a clone of it, or by `POST /_emulator/clock`), every response's `Date` comes from it, and the
+    /// timer sweep runs when it is advanced.
+    pub clock: Clock,
+    /// Whether a sweep applies due timers to sessions nobody reads (so they expire and leave memory): a task
+    /// that sleeps until the next deadline with the system clock, a step of every advance with a manual clock.
+    /// Default `true`. Without it timers are applied only when a request reads or writes the session, as the
+    /// service documents.
+    pub sweep_timers: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -75,6 +97,9 @@ impl Default for EmulatorConfig {
             rta_disconnect_delay: Duration::ZERO,
             rta_require_connection_capability: false,
             sign_in: crate::SignInMock::default(),
+            templates: None,
+            clock: Clock::system(),
+            sweep_timers: true,
         }
     }
 }

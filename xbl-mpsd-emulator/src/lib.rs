@@ -25,6 +25,7 @@
 mod auth;
 mod body;
 mod body_limit;
+mod clock;
 mod config;
 mod connections;
 mod error;
@@ -41,7 +42,9 @@ mod server;
 mod session;
 mod signin_mock;
 mod store;
+mod templates;
 
+pub use clock::Clock;
 pub use config::EmulatorConfig;
 pub use explain::banner;
 pub use rta::RtaControl;
@@ -92,7 +95,13 @@ pub fn check_writes(writes: &[(u64, serde_json::Value)]) -> Vec<WriteCheck> {
             granted: false,
         };
         outcomes.push(
-            match session::write::apply(current.as_ref(), &reference, body, &ctx) {
+            match session::write::apply(
+                current.as_ref(),
+                &reference,
+                body,
+                &ctx,
+                &templates::Template::empty(),
+            ) {
                 Ok(session::write::Applied::Stored { session, .. }) => {
                     let rendered = session.render(107, *caller);
                     current = Some(*session);

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use xbl_mpsd_emulator::{EmulatorConfig, shutdown_signal, try_router};
+use xbl_mpsd_emulator::{Clock, EmulatorConfig, shutdown_signal, try_router};
 
 /// A local, in-memory Xbox Live Multiplayer Session Directory (MPSD).
 #[derive(Debug, Parser)]
@@ -42,6 +42,15 @@ struct Args {
     /// Largest session document, in bytes of JSON; a write that would exceed it is 413.
     #[arg(long, default_value_t = EmulatorConfig::default().max_session_bytes)]
     max_session_bytes: usize,
+    /// Stop time: the clock stands still (from the start time, whole seconds) until `POST /_emulator/clock`
+    /// with `{"advanceMs": N}` moves it; timers then apply as if that time had passed.
+    #[arg(long)]
+    manual_clock: bool,
+    /// Session templates: DIR/<template>.json under every SCID, DIR/<scid>/<template>.json under one (it wins);
+    /// each `{"contractVersion": 107, "constants": {"system": …, "custom": …}, "roleTypes": …}`. A bad file stops
+    /// the emulator; a session of an unknown template is 404. Without it every template name exists, empty.
+    #[arg(long, env = "XBL_MPSD_EMULATOR_TEMPLATES")]
+    templates: Option<PathBuf>,
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -50,11 +59,17 @@ async fn run(args: Args) -> io::Result<()> {
         max_body_bytes: args.max_body_bytes,
         title_id: args.title_id,
         data_dir: args.data_dir,
+        templates: args.templates,
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         max_sessions_per_user: args.max_sessions_per_user,
         max_handles_per_user: args.max_handles_per_user,
         max_session_bytes: args.max_session_bytes,
+        clock: if args.manual_clock {
+            Clock::manual()
+        } else {
+            Clock::system()
+        },
         ..EmulatorConfig::default()
     };
     let wanted = config.bind_addr;

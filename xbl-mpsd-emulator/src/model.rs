@@ -26,7 +26,7 @@ pub(crate) struct SessionRef {
 /// The case-insensitive identity of a session: its scid, template name and name in lower case, joined by
 /// U+001F (which no part can hold: parts are printable). One shared allocation, so the maps that index a
 /// session (the session map, the session owners) hold one copy of it between them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct SessionKey(Arc<str>);
 
 /// The separator of the parts of a [`SessionKey`].
@@ -187,6 +187,11 @@ pub(crate) fn xuid_from_json(value: Option<&Value>, path: &str) -> ApiResult<u64
 /// An ISO-8601 UTC timestamp with milliseconds, e.g. `2026-01-02T03:04:05.678Z`.
 pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// An HTTP date (RFC 1123, always GMT), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`, of `time` truncated to the second.
+pub(crate) fn http_date(time: DateTime<Utc>) -> String {
+    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 /// A fresh opaque ETag: an upper-case (version 4) GUID. Its random bytes come from the thread-local generator,

@@ -9,7 +9,8 @@
 //! and before the answer is sent: an acknowledged write is on disk, and a write whose commit fails changes
 //! nothing (the answer is 503). The records are independent of the in-memory layout: each session is a
 //! versioned JSON record (its reference, creator, branch, correlation ID, start time, `changeNumber`, ETag,
-//! constants, properties, servers, role types, members, next index, search handle and former members) keyed
+//! constants, properties, servers, role types, members with their timer state, next index, search handle,
+//! former members, and the session's timer and initialization state) keyed
 //! by its case-insensitive identity, each handle a JSON record (kind, creator, references, invitee and the
 //! document) keyed by its GUID. On start, every record is read back.
 //!
@@ -30,6 +31,7 @@ use uuid::Uuid;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind};
 use crate::model::SessionRef;
+use crate::session::timers::{Initializing, Stage};
 use crate::session::{Bag, Member, Members, Session};
 
 /// The database file inside the data directory.
@@ -80,6 +82,25 @@ struct MemberRecord<B, V> {
     reserved: bool,
     active_title_id: Option<String>,
     join_time: DateTime<Utc>,
+    /// Since when the member is in its state (its timers count from here); absent in older records: the join
+    /// time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state_since: Option<DateTime<Utc>>,
+    /// `initializationEpisode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    episode: Option<u32>,
+    /// `initializationFailure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
+}
+
+/// A session's `initializing` as stored.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitRecord {
+    stage: String,
+    stage_start: DateTime<Utc>,
+    episode: u32,
 }
 
 /// A session as stored (`B` and `V` as for [`MemberRecord`]).
@@ -102,6 +123,19 @@ struct SessionRecord<B, V> {
     next_index: u32,
     search_handle: Option<Uuid>,
     former_members: Vec<u64>,
+    /// Since when the session is empty (`sessionEmptyTimeout`); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    empty_since: Option<DateTime<Utc>>,
+    /// `initializing`, while member initialization runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initializing: Option<InitRecord>,
+    /// The number of initialization episodes started.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    episodes: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// A session record as read back.
@@ -171,11 +205,21 @@ impl Batch {
                     reserved: member.reserved,
                     active_title_id: member.active_title_id.clone(),
                     join_time: member.join_time,
+                    state_since: Some(member.state_since),
+                    episode: member.episode,
+                    failure: member.failure.as_deref().map(str::to_owned),
                 })
                 .collect(),
             next_index: session.next_index,
             search_handle: session.search_handle,
             former_members: session.former_members.iter().copied().collect(),
+            empty_since: session.empty_since,
+            initializing: session.initializing.map(|init| InitRecord {
+                stage: init.stage.as_str().to_owned(),
+                stage_start: init.stage_start,
+                episode: init.episode,
+            }),
+            episodes: session.episodes,
         };
         self.sessions
             .push((session_key(&session.reference), Some(encode(&record)?)));
@@ -346,6 +390,9 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
                 member.join_time,
             );
             rebuilt.roles = member.roles.map(Box::new);
+            rebuilt.state_since = member.state_since.unwrap_or(member.join_time);
+            rebuilt.episode = member.episode;
+            rebuilt.failure = member.failure.map(String::into_boxed_str);
             (member.index, Arc::new(rebuilt))
         })
         .collect();
@@ -363,5 +410,14 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
     session.next_index = record.next_index;
     session.search_handle = record.search_handle;
     session.former_members = record.former_members.into_iter().collect::<BTreeSet<u64>>();
+    session.empty_since = record.empty_since;
+    session.initializing = record.initializing.and_then(|init| {
+        Some(Initializing {
+            stage: Stage::parse(&init.stage)?,
+            stage_start: init.stage_start,
+            episode: init.episode,
+        })
+    });
+    session.episodes = record.episodes;
     (session, record.creator)
 }

@@ -20,7 +20,8 @@
 //!   session once per XUID it matches; within one XUID (or a keyword-only query), sessions come oldest first.
 //!
 //! Bad input is a 400 with a text message naming the parameter; a path whose literal segments are not a
-//! query's is 404, a known query path with the other verb 405.
+//! query's is 404, a known query path with the other verb 405; a template the emulator's template directory
+//! (`--templates`) does not have is 404, as for session writes.
 
 use std::sync::Arc;
 
@@ -43,17 +44,15 @@ use crate::store::Store;
 /// The most results a query answers, and the most XUIDs a batch takes.
 pub(crate) const MAX_RESULTS: usize = 100;
 
-/// The query routes over `store`, to merge into the emulator's router.
+/// The query routes of five segments over `store`, to merge into the emulator's router. The three-segment
+/// queries share their route with the template list (`routes`), which calls [`query_by_get`],
+/// [`query_by_post`] and [`other_method`] for them.
 ///
 /// Every literal segment is matched ignoring case (as for session paths), so the segments are captured and
 /// checked by the handlers: `/{serviceconfigs}/{scid}/{sessions|batch}` and
 /// `/{serviceconfigs}/{scid}/{sessiontemplates}/{template}/{sessions|batch}`.
 pub(crate) fn router(store: Arc<Store>) -> Router {
     Router::new()
-        .route(
-            "/{serviceconfigs}/{scid}/{operation}",
-            get(query_by_get).post(query_by_post).fallback(other_method),
-        )
         .route(
             "/{serviceconfigs}/{scid}/{session_templates}/{template}/{operation}",
             get(query_by_get).post(query_by_post).fallback(other_method),
@@ -82,7 +81,7 @@ impl Kind {
 
 /// A query path: the SCID, the template (if any) and which query, with the parts still unchecked.
 #[derive(Debug, Clone)]
-struct QueryPath {
+pub(crate) struct QueryPath {
     scid: String,
     template: Option<String>,
     kind: Kind,
@@ -91,7 +90,7 @@ struct QueryPath {
 /// The path segments of a query route; a path whose literal segments are not a query's is 404, a segment that
 /// is not UTF-8 once percent-decoded 400.
 #[derive(Debug, Clone)]
-struct Segments(QueryPath);
+pub(crate) struct Segments(QueryPath);
 
 impl<S: Send + Sync> FromRequestParts<S> for Segments {
     type Rejection = ApiError;
@@ -147,7 +146,7 @@ fn query_path(segments: &[String]) -> Option<QueryPath> {
 }
 
 /// A verb the route has no handler for: 405 on a query path, 404 elsewhere.
-async fn other_method(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+pub(crate) async fn other_method(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     let segments: Option<Vec<String>> = uri
         .path()
         .split('/')
@@ -188,7 +187,7 @@ fn percent_decode(segment: &str) -> Result<String, ()> {
 
 /// The query string as `(name, value)` pairs; one that cannot be decoded is a 400.
 #[derive(Debug, Clone, Default)]
-struct Pairs(Vec<(String, String)>);
+pub(crate) struct Pairs(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Pairs {
     type Rejection = ApiError;
@@ -207,7 +206,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Pairs {
 }
 
 /// `GET …/sessions`.
-async fn query_by_get(
+pub(crate) async fn query_by_get(
     State(store): State<Arc<Store>>,
     caller: Caller,
     Segments(path): Segments,
@@ -221,7 +220,7 @@ async fn query_by_get(
 }
 
 /// `POST …/batch`.
-async fn query_by_post(
+pub(crate) async fn query_by_post(
     State(store): State<Arc<Store>>,
     caller: Caller,
     Segments(path): Segments,
@@ -262,6 +261,10 @@ fn answer(
         .as_deref()
         .map(|template| checked_part(template, "sessionTemplateName"))
         .transpose()?;
+    if let Some(template) = template {
+        // 404 when the emulator has a template directory without this template, as for session writes.
+        store.templates().template_for(scid, template)?;
+    }
     let xuids = match batch {
         Some(xuids) => xuids,
         None => filters.xuid.into_iter().collect(),

@@ -1,14 +1,18 @@
 //! Building HTTP responses: plain-text errors, session documents with their headers, JSON documents.
 //!
 //! Every response's `Date` header is hyper's (`connections`: `auto_date_header`), formatted once a second
-//! rather than once per response.
+//! rather than once per response; with a manual clock it is the clock's (`routes`). A session's `Expires` is its
+//! `nextTimer`.
 
 use std::sync::Arc;
 
-use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, ETAG};
+use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use serde_json::Value;
+
+use crate::model::http_date;
 
 use crate::session::Session;
 use crate::session::render::Rendered;
@@ -56,11 +60,28 @@ pub(crate) fn empty(status: StatusCode) -> Response {
     status.into_response()
 }
 
-/// A session document with `ETag` and `Content-Location`.
+/// A session document with `ETag`, `Content-Location` and, when a timer is pending, `Expires`.
 pub(crate) fn session(status: StatusCode, view: SessionView) -> Response {
     let mut response = json_bytes(status, view.body());
     add_session_headers(&mut response, &view.etag, &view.location);
+    if let Some(next_timer) = view.session.next_timer
+        && let Ok(value) = HeaderValue::from_str(&expires(next_timer))
+    {
+        response.headers_mut().insert(EXPIRES, value);
+    }
     response
+}
+
+/// `Expires` for a timer firing at `at`: the HTTP date of `at`, rounded up to the whole second (an HTTP date has
+/// no fraction), so that a client polling at `Expires` finds the timer applied.
+fn expires(at: DateTime<Utc>) -> String {
+    let whole = at.duration_trunc(TimeDelta::seconds(1)).unwrap_or(at);
+    let rounded = if whole < at {
+        whole + TimeDelta::seconds(1)
+    } else {
+        whole
+    };
+    http_date(rounded)
 }
 
 /// 304 Not Modified for a session, with its `ETag` and `Content-Location`.

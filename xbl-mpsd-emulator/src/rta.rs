@@ -21,7 +21,6 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -32,7 +31,7 @@ use crate::config::EmulatorConfig;
 use crate::error::ApiError;
 use crate::handles::Handle;
 use crate::model::{SessionKey, timestamp};
-use crate::session::{Member, Session, system};
+use crate::session::{Member, Session, counterpart, system};
 use crate::store::{Committed, Store};
 
 /// The websocket subprotocol RTA clients offer.
@@ -106,6 +105,8 @@ pub(crate) struct RtaHub {
     max_subscriptions: usize,
     disconnect_delay: Duration,
     require_capability: bool,
+    /// The emulator's clock (tap timestamps).
+    clock: crate::Clock,
 }
 
 /// Test and tooling controls of a running emulator's RTA endpoint.
@@ -160,6 +161,7 @@ impl RtaHub {
             max_subscriptions: config.rta_max_subscriptions,
             disconnect_delay: config.rta_disconnect_delay,
             require_capability: config.rta_require_connection_capability,
+            clock: config.clock.clone(),
         });
         let weak = Arc::downgrade(&hub);
         store.set_listener(Arc::new(move |event| {
@@ -374,7 +376,7 @@ impl RtaHub {
         if !capable {
             return;
         }
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.clock.utc());
         for member in after
             .members
             .values()
@@ -591,20 +593,19 @@ impl ChangeSet {
         if member_custom {
             set.push("memberscustomproperty");
         }
+        let member_initialization = after.members.iter().any(|(index, a)| {
+            counterpart(before, *index, a)
+                .is_some_and(|b| b.episode != a.episode || b.failure != a.failure)
+        });
+        if before.initializing != after.initializing || member_initialization {
+            set.push("initialization");
+        }
         Self(set)
     }
 
     /// Whether a member subscribed to `types` (lower case) wants this change.
     fn matches(&self, types: &[String]) -> bool {
         types.iter().any(|t| self.0.contains(&t.as_str()))
-    }
-}
-
-/// The entry of `member`'s user in `other` (looked up at the same index first: indices do not move).
-fn counterpart<'a>(other: &'a Session, index: u32, member: &Member) -> Option<&'a Arc<Member>> {
-    match other.members.get(&index) {
-        Some(found) if found.xuid == member.xuid => Some(found),
-        _ => other.members.values().find(|m| m.xuid == member.xuid),
     }
 }
 

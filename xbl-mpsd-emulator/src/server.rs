@@ -2,12 +2,14 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::Clock;
 use crate::config::EmulatorConfig;
 use crate::rta::RtaControl;
 use crate::store::Store;
@@ -53,7 +55,8 @@ impl Emulator {
             .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {wanted}: {e}")))?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let (app, hub) = crate::routes::build(config.clone(), Store::open(&config)?);
+        let (app, hub, store) = crate::routes::build(config.clone(), Store::open(&config)?);
+        let clock = config.clock.clone();
         let task = tokio::spawn(async move {
             let stopped = async move {
                 // Either an explicit shutdown or the handle being dropped stops the server.
@@ -64,6 +67,8 @@ impl Emulator {
         Ok(RunningEmulator {
             local_addr,
             rta: RtaControl(hub),
+            store,
+            clock,
             stop: Some(stop),
             task: Some(task),
         })
@@ -75,6 +80,8 @@ impl Emulator {
 pub struct RunningEmulator {
     local_addr: SocketAddr,
     rta: RtaControl,
+    store: Arc<Store>,
+    clock: Clock,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -93,6 +100,23 @@ impl RunningEmulator {
     /// Controls of the RTA endpoint (drop sockets, send resyncs), for tests.
     pub fn rta(&self) -> &RtaControl {
         &self.rta
+    }
+
+    /// The emulator's clock ([`EmulatorConfig::clock`]): with a manual clock, [`Clock::advance`] moves the time
+    /// and applies the timers that fell due before it returns.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// How many sessions the emulator holds in memory. A session deleted by a write or by a timer (the sweep
+    /// included) is no longer counted.
+    pub fn session_count(&self) -> usize {
+        self.store.session_count()
+    }
+
+    /// The earliest pending timer of any session (what the sweep waits for), if any.
+    pub fn next_timer(&self) -> Option<std::time::SystemTime> {
+        self.store.earliest_deadline().map(Into::into)
     }
 
     /// The address the emulator listens on.

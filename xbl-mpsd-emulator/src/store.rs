@@ -9,7 +9,7 @@
 //! it does not change) and swaps it in, so reads and writes take a snapshot under the lock and render the
 //! response document from it after the lock is released.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -29,7 +29,9 @@ use crate::model::{SessionKey, SessionRef};
 use crate::persist::{Batch, Persist};
 use crate::response::SessionView;
 use crate::session::Session;
-use crate::session::write::{self, Applied, WriteContext};
+use crate::session::timers;
+use crate::session::write::{self, Applied, WriteContext, lost_activity};
+use crate::templates::{Template, Templates};
 
 /// One session's slot: `None` while the session does not exist. Slots are never removed, so a writer that
 /// holds a slot can never write into a detached copy. The session in it is replaced, never changed while
@@ -74,6 +76,8 @@ pub(crate) struct WriteRequest<'a> {
     pub(crate) contract_version: u32,
     /// Caller, time, title and grant.
     pub(crate) ctx: WriteContext,
+    /// The session's template (what a created session starts as).
+    pub(crate) template: Arc<Template>,
 }
 
 /// What a session write answered.
@@ -117,9 +121,52 @@ impl fmt::Debug for ListenerSlot {
     }
 }
 
+/// The sessions' next timers, earliest first: what the sweep applies without waiting for a request.
+#[derive(Debug, Default)]
+struct Deadlines {
+    queue: BTreeSet<(DateTime<Utc>, SessionKey)>,
+    by_key: HashMap<SessionKey, DateTime<Utc>>,
+}
+
+impl Deadlines {
+    /// Sets the deadline of `key` (`None`: none); true when it became the earliest.
+    fn set(&mut self, key: &SessionKey, at: Option<DateTime<Utc>>) -> bool {
+        if let Some(old) = self.by_key.remove(key) {
+            self.queue.remove(&(old, key.clone()));
+        }
+        let Some(at) = at else {
+            return false;
+        };
+        self.by_key.insert(key.clone(), at);
+        self.queue.insert((at, key.clone()));
+        self.queue.first().is_some_and(|(first, _)| *first == at)
+    }
+
+    /// Removes and returns the sessions whose deadline is at or before `now`.
+    fn take_due(&mut self, now: DateTime<Utc>) -> Vec<SessionKey> {
+        let mut due = Vec::new();
+        while let Some((at, _)) = self.queue.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, key)) = self.queue.pop_first() {
+                self.by_key.remove(&key);
+                due.push(key);
+            }
+        }
+        due
+    }
+
+    fn earliest(&self) -> Option<DateTime<Utc>> {
+        self.queue.first().map(|(at, _)| *at)
+    }
+}
+
 /// The emulator's whole state.
 ///
-/// Lock order: a session's slot, then `handles`, then `owners` / `handle_counts`.
+/// Lock order: a session's slot, then `handles`, then `owners` / `handle_counts`; `deadlines` is taken last,
+/// briefly, under a session's slot (or alone by the sweep). The session map is taken alone, or before a slot
+/// only when pruning a slot nobody else holds.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     sessions: Mutex<HashMap<SessionKey, Slot>>,
@@ -133,6 +180,29 @@ pub(crate) struct Store {
     /// The durable copy (`--data-dir`); `None` keeps everything in memory only.
     persist: Option<Persist>,
     listener: ListenerSlot,
+    /// The session templates.
+    templates: Templates,
+    /// The sessions' next timers.
+    deadlines: Mutex<Deadlines>,
+    /// Wakes the sweep task when an earlier deadline is scheduled (or the store goes).
+    wake: Wake,
+}
+
+/// The sweep task's wake-up; dropped with the store, it wakes the task a last time so that it sees the store
+/// gone and ends.
+#[derive(Debug, Default)]
+struct Wake(Arc<tokio::sync::Notify>);
+
+impl Drop for Wake {
+    fn drop(&mut self) {
+        self.0.notify_one();
+    }
+}
+
+impl crate::clock::Advanced for Store {
+    fn advanced(&self, now: DateTime<Utc>) {
+        self.sweep(now);
+    }
 }
 
 /// The handles, by ID, with indexes by (target) session and by creator, so that a session write, an invite
@@ -248,6 +318,7 @@ impl Store {
         if !change(&mut next) {
             return false;
         }
+        timers::stamp(&mut next, Some(current), self.now());
         next.touch();
         let departed: Vec<u64> = current
             .members
@@ -267,10 +338,156 @@ impl Store {
             before: Some(current),
             after: &next,
         });
+        self.schedule(key, current.next_timer, next.next_timer);
         let previous = guard.replace(Arc::new(next));
         drop(guard);
         drop(previous);
         true
+    }
+
+    /// The session templates.
+    pub(crate) fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// The time now, by the emulator's clock.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.config.clock.utc()
+    }
+
+    /// Records that the session at `key` has its next timer at `after` instead of `before`.
+    fn schedule(
+        &self,
+        key: &SessionKey,
+        before: Option<DateTime<Utc>>,
+        after: Option<DateTime<Utc>>,
+    ) {
+        if before == after {
+            return;
+        }
+        if lock(&self.deadlines).set(key, after) {
+            self.wake.0.notify_one();
+        }
+    }
+
+    /// The earliest pending timer of any session.
+    pub(crate) fn earliest_deadline(&self) -> Option<DateTime<Utc>> {
+        lock(&self.deadlines).earliest()
+    }
+
+    /// Applies the due timers of the session in `guard` (at `key`) at `now`, and commits what they changed: a new
+    /// `changeNumber` and ETag, persisted, taps through the listener; or the deletion of the session and its
+    /// activity, search and transfer handles. Runs before every request that reads or writes the session
+    /// answers, and from the sweep.
+    fn settle(
+        &self,
+        key: &SessionKey,
+        guard: &mut MutexGuard<'_, Option<Arc<Session>>>,
+        now: DateTime<Utc>,
+    ) -> ApiResult<()> {
+        let Some(current) = guard.as_ref() else {
+            return Ok(());
+        };
+        match timers::apply(current, now) {
+            timers::Applied::Unchanged => Ok(()),
+            timers::Applied::Changed(next) => {
+                let mut next = *next;
+                next.touch();
+                let departed = lost_activity(current, &next);
+                let creator = lock(&self.owners).creator(key);
+                let reference = next.reference.clone();
+                self.commit_session(Some((&next, creator)), &reference, key, |h| {
+                    h.kind == HandleKind::Activity && departed.contains(&h.creator)
+                })?;
+                self.notify(Committed::Session {
+                    before: Some(current),
+                    after: &next,
+                });
+                self.schedule(key, current.next_timer, next.next_timer);
+                let previous = guard.replace(Arc::new(next));
+                drop(previous);
+                Ok(())
+            }
+            timers::Applied::Deleted => {
+                let reference = current.reference.clone();
+                let departed = current.member_xuids();
+                let before = current.next_timer;
+                self.commit_session(None, &reference, key, |h| match h.kind {
+                    HandleKind::Activity => departed.contains(&h.creator),
+                    HandleKind::Transfer | HandleKind::Search => true,
+                    HandleKind::Invite => false,
+                })?;
+                **guard = None;
+                lock(&self.owners).deleted(key);
+                self.schedule(key, before, None);
+                Ok(())
+            }
+        }
+    }
+
+    /// Locks the slot and applies the session's due timers; a failed commit of them is logged and leaves the
+    /// session as it was (for the paths that only look at a session).
+    fn lock_settled<'a>(
+        &self,
+        key: &SessionKey,
+        slot: &'a Slot,
+    ) -> MutexGuard<'a, Option<Arc<Session>>> {
+        let mut guard = lock(slot);
+        if let Err(error) = self.settle(key, &mut guard, self.now()) {
+            tracing::warn!(?error, "the session's timers could not be committed");
+        }
+        guard
+    }
+
+    /// Applies every timer due at `now` to the sessions it belongs to (the sweep), whether or not anyone reads
+    /// them; deleted sessions leave memory. Returns the next pending deadline.
+    pub(crate) fn sweep(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // A chain of transitions (ready → inactive → removed → session deleted) is one application each.
+        for _ in 0..8 {
+            let due = lock(&self.deadlines).take_due(now);
+            if due.is_empty() {
+                break;
+            }
+            for key in due {
+                let Some(slot) = self.existing_slot(&key) else {
+                    continue;
+                };
+                let mut guard = lock(&slot);
+                let pending = guard.as_ref().and_then(|session| session.next_timer);
+                // The entry was taken off the queue: put back whatever is pending now.
+                let next = match self.settle(&key, &mut guard, now) {
+                    Ok(()) => guard.as_ref().and_then(|session| session.next_timer),
+                    Err(error) => {
+                        tracing::warn!(?error, "the sweep could not commit a session's timers");
+                        // Retried a second later, not at once.
+                        pending.map(|_| now + chrono::TimeDelta::seconds(1))
+                    }
+                };
+                lock(&self.deadlines).set(&key, next);
+                drop(guard);
+                drop(slot);
+                self.prune(&key);
+            }
+        }
+        self.earliest_deadline()
+    }
+
+    /// Forgets the slot of `key` when it holds no session and nobody else holds the slot (every clone of a slot
+    /// is taken under the map's lock, so nobody can get it while the map is locked).
+    fn prune(&self, key: &SessionKey) {
+        let mut sessions = lock(&self.sessions);
+        let unused = sessions
+            .get(key)
+            .is_some_and(|slot| Arc::strong_count(slot) == 1 && lock(slot).is_none());
+        if unused {
+            sessions.remove(key);
+        }
+    }
+
+    /// The number of sessions held in memory.
+    pub(crate) fn session_count(&self) -> usize {
+        let slots: Vec<Slot> = lock(&self.sessions).values().cloned().collect();
+        slots.iter().filter(|slot| lock(slot).is_some()).count()
     }
 
     /// An empty in-memory directory under `config`'s limits (`config.data_dir` is not used).
@@ -285,6 +502,9 @@ impl Store {
     /// stored there (created when missing), kept durable from then on.
     pub(crate) fn open(config: &EmulatorConfig) -> io::Result<Self> {
         let mut store = Self::in_memory(config);
+        if let Some(dir) = &config.templates {
+            store.templates = Templates::load(dir)?;
+        }
         let Some(dir) = &config.data_dir else {
             return Ok(store);
         };
@@ -314,6 +534,8 @@ impl Store {
                 if let Some(creator) = creator {
                     owners.created(key.clone(), creator);
                 }
+                session.next_timer = timers::next_deadline(&session);
+                lock(&store.deadlines).set(&key, session.next_timer);
                 sessions.insert(key, Arc::new(Mutex::new(Some(Arc::new(session)))));
             }
         }
@@ -346,8 +568,9 @@ impl Store {
 
     /// Runs `f` on the session at `reference` (or `None`) while holding its lock.
     fn with_session<R>(&self, reference: &SessionRef, f: impl FnOnce(Option<&Session>) -> R) -> R {
-        match self.existing_slot(&reference.key()) {
-            Some(slot) => f(lock(&slot).as_deref()),
+        let key = reference.key();
+        match self.existing_slot(&key) {
+            Some(slot) => f(self.lock_settled(&key, &slot).as_deref()),
             None => f(None),
         }
     }
@@ -359,8 +582,9 @@ impl Store {
         reference: &SessionRef,
         f: impl FnOnce(Option<&mut Session>) -> R,
     ) -> R {
-        match self.existing_slot(&reference.key()) {
-            Some(slot) => f(lock(&slot).as_mut().map(Arc::make_mut)),
+        let key = reference.key();
+        match self.existing_slot(&key) {
+            Some(slot) => f(self.lock_settled(&key, &slot).as_mut().map(Arc::make_mut)),
             None => f(None),
         }
     }
@@ -384,10 +608,12 @@ impl Store {
         granted: bool,
         contract_version: u32,
     ) -> ApiResult<Option<SessionView>> {
-        let Some(slot) = self.existing_slot(&reference.key()) else {
+        let key = reference.key();
+        let Some(slot) = self.existing_slot(&key) else {
             return Ok(None);
         };
-        let guard = lock(&slot);
+        let mut guard = lock(&slot);
+        self.settle(&key, &mut guard, self.now())?;
         match guard.as_ref() {
             None => Ok(None),
             Some(session) if !session.readable_by(caller, granted) => Err(ApiError::forbidden(
@@ -406,10 +632,37 @@ impl Store {
     ) -> ApiResult<WriteReply> {
         let key = reference.key();
         let slot = self.slot(key.clone());
-        let mut guard = lock(&slot);
+        let nocommit = request.nocommit;
+        let reply = self.write_slot(reference, request, &key, &slot);
+        if nocommit || !matches!(reply, Ok(WriteReply::Written(..))) {
+            // A refused or previewed create, or a write that left no session: the slot goes unless it holds a
+            // session or someone else holds it.
+            drop(slot);
+            self.prune(&key);
+        }
+        reply
+    }
+
+    /// [`Store::write`] on the session's slot.
+    fn write_slot(
+        &self,
+        reference: &SessionRef,
+        request: WriteRequest<'_>,
+        key: &SessionKey,
+        slot: &Slot,
+    ) -> ApiResult<WriteReply> {
+        let key = key.clone();
+        let mut guard = lock(slot);
         let caller = request.ctx.caller;
+        self.settle(&key, &mut guard, request.ctx.now)?;
         check_preconditions(guard.as_ref(), &request)?;
-        match write::apply(guard.as_deref(), reference, request.body, &request.ctx)? {
+        match write::apply(
+            guard.as_deref(),
+            reference,
+            request.body,
+            &request.ctx,
+            &request.template,
+        )? {
             Applied::Stored {
                 session,
                 created,
@@ -440,12 +693,14 @@ impl Store {
                         h.kind == HandleKind::Activity && departed.contains(&h.creator)
                     })?;
                     if created {
-                        lock(&self.owners).created(key, caller);
+                        lock(&self.owners).created(key.clone(), caller);
                     }
                     self.notify(Committed::Session {
                         before: guard.as_deref(),
                         after: &session,
                     });
+                    let before = guard.as_ref().and_then(|current| current.next_timer);
+                    self.schedule(&key, before, session.next_timer);
                     let previous = guard.replace(session);
                     // The state it replaces is released (if nothing else holds it) after the lock.
                     drop(guard);
@@ -454,7 +709,10 @@ impl Store {
                 Ok(WriteReply::Written(status, Box::new(view)))
             }
             Applied::Deleted { departed } => {
-                if !request.nocommit && guard.is_some() {
+                if !request.nocommit
+                    && let Some(current) = guard.as_ref()
+                {
+                    let before = current.next_timer;
                     self.commit_session(None, reference, &key, |h| match h.kind {
                         HandleKind::Activity => departed.contains(&h.creator),
                         HandleKind::Transfer | HandleKind::Search => true,
@@ -462,6 +720,7 @@ impl Store {
                     })?;
                     *guard = None;
                     lock(&self.owners).deleted(&key);
+                    self.schedule(&key, before, None);
                 }
                 Ok(WriteReply::Deleted)
             }
@@ -517,8 +776,11 @@ impl Store {
             .clone()
             .unwrap_or_else(|| request.session.clone());
         let kind = request.kind;
-        let slot = self.existing_slot(&authorising.key());
-        let mut guard = slot.as_ref().map(|slot| lock(slot));
+        let authorising_key = authorising.key();
+        let slot = self.existing_slot(&authorising_key);
+        let mut guard = slot
+            .as_ref()
+            .map(|slot| self.lock_settled(&authorising_key, slot));
         let Some(stored) = guard.as_mut().and_then(|guard| guard.as_mut()) else {
             return Err(ApiError::not_found(format!(
                 "The requested session wasn't found: {}",
@@ -720,13 +982,49 @@ impl Store {
         found.truncate(MAX_QUERY_RESULTS);
         found
             .iter()
-            .map(|handle| {
-                self.with_session(&handle.session, |session| {
+            .filter_map(|handle| {
+                let result = self.with_session(&handle.session, |session| {
                     query_result(handle, session, include)
-                })
+                });
+                // Applying the session's timers may have deleted it, and the handle with it.
+                lock(&self.handles).contains(&handle.id).then_some(result)
             })
             .collect()
     }
+}
+
+/// Starts the sweep of `store`'s timers on the current Tokio runtime (system clock): a task that sleeps until the
+/// earliest deadline (or until an earlier one is scheduled), applies what fell due, and ends with the store. An
+/// idle directory costs no CPU between deadlines.
+pub(crate) fn spawn_sweeper(store: &Arc<Store>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(
+            "no Tokio runtime: timers apply only when a request reads or writes the session"
+        );
+        return;
+    };
+    let weak = Arc::downgrade(store);
+    let wake = Arc::clone(&store.wake.0);
+    runtime.spawn(async move {
+        loop {
+            let next = match weak.upgrade() {
+                Some(store) => store.sweep(store.now()),
+                None => return,
+            };
+            match next {
+                Some(at) => {
+                    // A millisecond more: the timer wheel must not wake the task just before the deadline.
+                    let wait = (at - Utc::now()).to_std().unwrap_or_default()
+                        + std::time::Duration::from_millis(1);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = wake.notified() => {}
+                    }
+                }
+                None => wake.notified().await,
+            }
+        }
+    });
 }
 
 /// Whether `handle` answers `query`.

@@ -493,7 +493,13 @@ async fn set_status(h: &Harness, xuid: u64, name: &str, system: Value) {
 #[tokio::test]
 async fn activity_goes_when_its_owner_becomes_inactive() {
     let h = start().await;
-    h.join(ALICE, "idle").await;
+    // Inactive members stay (the default inactiveRemovalTimeout, 0, would remove them at once).
+    let mut first = join_body();
+    first["constants"] = json!({ "system": { "inactiveRemovalTimeout": null } });
+    assert_eq!(
+        h.put(ALICE, &session_path("idle"), first).await.status(),
+        StatusCode::CREATED
+    );
     h.join(BOB, "idle").await;
     let alices = id_of(&create(&h, ALICE, activity("idle")).await);
     let bobs = id_of(&create(&h, BOB, activity("idle")).await);

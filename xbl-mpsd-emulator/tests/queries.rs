@@ -337,3 +337,42 @@ async fn other_paths_are_404_and_other_verbs_405() {
         .unwrap();
     text_error(response, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn an_unknown_template_is_404_when_the_emulator_has_a_template_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lobby.json"),
+        json!({ "contractVersion": 107, "constants": { "system": {} } }).to_string(),
+    )
+    .unwrap();
+    let h = start_with(xbl_mpsd_emulator::EmulatorConfig {
+        templates: Some(dir.path().to_owned()),
+        ..xbl_mpsd_emulator::EmulatorConfig::default()
+    })
+    .await;
+    join(&h, ALICE, TEMPLATE, "t1", json!({})).await;
+    let found = results(
+        h.get(
+            ALICE,
+            &query_path(Some("Lobby"), "sessions", &format!("xuid={ALICE}")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(names(&found), ["t1"]);
+    for (method, operation, query, body) in [
+        (Method::GET, "sessions", format!("xuid={ALICE}"), None),
+        (
+            Method::POST,
+            "batch",
+            String::new(),
+            Some(json!({ "xuids": [ALICE.to_string()] })),
+        ),
+    ] {
+        let path = query_path(Some("nope"), operation, &query);
+        let response = h.send(method, ALICE, &path, body.as_ref(), &[]).await;
+        let message = text_error(response, StatusCode::NOT_FOUND).await;
+        assert!(message.contains("nope"), "{message}");
+    }
+}

@@ -286,7 +286,10 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
             json!({"arbitration": {"results": {"team1": {"outcome": "rank", "ranking": i64::MAX}}}}),
         ),
         member(json!({"RolePreference": {"host": i32::MAX}})),
-        constants(json!({"version": i32::MAX, "memberInitialization": {"joinTimeout": i64::MAX}})),
+        // (`membersNeededToStart: 0`: the creating write adds no member to initialize.)
+        constants(
+            json!({"version": i32::MAX, "memberInitialization": {"joinTimeout": i64::MAX, "membersNeededToStart": 0}}),
+        ),
         constants(json!({"measurementServerAddresses": {"a": {"secureDeviceAddress": "AQID"}}})),
         json!({"properties": {"system": {"matchmaking": {"clientResult": {"status": "searching", "typicalWait": 30}}}},
                "members": {"me": {}}}),

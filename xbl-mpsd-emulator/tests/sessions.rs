@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[tokio::test]
 async fn authorization_is_required_and_checked() {
@@ -106,9 +106,9 @@ async fn create_fills_defaults_and_headers() {
     assert_eq!(system["visibility"], "open");
     assert_eq!(system["reservedRemovalTimeout"], 30000);
     assert_eq!(system["inactiveRemovalTimeout"], 0);
-    assert_eq!(system["readyRemovalTimeout"], Value::Null);
+    // An infinite (`null`) timeout is left out of the document: XSAPI fails to parse a `null` timeout.
     assert!(
-        system
+        !system
             .as_object()
             .unwrap()
             .contains_key("readyRemovalTimeout")
@@ -213,7 +213,8 @@ async fn leaving_last_member_deletes_the_session() {
 async fn constants_cannot_change_after_creation() {
     let h = start().await;
     let body = json!({ "constants": { "system": { "maxMembersCount": 8 }, "custom": { "map": "a" } },
-                       "members": { "me": { "constants": { "custom": { "skill": 3 } } } } });
+                       "members": { "me": { "constants": { "custom": { "skill": 3 } },
+                                            "properties": { "system": { "active": true } } } } });
     assert_eq!(
         h.put(ALICE, &session_path("const"), body).await.status(),
         StatusCode::CREATED

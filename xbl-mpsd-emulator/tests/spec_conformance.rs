@@ -50,6 +50,8 @@ const COVERAGE: &[(&str, &[u16])] = &[
         "query_template_sessions_batch",
         &[200, 400, 401, 403, 404, 413],
     ),
+    ("list_session_templates", &[200, 400, 401, 404]),
+    ("get_session_template", &[200, 400, 401, 404]),
 ];
 
 /// A status the emulator gives although the operation does not declare it, because the spec is incomplete.
@@ -386,9 +388,13 @@ impl Call {
 
 impl Checker {
     async fn start() -> Self {
+        Self::start_with(EmulatorConfig::default()).await
+    }
+
+    async fn start_with(config: EmulatorConfig) -> Self {
         let config = EmulatorConfig {
             max_body_bytes: MAX_BODY,
-            ..EmulatorConfig::default()
+            ..config
         };
         Self {
             spec: Spec::load(),
@@ -1107,6 +1113,53 @@ async fn get_and_delete_handle_conform() {
     }
     c.assert_covered("get_handle");
     c.assert_covered("delete_handle");
+}
+
+#[tokio::test]
+async fn session_templates_conform() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = json!({ "contractVersion": 107,
+        "constants": { "system": { "maxMembersCount": 8, "capabilities": {} }, "custom": { "map": "lava" } },
+        "roleTypes": { "lfg": { "roles": { "friend": { "max": 4, "target": 2 } } } } });
+    std::fs::write(
+        dir.path().join(format!("{TEMPLATE}.json")),
+        template.to_string(),
+    )
+    .unwrap();
+    let c = Checker::start_with(EmulatorConfig {
+        templates: Some(dir.path().to_owned()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let list = |scid: &str| Call::new("list_session_templates").param("scid", scid);
+    let answer = c.send(list(SCID), 200).await;
+    assert_eq!(
+        answer.json,
+        json!({ "results": [{ "name": TEMPLATE, "contractVersion": 107 }] })
+    );
+    c.send(list(&"s".repeat(100)), 400).await;
+    common_failures(&c, || list(SCID)).await;
+    let typo = format!("/serviceconfigs/{SCID}/sessionTemplate");
+    c.send(list(SCID).path(typo), 404).await;
+    c.assert_covered("list_session_templates");
+
+    let one = |name: &str| {
+        Call::new("get_session_template")
+            .param("sessionTemplateName", name)
+            .param("scid", SCID)
+    };
+    let answer = c.send(one(TEMPLATE), 200).await;
+    assert_eq!(answer.json, template);
+    c.send(one("nope"), 404).await;
+    c.send(one(&"n".repeat(100)), 400).await;
+    common_failures(&c, || one(TEMPLATE)).await;
+    c.assert_covered("get_session_template");
+    // A session of a template the directory lacks is 404 too (already declared by both session operations).
+    let unknown = Call::new("get_session")
+        .param("scid", SCID)
+        .param("sessionTemplateName", "nope")
+        .param("sessionName", "x");
+    c.send(unknown, 404).await;
 }
 
 #[tokio::test]

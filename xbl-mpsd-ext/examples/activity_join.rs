@@ -31,10 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The friend looks for the host's activities in this title.
     let found = guest
         .client
-        .query_handles(
-            handles::activities_query(&world.scid, &[host.xuid]),
-            &[Include::RelatedInfo],
-        )
+        .query_handles(handles::activities_query(&world.scid, &[host.xuid]))
+        .include(Include::RelatedInfo)
+        .send()
         .await?;
     let activity = found
         .iter()
@@ -81,7 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .write(&session, SessionDelta::new().leave())
         .send()
         .await?;
-    host.client.delete_handle(handle).await?;
+    host.client.delete_handle(handle).send().await?;
     host.client
         .write(&session, SessionDelta::new().leave())
         .send()

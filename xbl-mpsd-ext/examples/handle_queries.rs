@@ -54,10 +54,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Activities of the host in this title, with the session's joinability.
     let activities = host
         .client
-        .query_handles(
-            handles::activities_query(&world.scid, &[host.xuid]),
-            &[Include::RelatedInfo],
-        )
+        .query_handles(handles::activities_query(&world.scid, &[host.xuid]))
+        .include(Include::RelatedInfo)
+        .send()
         .await?;
     println!("{} activity handle(s)", activities.len());
 
@@ -65,15 +64,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `strings/map eq 'lava'`).
     let found = host
         .client
-        .query_handles(
-            handles::search_query(&world.scid, &lobby.template_name, None),
-            &[Include::CustomProperties],
-        )
+        .query_handles(handles::search_query(
+            &world.scid,
+            &lobby.template_name,
+            None,
+        ))
+        .include(Include::CustomProperties)
+        .send()
         .await?;
     println!("{} search handle(s) of the lobby template", found.len());
 
     for (kind, id) in &created {
-        let document = host.client.get_handle(*id).await?;
+        let document = host.client.get_handle(*id).send().await?;
         match document.type_.kind() {
             HandleTypeKind::Invite => println!("invite {id} for {:?}", document.invited_xuid),
             HandleTypeKind::Transfer => {
@@ -82,7 +84,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => println!("{other:?} handle {id}"),
         }
         if *kind != HandleTypeKind::Invite {
-            host.client.delete_handle(*id).await?;
+            host.client.delete_handle(*id).send().await?;
         }
     }
 

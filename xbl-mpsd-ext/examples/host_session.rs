@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A friend finds the host's activity and joins through its handle.
     let query = handles::activities_query(&world.scid, &[host.xuid]);
-    let activity = guest.client.query_handles(query, &[]).await?;
+    let activity = guest.client.query_handles(query).send().await?;
     let handle = activity.first().and_then(|a| a.id()).ok_or("no activity")?;
     guest
         .client

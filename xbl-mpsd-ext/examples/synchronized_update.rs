@@ -5,11 +5,12 @@
 
 mod common;
 
-use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, Error, SessionDelta, WriteMode};
+use xbl_mpsd_ext::{Error, Session, SessionDelta, WriteMode};
 
-/// Adds `player` to the session's `ready` list, unless the match already started.
-fn mark_ready(
-    current: Option<&xbl_mpsd_ext::Session>,
+/// Adds `player` to the session's `ready` list, unless the match already started. A change function
+/// returns a future: it could await other work (a lookup, a lock) before answering.
+async fn mark_ready(
+    current: Option<Session>,
     player: &str,
 ) -> Result<SessionDelta, Box<dyn std::error::Error + Send + Sync>> {
     let session = current.ok_or("the session does not exist")?;
@@ -42,20 +43,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Both players mark themselves ready at the same time; neither write is lost.
     let (a, b) = tokio::join!(
         host.client
-            .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "host")),
+            .synchronized_update(&session, |s| mark_ready(s, "host"))
+            .send(),
         guest
             .client
-            .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "guest")),
+            .synchronized_update(&session, |s| mark_ready(s, "guest"))
+            .send(),
     );
     let (a, b) = (a?, b?);
-    println!(
-        "host committed: {}, guest committed: {}",
-        a.is_committed(),
-        b.is_committed()
-    );
+    // e.g. "host: updated (changeNumber 3) after 1 attempt, guest: updated (changeNumber 4) after 2 attempts"
+    println!("host: {a}, guest: {b}");
     let now = host
         .client
         .get_session(&session)
+        .send()
         .await?
         .ok_or("the session is gone")?;
     let mut ready: Vec<String> = now.custom_property("ready")?.unwrap_or_default();
@@ -72,7 +73,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     match guest
         .client
-        .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |s| mark_ready(s, "guest"))
+        .synchronized_update(&session, |s| mark_ready(s, "guest"))
+        .send()
         .await
     {
         Err(Error::UpdateAborted(reason)) => println!("update aborted: {reason}"),

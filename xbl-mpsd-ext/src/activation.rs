@@ -71,6 +71,7 @@ impl Serialize for NonEmptyString {
 
 /// What the user did.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[non_exhaustive]
 pub enum ActivationKind {
     /// `inviteHandleAccept`: the user accepted an MPSD game invite.
     InviteHandleAccept {
@@ -131,6 +132,7 @@ pub struct Activation {
 
 /// Why a string is not an Xbox multiplayer activation URI.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ActivationError {
     /// The input does not parse as an absolute URI.
     #[error("{input:?} is not a URI: {source}")]

@@ -43,6 +43,7 @@ pub struct XblToken {
 
 /// Why a token or user hash cannot be used. Never contains the token.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InvalidToken {
     /// The token is empty.
     #[error("the Xbox Live token is empty")]
@@ -127,6 +128,7 @@ impl fmt::Display for XblToken {
 
 /// Why a [`TokenProvider`] could not produce a token.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AuthError {
     /// The provider produced an unusable token.
     #[error(transparent)]
@@ -225,6 +227,7 @@ impl TokenProvider for StaticToken {
 
 /// What a [`FnTokenProvider`] closure is asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenRequest {
     /// The current token (a cached one is fine).
     Current,
@@ -243,8 +246,8 @@ pub enum TokenRequest {
 ///
 /// let provider = FnTokenProvider::new(|request: TokenRequest| async move {
 ///     let token = match request {
-///         TokenRequest::Current => "cached-token",
 ///         TokenRequest::Refresh { .. } => "fresh-token",
+///         _ => "cached-token", // `Current`, and any request kind added later
 ///     };
 ///     Ok(XblToken::new("123", token)?)
 /// });

@@ -166,7 +166,7 @@ impl MpsdClientBuilder {
         self
     }
 
-    /// The clock retries sleep on (default: tokio's). Tests pass a [`FakeClock`](crate::FakeClock).
+    /// The clock retries sleep on (default: tokio's). Tests pass a `FakeClock` (feature `test-util`).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self

@@ -25,6 +25,7 @@ pub const HEADER: &str = "x-xbl-contract-version";
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+#[non_exhaustive]
 pub enum ContractVersion {
     /// 104: the documented minimum.
     V104,
@@ -69,6 +70,7 @@ impl ContractVersion {
     "unknown x-xbl-contract-version {input:?}; known values are {}",
     known_values()
 )]
+#[non_exhaustive]
 pub struct UnknownContractVersion {
     /// The offending input.
     pub input: String,

@@ -17,18 +17,25 @@ pub(crate) const MAX_MESSAGE_BYTES: usize = 4096;
 ///
 /// Write outcomes that are not failures — 204 (session deleted) and 412 (out of sync) — are
 /// [`WriteOutcome`](crate::WriteOutcome) variants, not errors.
+///
+/// Branch on what happened with the predicates — [`is_not_found`](Self::is_not_found),
+/// [`is_conflict`](Self::is_conflict), [`is_throttled`](Self::is_throttled),
+/// [`is_unauthorized`](Self::is_unauthorized), [`is_retryable`](Self::is_retryable) — or match the
+/// variants (each struct variant is `#[non_exhaustive]`: match it with `..`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// 404 on a handle-addressed call: the handle does not exist (stale, or the joinee moved on), or the
     /// session does not exist and `If-Match: *` was sent.
     #[error("handle not found (HTTP 404): {message}")]
+    #[non_exhaustive]
     HandleNotFound {
         /// The service's message.
         message: String,
     },
     /// 404 on a call by session reference: the SCID, template or session was not found.
     #[error("not found (HTTP 404): {message}")]
+    #[non_exhaustive]
     NotFound {
         /// The service's message.
         message: String,
@@ -36,6 +43,7 @@ pub enum Error {
     /// 401 or 403: the token was refused, or the user may not do this (e.g. join a private session).
     /// (XSAPI maps only 401 to AccessDenied and 403 to Unknown; both deny access.)
     #[error("access denied (HTTP {}): {message}", status.as_u16())]
+    #[non_exhaustive]
     AccessDenied {
         /// 401 or 403.
         status: StatusCode,
@@ -44,12 +52,14 @@ pub enum Error {
     },
     /// 409: the request is incompatible with the session (e.g. a constant changed after creation).
     #[error("conflict (HTTP 409): {message}")]
+    #[non_exhaustive]
     Conflict {
         /// The service's message.
         message: String,
     },
     /// 400: invalid request, missing field or malformed JSON; also a join of a `visible` or `full` session.
     #[error("bad request (HTTP 400): {message}")]
+    #[non_exhaustive]
     BadRequest {
         /// The service's message.
         message: String,
@@ -57,6 +67,7 @@ pub enum Error {
     /// 429: throttled. Retried for reads by the retry policy; surfaced when retries are not allowed or
     /// have run out.
     #[error("throttled (HTTP 429){}: {message}", retry_after_text(*retry_after))]
+    #[non_exhaustive]
     Throttled {
         /// The `Retry-After` the service asked for.
         retry_after: Option<RetryAfter>,
@@ -65,6 +76,7 @@ pub enum Error {
     },
     /// 503: the service is overloaded.
     #[error("service unavailable (HTTP 503){}: {message}", retry_after_text(*retry_after))]
+    #[non_exhaustive]
     Unavailable {
         /// The `Retry-After` the service asked for.
         retry_after: Option<RetryAfter>,
@@ -73,6 +85,7 @@ pub enum Error {
     },
     /// Any other status the call does not expect.
     #[error("unexpected HTTP {}: {message}", status.as_u16())]
+    #[non_exhaustive]
     Service {
         /// The status.
         status: StatusCode,
@@ -92,6 +105,7 @@ pub enum Error {
     /// The service answered with a redirect (3xx other than 304). MPSD never redirects, so the client
     /// does not follow: a redirected write could otherwise be replayed to another host.
     #[error("unexpected redirect (HTTP {}){}", status.as_u16(), location.as_ref().map(|l| format!(" to {l}")).unwrap_or_default())]
+    #[non_exhaustive]
     Redirect {
         /// The 3xx status.
         status: StatusCode,
@@ -107,6 +121,7 @@ pub enum Error {
     /// A success answer whose body is not what the spec describes. For a write, the change may have
     /// been committed; `body` is what the service sent.
     #[error("invalid response{}: {reason}", status.map(|s| format!(" (HTTP {})", s.as_u16())).unwrap_or_default())]
+    #[non_exhaustive]
     InvalidResponse {
         /// The status, when known.
         status: Option<StatusCode>,
@@ -117,6 +132,7 @@ pub enum Error {
     },
     /// [`MpsdClient::synchronized_update`](crate::MpsdClient::synchronized_update) lost the race every time.
     #[error("synchronized update gave up after {attempts} attempts: the session kept changing")]
+    #[non_exhaustive]
     SyncAttemptsExhausted {
         /// How many writes were tried.
         attempts: u32,
@@ -128,6 +144,7 @@ pub enum Error {
     /// The activation carries no handle to join through (`inviteAccept` comes from the Multiplayer
     /// Activity service and carries a connection string instead).
     #[error("the `{action}` activation has no handle to join through")]
+    #[non_exhaustive]
     ActivationWithoutHandle {
         /// The activation's action.
         action: &'static str,
@@ -168,6 +185,42 @@ impl Error {
             }
             _ => None,
         }
+    }
+
+    /// Whether what was addressed does not exist: [`NotFound`](Self::NotFound) (a session by reference,
+    /// its template or SCID) or [`HandleNotFound`](Self::HandleNotFound) (a handle, or the session behind
+    /// it). A read of a session that does not exist is not an error (`None`, [`Read::NoSession`](crate::Read::NoSession)).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. } | Self::HandleNotFound { .. })
+    }
+
+    /// Whether the request conflicts with the session (409, [`Conflict`](Self::Conflict)), e.g. a
+    /// constant changed after creation. A lost write race is not an error but
+    /// [`WriteOutcome::OutOfSync`](crate::WriteOutcome::OutOfSync).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Conflict { .. })
+    }
+
+    /// Whether the service throttled the caller (429, [`Throttled`](Self::Throttled)); see
+    /// [`retry_after`](Self::retry_after).
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, Self::Throttled { .. })
+    }
+
+    /// Whether access was refused: the service answered 401 or 403 ([`AccessDenied`](Self::AccessDenied)),
+    /// or no usable token could be had ([`Authorization`](Self::Authorization): the token provider
+    /// failed, or refreshing a refused token did). Signing in again may help with a 401; a 403 means the
+    /// user may not do this.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, Self::AccessDenied { .. } | Self::Authorization(_))
+    }
+
+    /// Whether the same request may succeed later: 408, 429, 500, 502, 503, 504 and connection failures
+    /// or timeouts, as the retry policy sees them ([`classification`](Self::classification)). Such a
+    /// call was already retried per the policy when it is safe to repeat; a session write was not,
+    /// unless it opted in.
+    pub fn is_retryable(&self) -> bool {
+        self.classification().is_retryable()
     }
 
     /// How the retry policy sees this error.
@@ -307,6 +360,58 @@ mod tests {
             message: String::new(),
         };
         assert!(server.classification().is_retryable());
+    }
+
+    #[test]
+    fn predicates_say_what_happened() {
+        let predicates = |e: &Error| {
+            [
+                e.is_not_found(),
+                e.is_conflict(),
+                e.is_throttled(),
+                e.is_unauthorized(),
+                e.is_retryable(),
+            ]
+        };
+        //                                         found  confl  thrott unauth retry
+        assert_eq!(
+            predicates(&err(404, false)),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(404, true)),
+            [true, false, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(409, false)),
+            [false, true, false, false, false]
+        );
+        assert_eq!(
+            predicates(&err(429, false)),
+            [false, false, true, false, true]
+        );
+        assert_eq!(
+            predicates(&err(401, false)),
+            [false, false, false, true, false]
+        );
+        assert_eq!(
+            predicates(&err(403, false)),
+            [false, false, false, true, false]
+        );
+        assert_eq!(
+            predicates(&err(503, false)),
+            [false, false, false, false, true]
+        );
+        assert_eq!(
+            predicates(&err(500, false)),
+            [false, false, false, false, true]
+        );
+        assert_eq!(predicates(&err(400, false)), [false; 5]);
+        assert_eq!(predicates(&err(418, false)), [false; 5]);
+        let token = Error::Authorization("the provider failed".into());
+        assert_eq!(predicates(&token), [false, false, false, true, false]);
+        let exhausted = Error::SyncAttemptsExhausted { attempts: 8 };
+        assert_eq!(predicates(&exhausted), [false; 5]);
     }
 
     #[test]

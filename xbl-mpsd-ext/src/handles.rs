@@ -23,7 +23,7 @@ pub const HANDLE_VERSION: i32 = 1;
 /// [`CreateHandleRequest`]); a missing required field is an [`Error::InvalidRequest`] there.
 pub type HandleRequest = types::builder::CreateHandleRequest;
 
-/// A handle query being built (the generated builder), for [`MpsdClient::query_handles`].
+/// A handle query's body being built (the generated builder), for [`MpsdClient::query_handles`].
 pub type HandleQuery = types::builder::HandleQueryRequest;
 
 fn request(kind: HandleType, session: &SessionReference) -> HandleRequest {
@@ -113,8 +113,9 @@ pub fn search_query(
         .global(true)
 }
 
-/// Extra sections a handle query can include.
+/// Extra sections a handle query can include ([`QueryHandles::include`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Include {
     /// `relatedInfo`: the session's visibility, join restriction, member counts.
     RelatedInfo,
@@ -220,59 +221,134 @@ impl MpsdClient {
     /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
     /// let id: HandleId = activity.id().ok_or("no id")?;
     /// let query = handles::activities_query(&session.scid, &["2533274792693551".parse()?]);
-    /// let found = client.query_handles(query, &[Include::RelatedInfo]).await?;
+    /// let found = client.query_handles(query).include(Include::RelatedInfo).send().await?;
     /// assert_eq!(found.len(), 1);
-    /// assert_eq!(client.get_handle(id).await?.type_.kind(), HandleTypeKind::Activity);
-    /// client.delete_handle(id).await?;
+    /// assert_eq!(client.get_handle(id).send().await?.type_.kind(), HandleTypeKind::Activity);
+    /// client.delete_handle(id).send().await?;
     /// # Ok(()) }
     /// ```
     pub fn create_handle(&self, body: impl Into<HandleRequest>) -> CreateHandle<'_> {
         CreateHandle::new(self, body.into())
     }
 
-    /// Reads a handle document. Retried per the policy.
-    pub async fn get_handle(&self, handle: HandleId) -> Result<HandleDocument, Error> {
-        self.call(RetryMode::Idempotent, || async {
-            let result = self.api().get_handle().handle_id(handle).send().await;
-            match answer(result)? {
-                Answer::Typed(value) => Ok(value.into_inner()),
-                // Another 2xx is a success too; it is usable only with the handle document.
-                Answer::Raw(response) => {
-                    let status = response.status();
-                    raw_success(response, true)
-                        .await?
-                        .ok_or_else(|| Error::InvalidResponse {
-                            status: Some(status),
-                            reason: "a success without the handle document".into(),
-                            body: String::new(),
-                        })
+    /// Prepares a read of a handle document; [`send`](GetHandle::send) performs it. Retried per the
+    /// policy.
+    pub fn get_handle(&self, handle: HandleId) -> GetHandle<'_> {
+        GetHandle {
+            client: self,
+            handle,
+        }
+    }
+
+    /// Prepares the deletion of a handle (clears an activity, removes a search handle);
+    /// [`send`](DeleteHandle::send) performs it. Retried per the policy.
+    pub fn delete_handle(&self, handle: HandleId) -> DeleteHandle<'_> {
+        DeleteHandle {
+            client: self,
+            handle,
+        }
+    }
+
+    /// Prepares a query of activity or search handles (see [`activities_query`],
+    /// [`social_activities_query`], [`search_query`]); [`include`](QueryHandles::include) adds sections
+    /// to each result, [`send`](QueryHandles::send) performs it. Retried per the policy.
+    pub fn query_handles(&self, query: impl Into<HandleQuery>) -> QueryHandles<'_> {
+        QueryHandles {
+            client: self,
+            query: query.into(),
+            include: Vec::new(),
+        }
+    }
+}
+
+/// A handle read being prepared; [`send`](GetHandle::send) performs it. From [`MpsdClient::get_handle`].
+#[derive(Debug)]
+#[must_use = "a read does nothing until it is sent"]
+pub struct GetHandle<'c> {
+    client: &'c MpsdClient,
+    handle: HandleId,
+}
+
+impl GetHandle<'_> {
+    /// Reads the handle document; a handle that does not exist is [`Error::HandleNotFound`].
+    pub async fn send(self) -> Result<HandleDocument, Error> {
+        let Self { client, handle } = self;
+        client
+            .call(RetryMode::Idempotent, || async {
+                let result = client.api().get_handle().handle_id(handle).send().await;
+                match answer(result)? {
+                    Answer::Typed(value) => Ok(value.into_inner()),
+                    // Another 2xx is a success too; it is usable only with the handle document.
+                    Answer::Raw(response) => {
+                        let status = response.status();
+                        raw_success(response, true)
+                            .await?
+                            .ok_or_else(|| Error::InvalidResponse {
+                                status: Some(status),
+                                reason: "a success without the handle document".into(),
+                                body: String::new(),
+                            })
+                    }
                 }
-            }
-        })
-        .await
+            })
+            .await
+    }
+}
+
+/// A handle deletion being prepared; [`send`](DeleteHandle::send) performs it. From
+/// [`MpsdClient::delete_handle`].
+#[derive(Debug)]
+#[must_use = "a handle is not deleted until the request is sent"]
+pub struct DeleteHandle<'c> {
+    client: &'c MpsdClient,
+    handle: HandleId,
+}
+
+impl DeleteHandle<'_> {
+    /// Deletes the handle.
+    pub async fn send(self) -> Result<(), Error> {
+        let Self { client, handle } = self;
+        client
+            .call(RetryMode::Idempotent, || async {
+                let result = client.api().delete_handle().handle_id(handle).send().await;
+                match answer(result)? {
+                    Answer::Typed(_) => Ok(()),
+                    Answer::Raw(response) if response.status().is_success() => Ok(()),
+                    Answer::Raw(response) => Err(error_from(response, true).await),
+                }
+            })
+            .await
+    }
+}
+
+/// A handle query being prepared; [`send`](QueryHandles::send) performs it. From
+/// [`MpsdClient::query_handles`].
+#[derive(Debug)]
+#[must_use = "a query does nothing until it is sent"]
+pub struct QueryHandles<'c> {
+    client: &'c MpsdClient,
+    query: HandleQuery,
+    include: Vec<Include>,
+}
+
+impl QueryHandles<'_> {
+    /// Adds a section to each result (`?include=`); call once per section. None by default.
+    pub fn include(mut self, section: Include) -> Self {
+        if !self.include.contains(&section) {
+            self.include.push(section);
+        }
+        self
     }
 
-    /// Deletes a handle (clears an activity, removes a search handle). Retried per the policy.
-    pub async fn delete_handle(&self, handle: HandleId) -> Result<(), Error> {
-        self.call(RetryMode::Idempotent, || async {
-            let result = self.api().delete_handle().handle_id(handle).send().await;
-            match answer(result)? {
-                Answer::Typed(_) => Ok(()),
-                Answer::Raw(response) if response.status().is_success() => Ok(()),
-                Answer::Raw(response) => Err(error_from(response, true).await),
-            }
-        })
-        .await
-    }
-
-    /// Queries activity or search handles (at most 100, no paging), with the `include`d sections.
-    /// Retried per the policy.
-    pub async fn query_handles(
-        &self,
-        query: impl Into<HandleQuery>,
-        include: &[Include],
-    ) -> Result<Vec<HandleDocument>, Error> {
-        let query = HandleQueryRequest::try_from(query.into())
+    /// Runs the query: the matching handles (at most 100, no paging). A query missing a required field
+    /// is an [`Error::InvalidRequest`].
+    pub async fn send(self) -> Result<Vec<HandleDocument>, Error> {
+        let Self {
+            client,
+            query,
+            include,
+        } = self;
+        let query = HandleQueryRequest::try_from(query)
             .map_err(|e| Error::InvalidRequest(format!("handle query: {e}")))?;
         let include = (!include.is_empty()).then(|| {
             include
@@ -281,22 +357,23 @@ impl MpsdClient {
                 .collect::<Vec<_>>()
                 .join(",")
         });
-        self.call(RetryMode::Idempotent, || async {
-            let mut request = self.api().query_handles().body(query.clone());
-            if let Some(include) = &include {
-                request = request.include(include.as_str());
-            }
-            match answer(request.send().await)? {
-                Answer::Typed(value) => Ok(value.into_inner().results),
-                // Another 2xx: a success; no results unless its body is a query answer.
-                Answer::Raw(response) => {
-                    Ok(raw_success::<types::HandleQueryResponse>(response, false)
-                        .await?
-                        .map(|r| r.results)
-                        .unwrap_or_default())
+        client
+            .call(RetryMode::Idempotent, || async {
+                let mut request = client.api().query_handles().body(query.clone());
+                if let Some(include) = &include {
+                    request = request.include(include.as_str());
                 }
-            }
-        })
-        .await
+                match answer(request.send().await)? {
+                    Answer::Typed(value) => Ok(value.into_inner().results),
+                    // Another 2xx: a success; no results unless its body is a query answer.
+                    Answer::Raw(response) => {
+                        Ok(raw_success::<types::HandleQueryResponse>(response, false)
+                            .await?
+                            .map(|r| r.results)
+                            .unwrap_or_default())
+                    }
+                }
+            })
+            .await
     }
 }

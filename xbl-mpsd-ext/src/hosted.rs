@@ -512,12 +512,15 @@ impl Host {
         let read = match self.current.as_ref().and_then(Session::etag).cloned() {
             Some(etag) => {
                 self.client
-                    .get_session_if_changed(&self.reference, &etag)
+                    .get_session(&self.reference)
+                    .if_none_match(&etag)
+                    .send()
                     .await
             }
             None => self
                 .client
                 .get_session(&self.reference)
+                .send()
                 .await
                 .map(|s| s.map_or(Read::NoSession, |s| Read::Session(Box::new(s)))),
         };
@@ -624,7 +627,7 @@ impl Host {
     async fn close(&mut self) -> Result<(), HostError> {
         let mut first: Option<HostError> = None;
         for handle in std::mem::take(&mut self.handles) {
-            match self.client.delete_handle(handle).await {
+            match self.client.delete_handle(handle).send().await {
                 Ok(()) => {}
                 // Already gone with its session.
                 Err(error) if error.status() == Some(reqwest::StatusCode::NOT_FOUND) => {}

@@ -35,6 +35,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Every operation has one shape: `client.<operation>(…)` prepares it, its options are methods, and
+//! `.send().await` performs it — `client.get_session(&session).if_none_match(&etag).send()`,
+//! `client.write(&session, delta).mode(WriteMode::CreateNew).send()`,
+//! `client.query_handles(query).include(Include::RelatedInfo).send()`. Errors say what the service said
+//! ([`Error`]) and can be branched on ([`Error::is_not_found`], [`Error::is_retryable`], …).
+//!
 //! The wire types are generated from the spec and re-exported here as [`types`]: documents and requests
 //! (`#[non_exhaustive]`: build requests with [`SessionDelta`], the [`handles`] functions or `X::builder()`),
 //! and open enumerations (`Visibility`, `HandleType`, …) that keep any value the service sends and give a
@@ -44,7 +50,8 @@
 //! Modules, one per concern:
 //!
 //! * [`client`]: [`MpsdClient`] and its builder (base URL, contract version, token, timeouts, retries).
-//! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads, [`MpsdClient::synchronized_update`].
+//! * [`write`](mod@write): [`WriteMode`], [`WriteOutcome`], reads ([`MpsdClient::get_session`]),
+//!   [`MpsdClient::synchronized_update`].
 //! * [`delta`]: [`SessionDelta`], session writes (join, leave, custom properties, settings) without literals.
 //! * [`handles`]: typed handle requests and the handle operations.
 //! * [`operation`](mod@operation): any generated operation ([`MpsdClient::operation`]) with retries and typed errors.
@@ -64,6 +71,16 @@
 //! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
 //!   notifications.
 //! * `signin` (feature `signin`): Xbox Live sign-in, a [`TokenProvider`] from a Microsoft account to XSTS, and its token cache.
+//!
+//! Test helpers are behind the `test-util` feature (smithy-rs's convention), so a production build does not
+//! carry them: `FakeClock` (a virtual [`Clock`]: sleeps return at once and are recorded, for retry schedules
+//! in tests), `retry::FixedJitter` and `retry::SeededJitter` (deterministic [`Jitter`](retry::Jitter)).
+//! Enable it for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! xbl-mpsd-ext = { version = "0.1", features = ["test-util"] }
+//! ```
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod activation;
@@ -116,16 +133,24 @@ pub use contract::{ContractVersion, UnknownContractVersion};
 pub use delta::{CustomPropertyError, SessionDelta};
 pub use diff::SessionChange;
 pub use error::Error;
-pub use handles::{CreateHandle, CreatedHandle, HandleQuery, HandleRequest, Include};
+pub use handles::{
+    CreateHandle, CreatedHandle, DeleteHandle, GetHandle, HandleQuery, HandleRequest, Include,
+    QueryHandles,
+};
 pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use operation::{OperationCall, Reply};
 pub use query::{FoundSession, QueryError, QueryRule, SessionQuery};
-pub use retry::{Classification, Clock, FakeClock, RetryMode, RetryPolicy, TokioClock};
+#[cfg(any(test, feature = "test-util"))]
+pub use retry::FakeClock;
+pub use retry::{Classification, Clock, RetryMode, RetryPolicy, TokioClock};
 pub use session::{CustomReadError, ETag, InvalidETag, MemberStatus, Session, SessionTarget};
 pub use session_ref::{SessionName, SessionRefError, SessionReference, SessionTemplateName};
-pub use write::{DEFAULT_SYNC_ATTEMPTS, Read, Write, WriteMode, WriteOutcome};
+pub use write::{
+    DEFAULT_SYNC_ATTEMPTS, GetSession, GetSessionIfNoneMatch, Read, SyncOutcome,
+    SynchronizedUpdate, Write, WriteMode, WriteOutcome,
+};
 
 /// The repository README's Rust examples, compiled as doctests ("Use it in your project", "A hosted session
 /// that stays alive"; the second needs `rta`, which `cargo test --workspace` enables through the CLI).

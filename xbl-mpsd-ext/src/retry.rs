@@ -12,19 +12,20 @@
 //!   window (20 s) counted from the first attempt; then the last error is returned.
 //! * Writes are not retried unless the caller opts in: see [`RetryMode`].
 //!
-//! Time ([`Clock`]) and randomness ([`Jitter`]) are injectable; [`FakeClock`]
-//! makes schedule tests instant.
+//! Time ([`Clock`]) and randomness ([`Jitter`]) are injectable. With the
+//! `test-util` feature, `FakeClock` makes schedule tests instant and
+//! `FixedJitter`/`SeededJitter` make delays deterministic.
 
 use std::{
     fmt,
     future::Future,
     num::NonZeroU32,
     pin::Pin,
-    sync::{Arc, Mutex, PoisonError},
+    sync::Arc,
     time::{Duration, Instant, SystemTime},
 };
 
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::Rng;
 
 use crate::transport::Cause;
 use reqwest::{
@@ -41,6 +42,11 @@ pub const RETRY_STATUSES: [StatusCode; 6] = [
     StatusCode::SERVICE_UNAVAILABLE,
     StatusCode::GATEWAY_TIMEOUT,
 ];
+
+#[cfg(any(test, feature = "test-util"))]
+mod test_util;
+#[cfg(any(test, feature = "test-util"))]
+pub use test_util::{FakeClock, FixedJitter, SeededJitter};
 
 // ---------------------------------------------------------------------------
 // Retry-After and classification
@@ -86,6 +92,7 @@ impl RetryAfter {
 
 /// What a failed attempt was, as far as retrying is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Classification {
     /// The service answered with an HTTP status; retried if it is in
     /// [`RETRY_STATUSES`].
@@ -157,6 +164,7 @@ impl fmt::Display for Classification {
 /// creation, but not session writes or invites (a retried invite `POST` sends
 /// a second invite).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RetryMode {
     /// Safe to repeat (GET, DELETE, queries): retried per the policy.
     Idempotent,
@@ -218,80 +226,6 @@ impl Clock for TokioClock {
     }
 }
 
-/// A virtual clock for tests: `sleep` returns at once, advances the clock and
-/// records the requested delay.
-#[derive(Debug)]
-pub struct FakeClock {
-    origin: Instant,
-    wall_origin: SystemTime,
-    state: Mutex<FakeClockState>,
-}
-
-#[derive(Debug, Default)]
-struct FakeClockState {
-    elapsed: Duration,
-    sleeps: Vec<Duration>,
-}
-
-impl FakeClock {
-    /// A clock whose wall time starts at `wall_origin`.
-    pub fn new(wall_origin: SystemTime) -> Self {
-        Self {
-            origin: Instant::now(),
-            wall_origin,
-            state: Mutex::default(),
-        }
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, FakeClockState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Every delay `sleep` was asked for, in order.
-    pub fn sleeps(&self) -> Vec<Duration> {
-        self.state().sleeps.clone()
-    }
-
-    /// Virtual time elapsed since creation.
-    pub fn elapsed(&self) -> Duration {
-        self.state().elapsed
-    }
-
-    /// Moves virtual time forward without recording a sleep.
-    pub fn advance(&self, by: Duration) {
-        let mut state = self.state();
-        state.elapsed = state.elapsed.saturating_add(by);
-    }
-}
-
-impl Default for FakeClock {
-    /// Wall time starts at the Unix epoch.
-    fn default() -> Self {
-        Self::new(SystemTime::UNIX_EPOCH)
-    }
-}
-
-impl Clock for FakeClock {
-    fn now(&self) -> Instant {
-        let elapsed = self.elapsed();
-        self.origin.checked_add(elapsed).unwrap_or(self.origin)
-    }
-
-    fn system_time(&self) -> SystemTime {
-        let elapsed = self.elapsed();
-        self.wall_origin
-            .checked_add(elapsed)
-            .unwrap_or(self.wall_origin)
-    }
-
-    fn sleep(&self, duration: Duration) -> SleepFuture<'_> {
-        let mut state = self.state();
-        state.sleeps.push(duration);
-        state.elapsed = state.elapsed.saturating_add(duration);
-        Box::pin(std::future::ready(()))
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Jitter
 
@@ -308,36 +242,6 @@ pub struct RandomJitter;
 impl Jitter for RandomJitter {
     fn sample(&self) -> f64 {
         rand::rng().random()
-    }
-}
-
-/// Deterministic jitter from a seeded RNG.
-#[derive(Debug)]
-pub struct SeededJitter(Mutex<StdRng>);
-
-impl SeededJitter {
-    /// Seeds the RNG.
-    pub fn new(seed: u64) -> Self {
-        Self(Mutex::new(StdRng::seed_from_u64(seed)))
-    }
-}
-
-impl Jitter for SeededJitter {
-    fn sample(&self) -> f64 {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .random()
-    }
-}
-
-/// Always the same sample: `FixedJitter(0.0)` gives the minimum delays.
-#[derive(Clone, Copy, Debug)]
-pub struct FixedJitter(pub f64);
-
-impl Jitter for FixedJitter {
-    fn sample(&self) -> f64 {
-        self.0
     }
 }
 

@@ -27,6 +27,7 @@ pub struct ETag(String);
 /// An [`ETag`] that cannot be sent as a header value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid ETag {0:?}: it must be non-empty visible ASCII")]
+#[non_exhaustive]
 pub struct InvalidETag(pub String);
 
 impl ETag {
@@ -118,6 +119,7 @@ impl PartialEq for Session {
 /// A custom property that is not what the caller asked for.
 #[derive(Debug, thiserror::Error)]
 #[error("custom property {key:?} is not the expected type: {source}")]
+#[non_exhaustive]
 pub struct CustomReadError {
     /// The property's key (`""` for the whole `custom` section).
     pub key: String,
@@ -130,6 +132,7 @@ pub struct CustomReadError {
 /// written yet, else active, else ready, else inactive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum MemberStatus {
     /// Reserved by another member or a server; the user has not joined yet (`reserved: true`).
     Reserved,

@@ -1,9 +1,13 @@
 //! Session writes with XSAPI's four write modes and typed outcomes; reads; the synchronized-update loop.
 
+use std::fmt;
+use std::future::Future;
 use std::num::NonZeroU32;
 
 use reqwest::StatusCode;
-use xbl_mpsd_api::builder::{GetSession, GetSessionByHandle, WriteSession, WriteSessionByHandle};
+use xbl_mpsd_api::builder::{
+    self as api_builder, GetSessionByHandle, WriteSession, WriteSessionByHandle,
+};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
@@ -15,6 +19,10 @@ use crate::retry::RetryMode;
 use crate::session::{ETag, Session, SessionTarget};
 
 /// How a write treats a session that does or does not exist (XSAPI's `XblMultiplayerSessionWriteMode`).
+///
+/// Exhaustive on purpose: these are XSAPI's four modes, and together they cover every precondition a
+/// session write can carry (`If-Match: <etag>`, `If-Match: *`, `If-None-Match: *`, none), so there is no
+/// fifth to add; a `match` on it needs no wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum WriteMode {
     /// Create only: `If-None-Match: *`; [`WriteOutcome::OutOfSync`] if the session exists.
@@ -46,7 +54,13 @@ impl WriteMode {
     }
 }
 
-/// What a session write did. Failures are [`Error`]s.
+/// What a session write did. Failures are [`Error`]s. `Display` names it: `created (changeNumber 1)`,
+/// `updated (changeNumber 2)`, `out of sync`, `session deleted`, `accepted (202)`.
+///
+/// Exhaustive on purpose: every answer to a write that is not an error is one of these (201, 200, 412,
+/// 204, or another 2xx), so a `match` covers them all without a wildcard arm; an answer the service might
+/// add is another status, and lands in [`Accepted`](Self::Accepted) or an [`Error`]. The struct variants
+/// are `#[non_exhaustive]` (match them with `..`), so they can carry more later.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WriteOutcome {
     /// 201: the write created the session.
@@ -56,6 +70,7 @@ pub enum WriteOutcome {
     /// 412: the precondition failed — the session changed since the ETag, exists for
     /// [`WriteMode::CreateNew`], or does not exist for [`WriteMode::UpdateExisting`]. `current` is the
     /// session as it is now when the service sent it (retry from it); nothing was written.
+    #[non_exhaustive]
     OutOfSync {
         /// The current session and its ETag, if the service sent them.
         current: Option<Box<Session>>,
@@ -65,6 +80,7 @@ pub enum WriteOutcome {
     SessionDeleted,
     /// Any other 2xx (e.g. 202): the service accepted the write. `session` is the session it sent, when
     /// the body is one.
+    #[non_exhaustive]
     Accepted {
         /// The status.
         status: StatusCode,
@@ -95,6 +111,23 @@ impl WriteOutcome {
     /// Whether the write took effect (created, updated or deleted the session).
     pub fn is_committed(&self) -> bool {
         !matches!(self, Self::OutOfSync { .. })
+    }
+}
+
+impl fmt::Display for WriteOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, session) = match self {
+            Self::Created(session) => ("created", Some(&**session)),
+            Self::Updated(session) => ("updated", Some(&**session)),
+            Self::OutOfSync { .. } => return f.write_str("out of sync"),
+            Self::SessionDeleted => return f.write_str("session deleted"),
+            Self::Accepted { status, .. } => return write!(f, "accepted ({})", status.as_u16()),
+        };
+        f.write_str(what)?;
+        match session.and_then(Session::change_number) {
+            Some(change) => write!(f, " (changeNumber {change})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -286,7 +319,7 @@ impl MpsdClient {
     /// // Merge a custom property into it.
     /// let delta = SessionDelta::new().set_custom("map", "lava")?;
     /// match client.write(&session, delta).mode(WriteMode::UpdateExisting).send().await? {
-    ///     WriteOutcome::Updated(s) => assert_eq!(s.document.change_number, Some(2)),
+    ///     WriteOutcome::Updated(s) => assert_eq!(s.change_number(), Some(2)),
     ///     other => panic!("{other:?}"),
     /// }
     /// # Ok(()) }
@@ -306,10 +339,12 @@ impl MpsdClient {
         }
     }
 
-    /// Reads a session; `None` when it does not exist (204). Retried per the policy.
+    /// Prepares a read of a session: [`send`](GetSession::send) gives it, or `None` when it does not
+    /// exist (204); [`if_none_match`](GetSession::if_none_match) makes it conditional. Retried per the
+    /// policy.
     ///
     /// ```
-    /// # use xbl_mpsd_ext::{MpsdClient, XblToken};
+    /// # use xbl_mpsd_ext::{MpsdClient, Read, SessionDelta, XblToken};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -317,32 +352,21 @@ impl MpsdClient {
     /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
     /// let session: xbl_mpsd_ext::SessionReference =
     ///     "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/nobody-here".parse()?;
-    /// assert_eq!(client.get_session(&session).await?, None);
+    /// assert_eq!(client.get_session(&session).send().await?, None);
+    ///
+    /// // Read it again only when it changed since the version at hand.
+    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
+    /// let read = client.get_session(&session).send().await?.ok_or("no session")?;
+    /// let etag = read.etag().ok_or("no ETag")?;
+    /// let again = client.get_session(&session).if_none_match(etag).send().await?;
+    /// assert_eq!(again, Read::NotModified);
     /// # Ok(()) }
     /// ```
-    pub async fn get_session(
-        &self,
-        target: impl Into<SessionTarget>,
-    ) -> Result<Option<Session>, Error> {
-        let target = target.into();
-        match self.read_session(&target, None).await? {
-            Read::Session(session) => Ok(Some(*session)),
-            Read::NoSession => Ok(None),
-            // No If-None-Match was sent: a 304 is a service error.
-            Read::NotModified => Err(Error::Service {
-                status: StatusCode::NOT_MODIFIED,
-                message: "304 without If-None-Match".into(),
-            }),
+    pub fn get_session(&self, target: impl Into<SessionTarget>) -> GetSession<'_> {
+        GetSession {
+            client: self,
+            target: target.into(),
         }
-    }
-
-    /// Reads a session unless it still has version `etag` (`If-None-Match`). Retried per the policy.
-    pub async fn get_session_if_changed(
-        &self,
-        target: impl Into<SessionTarget>,
-        etag: &ETag,
-    ) -> Result<Read, Error> {
-        self.read_session(&target.into(), Some(etag)).await
     }
 
     async fn read_session(
@@ -374,7 +398,10 @@ impl MpsdClient {
                     if let Some(etag) = etag {
                         request = request.if_none_match(etag.as_str());
                     }
-                    (request.send_untyped().await, GetSession::TYPED_STATUSES)
+                    (
+                        request.send_untyped().await,
+                        api_builder::GetSession::TYPED_STATUSES,
+                    )
                 }
             };
             let response = response.map_err(api_error)?;
@@ -405,17 +432,20 @@ impl MpsdClient {
         .await
     }
 
-    /// Changes a shared session without losing another member's write: reads it, asks `change` for a
-    /// delta against what it read, writes with that version's ETag, and on
-    /// [`WriteOutcome::OutOfSync`] starts again from the session the service returned (or a fresh
-    /// read), after a short random pause that grows with each conflict (at most 250 ms). `change` gets
-    /// `None` when the session does not exist yet (the write then creates it).
+    /// Prepares a change of a shared session that loses no other member's write: [`send`](SynchronizedUpdate::send)
+    /// reads the session, asks `change` for a delta against what it read, writes with that version's
+    /// ETag, and on [`WriteOutcome::OutOfSync`] starts again from the session the service returned (or a
+    /// fresh read), after a short random pause that grows with each conflict (at most 250 ms).
     ///
-    /// `change` may refuse: its error ends the loop at once with [`Error::UpdateAborted`], and nothing is
-    /// written in that attempt. Gives up with [`Error::SyncAttemptsExhausted`] after `attempts` writes.
+    /// `change` is called once per attempt with the session as it is now, by value (`None` when it does
+    /// not exist yet: the write then creates it), and returns a future of the delta: an `async` block
+    /// may await other work. It may refuse: its error ends the loop at once with
+    /// [`Error::UpdateAborted`], and nothing is written in that attempt. The loop gives up with
+    /// [`Error::SyncAttemptsExhausted`] after [`attempts`](SynchronizedUpdate::attempts) writes (default
+    /// [`DEFAULT_SYNC_ATTEMPTS`]).
     ///
     /// ```
-    /// use xbl_mpsd_ext::{DEFAULT_SYNC_ATTEMPTS, MpsdClient, SessionDelta, SessionReference, XblToken};
+    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
@@ -424,8 +454,8 @@ impl MpsdClient {
     /// # let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
     /// # client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
     /// // Increment a shared counter without losing anyone else's increment; refuse past round 10.
-    /// let outcome = client
-    ///     .synchronized_update(&session, DEFAULT_SYNC_ATTEMPTS, |current| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+    /// let synced = client
+    ///     .synchronized_update(&session, |current| async move {
     ///         let round: u32 = match current {
     ///             Some(s) => s.custom_property("round")?.unwrap_or(0),
     ///             None => 0,
@@ -433,32 +463,140 @@ impl MpsdClient {
     ///         if round >= 10 {
     ///             return Err("the game is over".into());
     ///         }
-    ///         Ok(SessionDelta::new().set_custom("round", &(round + 1))?)
+    ///         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+    ///             SessionDelta::new().set_custom("round", &(round + 1))?,
+    ///         )
     ///     })
+    ///     .send()
     ///     .await?;
-    /// assert!(outcome.is_committed());
+    /// assert!(synced.outcome.is_committed());
+    /// assert_eq!(synced.attempts, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn synchronized_update<F, D, E>(
+    pub fn synchronized_update<F, Fut, D, E>(
         &self,
         target: impl Into<SessionTarget>,
-        attempts: NonZeroU32,
-        mut change: F,
-    ) -> Result<WriteOutcome, Error>
+        change: F,
+    ) -> SynchronizedUpdate<'_, F>
     where
-        F: FnMut(Option<&Session>) -> Result<D, E>,
+        F: FnMut(Option<Session>) -> Fut,
+        Fut: Future<Output = Result<D, E>>,
         D: Into<MultiplayerSessionRequest>,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let target = target.into();
-        let mut current = self.get_session(target.clone()).await?;
+        SynchronizedUpdate {
+            client: self,
+            target: target.into(),
+            change,
+            attempts: DEFAULT_SYNC_ATTEMPTS,
+        }
+    }
+}
+
+/// A session read being prepared; [`send`](GetSession::send) performs it. From [`MpsdClient::get_session`].
+#[derive(Debug)]
+#[must_use = "a read does nothing until it is sent"]
+pub struct GetSession<'c> {
+    client: &'c MpsdClient,
+    target: SessionTarget,
+}
+
+impl<'c> GetSession<'c> {
+    /// Makes the read conditional (`If-None-Match: <etag>`): the session comes back only when its version
+    /// is no longer `etag`, and [`send`](GetSessionIfNoneMatch::send) answers a [`Read`].
+    pub fn if_none_match(self, etag: &ETag) -> GetSessionIfNoneMatch<'c> {
+        GetSessionIfNoneMatch {
+            client: self.client,
+            target: self.target,
+            etag: etag.clone(),
+        }
+    }
+
+    /// Reads the session; `None` when it does not exist (204).
+    pub async fn send(self) -> Result<Option<Session>, Error> {
+        match self.client.read_session(&self.target, None).await? {
+            Read::Session(session) => Ok(Some(*session)),
+            Read::NoSession => Ok(None),
+            // No If-None-Match was sent: a 304 is a service error.
+            Read::NotModified => Err(Error::Service {
+                status: StatusCode::NOT_MODIFIED,
+                message: "304 without If-None-Match".into(),
+            }),
+        }
+    }
+}
+
+/// A conditional session read being prepared; [`send`](GetSessionIfNoneMatch::send) performs it. From
+/// [`GetSession::if_none_match`].
+#[derive(Debug)]
+#[must_use = "a read does nothing until it is sent"]
+pub struct GetSessionIfNoneMatch<'c> {
+    client: &'c MpsdClient,
+    target: SessionTarget,
+    etag: ETag,
+}
+
+impl GetSessionIfNoneMatch<'_> {
+    /// Reads the session unless it still has the given version.
+    pub async fn send(self) -> Result<Read, Error> {
+        self.client
+            .read_session(&self.target, Some(&self.etag))
+            .await
+    }
+}
+
+/// A synchronized update being prepared; [`send`](SynchronizedUpdate::send) performs it. From
+/// [`MpsdClient::synchronized_update`].
+#[must_use = "a synchronized update does nothing until it is sent"]
+pub struct SynchronizedUpdate<'c, F> {
+    client: &'c MpsdClient,
+    target: SessionTarget,
+    change: F,
+    attempts: NonZeroU32,
+}
+
+impl<F> fmt::Debug for SynchronizedUpdate<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SynchronizedUpdate")
+            .field("client", self.client)
+            .field("target", &self.target)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, Fut, D, E> SynchronizedUpdate<'_, F>
+where
+    F: FnMut(Option<Session>) -> Fut,
+    Fut: Future<Output = Result<D, E>>,
+    D: Into<MultiplayerSessionRequest>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    /// The most writes to try before giving up with [`Error::SyncAttemptsExhausted`] (default
+    /// [`DEFAULT_SYNC_ATTEMPTS`]).
+    pub fn attempts(mut self, attempts: NonZeroU32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// Runs the read–change–write loop until a write is not [`WriteOutcome::OutOfSync`].
+    pub async fn send(self) -> Result<SyncOutcome, Error> {
+        let Self {
+            client,
+            target,
+            mut change,
+            attempts,
+        } = self;
+        let mut current = client.get_session(target.clone()).send().await?;
         for attempt in 0..attempts.get() {
             if attempt > 0 {
-                self.conflict_backoff(attempt).await;
+                client.conflict_backoff(attempt).await;
             }
-            let delta = change(current.as_ref()).map_err(|e| Error::UpdateAborted(e.into()))?;
             let etag = current.as_ref().and_then(|s| s.etag().cloned());
-            let outcome = self
+            let delta = change(current.take())
+                .await
+                .map_err(|e| Error::UpdateAborted(e.into()))?;
+            let outcome = client
                 .write(target.clone(), delta)
                 .mode(WriteMode::SynchronizedUpdate { etag })
                 .send()
@@ -466,9 +604,14 @@ impl MpsdClient {
             match outcome {
                 WriteOutcome::OutOfSync { current: Some(now) } => current = Some(*now),
                 WriteOutcome::OutOfSync { current: None } => {
-                    current = self.get_session(target.clone()).await?;
+                    current = client.get_session(target.clone()).send().await?;
                 }
-                committed => return Ok(committed),
+                committed => {
+                    return Ok(SyncOutcome {
+                        outcome: committed,
+                        attempts: attempt + 1,
+                    });
+                }
             }
         }
         Err(Error::SyncAttemptsExhausted {
@@ -477,8 +620,31 @@ impl MpsdClient {
     }
 }
 
-/// What a conditional read found.
+/// What a [`SynchronizedUpdate`] did: the committed write, and how many writes it took.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SyncOutcome {
+    /// The write that took effect (never [`WriteOutcome::OutOfSync`]).
+    pub outcome: WriteOutcome,
+    /// How many writes were tried, the committed one included (1 when nobody else wrote in between).
+    pub attempts: u32,
+}
+
+impl fmt::Display for SyncOutcome {
+    /// E.g. `updated (changeNumber 3) after 2 attempts`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} after {} attempt{plural}",
+            self.outcome, self.attempts
+        )
+    }
+}
+
+/// What a conditional read ([`GetSession::if_none_match`]) found.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Read {
     /// The session (it changed, or no ETag was given).
     Session(Box<Session>),
@@ -515,5 +681,46 @@ mod tests {
             WriteMode::SynchronizedUpdate { etag: None }.precondition_headers(),
             (None, Some("*"))
         );
+    }
+
+    #[test]
+    fn outcomes_display_what_happened() {
+        let mut document = xbl_mpsd_api::types::MultiplayerSession::default();
+        document.change_number = xbl_mpsd_api::Nullable::Value(1);
+        let session = || Box::new(Session::from_document(document.clone()));
+        assert_eq!(
+            WriteOutcome::Created(session()).to_string(),
+            "created (changeNumber 1)"
+        );
+        assert_eq!(
+            WriteOutcome::Updated(session()).to_string(),
+            "updated (changeNumber 1)"
+        );
+        let bare = Box::new(Session::from_document(Default::default()));
+        assert_eq!(WriteOutcome::Updated(bare).to_string(), "updated");
+        let current = Some(session());
+        assert_eq!(
+            WriteOutcome::OutOfSync { current }.to_string(),
+            "out of sync"
+        );
+        assert_eq!(WriteOutcome::SessionDeleted.to_string(), "session deleted");
+        let accepted = WriteOutcome::Accepted {
+            status: StatusCode::ACCEPTED,
+            session: None,
+        };
+        assert_eq!(accepted.to_string(), "accepted (202)");
+        let synced = SyncOutcome {
+            outcome: WriteOutcome::Updated(session()),
+            attempts: 2,
+        };
+        assert_eq!(
+            synced.to_string(),
+            "updated (changeNumber 1) after 2 attempts"
+        );
+        let first = SyncOutcome {
+            outcome: WriteOutcome::SessionDeleted,
+            attempts: 1,
+        };
+        assert_eq!(first.to_string(), "session deleted after 1 attempt");
     }
 }

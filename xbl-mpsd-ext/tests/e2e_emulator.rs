@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::{
-    Activation, ActivationKind, DEFAULT_SYNC_ATTEMPTS, HandleId, Include, MpsdClient, SessionDelta,
-    SessionReference, TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
+    Activation, ActivationKind, HandleId, Include, MpsdClient, SessionDelta, SessionReference,
+    TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
 };
 
 const HOST: &str = "2533274792693551";
@@ -123,7 +123,12 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
 
     // Both see two members.
     for client in [&host, &guest] {
-        let seen = client.get_session(&reference).await.unwrap().unwrap();
+        let seen = client
+            .get_session(&reference)
+            .send()
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(seen.member_xuids(), [xuid(HOST), xuid(GUEST)]);
         assert_eq!(seen.member_count(), 2);
     }
@@ -144,9 +149,12 @@ async fn invite_activation_join_and_leave_until_the_session_is_deleted() {
         .await
         .unwrap();
     assert_eq!(last, WriteOutcome::SessionDeleted);
-    assert_eq!(host.get_session(&reference).await.unwrap(), None);
+    assert_eq!(host.get_session(&reference).send().await.unwrap(), None);
     // The invite outlives the session: reading through it answers "no session".
-    assert_eq!(guest.get_session(handle_id(&invite)).await.unwrap(), None);
+    assert_eq!(
+        guest.get_session(handle_id(&invite)).send().await.unwrap(),
+        None
+    );
 
     emulator.shutdown().await;
 }
@@ -163,10 +171,10 @@ async fn join_through_an_activity_handle_found_by_query() {
         .await
         .unwrap();
     let found = guest
-        .query_handles(
-            handles::activities_query(&reference.scid, &[xuid(HOST)]),
-            &[Include::RelatedInfo, Include::CustomProperties],
-        )
+        .query_handles(handles::activities_query(&reference.scid, &[xuid(HOST)]))
+        .include(Include::RelatedInfo)
+        .include(Include::CustomProperties)
+        .send()
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -195,7 +203,10 @@ async fn join_through_an_activity_handle_found_by_query() {
     );
 
     // A stale handle is a typed error, not a panic.
-    host.delete_handle(handle_id(activity)).await.unwrap();
+    host.delete_handle(handle_id(activity))
+        .send()
+        .await
+        .unwrap();
     let err = guest.join_from_activation(&activation).await.unwrap_err();
     assert!(
         matches!(err, xbl_mpsd_ext::Error::HandleNotFound { .. }),
@@ -217,8 +228,8 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
         .unwrap();
 
     // Both read the same version.
-    let host_view = host.get_session(&reference).await.unwrap().unwrap();
-    let guest_view = guest.get_session(&reference).await.unwrap().unwrap();
+    let host_view = host.get_session(&reference).send().await.unwrap().unwrap();
+    let guest_view = guest.get_session(&reference).send().await.unwrap().unwrap();
     assert_eq!(host_view.etag(), guest_view.etag());
 
     // The host writes first; the guest's write against the old version is out of sync.
@@ -247,6 +258,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
         .unwrap();
     let WriteOutcome::OutOfSync {
         current: Some(current),
+        ..
     } = stale
     else {
         panic!("expected OutOfSync with the current session, got {stale:?}")
@@ -255,7 +267,7 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
 
     // The helper retries from the current session and keeps the host's write.
     let recovered = guest
-        .synchronized_update(&reference, DEFAULT_SYNC_ATTEMPTS, |session| {
+        .synchronized_update(&reference, |session| {
             let map = session.and_then(|s| {
                 s.document
                     .properties
@@ -266,13 +278,19 @@ async fn a_synchronized_update_that_conflicts_recovers_without_losing_either_wri
                     .cloned()
             });
             assert_eq!(map, Some(json!("lava")), "the change sees the host's write");
-            Ok::<_, std::convert::Infallible>(delta(
+            std::future::ready(Ok::<_, std::convert::Infallible>(delta(
                 json!({"properties": {"custom": {"ready": [GUEST]}}}),
-            ))
+            )))
         })
+        .send()
         .await
         .unwrap();
+    assert_eq!(
+        recovered.attempts, 1,
+        "the first write already had the current ETag"
+    );
     let custom = recovered
+        .outcome
         .session()
         .and_then(|s| s.document.properties.as_ref()?.custom.as_ref().cloned())
         .unwrap();
@@ -295,7 +313,7 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
         .document
         .unwrap();
     let handle = handle_id(&activity);
-    let before = host.get_session(handle).await.unwrap().unwrap();
+    let before = host.get_session(handle).send().await.unwrap().unwrap();
     let first_change = before.change_number().unwrap();
 
     let attempts = NonZeroU32::new(10_000).unwrap();
@@ -306,14 +324,23 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
                 for update in 0..UPDATES {
                     let key = format!("t{task}-u{update}");
                     let outcome = client
-                        .synchronized_update(handle, attempts, |_| {
-                            Ok::<_, std::convert::Infallible>(delta(
-                                json!({"properties": {"custom": {key.clone(): task}}}),
-                            ))
+                        .synchronized_update(handle, |_| {
+                            let key = key.clone();
+                            async move {
+                                Ok::<_, std::convert::Infallible>(delta(
+                                    json!({"properties": {"custom": {key: task}}}),
+                                ))
+                            }
                         })
+                        .attempts(attempts)
+                        .send()
                         .await
                         .unwrap();
-                    assert!(matches!(outcome, WriteOutcome::Updated(_)), "{outcome:?}");
+                    assert!(
+                        matches!(outcome.outcome, WriteOutcome::Updated(_)),
+                        "{outcome:?}"
+                    );
+                    assert!(outcome.attempts <= attempts.get(), "{outcome:?}");
                 }
             })
         })
@@ -322,7 +349,7 @@ async fn concurrent_synchronized_updates_through_one_handle_lose_no_write() {
         task.await.unwrap();
     }
 
-    let after = host.get_session(handle).await.unwrap().unwrap();
+    let after = host.get_session(handle).send().await.unwrap().unwrap();
     let custom = after
         .document
         .properties

@@ -313,7 +313,7 @@ fn assert_transport(error: &Error, cause: &str) {
 async fn a_truncated_body_is_a_transport_error_and_a_get_is_retried() {
     let server = Server::start(|_, _| Reply::Raw(truncated_session())).await;
     let (client, clock) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert_transport(&error, "connection closed before the answer was complete");
     assert_eq!(server.requests().len(), ATTEMPTS as usize);
     assert_eq!(
@@ -330,7 +330,7 @@ async fn a_get_recovers_when_a_retry_gets_the_whole_body() {
     })
     .await;
     let (client, _) = client_for(&server);
-    let session = client.get_session(handle()).await.unwrap().unwrap();
+    let session = client.get_session(handle()).send().await.unwrap().unwrap();
     assert_eq!(session.change_number(), Some(1));
     assert_eq!(server.requests().len(), 2);
 }
@@ -358,7 +358,7 @@ async fn an_invalid_success_body_is_invalid_response_and_not_retried() {
         })
         .await;
         let (client, _) = client_for(&server);
-        let error = client.get_session(handle()).await.unwrap_err();
+        let error = client.get_session(handle()).send().await.unwrap_err();
         assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
         assert_eq!(server.requests().len(), 1);
     }
@@ -377,7 +377,7 @@ async fn a_body_over_the_limit_is_response_too_large_and_not_retried() {
     .await;
     let (builder, _) = builder(&server);
     let client = builder.max_response_bytes(1024).build().unwrap();
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     // The declared length is over the limit: the body is refused before it is read.
     assert!(
         matches!(&error, Error::ResponseTooLarge(e) if e.limit == 1024 && e.declared.is_some()),
@@ -393,7 +393,7 @@ async fn an_endless_body_stops_at_the_limit() {
     let server = Server::start(|_, _| endless(64 * 1024)).await;
     let (builder, _) = builder(&server);
     let client = builder.max_response_bytes(1 << 20).build().unwrap();
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::ResponseTooLarge(e) if e.limit == 1 << 20 && e.declared.is_none()),
         "{error:?}"
@@ -405,7 +405,7 @@ async fn an_endless_body_stops_at_the_limit() {
         "{error}"
     );
     // A handle read and a handle query go through the same cap.
-    let error = client.get_handle(handle()).await.unwrap_err();
+    let error = client.get_handle(handle()).send().await.unwrap_err();
     assert!(matches!(error, Error::ResponseTooLarge(_)), "{error:?}");
 }
 
@@ -443,7 +443,7 @@ async fn a_huge_declared_length_fails_at_once() {
     })
     .await;
     let (client, _) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::ResponseTooLarge(e) if e.declared == Some(2_147_483_648)),
         "{error:?}"
@@ -490,7 +490,7 @@ async fn an_oversized_412_session_and_error_text_are_bounded_too() {
     let (client, _) = client_for(&server);
     let error = put(&client).await.unwrap_err();
     assert!(
-        matches!(&error, Error::BadRequest { message } if message.len() < 5000),
+        matches!(&error, Error::BadRequest { message, .. } if message.len() < 5000),
         "{error:?}"
     );
 }
@@ -506,7 +506,7 @@ async fn a_reset_mid_answer_is_retried_for_a_get_and_not_for_a_write() {
     };
     let server = Server::start(move |_, _| reset()).await;
     let (client, _) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
     assert_eq!(server.requests().len(), ATTEMPTS as usize);
 
@@ -521,7 +521,7 @@ async fn a_reset_mid_answer_is_retried_for_a_get_and_not_for_a_write() {
 async fn a_reset_before_the_answer_names_the_cause_and_a_get_is_retried() {
     let server = Server::start(|_, _| Reply::RawThenReset(Vec::new())).await;
     let (client, _) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     let text = error.to_string();
     assert!(
         text.starts_with("transport error (connection reset)")
@@ -542,7 +542,7 @@ async fn a_refused_connection_names_the_cause() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert_transport(&error, "connection refused");
     assert!(error.to_string().contains("Connection refused"), "{error}");
 }
@@ -564,7 +564,7 @@ async fn a_slow_body_times_out_names_the_cause_and_a_get_is_retried() {
     let (builder, _) = builder(&server);
     let client = builder.timeout(Duration::from_millis(300)).build().unwrap();
     let started = Instant::now();
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert_transport(&error, "timed out");
     assert_eq!(server.requests().len(), ATTEMPTS as usize);
     assert!(started.elapsed() < Duration::from_secs(5), "bounded");
@@ -574,7 +574,7 @@ async fn a_slow_body_times_out_names_the_cause_and_a_get_is_retried() {
 async fn an_answer_that_is_not_http_is_a_permanent_transport_error() {
     let server = Server::start(|_, _| Reply::Raw(b"SSH-2.0-OpenSSH_9.6\r\n\r\n".to_vec())).await;
     let (client, _) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert_transport(&error, "request failed");
     assert_eq!(server.requests().len(), 1);
 }
@@ -591,7 +591,7 @@ async fn a_429_then_503_with_retry_after_are_retried_on_the_service_schedule() {
     })
     .await;
     let (client, clock) = client_for(&server);
-    assert!(client.get_session(handle()).await.unwrap().is_some());
+    assert!(client.get_session(handle()).send().await.unwrap().is_some());
     assert_eq!(server.requests().len(), 3);
     // max(backoff, Retry-After): max(2 s, 3 s), max(4 s, 7 s).
     assert_eq!(
@@ -605,7 +605,7 @@ async fn a_429_that_persists_ends_in_throttled_after_the_attempts() {
     let server =
         Server::start(|_, _| Reply::Raw(http(429, &[("retry-after", "1")], b"slow down"))).await;
     let (client, _) = client_for(&server);
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::Throttled { message, .. } if message == "slow down"),
         "{error:?}"
@@ -629,7 +629,7 @@ async fn a_500_on_a_post_is_not_retried_unless_the_call_opts_in() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&error, Error::Service { status, message } if *status == 500 && message == "oops"),
+        matches!(&error, Error::Service { status, message, .. } if *status == 500 && message == "oops"),
         "{error:?}"
     );
     assert_eq!(server.requests().len(), 1);
@@ -655,8 +655,8 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
     // `Refresh` a fresh one (the cache is not updated).
     let provider = FnTokenProvider::new(|request: TokenRequest| async move {
         let token = match request {
-            TokenRequest::Current => "cached-token",
             TokenRequest::Refresh { .. } => "fresh-token",
+            _ => "cached-token",
         };
         Ok(XblToken::new("123", token)?)
     });
@@ -673,7 +673,7 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
         .token_provider(provider)
         .build()
         .unwrap();
-    assert!(client.get_session(handle()).await.unwrap().is_some());
+    assert!(client.get_session(handle()).send().await.unwrap().is_some());
     let sent: Vec<_> = server
         .requests()
         .iter()
@@ -684,7 +684,7 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
         ["XBL3.0 x=123;cached-token", "XBL3.0 x=123;fresh-token"]
     );
     // The next call sends the refreshed token at once.
-    assert!(client.get_session(handle()).await.unwrap().is_some());
+    assert!(client.get_session(handle()).send().await.unwrap().is_some());
     assert_eq!(server.requests().len(), 3);
     assert_eq!(
         server.requests()[2].header("authorization"),
@@ -696,8 +696,8 @@ async fn a_401_refreshes_and_the_refreshed_token_is_sent() {
 async fn a_401_that_persists_after_the_refresh_is_access_denied() {
     let provider = FnTokenProvider::new(|request: TokenRequest| async move {
         let token = match request {
-            TokenRequest::Current => "cached-token",
             TokenRequest::Refresh { .. } => "fresh-token",
+            _ => "cached-token",
         };
         Ok(XblToken::new("123", token)?)
     });
@@ -707,7 +707,7 @@ async fn a_401_that_persists_after_the_refresh_is_access_denied() {
         .token_provider(provider)
         .build()
         .unwrap();
-    let error = client.get_session(handle()).await.unwrap_err();
+    let error = client.get_session(handle()).send().await.unwrap_err();
     assert!(
         matches!(&error, Error::AccessDenied { status, .. } if *status == 401),
         "{error:?}"
@@ -726,11 +726,11 @@ async fn redirects_are_not_followed_and_are_a_typed_error() {
         let (client, _) = client_for(&server);
         let error = put(&client).await.unwrap_err();
         assert!(
-            matches!(&error, Error::Redirect { status: s, location: Some(l) }
+            matches!(&error, Error::Redirect { status: s, location: Some(l), .. }
                 if s.as_u16() == status && l.starts_with(&elsewhere.url)),
             "{status}: {error:?}"
         );
-        let error = client.get_session(handle()).await.unwrap_err();
+        let error = client.get_session(handle()).send().await.unwrap_err();
         assert!(matches!(error, Error::Redirect { .. }), "{error:?}");
         assert_eq!(server.requests().len(), 2, "not retried");
     }

@@ -57,10 +57,11 @@ async fn next_matching(
 
 async fn activity_handles(client: &MpsdClient) -> usize {
     client
-        .query_handles(
-            handles::activities_query(&SCID.parse().unwrap(), &[xuid(HOST)]),
-            &[],
-        )
+        .query_handles(handles::activities_query(
+            &SCID.parse().unwrap(),
+            &[xuid(HOST)],
+        ))
+        .send()
         .await
         .unwrap()
         .len()
@@ -92,7 +93,7 @@ async fn a_hosted_session_reports_joins_survives_drops_and_deletion_and_closes_c
     assert_eq!(session.visibility(), Some(&Visibility::OPEN));
     let activity = hosted.handles();
     assert_eq!(activity.len(), 1);
-    let document = host.get_handle(activity[0]).await.unwrap();
+    let document = host.get_handle(activity[0]).send().await.unwrap();
     assert_eq!(document.type_.kind(), HandleTypeKind::Activity);
     assert_eq!(document.session_ref(), Some(&reference));
 
@@ -142,7 +143,7 @@ async fn a_hosted_session_reports_joins_survives_drops_and_deletion_and_closes_c
     // The host's RTA connection drops: the client reconnects and `connection` is written again.
     assert_eq!(emulator.rta().disconnect_user(xuid(HOST).get()), 1);
     next_matching(&mut hosted, |e| matches!(e, HostEvent::Reconnected)).await;
-    let now = host.get_session(&reference).await.unwrap().unwrap();
+    let now = host.get_session(&reference).send().await.unwrap().unwrap();
     assert_eq!(
         now.member_status(xuid(HOST)),
         Some(xbl_mpsd_ext::MemberStatus::Active)
@@ -154,7 +155,7 @@ async fn a_hosted_session_reports_joins_survives_drops_and_deletion_and_closes_c
         .send()
         .await
         .unwrap();
-    assert_eq!(host.get_session(&reference).await.unwrap(), None);
+    assert_eq!(host.get_session(&reference).send().await.unwrap(), None);
     let HostEvent::Recreated { session } =
         next_matching(&mut hosted, |e| matches!(e, HostEvent::Recreated { .. })).await
     else {
@@ -174,7 +175,7 @@ async fn a_hosted_session_reports_joins_survives_drops_and_deletion_and_closes_c
 
     // Close: the host leaves (the session is deleted) and the handles are gone.
     hosted.close().await.unwrap();
-    assert_eq!(host.get_session(&reference).await.unwrap(), None);
+    assert_eq!(host.get_session(&reference).send().await.unwrap(), None);
     assert_eq!(activity_handles(&host).await, 0);
     emulator.shutdown().await;
 }

@@ -29,6 +29,7 @@ fn lobby(name: &str) -> SessionReference {
 async fn read(client: &MpsdClient, reference: &SessionReference) -> Session {
     client
         .get_session(reference)
+        .send()
         .await
         .unwrap()
         .expect("the session exists")

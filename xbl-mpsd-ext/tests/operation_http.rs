@@ -133,7 +133,7 @@ async fn a_404_on_a_handle_path_is_handle_not_found_and_invalid_input_is_an_inva
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::HandleNotFound { message } if message == "no such handle"),
+        matches!(&err, Error::HandleNotFound { message, .. } if message == "no such handle"),
         "{err:?}"
     );
     // A builder missing its required path parameter never reaches the network.
@@ -215,13 +215,15 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
         .await
         .unwrap();
     assert!(
-        matches!(&outcome, WriteOutcome::Accepted { status, session: None } if *status == 202),
+        matches!(&outcome, WriteOutcome::Accepted { status, session: None, .. } if *status == 202),
         "{outcome:?}"
     );
     assert!(outcome.is_committed());
     assert_eq!(
         client
-            .get_session_if_changed(handle(), &ETag::new("E").unwrap())
+            .get_session(handle())
+            .if_none_match(&ETag::new("E").unwrap())
+            .send()
             .await
             .unwrap(),
         Read::NoSession
@@ -239,13 +241,13 @@ async fn unknown_successes_of_the_wrapped_calls_are_successes() {
         "type": "activity", "scid": SCID, "owners": {"xuids": ["2533274792693551"]}
     }))
     .unwrap();
-    assert!(client.query_handles(query, &[]).await.unwrap().is_empty());
-    let document = client.get_handle(handle()).await.unwrap();
+    assert!(client.query_handles(query).send().await.unwrap().is_empty());
+    let document = client.get_handle(handle()).send().await.unwrap();
     assert_eq!(
         document.id.as_ref().map(ToString::to_string).as_deref(),
         Some(HANDLE)
     );
-    client.delete_handle(handle()).await.unwrap();
+    client.delete_handle(handle()).send().await.unwrap();
 }
 
 #[tokio::test]

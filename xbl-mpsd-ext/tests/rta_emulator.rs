@@ -55,7 +55,9 @@ async fn session(host: &MpsdClient, name: &str) -> SessionReference {
             .parse()
             .unwrap();
     let body = json!({
-        "constants": {"system": {"capabilities": {"connectionRequiredForActiveMembers": true}}},
+        // Inactive members stay (the 107 default, 0, would remove a member whose socket drops at once).
+        "constants": {"system": {"capabilities": {"connectionRequiredForActiveMembers": true},
+                                 "inactiveRemovalTimeout": null}},
         "members": {"me": {"constants": {"system": {"xuid": HOST, "initialize": false}},
                            "properties": {"system": {"active": true}}}}
     });
@@ -232,7 +234,7 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
     assert_ne!(connection_id, before);
     assert_eq!(subscriptions.connection_id().as_ref(), Some(&connection_id));
     assert_eq!(subscriptions.rta().state(), ConnectionState::Connected);
-    let stored = host.get_session(&reference).await.unwrap().unwrap();
+    let stored = host.get_session(&reference).send().await.unwrap().unwrap();
     assert_eq!(
         member_system(&stored, HOST)["connection"],
         json!(connection_id)
@@ -385,7 +387,7 @@ async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     guest_rta.close();
     let tap = next_tap(&mut host_watch).await;
     assert!(tap.change_number > before);
-    let fresh = host.get_session(&reference).await.unwrap().unwrap();
+    let fresh = host.get_session(&reference).send().await.unwrap().unwrap();
     assert_eq!(member_system(&fresh, GUEST)["active"], json!(false));
     assert_eq!(member_system(&fresh, HOST)["active"], json!(true));
     assert_eq!(fresh.change_number(), Some(tap.change_number));

@@ -229,7 +229,7 @@ async fn clear_activity_deletes_the_one_activity_and_says_when_there_is_none() {
         .unwrap();
     assert_eq!(cleared, ActivityCleared::Cleared(activity));
     assert_eq!(cleared.deleted(), [activity]);
-    let error = friend.get_handle(activity).await.unwrap_err();
+    let error = friend.get_handle(activity).send().await.unwrap_err();
     assert!(matches!(error, Error::HandleNotFound { .. }), "{error:?}");
     let again = friend
         .clear_activity(SCID.parse().unwrap(), xuid(FRIEND))
@@ -273,7 +273,7 @@ async fn invites_answer_per_invitee_and_a_failure_names_its_invitee() {
     assert_eq!(sent, invitees);
     for result in &results[..2] {
         let id = result.handle_id().expect("sent");
-        let handle = host.get_handle(id).await.unwrap();
+        let handle = host.get_handle(id).send().await.unwrap();
         assert_eq!(handle.invited(), Some(result.invitee));
         let attributes = handle.invite_attributes.as_ref().unwrap();
         assert_eq!(

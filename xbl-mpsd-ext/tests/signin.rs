@@ -246,7 +246,8 @@ async fn a_401_from_mpsd_renews_the_token_once_and_retries_with_the_new_one() {
     s.mock.revoke_xsts_tokens();
     // A read is retried after the refresh; the new token is sent and accepted.
     let read = client
-        .get_session(&session("after-401"))
+        .get_session(session("after-401"))
+        .send()
         .await
         .unwrap()
         .unwrap();
@@ -287,7 +288,8 @@ async fn title_path_device_token_sisu_and_a_persisted_proof_key() {
     let resumed = s.provider(config.clone());
     let client = s.client(&resumed);
     client
-        .get_session(&session("title"))
+        .get_session(session("title"))
+        .send()
         .await
         .unwrap()
         .unwrap();

@@ -55,7 +55,7 @@ async fn trace_level_logs_of_a_retried_call_never_contain_the_token() {
         .build()
         .unwrap();
     let handle: HandleId = "7a4d0a99-4e23-4eba-9894-5173cf123fb4".parse().unwrap();
-    assert_eq!(client.get_session(handle).await.unwrap(), None);
+    assert_eq!(client.get_session(handle).send().await.unwrap(), None);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(

@@ -91,7 +91,7 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
         yaml_serde::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
     let mut input = transform::generation_input(&spec)?;
     // One typed success per operation, then a check that names any operation progenitor cannot take.
-    crate::validate::prepare(&mut input)?;
+    crate::success::prepare(&mut input)?;
     let open_enums = enums::open_enums(&spec)?;
     let map_keys = postprocess::map_keys(&spec)?;
     let settings = settings(&spec, &open_enums)?;

@@ -632,7 +632,7 @@ mod tests {
             m.apply(&mut spec).unwrap();
         }
         let mut input = crate::transform::generation_input(&spec).unwrap();
-        crate::validate::prepare(&mut input).unwrap();
+        crate::success::prepare(&mut input).unwrap();
     }
 
     #[test]

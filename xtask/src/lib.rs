@@ -7,6 +7,7 @@
 //! for callers; `cargo xtask evolve` proves that
 //! additive spec changes compile unchanged.
 
+pub mod change;
 pub mod codegen;
 pub mod enums;
 pub mod evolve;

@@ -619,7 +619,36 @@ fn nullable_setters(item: &mut syn::ItemImpl, nullable: &BTreeMap<String, BTreeM
     }
 }
 
+/// `schemars::JsonSchema` is derived only with the `schemars` feature of `xbl-mpsd-api` (the CLI's `schema`
+/// command turns it on): `#[derive(…, schemars::JsonSchema)]` becomes the same derive without it plus
+/// `#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`, so a program that only calls MPSD does
+/// not compile the schema code of every type.
+fn schema_derive_behind_feature(attrs: &mut Vec<Attribute>) {
+    let mut found = false;
+    for attr in attrs.iter_mut() {
+        if !attr.path().is_ident("derive") {
+            continue;
+        }
+        let Ok(paths) = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let is_schema = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "JsonSchema");
+        if !paths.iter().any(is_schema) {
+            continue;
+        }
+        found = true;
+        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
+        *attr = parse_quote!(#[derive(#(#kept),*)]);
+    }
+    if found {
+        attrs.push(parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]));
+    }
+}
+
 fn struct_attributes(s: &mut ItemStruct) {
+    schema_derive_behind_feature(&mut s.attrs);
     let Fields::Named(fields) = &s.fields else {
         return;
     };

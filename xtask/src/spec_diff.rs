@@ -40,41 +40,7 @@ use serde_json::{Map, Value};
 
 use crate::validate::{METHODS, operation_label, resolve};
 
-/// Whether a change breaks callers of the generated code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
-    /// Breaks existing callers (compile error or a call that now fails).
-    Breaking,
-    /// Existing callers compile and behave as before (an addition, or a compatible removal).
-    Additive,
-}
-
-impl fmt::Display for Class {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `pad`, so that `{:<9}` aligns the lists.
-        f.pad(match self {
-            Self::Breaking => "breaking",
-            Self::Additive => "additive",
-        })
-    }
-}
-
-/// One change.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Change {
-    /// Breaking or additive.
-    pub class: Class,
-    /// Where: an operation (`PUT /path (operationId)`) or a schema (`schema Name.field`).
-    pub location: String,
-    /// What changed.
-    pub what: String,
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:<9} {}: {}", self.class, self.location, self.what)
-    }
-}
+pub use crate::change::{Change, Class};
 
 /// Every change between two specs, breaking first.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -85,6 +85,21 @@ pub fn one_typed_success(spec: &mut Value) -> Vec<RawSuccess> {
     changed
 }
 
+/// The steps codegen runs on the transformed spec before progenitor: [`one_typed_success`],
+/// then [`crate::validate::check`]. Prints which statuses became raw successes.
+pub fn prepare(input: &mut Value) -> anyhow::Result<()> {
+    for raw in crate::success::one_typed_success(input) {
+        eprintln!(
+            "note: {}: {} is typed; {} arrive raw (several JSON success schemas)",
+            raw.operation,
+            raw.typed,
+            raw.raw.join(", ")
+        );
+    }
+    crate::validate::check(input)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

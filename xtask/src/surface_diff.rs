@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use syn::{Fields, Item};
 
-use crate::spec_diff::{Change, Class};
+use crate::change::{Change, Class};
 
 /// `struct → field → type` of the `types` module (builders left out: they follow their structs).
 fn surface(source: &str) -> Result<BTreeMap<String, BTreeMap<String, String>>> {

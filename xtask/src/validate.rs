@@ -362,21 +362,6 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// The steps codegen runs on the transformed spec before progenitor: [`crate::success::one_typed_success`],
-/// then [`check`]. Prints which statuses became raw successes.
-pub fn prepare(input: &mut Value) -> anyhow::Result<()> {
-    for raw in crate::success::one_typed_success(input) {
-        eprintln!(
-            "note: {}: {} is typed; {} arrive raw (several JSON success schemas)",
-            raw.operation,
-            raw.typed,
-            raw.raw.join(", ")
-        );
-    }
-    check(input)?;
-    Ok(())
-}
-
 /// Adds the failing operation to a generation error: generates each operation of `input` alone with
 /// `generate` (panics caught and silenced) and names the first that fails, with its reason.
 pub fn name_failing_operation(

@@ -65,6 +65,11 @@ impl Members {
         self.0.iter_mut().map(|(_, member)| member)
     }
 
+    /// `(index, member)` in index order, to change.
+    pub(crate) fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&u32, &mut Arc<Member>)> {
+        self.0.iter_mut().map(|(index, member)| (&*index, member))
+    }
+
     /// How many members there are.
     pub(crate) fn len(&self) -> usize {
         self.0.len()

@@ -4,6 +4,7 @@ pub(crate) mod bag;
 pub(crate) mod members;
 pub(crate) mod merge;
 pub(crate) mod render;
+pub(crate) mod timers;
 pub(crate) mod validate;
 pub(crate) mod write;
 
@@ -35,6 +36,16 @@ fn default_constants_system() -> Map<String, Value> {
         Value::Object(map) => map,
         _ => Map::new(),
     }
+}
+
+/// `{system: <the 107 defaults>}`: the constants a session starts from before its template and creator.
+pub(crate) fn default_constants() -> Map<String, Value> {
+    let mut constants = Map::new();
+    constants.insert(
+        "system".to_owned(),
+        Value::Object(default_constants_system()),
+    );
+    constants
 }
 
 /// An empty property bag `{system: {}, custom: {}}`.
@@ -69,6 +80,18 @@ pub(crate) enum Visibility {
     Private,
     /// Readable but not joinable.
     Visible,
+}
+
+/// The entry of `member`'s user in `other` (looked up at the same index first: indices do not move).
+pub(crate) fn counterpart<'a>(
+    other: &'a Session,
+    index: u32,
+    member: &Member,
+) -> Option<&'a Arc<Member>> {
+    match other.members.get(&index) {
+        Some(found) if found.xuid == member.xuid => Some(found),
+        _ => other.members.values().find(|m| m.xuid == member.xuid),
+    }
 }
 
 /// What the emulator reads from a member's properties on every write or commit, cached whenever they are set.
@@ -121,6 +144,13 @@ pub(crate) struct Member {
     pub(crate) active_title_id: Option<String>,
     /// Join (or reservation) time.
     pub(crate) join_time: DateTime<Utc>,
+    /// Since when the member is in its current state (reserved, inactive, ready, active): its timers count from
+    /// here.
+    pub(crate) state_since: DateTime<Utc>,
+    /// `initializationEpisode`: the initialization episode the member takes part in (or waits for).
+    pub(crate) episode: Option<u32>,
+    /// `initializationFailure`: why the member failed initialization.
+    pub(crate) failure: Option<Box<str>>,
     /// The rendered entry, once a session large enough to keep it was rendered.
     rendered: RenderCache,
 }
@@ -173,6 +203,9 @@ impl Member {
             reserved,
             active_title_id,
             join_time,
+            state_since: join_time,
+            episode: None,
+            failure: None,
             rendered: RenderCache::default(),
         }
     }
@@ -214,7 +247,8 @@ struct ConstantFacts {
     max_members: u64,
     large: bool,
     connection_required: bool,
-    deleted_when_empty: bool,
+    timeouts: timers::Timeouts,
+    init: Option<timers::InitConfig>,
 }
 
 impl ConstantFacts {
@@ -237,7 +271,8 @@ impl ConstantFacts {
                 .unwrap_or(validate::MAX_MEMBERS_NORMAL),
             large: capability("large"),
             connection_required: capability("connectionRequiredForActiveMembers"),
-            deleted_when_empty: constant("sessionEmptyTimeout").and_then(Value::as_u64) == Some(0),
+            timeouts: timers::Timeouts::of(system(constants)),
+            init: timers::InitConfig::of(system(constants)),
         }
     }
 }
@@ -275,6 +310,14 @@ pub(crate) struct Session {
     pub(crate) search_handle: Option<Uuid>,
     /// XUIDs of accepted members who left; they may rejoin a `locked` session.
     pub(crate) former_members: BTreeSet<u64>,
+    /// `nextTimer`: the earliest pending timer (computed whenever the session is committed).
+    pub(crate) next_timer: Option<DateTime<Utc>>,
+    /// Since when the session has no member (`sessionEmptyTimeout` counts from here).
+    pub(crate) empty_since: Option<DateTime<Utc>>,
+    /// `initializing`, while member initialization runs (or after episode 1 failed).
+    pub(crate) initializing: Option<timers::Initializing>,
+    /// The number of initialization episodes started so far.
+    pub(crate) episodes: u32,
 }
 
 impl Session {
@@ -301,6 +344,10 @@ impl Session {
             next_index: 0,
             search_handle: None,
             former_members: BTreeSet::new(),
+            next_timer: None,
+            empty_since: None,
+            initializing: None,
+            episodes: 0,
         }
     }
 
@@ -373,7 +420,12 @@ impl Session {
 
     /// Whether an empty session is deleted at once (`sessionEmptyTimeout` is 0).
     pub(crate) fn deleted_when_empty(&self) -> bool {
-        self.facts.deleted_when_empty
+        self.facts.timeouts.empty == Some(0)
+    }
+
+    /// Whether a timeout is stored as `null` (infinite): the rendering leaves such keys out.
+    pub(crate) fn has_null_timeout(&self) -> bool {
+        self.facts.timeouts.any_null
     }
 
     /// `constants.system.inviteProtocol`.

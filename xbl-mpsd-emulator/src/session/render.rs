@@ -5,6 +5,9 @@
 use chrono::{DateTime, Datelike as _, Timelike as _, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use serde_json::{Map, Value};
+
+use super::timers::{Initializing, TIMEOUT_KEYS};
 use super::{Member, Session};
 use crate::model::timestamp;
 
@@ -149,6 +152,32 @@ impl Serialize for MembersInfo<'_> {
     }
 }
 
+/// `initializing`.
+struct InitializingView<'a>(&'a Initializing);
+
+impl Serialize for InitializingView<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("stage", self.0.stage.as_str())?;
+        map.serialize_entry("stageStartTime", &Timestamp(self.0.stage_start))?;
+        map.serialize_entry("episode", &self.0.episode)?;
+        map.end()
+    }
+}
+
+/// The session's constants without the timeouts stored as `null`.
+fn without_null_timeouts(session: &Session) -> Map<String, Value> {
+    let mut constants = session.constants().to_map();
+    if let Some(Value::Object(system)) = constants.get_mut("system") {
+        for key in TIMEOUT_KEYS {
+            if system.get(key).is_some_and(Value::is_null) {
+                system.shift_remove(key);
+            }
+        }
+    }
+    constants
+}
+
 /// One member entry but its `next` field.
 struct MemberHead<'a>(&'a Member);
 
@@ -166,6 +195,12 @@ impl Serialize for MemberHead<'_> {
             map.serialize_entry("activeTitleId", title)?;
         }
         map.serialize_entry("joinTime", &Timestamp(member.join_time))?;
+        if let Some(episode) = member.episode {
+            map.serialize_entry("initializationEpisode", &episode)?;
+        }
+        if let Some(failure) = &member.failure {
+            map.serialize_entry("initializationFailure", failure)?;
+        }
         map.end()
     }
 }
@@ -185,11 +220,22 @@ impl Serialize for Head<'_, '_> {
             map.serialize_entry("searchHandle", search)?;
         }
         map.serialize_entry("startTime", &Timestamp(session.start_time))?;
+        if let Some(next_timer) = session.next_timer {
+            map.serialize_entry("nextTimer", &Timestamp(next_timer))?;
+        }
+        if let Some(init) = &session.initializing {
+            map.serialize_entry("initializing", &InitializingView(init))?;
+        }
         map.serialize_entry("membersInfo", &MembersInfo(session))?;
         if let Some(role_types) = &session.role_types {
             map.serialize_entry("roleTypes", role_types)?;
         }
-        map.serialize_entry("constants", session.constants())?;
+        if session.has_null_timeout() {
+            // An infinite (`null`) timeout is left out: XSAPI fails to parse a session with a `null` timeout.
+            map.serialize_entry("constants", &without_null_timeouts(session))?;
+        } else {
+            map.serialize_entry("constants", session.constants())?;
+        }
         map.serialize_entry("properties", &session.properties)?;
         if let Some(servers) = &session.servers {
             map.serialize_entry("servers", servers)?;
@@ -242,6 +288,9 @@ mod tests {
             doc.insert("searchHandle".to_owned(), json!(search.to_string()));
         }
         doc.insert("startTime".to_owned(), json!(timestamp(session.start_time)));
+        if let Some(next_timer) = session.next_timer {
+            doc.insert("nextTimer".to_owned(), json!(timestamp(next_timer)));
+        }
         let first = session.members.keys().next().copied();
         doc.insert(
             "membersInfo".to_owned(),
@@ -307,6 +356,7 @@ mod tests {
                 &reference,
                 body.as_object().unwrap(),
                 &ctx,
+                &crate::templates::Template::empty(),
             ) {
                 Ok(Applied::Stored { session, .. }) => current = Some(*session),
                 other => panic!("write {step} was not stored: {other:?}"),

@@ -411,9 +411,47 @@ pub(crate) fn session_constants(system: &Map<String, Value>) -> ApiResult<()> {
         |item| item.as_str().and_then(parse_xuid).is_some(),
     )?;
     opt_string(system, "inviteProtocol", PATH)?;
-    if large && field(system, "memberInitialization").is_some() {
-        return Err(ApiError::bad_request(
-            "constants.system.memberInitialization is not allowed on large sessions",
+    if let Some(init) = field(system, "memberInitialization").and_then(Value::as_object) {
+        if large {
+            return Err(ApiError::bad_request(
+                "constants.system.memberInitialization is not allowed on large sessions",
+            ));
+        }
+        member_initialization(init, system)?;
+    }
+    Ok(())
+}
+
+/// Checks `constants.system.memberInitialization` (DOCS `live-session-template-constants.md`; the evaluation
+/// and threshold rules from `live-xbox-multiplayer-session-directory.md`).
+fn member_initialization(init: &Map<String, Value>, system: &Map<String, Value>) -> ApiResult<()> {
+    const PATH: &str = "constants.system.memberInitialization";
+    for key in [
+        "joinTimeout",
+        "measurementTimeout",
+        "evaluationTimeout",
+        "membersNeededToStart",
+    ] {
+        if field(init, key).is_some_and(|value| !non_negative_int64(value)) {
+            return Err(fail(PATH, key, "a non-negative integer"));
+        }
+    }
+    let external = field(init, "externalEvaluation").and_then(Value::as_bool) == Some(true);
+    if field(init, "evaluationTimeout").is_some() && !external {
+        return Err(ApiError::bad_request(format!(
+            "{PATH}.evaluationTimeout can only be set when externalEvaluation is true"
+        )));
+    }
+    let max = field(system, "maxMembersCount")
+        .and_then(Value::as_u64)
+        .unwrap_or(MAX_MEMBERS_NORMAL);
+    if let Some(needed) = field(init, "membersNeededToStart").and_then(Value::as_u64)
+        && needed > max
+    {
+        return Err(fail(
+            PATH,
+            "membersNeededToStart",
+            &format!("at most maxMembersCount ({max})"),
         ));
     }
     Ok(())

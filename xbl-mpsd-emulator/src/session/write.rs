@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::merge::{constant_change, merge, merge_into_slot};
+use super::timers;
 use super::validate::{self, bag, member_patch, object};
 use super::{Bag, Member, Session, Visibility, empty_bag, repair_bag, system};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{SessionRef, parse_xuid};
+use crate::templates::Template;
 
 /// Top-level fields a client may write.
 const WRITABLE: &[&str] = &["constants", "properties", "members", "servers", "roleTypes"];
@@ -67,6 +69,7 @@ pub(crate) fn apply(
     reference: &SessionRef,
     body: &Map<String, Value>,
     ctx: &WriteContext,
+    template: &Template,
 ) -> ApiResult<Applied> {
     for key in body.keys() {
         if !WRITABLE.contains(&key.as_str()) && !READ_ONLY.contains(&key.as_str()) {
@@ -105,18 +108,24 @@ pub(crate) fn apply(
         ));
     }
 
-    if let Some(patch) = constants {
-        if created {
-            set_creation_constants(&mut session, patch, ctx.caller)?;
-        } else if let Some(path) = constant_change(
+    if created {
+        set_creation_constants(
+            &mut session,
+            constants.unwrap_or(&Map::new()),
+            ctx.caller,
+            template,
+        )?;
+        session.role_types = template.role_types.clone().map(Box::new);
+    } else if let Some(patch) = constants
+        && let Some(path) = constant_change(
             Some(&Value::Object(session.constants().to_map())),
             &Value::Object(patch.clone()),
             "constants",
-        ) {
-            return Err(ApiError::conflict(format!(
-                "{path} conflicts with the session: constants can only be set when the session is created"
-            )));
-        }
+        )
+    {
+        return Err(ApiError::conflict(format!(
+            "{path} conflicts with the session: constants can only be set when the session is created"
+        )));
     }
 
     // Merged here, validated and stored below (after the member changes, whose errors come first). A write
@@ -165,10 +174,12 @@ pub(crate) fn apply(
         session.properties = Bag::from_map(&properties);
     }
 
+    timers::on_write(&mut session, current, ctx.now)?;
     if session.members.is_empty() && session.deleted_when_empty() {
         return Ok(Applied::Deleted { departed: before });
     }
     let departed = current.map_or_else(Vec::new, |old| lost_activity(old, &session));
+    timers::stamp(&mut session, current, ctx.now);
     session.touch();
     Ok(Applied::Stored {
         session: Box::new(session),
@@ -185,7 +196,7 @@ fn merge_into_box(slot: &mut Option<Box<Value>>, patch: &Map<String, Value>) {
 }
 
 /// Members of `old` whose activity ends in `new`: they left, or they were active or ready and are neither now.
-fn lost_activity(old: &Session, new: &Session) -> Vec<u64> {
+pub(crate) fn lost_activity(old: &Session, new: &Session) -> Vec<u64> {
     old.members
         .iter()
         .filter(|(index, before)| {
@@ -206,24 +217,16 @@ fn lost_activity(old: &Session, new: &Session) -> Vec<u64> {
         .collect()
 }
 
-/// Sets the constants of a new session: defaults overlaid with the body, then validated.
+/// Sets the constants of a new session: the defaults, overlaid with the template's, then with what the body adds
+/// (409 where it contradicts the template), then validated.
 fn set_creation_constants(
     session: &mut Session,
     patch: &Map<String, Value>,
     caller: u64,
+    template: &Template,
 ) -> ApiResult<()> {
     let mut constants = session.constants().to_map();
-    if let (Some(Value::Object(sys)), Some(Value::Object(target))) =
-        (patch.get("system"), constants.get_mut("system"))
-    {
-        for (key, value) in sys {
-            // Explicit nulls are kept: a null timeout means "infinite".
-            target.insert(key.clone(), value.clone());
-        }
-    }
-    if let Some(custom) = patch.get("custom") {
-        constants.insert("custom".to_owned(), custom.clone());
-    }
+    template.merge_constants(&mut constants, patch)?;
     session.set_constants(&constants);
     let sys = system(&constants).cloned().unwrap_or_default();
     validate::session_constants(&sys)?;

@@ -3,7 +3,9 @@
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
-use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use std::time::{Duration, SystemTime};
+
+use xbl_mpsd_emulator::{Clock, Emulator, EmulatorConfig, RunningEmulator};
 
 /// Test users.
 pub const ALICE: u64 = 2533274792693551;
@@ -32,6 +34,20 @@ pub async fn start_with(config: EmulatorConfig) -> Harness {
         client: reqwest::Client::new(),
         base,
     }
+}
+
+/// An emulator on a manual clock (`config`'s other fields kept).
+pub async fn start_manual_with(config: EmulatorConfig) -> Harness {
+    start_with(EmulatorConfig {
+        clock: Clock::manual(),
+        ..config
+    })
+    .await
+}
+
+/// An emulator on a manual clock, the timer sweep on (the default).
+pub async fn start_manual() -> Harness {
+    start_manual_with(EmulatorConfig::default()).await
 }
 
 /// The path of a test session.
@@ -88,6 +104,29 @@ impl Harness {
 
     pub async fn delete(&self, xuid: u64, path: &str) -> Response {
         self.send(Method::DELETE, xuid, path, None, &[]).await
+    }
+
+    /// Moves the emulator's manual clock forward by `millis` (the sweep runs before this returns).
+    pub fn advance(&self, millis: u64) -> SystemTime {
+        self.emulator
+            .clock()
+            .advance(Duration::from_millis(millis))
+            .expect("a manual clock")
+    }
+
+    /// The emulator's time.
+    pub fn now(&self) -> SystemTime {
+        self.emulator.clock().now()
+    }
+
+    /// `GET` of session `name` as `xuid`: the document, or `Value::Null` for 204.
+    pub async fn read(&self, xuid: u64, name: &str) -> Value {
+        let response = self.get(xuid, &session_path(name)).await;
+        match response.status() {
+            StatusCode::NO_CONTENT => Value::Null,
+            StatusCode::OK => json(response).await,
+            other => panic!("GET {name}: {other}"),
+        }
     }
 
     /// `xuid` creates (or joins) session `name` and the session document is returned.

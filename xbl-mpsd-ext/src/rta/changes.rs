@@ -102,6 +102,7 @@ impl fmt::Display for ChangeTypes {
 /// A change type name that MPSD does not know.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("unknown change type {0:?}; known: {known}", known = NAMES.join(", "))]
+#[non_exhaustive]
 pub struct UnknownChangeType(pub String);
 
 impl FromStr for ChangeTypes {

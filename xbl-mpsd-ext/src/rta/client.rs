@@ -207,13 +207,13 @@ impl RtaClientBuilder {
         self
     }
 
-    /// The clock reconnect waits sleep on (default tokio's). Tests pass a [`FakeClock`](crate::FakeClock).
+    /// The clock reconnect waits sleep on (default tokio's). Tests pass a `FakeClock` (feature `test-util`).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
 
-    /// The jitter source of the reconnect backoff (default random). Tests pass a fixed or seeded one.
+    /// The jitter source of the reconnect backoff (default random). Tests pass a `FixedJitter` or `SeededJitter` (feature `test-util`).
     pub fn jitter(mut self, jitter: impl Jitter + 'static) -> Self {
         self.jitter = Arc::new(jitter);
         self

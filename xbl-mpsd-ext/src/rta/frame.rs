@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 ///
 /// The values are XSAPI's and go-xsapi's; anything else is kept as [`RtaStatus::Other`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RtaStatus {
     /// 0: the request succeeded.
     Success,

@@ -152,8 +152,7 @@ impl Drop for Task {
 ///
 /// // Another player joins: the host is tapped with the new changeNumber.
 /// let joined = guest.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
-/// let number = joined.session().and_then(|s| s.document.change_number);
-/// let number = number.and_then(|n| u64::try_from(n).ok());
+/// let number = joined.session().and_then(|s| s.change_number());
 /// match watch.next().await {
 ///     Some(WatchEvent::Tap(tap)) => assert_eq!(Some(tap.change_number), number),
 ///     other => panic!("{other:?}"),
@@ -229,6 +228,7 @@ impl SessionSubscriptions {
                 .shared
                 .mpsd
                 .get_session(handle)
+                .send()
                 .await?
                 .and_then(|session| session.reference().cloned())
                 .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
@@ -530,6 +530,7 @@ impl SessionWatch {
                 .shared
                 .mpsd
                 .get_session(&self.reference)
+                .send()
                 .await;
             return Some(match result {
                 Ok(Some(session)) => {

@@ -166,7 +166,7 @@ impl XboxSignInBuilder {
         self
     }
 
-    /// The clock used for expiry and polling (tests pass a [`FakeClock`](crate::FakeClock)). Request
+    /// The clock used for expiry and polling (tests pass a `FakeClock`, feature `test-util`). Request
     /// signatures always carry the system time, which the service checks.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

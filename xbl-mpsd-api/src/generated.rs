@@ -2063,6 +2063,110 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
             Default::default()
         }
     }
+    /**The body of a batch session query: the users whose sessions to return. No public source gives a limit
+and XSAPI sends every XUID of its query (`SessionQuery::RequestBody`); 1 to 100 here, the bound of every
+other MPSD list (`take`, handle queries), which the emulator enforces (400) and the SDK checks before
+sending.
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct SessionQueryBatchRequest {
+        ///The users, in the order their results come back.
+        pub xuids: ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionQueryBatchRequest {
+        pub fn builder() -> builder::SessionQueryBatchRequest {
+            Default::default()
+        }
+    }
+    /**The answer of a session query: "a JSON array of session references, with some session data included
+inline" (DOCS `uri-serviceconfigsscidsessionsget.md`). XSAPI reads each result with
+`Serializers::DeserializeMultiplayerSessionQueryResult` (`multiplayer_serializers.cpp`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct SessionQueryResponse {
+        ///The matching sessions; for a batch query, those of each XUID in the order of the XUIDs.
+        pub results: ::std::vec::Vec<SessionQueryResult>,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionQueryResponse {
+        pub fn builder() -> builder::SessionQueryResponse {
+            Default::default()
+        }
+    }
+    /**One session a query found, and a little of its state (DOCS `uri-serviceconfigsscidbatchpost.md`;
+XSAPI `XblMultiplayerSessionQueryResult`; fixture `defaultQuerySessionsResponse`).
+*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
+    pub struct SessionQueryResult {
+        ///Approximate number of members who are not merely reserved.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub accepted: ::xbl_mpsd_api::Nullable<i64>,
+        /**The session's join restriction; only when `visibility` is `open` or `full` and the session has
+one.
+*/
+        #[serde(
+            rename = "joinRestriction",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub join_restriction: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::types::Restriction,
+        >,
+        ///The session's keywords.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub keywords: ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+        /**Whether it is the user of `xuid`'s turn (`properties.system.turn`); only when the session was found
+by XUID. Absent means false.
+*/
+        #[serde(
+            rename = "myTurn",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub my_turn: ::xbl_mpsd_api::Nullable<bool>,
+        ///The session.
+        #[serde(rename = "sessionRef")]
+        pub session_ref: ::xbl_mpsd_api::SessionReference,
+        ///When the session began.
+        #[serde(
+            rename = "startTime",
+            default,
+            skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent"
+        )]
+        pub start_time: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
+        /**The state of the user of `xuid` in the session (`active`, `reserved`, `inactive`); only when the
+session was found by XUID.
+*/
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub status: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::QueryMemberStatus>,
+        ///The session's visibility, `full` when an open session has no room left.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub visibility: ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
+        ///The XUID filter that found the session; absent for a keyword-only query.
+        #[serde(default, skip_serializing_if = "::xbl_mpsd_api::Nullable::is_absent")]
+        pub xuid: ::xbl_mpsd_api::Nullable<
+            ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+        >,
+        ///Keys the spec does not name, kept as received and written back.
+        #[serde(flatten)]
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    impl SessionQueryResult {
+        pub fn builder() -> builder::SessionQueryResult {
+            Default::default()
+        }
+    }
     /**A session template: "the same format as an HTTP PUT request to create or modify a session … limited to
 constants" (DOCS `live-session-templates.md`), plus a base-level `roleTypes` (DOCS
 `live-multiplayer-roles.md`). Each session of the template starts as a copy of its constants; the creator
@@ -9250,6 +9354,377 @@ DOCS `live-configure-the-multiplayer-service.md`; 99 usable by XSAPI).
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SessionQueryBatchRequest {
+            xuids: ::std::result::Result<
+                ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionQueryBatchRequest {
+            fn default() -> Self {
+                Self {
+                    xuids: Err("no value supplied for xuids".to_string()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionQueryBatchRequest {
+            pub fn xuids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.xuids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for xuids: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionQueryBatchRequest>
+        for super::SessionQueryBatchRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionQueryBatchRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    xuids: value.xuids?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionQueryBatchRequest>
+        for SessionQueryBatchRequest {
+            fn from(value: super::SessionQueryBatchRequest) -> Self {
+                Self {
+                    xuids: Ok(value.xuids),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionQueryResponse {
+            results: ::std::result::Result<
+                ::std::vec::Vec<super::SessionQueryResult>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionQueryResponse {
+            fn default() -> Self {
+                Self {
+                    results: Err("no value supplied for results".to_string()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionQueryResponse {
+            pub fn results<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::SessionQueryResult>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.results = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for results: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionQueryResponse>
+        for super::SessionQueryResponse {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionQueryResponse,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    results: value.results?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionQueryResponse> for SessionQueryResponse {
+            fn from(value: super::SessionQueryResponse) -> Self {
+                Self {
+                    results: Ok(value.results),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionQueryResult {
+            accepted: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<i64>,
+                ::std::string::String,
+            >,
+            join_restriction: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
+                ::std::string::String,
+            >,
+            keywords: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            my_turn: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<bool>,
+                ::std::string::String,
+            >,
+            session_ref: ::std::result::Result<
+                ::xbl_mpsd_api::SessionReference,
+                ::std::string::String,
+            >,
+            start_time: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::QueryMemberStatus>,
+                ::std::string::String,
+            >,
+            visibility: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
+                ::std::string::String,
+            >,
+            xuid: ::std::result::Result<
+                ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+                ::std::string::String,
+            >,
+            extra: ::std::result::Result<
+                ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionQueryResult {
+            fn default() -> Self {
+                Self {
+                    accepted: Ok(Default::default()),
+                    join_restriction: Ok(Default::default()),
+                    keywords: Ok(Default::default()),
+                    my_turn: Ok(Default::default()),
+                    session_ref: Err("no value supplied for session_ref".to_string()),
+                    start_time: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    visibility: Ok(Default::default()),
+                    xuid: Ok(Default::default()),
+                    extra: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionQueryResult {
+            pub fn accepted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.accepted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for accepted: {e}")
+                    });
+                self
+            }
+            pub fn join_restriction<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Restriction>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.join_restriction = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for join_restriction: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn keywords<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.keywords = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for keywords: {e}")
+                    });
+                self
+            }
+            pub fn my_turn<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::Nullable<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.my_turn = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for my_turn: {e}")
+                    });
+                self
+            }
+            pub fn session_ref<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::xbl_mpsd_api::SessionReference>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session_ref = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session_ref: {e}")
+                    });
+                self
+            }
+            pub fn start_time<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::Timestamp>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start_time = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start_time: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::QueryMemberStatus>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn visibility<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<::xbl_mpsd_api::types::Visibility>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.visibility = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for visibility: {e}")
+                    });
+                self
+            }
+            pub fn xuid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::xbl_mpsd_api::Nullable<
+                        ::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.xuid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for xuid: {e}")
+                    });
+                self
+            }
+            pub fn extra<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.extra = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for extra: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionQueryResult> for super::SessionQueryResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionQueryResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    accepted: value.accepted?,
+                    join_restriction: value.join_restriction?,
+                    keywords: value.keywords?,
+                    my_turn: value.my_turn?,
+                    session_ref: value.session_ref?,
+                    start_time: value.start_time?,
+                    status: value.status?,
+                    visibility: value.visibility?,
+                    xuid: value.xuid?,
+                    extra: value.extra?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionQueryResult> for SessionQueryResult {
+            fn from(value: super::SessionQueryResult) -> Self {
+                Self {
+                    accepted: Ok(value.accepted),
+                    join_restriction: Ok(value.join_restriction),
+                    keywords: Ok(value.keywords),
+                    my_turn: Ok(value.my_turn),
+                    session_ref: Ok(value.session_ref),
+                    start_time: Ok(value.start_time),
+                    status: Ok(value.status),
+                    visibility: Ok(value.visibility),
+                    xuid: Ok(value.xuid),
+                    extra: Ok(value.extra),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SessionTemplate {
             constants: ::std::result::Result<
                 ::xbl_mpsd_api::Nullable<super::SessionConstants>,
@@ -9644,6 +10119,19 @@ DOCS `live-configure-the-multiplayer-service.md`; 99 usable by XSAPI).
         " What happens when the last owner leaves (`endsession` is the default). Open, case-insensitive."]
         OwnerMigration, OwnerMigrationKind { #[doc = "oldest"] Oldest / OLDEST =
         "oldest", #[doc = "endsession"] EndSession / END_SESSION = "endsession", }
+    }
+    ::xbl_mpsd_api::open_enum! {
+        #[doc =
+        " The queried user's state in a session a session query found by XUID: `active`, `reserved` or"]
+        #[doc =
+        " `inactive` (DOCS `uri-serviceconfigsscidbatchpost.md`: \"the state of the user in the session, not the"]
+        #[doc =
+        " session itself\"). Open, case-insensitive (XSAPI's fixture `defaultQuerySessionsResponse` shows"]
+        #[doc =
+        " `\"Active\"`; XSAPI `MultiplayerSessionStatusFromString` compares ignoring case)."]
+        QueryMemberStatus, QueryMemberStatusKind { #[doc = "active"] Active / ACTIVE =
+        "active", #[doc = "reserved"] Reserved / RESERVED = "reserved", #[doc =
+        "inactive"] Inactive / INACTIVE = "inactive", }
     }
     ::xbl_mpsd_api::open_enum! {
         #[doc =
@@ -10186,6 +10674,321 @@ let response = client.get_session_template()
 ```*/
     pub fn get_session_template(&self) -> builder::GetSessionTemplate<'_> {
         builder::GetSessionTemplate::new(self)
+    }
+    /**Query the sessions of a SCID by player or keyword
+
+Returns references to the sessions of the SCID that match the filters, each with a little of the
+session's state (DOCS `uri-serviceconfigsscidsessionsget.md`). A keyword, a XUID or both are required.
+With a XUID, only sessions that user is a member of match, active by default (`inactive` and
+`reservations` add the others). For several XUIDs, use query_sessions_batch: XSAPI sends this GET for
+one XUID and the batch POST for more (`SessionQuery::PathAndQuery` in
+`Source/Services/Multiplayer/multiplayer_service.cpp`).
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessions`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `inactive`: `true` also returns sessions the user accepted but is not actively playing ("ready" but not "active"
+counts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it
+without one, `MultiplayerService::GetSessions`).
+
+- `keyword`: Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session
+query needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it
+(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS
+`uri-serviceconfigsscidsessionsget.md`: "Each call to this method must include a keyword, an Xbox user
+ID filter, or both").
+
+- `private`: `true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's
+own XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).
+
+- `reservations`: `true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI
+refuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that
+is the caller's own XUID, else 403 "whether or not any such sessions actually exist" (DOCS
+`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).
+
+- `take`: At most this many results, 0 to 100 ("This number must be between 0 and 100", DOCS
+`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when
+not 0 (`MaxItems`, `SessionQuery::PathAndQuery`).
+
+- `version`: Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most
+the request's contract version modulo 100 (7 for 107), else 400 (DOCS
+`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).
+
+- `visibility`: Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).
+`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`
+is supported today). Compared ignoring case; XSAPI sends the lower-case names
+(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`
+value before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.
+
+- `xuid`: Only sessions this user is a member of, active by default ("By default, the user must be active in the
+session for it to be included", DOCS `uri-serviceconfigsscidbatchpost.md`). Each result then carries
+this XUID, the user's `status` and `myTurn`. Several users: the batch operation.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.query_sessions()
+    .scid(scid)
+    .inactive(inactive)
+    .keyword(keyword)
+    .private(private)
+    .reservations(reservations)
+    .take(take)
+    .version(version)
+    .visibility(visibility)
+    .xuid(xuid)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn query_sessions(&self) -> builder::QuerySessions<'_> {
+        builder::QuerySessions::new(self)
+    }
+    /**Query the sessions of one session template by player or keyword
+
+As query_sessions, limited to the sessions of one template (DOCS
+`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`). XSAPI spells the segment
+`sessiontemplates` here (`SessionQuery::PathAndQuery`); path segment names are case-insensitive.
+
+
+Sends a `GET` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/sessions`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `inactive`: `true` also returns sessions the user accepted but is not actively playing ("ready" but not "active"
+counts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it
+without one, `MultiplayerService::GetSessions`).
+
+- `keyword`: Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session
+query needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it
+(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS
+`uri-serviceconfigsscidsessionsget.md`: "Each call to this method must include a keyword, an Xbox user
+ID filter, or both").
+
+- `private`: `true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's
+own XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).
+
+- `reservations`: `true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI
+refuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that
+is the caller's own XUID, else 403 "whether or not any such sessions actually exist" (DOCS
+`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).
+
+- `take`: At most this many results, 0 to 100 ("This number must be between 0 and 100", DOCS
+`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when
+not 0 (`MaxItems`, `SessionQuery::PathAndQuery`).
+
+- `version`: Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most
+the request's contract version modulo 100 (7 for 107), else 400 (DOCS
+`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).
+
+- `visibility`: Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).
+`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`
+is supported today). Compared ignoring case; XSAPI sends the lower-case names
+(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`
+value before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.
+
+- `xuid`: Only sessions this user is a member of, active by default ("By default, the user must be active in the
+session for it to be included", DOCS `uri-serviceconfigsscidbatchpost.md`). Each result then carries
+this XUID, the user's `status` and `myTurn`. Several users: the batch operation.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+```ignore
+let response = client.query_template_sessions()
+    .scid(scid)
+    .session_template_name(session_template_name)
+    .inactive(inactive)
+    .keyword(keyword)
+    .private(private)
+    .reservations(reservations)
+    .take(take)
+    .version(version)
+    .visibility(visibility)
+    .xuid(xuid)
+    .accept_language(accept_language)
+    .signature(signature)
+    .send()
+    .await;
+```*/
+    pub fn query_template_sessions(&self) -> builder::QueryTemplateSessions<'_> {
+        builder::QueryTemplateSessions::new(self)
+    }
+    /**Query the sessions of several players of a SCID in one call
+
+The session query for several XUIDs, given in the body instead of `xuid` (DOCS
+`uri-serviceconfigsscidbatchpost.md`): "the query string parameters, and the responses, are the same
+for regular queries and batch queries". The sessions of each XUID come in the order of the XUIDs; a
+session matching several XUIDs comes once per XUID. XSAPI sends this POST when its query has more than
+one XUID (`SessionQuery::PathAndQuery` and `SessionQuery::RequestBody` in
+`Source/Services/Multiplayer/multiplayer_service.cpp`). A read: it changes nothing, so repeating it is
+safe (`x-idempotent`).
+
+
+Sends a `POST` request to `/serviceconfigs/{scid}/batch`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `inactive`: `true` also returns sessions the user accepted but is not actively playing ("ready" but not "active"
+counts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it
+without one, `MultiplayerService::GetSessions`).
+
+- `keyword`: Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session
+query needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it
+(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS
+`uri-serviceconfigsscidsessionsget.md`: "Each call to this method must include a keyword, an Xbox user
+ID filter, or both").
+
+- `private`: `true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's
+own XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).
+
+- `reservations`: `true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI
+refuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that
+is the caller's own XUID, else 403 "whether or not any such sessions actually exist" (DOCS
+`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).
+
+- `take`: At most this many results, 0 to 100 ("This number must be between 0 and 100", DOCS
+`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when
+not 0 (`MaxItems`, `SessionQuery::PathAndQuery`).
+
+- `version`: Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most
+the request's contract version modulo 100 (7 for 107), else 400 (DOCS
+`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).
+
+- `visibility`: Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).
+`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`
+is supported today). Compared ignoring case; XSAPI sends the lower-case names
+(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`
+value before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+- `body`: The users whose sessions a batch query returns (DOCS `uri-serviceconfigsscidbatchpost.md`:
+`{ "xuids": [ "1234", "5678" ] }`; XSAPI `SessionQuery::RequestBody`).
+
+```ignore
+let response = client.query_sessions_batch()
+    .scid(scid)
+    .inactive(inactive)
+    .keyword(keyword)
+    .private(private)
+    .reservations(reservations)
+    .take(take)
+    .version(version)
+    .visibility(visibility)
+    .accept_language(accept_language)
+    .signature(signature)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn query_sessions_batch(&self) -> builder::QuerySessionsBatch<'_> {
+        builder::QuerySessionsBatch::new(self)
+    }
+    /**Query the sessions of several players in one session template in one call
+
+As query_sessions_batch, limited to the sessions of one template (DOCS
+`uri-serviceconfigscidsessiontemplatessessiontemplatenamebatchpost.md`; XSAPI
+`SessionQuery::PathAndQuery`). A read: repeating it is safe (`x-idempotent`).
+
+
+Sends a `POST` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/batch`
+
+Arguments:
+- `scid`: Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to
+99 characters, no control characters (400 otherwise).
+
+- `session_template_name`: Session template name (1 to 99 characters, no control characters; 400 otherwise).
+- `inactive`: `true` also returns sessions the user accepted but is not actively playing ("ready" but not "active"
+counts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it
+without one, `MultiplayerService::GetSessions`).
+
+- `keyword`: Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session
+query needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it
+(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS
+`uri-serviceconfigsscidsessionsget.md`: "Each call to this method must include a keyword, an Xbox user
+ID filter, or both").
+
+- `private`: `true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's
+own XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).
+
+- `reservations`: `true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI
+refuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that
+is the caller's own XUID, else 403 "whether or not any such sessions actually exist" (DOCS
+`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).
+
+- `take`: At most this many results, 0 to 100 ("This number must be between 0 and 100", DOCS
+`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when
+not 0 (`MaxItems`, `SessionQuery::PathAndQuery`).
+
+- `version`: Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most
+the request's contract version modulo 100 (7 for 107), else 400 (DOCS
+`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).
+
+- `visibility`: Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).
+`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`
+is supported today). Compared ignoring case; XSAPI sends the lower-case names
+(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`
+value before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.
+
+- `accept_language`: The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call
+(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS
+`httpstandardheaders.md`).
+
+- `signature`: The request signature, sent with `Authorization` when the token's signing policy requires one
+(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER "Signature"` in
+`Source/Shared/shared_macros.h`).
+
+- `body`: The users whose sessions a batch query returns (DOCS `uri-serviceconfigsscidbatchpost.md`:
+`{ "xuids": [ "1234", "5678" ] }`; XSAPI `SessionQuery::RequestBody`).
+
+```ignore
+let response = client.query_template_sessions_batch()
+    .scid(scid)
+    .session_template_name(session_template_name)
+    .inactive(inactive)
+    .keyword(keyword)
+    .private(private)
+    .reservations(reservations)
+    .take(take)
+    .version(version)
+    .visibility(visibility)
+    .accept_language(accept_language)
+    .signature(signature)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn query_template_sessions_batch(
+        &self,
+    ) -> builder::QueryTemplateSessionsBatch<'_> {
+        builder::QueryTemplateSessionsBatch::new(self)
     }
 }
 /// Types for composing operation parameters.
@@ -11933,6 +12736,1204 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_session_template",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::query_sessions`]
+
+[`Client::query_sessions`]: super::Client::query_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct QuerySessions<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        inactive: Result<Option<bool>, String>,
+        keyword: Result<Option<::std::string::String>, String>,
+        private: Result<Option<bool>, String>,
+        reservations: Result<Option<bool>, String>,
+        take: Result<Option<i32>, String>,
+        version: Result<Option<i32>, String>,
+        visibility: Result<Option<::xbl_mpsd_api::types::Visibility>, String>,
+        xuid: Result<Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> QuerySessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                inactive: Ok(None),
+                keyword: Ok(None),
+                private: Ok(None),
+                reservations: Ok(None),
+                take: Ok(None),
+                version: Ok(None),
+                visibility: Ok(None),
+                xuid: Ok(None),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn inactive<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.inactive = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for inactive failed".to_string());
+            self
+        }
+        pub fn keyword<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.keyword = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for keyword failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn private<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.private = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for private failed".to_string());
+            self
+        }
+        pub fn reservations<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.reservations = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for reservations failed".to_string());
+            self
+        }
+        pub fn take<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.take = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for take failed".to_string());
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for version failed".to_string());
+            self
+        }
+        pub fn visibility<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::types::Visibility>,
+        {
+            self.visibility = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: types :: Visibility` for visibility failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn xuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        {
+            self.xuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Lenient < :: xbl_mpsd_api :: Xuid >` for xuid failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                inactive,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                xuid,
+                accept_language,
+                signature,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let xuid = xuid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessions", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                client
+                                                    .client
+                                                    .get(url)
+                                                    .header(
+                                                        ::reqwest::header::ACCEPT,
+                                                        {
+                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                "application/json",
+                                                            );
+                                                            VALUE
+                                                        },
+                                                    ),
+                                                &inactive,
+                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        ),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
+                                    ),
+                                    &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
+                                ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
+                            ),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
+                        ),
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    ),
+                    &xuid,
+                    &progenitor_client::QueryParam::new("xuid", &xuid),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_sessions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::query_template_sessions`]
+
+[`Client::query_template_sessions`]: super::Client::query_template_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct QueryTemplateSessions<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        inactive: Result<Option<bool>, String>,
+        keyword: Result<Option<::std::string::String>, String>,
+        private: Result<Option<bool>, String>,
+        reservations: Result<Option<bool>, String>,
+        take: Result<Option<i32>, String>,
+        version: Result<Option<i32>, String>,
+        visibility: Result<Option<::xbl_mpsd_api::types::Visibility>, String>,
+        xuid: Result<Option<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> QueryTemplateSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                session_template_name: Err(
+                    "session_template_name was not initialized".to_string(),
+                ),
+                inactive: Ok(None),
+                keyword: Ok(None),
+                private: Ok(None),
+                reservations: Ok(None),
+                take: Ok(None),
+                version: Ok(None),
+                visibility: Ok(None),
+                xuid: Ok(None),
+                accept_language: Ok(None),
+                signature: Ok(None),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn session_template_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
+        {
+            self.session_template_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn inactive<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.inactive = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for inactive failed".to_string());
+            self
+        }
+        pub fn keyword<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.keyword = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for keyword failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn private<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.private = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for private failed".to_string());
+            self
+        }
+        pub fn reservations<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.reservations = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for reservations failed".to_string());
+            self
+        }
+        pub fn take<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.take = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for take failed".to_string());
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for version failed".to_string());
+            self
+        }
+        pub fn visibility<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::types::Visibility>,
+        {
+            self.visibility = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: types :: Visibility` for visibility failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn xuid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>,
+        {
+            self.xuid = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Lenient < :: xbl_mpsd_api :: Xuid >` for xuid failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                inactive,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                xuid,
+                accept_language,
+                signature,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let xuid = xuid.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessiontemplates/{}/sessions", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                client
+                                                    .client
+                                                    .get(url)
+                                                    .header(
+                                                        ::reqwest::header::ACCEPT,
+                                                        {
+                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                "application/json",
+                                                            );
+                                                            VALUE
+                                                        },
+                                                    ),
+                                                &inactive,
+                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        ),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
+                                    ),
+                                    &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
+                                ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
+                            ),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
+                        ),
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    ),
+                    &xuid,
+                    &progenitor_client::QueryParam::new("xuid", &xuid),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_template_sessions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::query_sessions_batch`]
+
+[`Client::query_sessions_batch`]: super::Client::query_sessions_batch*/
+    #[derive(Debug, Clone)]
+    pub struct QuerySessionsBatch<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        inactive: Result<Option<bool>, String>,
+        keyword: Result<Option<::std::string::String>, String>,
+        private: Result<Option<bool>, String>,
+        reservations: Result<Option<bool>, String>,
+        take: Result<Option<i32>, String>,
+        version: Result<Option<i32>, String>,
+        visibility: Result<Option<::xbl_mpsd_api::types::Visibility>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+        body: Result<
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::SessionQueryBatchRequest,
+                types::builder::SessionQueryBatchRequest,
+            >,
+            String,
+        >,
+    }
+    impl<'a> QuerySessionsBatch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                inactive: Ok(None),
+                keyword: Ok(None),
+                private: Ok(None),
+                reservations: Ok(None),
+                take: Ok(None),
+                version: Ok(None),
+                visibility: Ok(None),
+                accept_language: Ok(None),
+                signature: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn inactive<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.inactive = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for inactive failed".to_string());
+            self
+        }
+        pub fn keyword<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.keyword = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for keyword failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn private<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.private = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for private failed".to_string());
+            self
+        }
+        pub fn reservations<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.reservations = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for reservations failed".to_string());
+            self
+        }
+        pub fn take<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.take = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for take failed".to_string());
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for version failed".to_string());
+            self
+        }
+        pub fn visibility<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::types::Visibility>,
+        {
+            self.visibility = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: types :: Visibility` for visibility failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionQueryBatchRequest>,
+            <V as std::convert::TryInto<
+                types::SessionQueryBatchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
+                .map_err(|s| {
+                    format!(
+                        "conversion to `SessionQueryBatchRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SessionQueryBatchRequest,
+            ) -> types::builder::SessionQueryBatchRequest,
+        {
+            self.body = self.body.map(|b| b.map(f));
+            self
+        }
+        ///Sends a `POST` request to `/serviceconfigs/{scid}/batch`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::SessionQueryBatchRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                inactive,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                accept_language,
+                signature,
+                body,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/batch", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            client
+                                                .client
+                                                .post(url)
+                                                .header(
+                                                    ::reqwest::header::ACCEPT,
+                                                    {
+                                                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                            "application/json",
+                                                        );
+                                                        VALUE
+                                                    },
+                                                )
+                                                .json(&body),
+                                            &inactive,
+                                            &progenitor_client::QueryParam::new("inactive", &inactive),
+                                        ),
+                                        &keyword,
+                                        &progenitor_client::QueryParam::new("keyword", &keyword),
+                                    ),
+                                    &private,
+                                    &progenitor_client::QueryParam::new("private", &private),
+                                ),
+                                &reservations,
+                                &progenitor_client::QueryParam::new(
+                                    "reservations",
+                                    &reservations,
+                                ),
+                            ),
+                            &take,
+                            &progenitor_client::QueryParam::new("take", &take),
+                        ),
+                        &version,
+                        &progenitor_client::QueryParam::new("version", &version),
+                    ),
+                    &visibility,
+                    &progenitor_client::QueryParam::new("visibility", &visibility),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_sessions_batch",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            Ok(response)
+        }
+    }
+    /**Builder for [`Client::query_template_sessions_batch`]
+
+[`Client::query_template_sessions_batch`]: super::Client::query_template_sessions_batch*/
+    #[derive(Debug, Clone)]
+    pub struct QueryTemplateSessionsBatch<'a> {
+        client: &'a super::Client,
+        scid: Result<::xbl_mpsd_api::Scid, String>,
+        session_template_name: Result<::xbl_mpsd_api::SessionTemplateName, String>,
+        inactive: Result<Option<bool>, String>,
+        keyword: Result<Option<::std::string::String>, String>,
+        private: Result<Option<bool>, String>,
+        reservations: Result<Option<bool>, String>,
+        take: Result<Option<i32>, String>,
+        version: Result<Option<i32>, String>,
+        visibility: Result<Option<::xbl_mpsd_api::types::Visibility>, String>,
+        accept_language: Result<Option<::std::string::String>, String>,
+        signature: Result<Option<::std::string::String>, String>,
+        body: Result<
+            ::xbl_mpsd_api::request_body::RequestBody<
+                types::SessionQueryBatchRequest,
+                types::builder::SessionQueryBatchRequest,
+            >,
+            String,
+        >,
+    }
+    impl<'a> QueryTemplateSessionsBatch<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                scid: Err("scid was not initialized".to_string()),
+                session_template_name: Err(
+                    "session_template_name was not initialized".to_string(),
+                ),
+                inactive: Ok(None),
+                keyword: Ok(None),
+                private: Ok(None),
+                reservations: Ok(None),
+                take: Ok(None),
+                version: Ok(None),
+                visibility: Ok(None),
+                accept_language: Ok(None),
+                signature: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn scid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::Scid>,
+        {
+            self.scid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: Scid` for scid failed".to_string()
+                });
+            self
+        }
+        pub fn session_template_name<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::SessionTemplateName>,
+        {
+            self.session_template_name = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: SessionTemplateName` for session_template_name failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn inactive<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.inactive = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for inactive failed".to_string());
+            self
+        }
+        pub fn keyword<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.keyword = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for keyword failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn private<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.private = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for private failed".to_string());
+            self
+        }
+        pub fn reservations<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.reservations = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for reservations failed".to_string());
+            self
+        }
+        pub fn take<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.take = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for take failed".to_string());
+            self
+        }
+        pub fn version<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<i32>,
+        {
+            self.version = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `i32` for version failed".to_string());
+            self
+        }
+        pub fn visibility<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::xbl_mpsd_api::types::Visibility>,
+        {
+            self.visibility = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: xbl_mpsd_api :: types :: Visibility` for visibility failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn accept_language<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.accept_language = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for accept_language failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn signature<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.signature = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for signature failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SessionQueryBatchRequest>,
+            <V as std::convert::TryInto<
+                types::SessionQueryBatchRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(|v| {
+                    ::xbl_mpsd_api::request_body::RequestBody::Value(
+                        ::std::boxed::Box::new(v),
+                    )
+                })
+                .map_err(|s| {
+                    format!(
+                        "conversion to `SessionQueryBatchRequest` for body failed: {}", s
+                    )
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SessionQueryBatchRequest,
+            ) -> types::builder::SessionQueryBatchRequest,
+        {
+            self.body = self.body.map(|b| b.map(f));
+            self
+        }
+        ///Sends a `POST` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/batch`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
+            let response = self.send_untyped().await?;
+            match response.status().as_u16() {
+                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+        /// Sets the body from a value already on the heap: it is sent as it is, without being
+        /// copied or converted (`body` takes any value convertible to the body type).
+        pub fn body_boxed(
+            mut self,
+            value: ::std::boxed::Box<types::SessionQueryBatchRequest>,
+        ) -> Self {
+            self.body = Ok(::xbl_mpsd_api::request_body::RequestBody::Value(value));
+            self
+        }
+        ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
+        pub const TYPED_STATUSES: &'static [u16] = &[200u16];
+        ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
+        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
+            let Self {
+                client,
+                scid,
+                session_template_name,
+                inactive,
+                keyword,
+                private,
+                reservations,
+                take,
+                version,
+                visibility,
+                accept_language,
+                signature,
+                body,
+            } = self;
+            let scid = scid.map_err(Error::InvalidRequest)?;
+            let session_template_name = session_template_name
+                .map_err(Error::InvalidRequest)?;
+            let inactive = inactive.map_err(Error::InvalidRequest)?;
+            let keyword = keyword.map_err(Error::InvalidRequest)?;
+            let private = private.map_err(Error::InvalidRequest)?;
+            let reservations = reservations.map_err(Error::InvalidRequest)?;
+            let take = take.map_err(Error::InvalidRequest)?;
+            let version = version.map_err(Error::InvalidRequest)?;
+            let visibility = visibility.map_err(Error::InvalidRequest)?;
+            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+            let signature = signature.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = ::xbl_mpsd_api::path_segment::request_url(
+                client.baseurl.len(),
+                format_args!(
+                    "{}/serviceconfigs/{}/sessiontemplates/{}/batch", client.baseurl,
+                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
+                ),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::new();
+            if let Some(value) = accept_language {
+                header_map.append("Accept-Language", value.to_string().try_into()?);
+            }
+            if let Some(value) = signature {
+                header_map.append("Signature", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                    ::xbl_mpsd_api::query_param::unless_none(
+                        ::xbl_mpsd_api::query_param::unless_none(
+                            ::xbl_mpsd_api::query_param::unless_none(
+                                ::xbl_mpsd_api::query_param::unless_none(
+                                    ::xbl_mpsd_api::query_param::unless_none(
+                                        ::xbl_mpsd_api::query_param::unless_none(
+                                            client
+                                                .client
+                                                .post(url)
+                                                .header(
+                                                    ::reqwest::header::ACCEPT,
+                                                    {
+                                                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                            "application/json",
+                                                        );
+                                                        VALUE
+                                                    },
+                                                )
+                                                .json(&body),
+                                            &inactive,
+                                            &progenitor_client::QueryParam::new("inactive", &inactive),
+                                        ),
+                                        &keyword,
+                                        &progenitor_client::QueryParam::new("keyword", &keyword),
+                                    ),
+                                    &private,
+                                    &progenitor_client::QueryParam::new("private", &private),
+                                ),
+                                &reservations,
+                                &progenitor_client::QueryParam::new(
+                                    "reservations",
+                                    &reservations,
+                                ),
+                            ),
+                            &take,
+                            &progenitor_client::QueryParam::new("take", &take),
+                        ),
+                        &version,
+                        &progenitor_client::QueryParam::new("version", &version),
+                    ),
+                    &visibility,
+                    &progenitor_client::QueryParam::new("visibility", &visibility),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "query_template_sessions_batch",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

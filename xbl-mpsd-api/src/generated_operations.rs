@@ -153,3 +153,71 @@ impl<'a> Operation for builder::GetSessionTemplate<'a> {
         builder::GetSessionTemplate::send(self)
     }
 }
+///`GET` `query_sessions`
+impl<'a> Operation for builder::QuerySessions<'a> {
+    type Output = types::SessionQueryResponse;
+    type Error = ();
+    const METHOD: Method = Method::GET;
+    const OPERATION_ID: &'static str = "query_sessions";
+    const PATH: &'static str = "/serviceconfigs/{scid}/sessions";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::QuerySessions::send(self)
+    }
+}
+///`GET` `query_template_sessions`
+impl<'a> Operation for builder::QueryTemplateSessions<'a> {
+    type Output = types::SessionQueryResponse;
+    type Error = ();
+    const METHOD: Method = Method::GET;
+    const OPERATION_ID: &'static str = "query_template_sessions";
+    const PATH: &'static str = "/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/sessions";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::QueryTemplateSessions::send(self)
+    }
+}
+///`POST` `query_sessions_batch`
+impl<'a> Operation for builder::QuerySessionsBatch<'a> {
+    type Output = types::SessionQueryResponse;
+    type Error = ();
+    const METHOD: Method = Method::POST;
+    const OPERATION_ID: &'static str = "query_sessions_batch";
+    const PATH: &'static str = "/serviceconfigs/{scid}/batch";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::QuerySessionsBatch::send(self)
+    }
+    ///Marked `x-idempotent: true` in the spec: safe to repeat, retried like a `GET`.
+    fn is_idempotent() -> bool {
+        true
+    }
+}
+///`POST` `query_template_sessions_batch`
+impl<'a> Operation for builder::QueryTemplateSessionsBatch<'a> {
+    type Output = types::SessionQueryResponse;
+    type Error = ();
+    const METHOD: Method = Method::POST;
+    const OPERATION_ID: &'static str = "query_template_sessions_batch";
+    const PATH: &'static str = "/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/batch";
+    fn send(
+        self,
+    ) -> impl ::std::future::Future<
+        Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>,
+    > + Send {
+        builder::QueryTemplateSessionsBatch::send(self)
+    }
+    ///Marked `x-idempotent: true` in the spec: safe to repeat, retried like a `GET`.
+    fn is_idempotent() -> bool {
+        true
+    }
+}

@@ -30,7 +30,8 @@ pub trait Operation: Sized + Send {
 
     /// Whether a lost answer can be retried without doing the operation twice (RFC 9110 §9.2.2:
     /// `GET`, `HEAD`, `OPTIONS`, `TRACE`, `DELETE`; `PUT` is idempotent in HTTP but an MPSD session `PUT`
-    /// merges a delta and creates handles, so it is not counted here).
+    /// merges a delta and creates handles, so it is not counted here). An operation the spec marks
+    /// `x-idempotent: true` (a `POST` that only reads) overrides this with `true` in its generated impl.
     fn is_idempotent() -> bool {
         matches!(
             Self::METHOD,

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use xbl_mpsd_api::types::{
     CreateHandleRequest, HandleDocument, HandleQueryRequest, HandleQueryResponse,
-    InitializationStageKind, MultiplayerSession, MultiplayerSessionRequest, VisibilityKind,
+    InitializationStageKind, MultiplayerSession, MultiplayerSessionRequest, QueryMemberStatusKind,
+    RestrictionKind, SessionQueryResponse, VisibilityKind,
 };
 use xbl_mpsd_api::{MemberKey, Nullable, Xuid};
 
@@ -24,7 +25,9 @@ enum Kind {
     Handle,
     QueryRequest,
     QueryResponse,
-    /// A payload of another service (RTA, session queries) that the handle API does not carry.
+    /// The answer of a session query (`GET …/sessions`, `POST …/batch`).
+    SessionQueryResponse,
+    /// A payload of another service (RTA) that MPSD's REST API does not carry.
     NotModelled,
 }
 
@@ -96,7 +99,7 @@ const CORPUS: &[(&str, Kind)] = &[
     ("activitiesForSocialGroupResponseJson", Kind::QueryResponse),
     ("rtaConnectionIdJson", Kind::NotModelled),
     ("rtaSessionUpdateJson", Kind::NotModelled),
-    ("defaultQuerySessionsResponse", Kind::NotModelled),
+    ("defaultQuerySessionsResponse", Kind::SessionQueryResponse),
 ];
 
 fn corpus_path() -> PathBuf {
@@ -186,6 +189,7 @@ fn every_modelled_corpus_document_decodes_and_round_trips() {
             Kind::Handle => round_trip::<HandleDocument>(name, doc),
             Kind::QueryRequest => round_trip::<HandleQueryRequest>(name, doc),
             Kind::QueryResponse => round_trip::<HandleQueryResponse>(name, doc),
+            Kind::SessionQueryResponse => round_trip::<SessionQueryResponse>(name, doc),
             Kind::NotModelled => continue,
         };
         checked += 1;
@@ -194,7 +198,7 @@ fn every_modelled_corpus_document_decodes_and_round_trips() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(checked, 59, "every modelled document was checked");
+    assert_eq!(checked, 60, "every modelled document was checked");
 }
 
 #[test]
@@ -242,4 +246,46 @@ fn the_default_session_document_decodes_to_the_expected_values() {
         .expect("stage");
     assert_eq!(stage.kind(), InitializationStageKind::Measuring);
     assert_eq!(stage.as_str(), "Measuring");
+}
+
+#[test]
+fn the_session_query_result_decodes_to_the_expected_values() {
+    let corpus = corpus();
+    let answer: SessionQueryResponse =
+        serde_json::from_value(corpus["defaultQuerySessionsResponse"].clone()).expect("decodes");
+    let [result] = answer.results.as_slice() else {
+        panic!("one result: {:?}", answer.results);
+    };
+    assert_eq!(
+        result.xuid.as_ref().and_then(|x| x.value()),
+        Xuid::new(9876)
+    );
+    assert_eq!(
+        result.session_ref.to_string(),
+        "/serviceconfigs/foo/sessionTemplates/bar/sessions/session-seven"
+    );
+    assert_eq!(result.accepted, Nullable::Value(4));
+    // The fixture's casing is kept; the kinds are found ignoring it.
+    let status = result.status.as_ref().expect("status");
+    assert_eq!(
+        (status.kind(), status.as_str()),
+        (QueryMemberStatusKind::Active, "Active")
+    );
+    assert_eq!(
+        result.visibility.as_ref().map(|v| v.kind()),
+        Some(VisibilityKind::Open)
+    );
+    assert_eq!(
+        result.join_restriction.as_ref().map(|r| r.kind()),
+        Some(RestrictionKind::Local)
+    );
+    assert_eq!(result.my_turn, Nullable::Value(true));
+    assert_eq!(
+        result.keywords,
+        Nullable::Value(vec!["one".to_owned(), "two".to_owned()])
+    );
+    assert_eq!(
+        result.start_time.as_ref().map(|t| t.as_str()),
+        Some("2013-02-01T00:00:00Z")
+    );
 }

@@ -16,6 +16,7 @@ use crate::login::{self, LoginArgs};
 use crate::ops;
 use crate::output::{self, OutputMode};
 use crate::schema::{self, SchemaArgs};
+use crate::sessions::{self, ActivityCommand, SessionsCommand};
 use crate::validate::{self, ValidateArgs};
 use crate::watch::{self, WatchArgs};
 
@@ -147,6 +148,12 @@ enum Local {
     /// Typed handle commands: invite, activity, search, transfer, get, delete, query
     #[command(subcommand)]
     Handle(HandleCommand),
+    /// Find sessions by player or keyword
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// Your activity: clear it
+    #[command(subcommand)]
+    Activity(ActivityCommand),
     /// Join the session of an activation URI (an accepted invite or a friend's activity)
     Join(JoinArgs),
     /// Leave a session (by reference or through a handle)
@@ -215,6 +222,16 @@ pub async fn run(matches: &ArgMatches) -> Result<(), CliError> {
     match Local::from_arg_matches(matches).map_err(CliError::usage)? {
         Local::Activation(command) => activation::run(&command),
         Local::Handle(command) => handle::run(&command, &global.client()?).await,
+        Local::Sessions(command) => sessions::run_sessions(&command, &global.client()?).await,
+        Local::Activity(command) => {
+            sessions::run_activity(
+                &command,
+                &global.client()?,
+                global.token_text(),
+                global.token_cache.as_deref(),
+            )
+            .await
+        }
         Local::Join(args) => join::join(&args, &global.client()?).await,
         Local::Leave(args) => join::leave(&args, &global.client()?).await,
         Local::Validate(args) => validate::run(&args),

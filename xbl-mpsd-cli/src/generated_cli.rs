@@ -23,6 +23,12 @@ impl<T: CliConfig> Cli<T> {
             CliCommand::WriteSession => Self::cli_write_session(),
             CliCommand::ListSessionTemplates => Self::cli_list_session_templates(),
             CliCommand::GetSessionTemplate => Self::cli_get_session_template(),
+            CliCommand::QuerySessions => Self::cli_query_sessions(),
+            CliCommand::QueryTemplateSessions => Self::cli_query_template_sessions(),
+            CliCommand::QuerySessionsBatch => Self::cli_query_sessions_batch(),
+            CliCommand::QueryTemplateSessionsBatch => {
+                Self::cli_query_template_sessions_batch()
+            }
         }
     }
     pub fn cli_get_session_by_handle() -> ::clap::Command {
@@ -666,6 +672,474 @@ impl<T: CliConfig> Cli<T> {
                 "Read a session template\n\nOne session template of the SCID: the constants (and `roleTypes`) every session of that template starts\nwith (DOCS `live-xbox-multiplayer-session-directory.md`, \"Checking which templates are configured for\nyour SCID\"; `live-session-templates.md`). 404 when the SCID has no such template. The path segment names\nare case-insensitive. ⚠ UNCONFIRMED response shape: the REST reference page\n(`uri-serviceconfigsscidsessiontemplatessessiontemplatenameget.md`) shows a copy of the session-query\nbody; no client calls this operation. Modelled as the template itself.\n",
             )
     }
+    pub fn cli_query_sessions() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("inactive")
+                    .long("inactive")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions the user accepted but is not actively playing (\"ready\" but not \"active\"\ncounts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it\nwithout one, `MultiplayerService::GetSessions`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("keyword")
+                    .long("keyword")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session\nquery needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it\n(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS\n`uri-serviceconfigsscidsessionsget.md`: \"Each call to this method must include a keyword, an Xbox user\nID filter, or both\").\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("private")
+                    .long("private")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's\nown XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("reservations")
+                    .long("reservations")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI\nrefuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that\nis the caller's own XUID, else 403 \"whether or not any such sessions actually exist\" (DOCS\n`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("take")
+                    .long("take")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "At most this many results, 0 to 100 (\"This number must be between 0 and 100\", DOCS\n`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when\nnot 0 (`MaxItems`, `SessionQuery::PathAndQuery`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("version")
+                    .long("version")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most\nthe request's contract version modulo 100 (7 for 107), else 400 (DOCS\n`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("visibility")
+                    .long("visibility")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::Visibility),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).\n`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`\nis supported today). Compared ignoring case; XSAPI sends the lower-case names\n(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`\nvalue before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("xuid")
+                    .long("xuid")
+                    .value_parser(
+                        ::clap::value_parser!(
+                            ::xbl_mpsd_api::Lenient < ::xbl_mpsd_api::Xuid >
+                        ),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions this user is a member of, active by default (\"By default, the user must be active in the\nsession for it to be included\", DOCS `uri-serviceconfigsscidbatchpost.md`). Each result then carries\nthis XUID, the user's `status` and `myTurn`. Several users: the batch operation.\n",
+                    ),
+            )
+            .about(
+                "Query the sessions of a SCID by player or keyword\n\nReturns references to the sessions of the SCID that match the filters, each with a little of the\nsession's state (DOCS `uri-serviceconfigsscidsessionsget.md`). A keyword, a XUID or both are required.\nWith a XUID, only sessions that user is a member of match, active by default (`inactive` and\n`reservations` add the others). For several XUIDs, use query_sessions_batch: XSAPI sends this GET for\none XUID and the batch POST for more (`SessionQuery::PathAndQuery` in\n`Source/Services/Multiplayer/multiplayer_service.cpp`).\n",
+            )
+    }
+    pub fn cli_query_template_sessions() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("inactive")
+                    .long("inactive")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions the user accepted but is not actively playing (\"ready\" but not \"active\"\ncounts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it\nwithout one, `MultiplayerService::GetSessions`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("keyword")
+                    .long("keyword")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session\nquery needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it\n(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS\n`uri-serviceconfigsscidsessionsget.md`: \"Each call to this method must include a keyword, an Xbox user\nID filter, or both\").\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("private")
+                    .long("private")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's\nown XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("reservations")
+                    .long("reservations")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI\nrefuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that\nis the caller's own XUID, else 403 \"whether or not any such sessions actually exist\" (DOCS\n`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-template-name")
+                    .long("session-template-name")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
+                    )
+                    .required(true)
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("take")
+                    .long("take")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "At most this many results, 0 to 100 (\"This number must be between 0 and 100\", DOCS\n`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when\nnot 0 (`MaxItems`, `SessionQuery::PathAndQuery`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("version")
+                    .long("version")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most\nthe request's contract version modulo 100 (7 for 107), else 400 (DOCS\n`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("visibility")
+                    .long("visibility")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::Visibility),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).\n`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`\nis supported today). Compared ignoring case; XSAPI sends the lower-case names\n(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`\nvalue before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("xuid")
+                    .long("xuid")
+                    .value_parser(
+                        ::clap::value_parser!(
+                            ::xbl_mpsd_api::Lenient < ::xbl_mpsd_api::Xuid >
+                        ),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions this user is a member of, active by default (\"By default, the user must be active in the\nsession for it to be included\", DOCS `uri-serviceconfigsscidbatchpost.md`). Each result then carries\nthis XUID, the user's `status` and `myTurn`. Several users: the batch operation.\n",
+                    ),
+            )
+            .about(
+                "Query the sessions of one session template by player or keyword\n\nAs query_sessions, limited to the sessions of one template (DOCS\n`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`). XSAPI spells the segment\n`sessiontemplates` here (`SessionQuery::PathAndQuery`); path segment names are case-insensitive.\n",
+            )
+    }
+    pub fn cli_query_sessions_batch() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("inactive")
+                    .long("inactive")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions the user accepted but is not actively playing (\"ready\" but not \"active\"\ncounts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it\nwithout one, `MultiplayerService::GetSessions`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("keyword")
+                    .long("keyword")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session\nquery needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it\n(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS\n`uri-serviceconfigsscidsessionsget.md`: \"Each call to this method must include a keyword, an Xbox user\nID filter, or both\").\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("private")
+                    .long("private")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's\nown XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("reservations")
+                    .long("reservations")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI\nrefuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that\nis the caller's own XUID, else 403 \"whether or not any such sessions actually exist\" (DOCS\n`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("take")
+                    .long("take")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "At most this many results, 0 to 100 (\"This number must be between 0 and 100\", DOCS\n`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when\nnot 0 (`MaxItems`, `SessionQuery::PathAndQuery`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("version")
+                    .long("version")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most\nthe request's contract version modulo 100 (7 for 107), else 400 (DOCS\n`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("visibility")
+                    .long("visibility")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::Visibility),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).\n`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`\nis supported today). Compared ignoring case; XSAPI sends the lower-case names\n(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`\nvalue before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Query the sessions of several players of a SCID in one call\n\nThe session query for several XUIDs, given in the body instead of `xuid` (DOCS\n`uri-serviceconfigsscidbatchpost.md`): \"the query string parameters, and the responses, are the same\nfor regular queries and batch queries\". The sessions of each XUID come in the order of the XUIDs; a\nsession matching several XUIDs comes once per XUID. XSAPI sends this POST when its query has more than\none XUID (`SessionQuery::PathAndQuery` and `SessionQuery::RequestBody` in\n`Source/Services/Multiplayer/multiplayer_service.cpp`). A read: it changes nothing, so repeating it is\nsafe (`x-idempotent`).\n",
+            )
+    }
+    pub fn cli_query_template_sessions_batch() -> ::clap::Command {
+        ::clap::Command::new("")
+            .arg(
+                ::clap::Arg::new("accept-language")
+                    .long("accept-language")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The locales service strings should be in, e.g. `en-US,en`. XSAPI sends its locale list on every call\n(`XblHttpCall::Init` in `Source/Shared/http_call_wrapper_internal.cpp`); a standard Xbox Live header (DOCS\n`httpstandardheaders.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("inactive")
+                    .long("inactive")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions the user accepted but is not actively playing (\"ready\" but not \"active\"\ncounts as inactive; DOCS `uri-serviceconfigsscidbatchpost.md`). Needs a XUID filter (XSAPI refuses it\nwithout one, `MultiplayerService::GetSessions`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("keyword")
+                    .long("keyword")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "Only sessions with this keyword (`properties.system.keywords`, compared ignoring case). A session\nquery needs a keyword, a XUID or both; XSAPI refuses one with neither before sending it\n(`MultiplayerService::GetSessions` in `Source/Services/Multiplayer/multiplayer_service.cpp`; DOCS\n`uri-serviceconfigsscidsessionsget.md`: \"Each call to this method must include a keyword, an Xbox user\nID filter, or both\").\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("private")
+                    .long("private")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns private sessions. Needs server-level access or a XUID filter that is the caller's\nown XUID, else 403 whether or not any such session exists (DOCS `uri-serviceconfigsscidsessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("reservations")
+                    .long("reservations")
+                    .value_parser(::clap::value_parser!(bool))
+                    .required(false)
+                    .help(
+                        "`true` also returns sessions where the user is reserved but has not joined. Needs a XUID filter (XSAPI\nrefuses it without one, `MultiplayerService::GetSessions`) and server-level access or a XUID filter that\nis the caller's own XUID, else 403 \"whether or not any such sessions actually exist\" (DOCS\n`uri-serviceconfigsscidsessionsget.md`, `uri-serviceconfigsscidbatchpost.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("scid")
+                    .long("scid")
+                    .value_parser(::clap::value_parser!(::xbl_mpsd_api::Scid))
+                    .required(true)
+                    .help(
+                        "Service configuration id (a GUID; case as in Partner Center). Like the template and session names: 1 to\n99 characters, no control characters (400 otherwise).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("session-template-name")
+                    .long("session-template-name")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::SessionTemplateName),
+                    )
+                    .required(true)
+                    .help(
+                        "Session template name (1 to 99 characters, no control characters; 400 otherwise).",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("signature")
+                    .long("signature")
+                    .value_parser(::clap::value_parser!(::std::string::String))
+                    .required(false)
+                    .help(
+                        "The request signature, sent with `Authorization` when the token's signing policy requires one\n(XSAPI `GetTokenAndSignature` in `Source/Shared/http_call_wrapper_internal.cpp`; `SIG_HEADER \"Signature\"` in\n`Source/Shared/shared_macros.h`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("take")
+                    .long("take")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "At most this many results, 0 to 100 (\"This number must be between 0 and 100\", DOCS\n`uri-serviceconfigsscidbatchpost.md`); more is 400. Without it, at most 100. XSAPI sends it only when\nnot 0 (`MaxItems`, `SessionQuery::PathAndQuery`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("version")
+                    .long("version")
+                    .value_parser(::clap::value_parser!(i32))
+                    .required(false)
+                    .help(
+                        "Only sessions whose major version (`constants.system.version`) is at most this. At least 1 and at most\nthe request's contract version modulo 100 (7 for 107), else 400 (DOCS\n`uri-serviceconfigsscidsessiontemplatessessiontemplatenamesessionsget.md`).\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("visibility")
+                    .long("visibility")
+                    .value_parser(
+                        ::clap::value_parser!(::xbl_mpsd_api::types::Visibility),
+                    )
+                    .required(false)
+                    .help(
+                        "Only sessions with this visibility as a result reports it (`open`, `visible`, `full`, `private`).\n`private` needs `private=true` (DOCS `uri-serviceconfigsscidbatchpost.md`; the GET page says only `open`\nis supported today). Compared ignoring case; XSAPI sends the lower-case names\n(`StringFromMultiplayerSessionVisibility` in `multiplayer_serializers.cpp`) and refuses its `Unknown`\nvalue before sending (`XblMultiplayerQuerySessionsAsync`). Any other value is 400.\n",
+                    ),
+            )
+            .arg(
+                ::clap::Arg::new("json-body")
+                    .long("json-body")
+                    .value_name("JSON-FILE")
+                    .required(true)
+                    .value_parser(::clap::value_parser!(std::path::PathBuf))
+                    .help("Path to a file that contains the full json body."),
+            )
+            .arg(
+                ::clap::Arg::new("json-body-template")
+                    .long("json-body-template")
+                    .action(::clap::ArgAction::SetTrue)
+                    .help("XXX"),
+            )
+            .about(
+                "Query the sessions of several players in one session template in one call\n\nAs query_sessions_batch, limited to the sessions of one template (DOCS\n`uri-serviceconfigscidsessiontemplatessessiontemplatenamebatchpost.md`; XSAPI\n`SessionQuery::PathAndQuery`). A read: repeating it is safe (`x-idempotent`).\n",
+            )
+    }
     pub async fn execute(
         &self,
         cmd: CliCommand,
@@ -689,6 +1163,16 @@ impl<T: CliConfig> Cli<T> {
             }
             CliCommand::GetSessionTemplate => {
                 self.execute_get_session_template(matches).await
+            }
+            CliCommand::QuerySessions => self.execute_query_sessions(matches).await,
+            CliCommand::QueryTemplateSessions => {
+                self.execute_query_template_sessions(matches).await
+            }
+            CliCommand::QuerySessionsBatch => {
+                self.execute_query_sessions_batch(matches).await
+            }
+            CliCommand::QueryTemplateSessionsBatch => {
+                self.execute_query_template_sessions_batch(matches).await
             }
         }
     }
@@ -1107,6 +1591,248 @@ impl<T: CliConfig> Cli<T> {
             }
         }
     }
+    pub async fn execute_query_sessions(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.query_sessions();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("inactive") {
+            request = request.inactive(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
+            request = request.keyword(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("private") {
+            request = request.private(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("reservations") {
+            request = request.reservations(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("take") {
+            request = request.take(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("version") {
+            request = request.version(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::types::Visibility>("visibility")
+        {
+            request = request.visibility(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>("xuid")
+        {
+            request = request.xuid(value.clone());
+        }
+        self.config.execute_query_sessions(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_query_template_sessions(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.query_template_sessions();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("inactive") {
+            request = request.inactive(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
+            request = request.keyword(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("private") {
+            request = request.private(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("reservations") {
+            request = request.reservations(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
+        {
+            request = request.session_template_name(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("take") {
+            request = request.take(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("version") {
+            request = request.version(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::types::Visibility>("visibility")
+        {
+            request = request.visibility(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::Lenient<::xbl_mpsd_api::Xuid>>("xuid")
+        {
+            request = request.xuid(value.clone());
+        }
+        self.config.execute_query_template_sessions(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_query_sessions_batch(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.query_sessions_batch();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("inactive") {
+            request = request.inactive(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
+            request = request.keyword(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("private") {
+            request = request.private(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("reservations") {
+            request = request.reservations(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("take") {
+            request = request.take(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("version") {
+            request = request.version(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::types::Visibility>("visibility")
+        {
+            request = request.visibility(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::SessionQueryBatchRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_query_sessions_batch(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
+    pub async fn execute_query_template_sessions_batch(
+        &self,
+        matches: &::clap::ArgMatches,
+    ) -> anyhow::Result<()> {
+        let mut request = self.client.query_template_sessions_batch();
+        if let Some(value) = matches.get_one::<::std::string::String>("accept-language")
+        {
+            request = request.accept_language(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("inactive") {
+            request = request.inactive(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("keyword") {
+            request = request.keyword(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("private") {
+            request = request.private(value.clone());
+        }
+        if let Some(value) = matches.get_one::<bool>("reservations") {
+            request = request.reservations(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::xbl_mpsd_api::Scid>("scid") {
+            request = request.scid(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::SessionTemplateName>("session-template-name")
+        {
+            request = request.session_template_name(value.clone());
+        }
+        if let Some(value) = matches.get_one::<::std::string::String>("signature") {
+            request = request.signature(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("take") {
+            request = request.take(value.clone());
+        }
+        if let Some(value) = matches.get_one::<i32>("version") {
+            request = request.version(value.clone());
+        }
+        if let Some(value) = matches
+            .get_one::<::xbl_mpsd_api::types::Visibility>("visibility")
+        {
+            request = request.visibility(value.clone());
+        }
+        if let Some(value) = matches.get_one::<std::path::PathBuf>("json-body") {
+            let body_txt = std::fs::read_to_string(value)
+                .with_context(|| format!("failed to read {}", value.display()))?;
+            let body_value = serde_json::from_str::<
+                types::SessionQueryBatchRequest,
+            >(&body_txt)
+                .with_context(|| format!("failed to parse {}", value.display()))?;
+            request = request.body(body_value);
+        }
+        self.config.execute_query_template_sessions_batch(matches, &mut request)?;
+        let result = request.send().await;
+        match result {
+            Ok(r) => {
+                self.config.success_item(&r);
+                Ok(())
+            }
+            Err(r) => {
+                self.config.error(&r);
+                Err(anyhow::Error::new(r))
+            }
+        }
+    }
 }
 pub trait CliConfig {
     fn success_item<T>(&self, value: &ResponseValue<T>)
@@ -1198,6 +1924,34 @@ pub trait CliConfig {
     ) -> anyhow::Result<()> {
         Ok(())
     }
+    fn execute_query_sessions(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::QuerySessions,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_query_template_sessions(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::QueryTemplateSessions,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_query_sessions_batch(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::QuerySessionsBatch,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn execute_query_template_sessions_batch(
+        &self,
+        matches: &::clap::ArgMatches,
+        request: &mut builder::QueryTemplateSessionsBatch,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 #[derive(Copy, Clone, Debug)]
 pub enum CliCommand {
@@ -1211,6 +1965,10 @@ pub enum CliCommand {
     WriteSession,
     ListSessionTemplates,
     GetSessionTemplate,
+    QuerySessions,
+    QueryTemplateSessions,
+    QuerySessionsBatch,
+    QueryTemplateSessionsBatch,
 }
 impl CliCommand {
     pub fn iter() -> impl Iterator<Item = CliCommand> {
@@ -1219,6 +1977,8 @@ impl CliCommand {
             CliCommand::CreateHandle, CliCommand::QueryHandles, CliCommand::GetHandle,
             CliCommand::DeleteHandle, CliCommand::GetSession, CliCommand::WriteSession,
             CliCommand::ListSessionTemplates, CliCommand::GetSessionTemplate,
+            CliCommand::QuerySessions, CliCommand::QueryTemplateSessions,
+            CliCommand::QuerySessionsBatch, CliCommand::QueryTemplateSessionsBatch,
         ]
             .into_iter()
     }
@@ -1234,6 +1994,10 @@ impl CliCommand {
             CliCommand::WriteSession => "write_session",
             CliCommand::ListSessionTemplates => "list_session_templates",
             CliCommand::GetSessionTemplate => "get_session_template",
+            CliCommand::QuerySessions => "query_sessions",
+            CliCommand::QueryTemplateSessions => "query_template_sessions",
+            CliCommand::QuerySessionsBatch => "query_sessions_batch",
+            CliCommand::QueryTemplateSessionsBatch => "query_template_sessions_batch",
         }
     }
 }

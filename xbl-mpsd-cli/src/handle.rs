@@ -13,14 +13,15 @@ use crate::output;
 /// `xbl-mpsd handle …`
 #[derive(Debug, Subcommand)]
 pub enum HandleCommand {
-    /// Invite a user to a session; prints the invite handle (its `id` goes into the invitee's activation URI)
+    /// Invite users to a session; prints the invite handle (its `id` goes into the invitee's activation URI),
+    /// or with several --to one JSON line per invitee (exit 1 if any invite failed)
     Invite {
         /// The session, e.g. /serviceconfigs/SCID/sessionTemplates/lobby/sessions/NAME
         #[arg(long)]
         session: SessionReference,
-        /// The invited user's XUID
-        #[arg(long)]
-        to: Xuid,
+        /// An invited user's XUID (repeatable, or comma-separated): one invite each, in order
+        #[arg(long, required = true, value_delimiter = ',')]
+        to: Vec<Xuid>,
         /// Title-defined context passed to the invitee (at most 256 characters URI-encoded)
         #[arg(long)]
         context: Option<String>,
@@ -167,7 +168,19 @@ pub async fn run(command: &HandleCommand, client: &MpsdClient) -> Result<(), Cli
             to,
             context,
             title_id,
-        } => handles::invite_request(session, *to, *title_id, context.as_deref()),
+        } => match to.as_slice() {
+            [one] => handles::invite_request(session, *one, *title_id, context.as_deref()),
+            several => {
+                return crate::sessions::invite_many(
+                    client,
+                    session,
+                    several,
+                    *title_id,
+                    context.as_deref(),
+                )
+                .await;
+            }
+        },
         HandleCommand::Activity { session } => handles::activity_request(session),
         HandleCommand::Search {
             session,

@@ -30,6 +30,7 @@ mod login;
 mod ops;
 mod output;
 mod schema;
+mod sessions;
 mod strict;
 mod validate;
 mod watch;

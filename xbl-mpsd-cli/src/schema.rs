@@ -6,7 +6,7 @@ use schemars::schema::RootSchema;
 use schemars::schema_for;
 use xbl_mpsd_api::types::{
     CreateHandleRequest, HandleDocument, HandleQueryRequest, HandleQueryResponse,
-    MultiplayerSession, MultiplayerSessionRequest,
+    MultiplayerSession, MultiplayerSessionRequest, SessionQueryBatchRequest, SessionQueryResponse,
 };
 
 use crate::error::CliError;
@@ -34,6 +34,10 @@ pub enum Document {
     HandleQuery,
     /// The answer of `POST /handles/query` (`HandleQueryResponse`)
     HandleQueryResponse,
+    /// The body of a batch session query, `POST …/batch` (`SessionQueryBatchRequest`)
+    SessionQueryBatch,
+    /// The answer of a session query (`SessionQueryResponse`)
+    SessionQueryResponse,
 }
 
 impl Document {
@@ -46,6 +50,8 @@ impl Document {
             Self::CreateHandle => schema_for!(CreateHandleRequest),
             Self::HandleQuery => schema_for!(HandleQueryRequest),
             Self::HandleQueryResponse => schema_for!(HandleQueryResponse),
+            Self::SessionQueryBatch => schema_for!(SessionQueryBatchRequest),
+            Self::SessionQueryResponse => schema_for!(SessionQueryResponse),
         }
     }
 
@@ -77,6 +83,7 @@ impl Document {
             Self::HandleQuery => Some(
                 r#"{"type":"activity","scid":"00000000-0000-0000-0000-00007a5b8c9d","owners":{"xuids":["2533274792693551"]}}"#,
             ),
+            Self::SessionQueryBatch => Some(r#"{"xuids":["2533274792693551","2814679796296491"]}"#),
             _ => None,
         }
     }
@@ -91,8 +98,12 @@ impl Document {
             text.push_str("\nExample:\n  ");
             text.push_str(example);
         }
+        let by_hand = match self {
+            Self::SessionQueryBatch => "`xbl-mpsd sessions query --xuid XUID,XUID …`",
+            _ => "see `xbl-mpsd handle --help`",
+        };
         text.push_str(&format!(
-            "\nFull JSON Schema: xbl-mpsd schema {}. Build it without JSON by hand: see `xbl-mpsd handle --help`.",
+            "\nFull JSON Schema: xbl-mpsd schema {}. Build it without JSON by hand: {by_hand}.",
             self.name()
         ));
         text
@@ -105,6 +116,9 @@ pub fn request_body(operation_id: &str) -> Option<Document> {
         "write_session" | "write_session_by_handle" => Some(Document::SessionRequest),
         "create_handle" => Some(Document::CreateHandle),
         "query_handles" => Some(Document::HandleQuery),
+        "query_sessions_batch" | "query_template_sessions_batch" => {
+            Some(Document::SessionQueryBatch)
+        }
         _ => None,
     }
 }

@@ -113,7 +113,10 @@ pub fn check(kind: Document, document: &Value) -> Vec<Problem> {
     match kind {
         Document::Session | Document::SessionRequest => session(kind, map, &mut out),
         Document::Handle | Document::CreateHandle => handle(kind, map, &mut out),
-        Document::HandleQuery | Document::HandleQueryResponse => {
+        Document::HandleQuery
+        | Document::HandleQueryResponse
+        | Document::SessionQueryBatch
+        | Document::SessionQueryResponse => {
             unknown_keys(map, &kind.properties(), "", &mut out);
         }
     }

@@ -15,7 +15,7 @@ use serde_json::Value;
 use serde_json::error::Category;
 use xbl_mpsd_api::types::{
     CreateHandleRequest, HandleDocument, HandleQueryRequest, HandleQueryResponse,
-    MultiplayerSession, MultiplayerSessionRequest,
+    MultiplayerSession, MultiplayerSessionRequest, SessionQueryBatchRequest, SessionQueryResponse,
 };
 
 use crate::error::{CliError, FAILED};
@@ -51,6 +51,8 @@ pub fn run(args: &ValidateArgs) -> Result<(), CliError> {
         Document::CreateHandle => check::<CreateHandleRequest>(&text, &source, args),
         Document::HandleQuery => check::<HandleQueryRequest>(&text, &source, args),
         Document::HandleQueryResponse => check::<HandleQueryResponse>(&text, &source, args),
+        Document::SessionQueryBatch => check::<SessionQueryBatchRequest>(&text, &source, args),
+        Document::SessionQueryResponse => check::<SessionQueryResponse>(&text, &source, args),
     }
 }
 
@@ -135,14 +137,14 @@ fn summary(kind: Document, text: &str) -> String {
             .and_then(Value::as_str)
             .map(|t| format!(" ({})", t.to_ascii_lowercase()))
             .unwrap_or_default(),
-        Document::HandleQueryResponse => {
+        Document::HandleQueryResponse | Document::SessionQueryResponse => {
             let results = value
                 .get("results")
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
             format!(" ({results} results)")
         }
-        Document::HandleQuery => String::new(),
+        Document::HandleQuery | Document::SessionQueryBatch => String::new(),
     };
     format!("ok: {} document{detail}", kind.name().replace('-', " "))
 }

@@ -7,6 +7,8 @@
 //! * `POST /handles`, `GET`/`DELETE /handles/{handleId}`, `POST /handles/query`: activity, invite, search and
 //!   transfer handles;
 //! * `GET`/`PUT /handles/{handleId}/session`: read and write a session through a handle;
+//! * `GET /serviceconfigs/{scid}[/sessiontemplates/{template}]/sessions` and `POST …/batch`: session queries by
+//!   keyword or player;
 //! * `GET /connect`: the Real-Time Activity (RTA) websocket — MPSD shoulder taps and game-invite
 //!   notifications ([`RtaControl`] drops sockets and sends resyncs in tests).
 //!
@@ -32,6 +34,7 @@ mod handles;
 mod limits;
 mod model;
 mod persist;
+mod queries;
 mod response;
 mod routes;
 mod rta;

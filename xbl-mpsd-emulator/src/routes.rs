@@ -4,6 +4,7 @@ use std::sync::{Arc, Weak};
 
 use axum::extract::Request;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::HeaderValue;
 use axum::http::header::{DATE, IF_MATCH, IF_NONE_MATCH};
 use axum::http::request::Parts;
@@ -57,6 +58,7 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
     }
     let clock = config.clock.clone();
     let sign_in = config.sign_in.clone();
+    let queries = crate::queries::router(Arc::clone(&store));
     let state = AppState {
         store: Arc::clone(&store),
         config: Arc::new(config),
@@ -77,10 +79,13 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
                 .put(put_session)
                 .fallback(method_not_allowed),
         )
-        // `GET /serviceconfigs/{scid}/sessiontemplates[/{name}]`, literal segments ignoring case.
+        // `GET /serviceconfigs/{scid}/sessiontemplates[/{name}]`, literal segments ignoring case. Three segments
+        // are also a session query (`…/sessions`, `…/batch`, `queries`): one route, dispatched by the path.
         .route(
             "/{serviceconfigs}/{scid}/{session_templates}",
-            get(list_templates).fallback(template_fallback),
+            get(templates_or_query_get)
+                .post(templates_or_query_post)
+                .fallback(templates_or_query_other),
         )
         .route(
             "/{serviceconfigs}/{scid}/{session_templates}/{template}",
@@ -114,6 +119,7 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
     }
     let mut app = app
         .with_state(state)
+        .merge(queries)
         .merge(crate::signin_mock::router(sign_in.clone()))
         .layer(axum::Extension(sign_in))
         .layer(DefaultBodyLimit::max(limit))
@@ -255,6 +261,40 @@ async fn template_fallback(method: Method, OriginalUri(uri): OriginalUri) -> Api
         method_not_allowed(method, OriginalUri(uri)).await
     } else {
         not_found(OriginalUri(uri)).await
+    }
+}
+
+/// `GET` on three segments: the template list (`/serviceconfigs/{scid}/sessiontemplates`), else a session
+/// query (`queries`: `…/sessions`, 404 for other paths).
+async fn templates_or_query_get(State(state): State<AppState>, request: Request) -> Response {
+    if template_path(request.uri().path()).is_some() {
+        list_templates.call(request, state).await
+    } else {
+        crate::queries::query_by_get
+            .call(request, Arc::clone(&state.store))
+            .await
+    }
+}
+
+/// `POST` on three segments: a batch session query (`queries`), 405 on the template list.
+async fn templates_or_query_post(State(state): State<AppState>, request: Request) -> Response {
+    if template_path(request.uri().path()).is_some() {
+        template_fallback.call(request, state).await
+    } else {
+        crate::queries::query_by_post
+            .call(request, Arc::clone(&state.store))
+            .await
+    }
+}
+
+/// Other verbs on three segments: 405 on the template list and the query paths, 404 elsewhere.
+async fn templates_or_query_other(State(state): State<AppState>, request: Request) -> Response {
+    if template_path(request.uri().path()).is_some() {
+        template_fallback.call(request, state).await
+    } else {
+        crate::queries::other_method
+            .call(request, Arc::clone(&state.store))
+            .await
     }
 }
 

@@ -589,6 +589,17 @@ impl Store {
         }
     }
 
+    /// Snapshots of the existing sessions whose key `keep` accepts, each taken under its own lock (one lock at a
+    /// time, none held on return), for read-only queries across sessions (`queries`).
+    pub(crate) fn sessions_where(&self, keep: impl Fn(&SessionKey) -> bool) -> Vec<Arc<Session>> {
+        let slots: Vec<Slot> = lock(&self.sessions)
+            .iter()
+            .filter(|(key, _)| keep(key))
+            .map(|(_, slot)| Arc::clone(slot))
+            .collect();
+        slots.iter().filter_map(|slot| lock(slot).clone()).collect()
+    }
+
     /// Reads a session: `None` when it does not exist, 403 when private and the caller may not read it.
     pub(crate) fn read(
         &self,

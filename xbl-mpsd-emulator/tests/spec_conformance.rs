@@ -43,6 +43,13 @@ const COVERAGE: &[(&str, &[u16])] = &[
     ("query_handles", &[200, 400, 401, 413]),
     ("get_handle", &[200, 400, 401, 404]),
     ("delete_handle", &[204, 400, 401, 403, 404]),
+    ("query_sessions", &[200, 400, 401, 403, 404]),
+    ("query_template_sessions", &[200, 400, 401, 403, 404]),
+    ("query_sessions_batch", &[200, 400, 401, 403, 404, 413]),
+    (
+        "query_template_sessions_batch",
+        &[200, 400, 401, 403, 404, 413],
+    ),
     ("list_session_templates", &[200, 400, 401, 404]),
     ("get_session_template", &[200, 400, 401, 404]),
 ];
@@ -1210,9 +1217,9 @@ async fn paths_and_verbs_outside_the_spec_are_404_or_405_text() {
         "/handles/x/y",
         "/handles/6f1b4c1e-0000-4000-8000-000000000000/session/extra",
         "/serviceconfigs",
-        "/serviceconfigs/s/sessionTemplates/t/sessions",
         "/serviceconfigs/s/sessionTemplates/t/sessions/n/members/me",
-        "/serviceconfigs/s/batch",
+        "/serviceconfigs/s/sessionz",
+        "/serviceconfigs/s/sessionTemplates/t/batches",
     ] {
         for method in [Method::GET, Method::PUT, Method::POST] {
             let response = c.h.send(method.clone(), ALICE, path, None, &[]).await;
@@ -1221,5 +1228,126 @@ async fn paths_and_verbs_outside_the_spec_are_404_or_405_text() {
             let headers = response.headers().clone();
             assert_text_error(&headers, &response.bytes().await.unwrap(), &context);
         }
+    }
+}
+
+/// The four session queries: results with and without a XUID, every declared failure.
+#[tokio::test]
+async fn session_queries_conform() {
+    let c = Checker::start().await;
+    // ALICE in an open session with keywords, a turn and a join restriction; BOB reserved in it; ALICE in a
+    // private one.
+    let mut open = with(
+        join_body(),
+        json!({ "properties": { "system": { "keywords": ["ctf"], "turn": [0], "joinRestriction": "followed" } } }),
+    );
+    open["members"]["reserve_0"] =
+        json!({ "constants": { "system": { "xuid": BOB.to_string() } } });
+    c.send(Call::session("write_session", "q1").json(open), 201)
+        .await;
+    c.join(
+        ALICE,
+        "q2",
+        json!({ "constants": { "system": { "visibility": "private" } } }),
+        201,
+    )
+    .await;
+    let get_ops = ["query_sessions", "query_template_sessions"];
+    let batch_ops = ["query_sessions_batch", "query_template_sessions_batch"];
+    let call_in = |op: &'static str, scid: &str| {
+        let call = Call::new(op).param("scid", scid);
+        if op.contains("template") {
+            call.param("sessionTemplateName", TEMPLATE)
+        } else {
+            call
+        }
+    };
+    let call = |op: &'static str| call_in(op, SCID);
+    let xuids =
+        |list: &[u64]| json!({ "xuids": list.iter().map(u64::to_string).collect::<Vec<_>>() });
+    for op in get_ops {
+        let get = |query: &str| call(op).query(query);
+        let found = c
+            .send(
+                get(&format!(
+                    "xuid={ALICE}&private=true&keyword=ctf&visibility=open&version=1&take=10"
+                )),
+                200,
+            )
+            .await;
+        let result = &found.json["results"][0];
+        assert_eq!(result["xuid"], ALICE.to_string());
+        assert_eq!(
+            (result["myTurn"].clone(), result["joinRestriction"].clone()),
+            (json!(true), json!("followed"))
+        );
+        let found = c
+            .send(
+                get(&format!("xuid={ALICE}&private=true&inactive=true")),
+                200,
+            )
+            .await;
+        assert_eq!(found.json["results"].as_array().map(Vec::len), Some(2));
+        let reserved = c
+            .send(get(&format!("xuid={BOB}&reservations=true")).user(BOB), 200)
+            .await;
+        assert_eq!(reserved.json["results"][0]["status"], "reserved");
+        c.send(get("keyword=ctf"), 200).await;
+        for bad in [
+            "",
+            "keyword=ctf&take=500",
+            "keyword=ctf&visibility=secret",
+            "xuid=x",
+            "keyword=ctf&inactive=true",
+        ] {
+            c.send(get(bad), 400).await;
+        }
+        c.send(get(&format!("xuid={ALICE}&private=true")).user(BOB), 403)
+            .await;
+        c.send(call_in(op, "%01").query("keyword=ctf"), 400).await;
+        common_failures(&c, || get("keyword=ctf")).await;
+        let typo = if op.contains("template") {
+            format!("/serviceconfigs/{SCID}/sessionTemplate/{TEMPLATE}/sessions")
+        } else {
+            format!("/serviceconfigs/{SCID}/session")
+        };
+        c.send(get("keyword=ctf").path(typo), 404).await;
+        c.assert_covered(op);
+    }
+    for op in batch_ops {
+        let post = |body: Value| call(op).json(body);
+        let found = c
+            .send(post(xuids(&[ALICE, BOB])).query("keyword=ctf"), 200)
+            .await;
+        assert_eq!(found.json["results"].as_array().map(Vec::len), Some(1));
+        let own = c
+            .send(
+                post(xuids(&[ALICE])).query("private=true&reservations=true&inactive=true&take=1"),
+                200,
+            )
+            .await;
+        assert_eq!(own.json["results"].as_array().map(Vec::len), Some(1));
+        let many: Vec<u64> = (1..=101).collect();
+        for body in [
+            xuids(&many),
+            json!({ "xuids": [] }),
+            json!({ "xuids": [1] }),
+            json!({}),
+        ] {
+            c.send(post(body), 400).await;
+        }
+        c.send(call(op).raw(b"[]"), 400).await;
+        c.send(post(xuids(&[ALICE])).query("take=101"), 400).await;
+        c.send(post(xuids(&[ALICE, BOB])).query("private=true"), 403)
+            .await;
+        common_failures(&c, || post(xuids(&[ALICE]))).await;
+        let typo = if op.contains("template") {
+            format!("/serviceconfigs/{SCID}/sessionTemplates/{TEMPLATE}/batches")
+        } else {
+            format!("/serviceconfigs/{SCID}/batches")
+        };
+        c.send(post(xuids(&[ALICE])).path(typo), 404).await;
+        c.send(call(op).json(oversized()), 413).await;
+        c.assert_covered(op);
     }
 }

@@ -55,6 +55,7 @@
 //! * [`delta`]: [`SessionDelta`], session writes (join, leave, custom properties, settings) without literals.
 //! * [`handles`]: typed handle requests and the handle operations.
 //! * [`operation`](mod@operation): any generated operation ([`MpsdClient::operation`]) with retries and typed errors.
+//! * [`query`]: session queries ([`MpsdClient::query_sessions`]), clearing an activity, invites to several players.
 //! * [`join`]: [`MpsdClient::join_from_activation`] and the join/leave deltas.
 //! * [`session`]: [`Session`] (a document with its ETag, reference and date; typed custom properties),
 //!   [`SessionTarget`].
@@ -94,6 +95,7 @@ pub mod handles;
 pub mod hosted;
 pub mod join;
 pub mod operation;
+pub mod query;
 mod response;
 pub mod retry;
 #[cfg(feature = "rta")]
@@ -139,6 +141,7 @@ pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, Scid, TitleId, TitleIdError, Xuid, XuidError,
 };
 pub use operation::{OperationCall, Reply};
+pub use query::{FoundSession, QueryError, QueryRule, SessionQuery};
 #[cfg(any(test, feature = "test-util"))]
 pub use retry::FakeClock;
 pub use retry::{Classification, Clock, RetryMode, RetryPolicy, TokioClock};

@@ -4,8 +4,8 @@
 //! knows. An operation added to the spec is generated as a request builder on the wire client
 //! ([`crate::api::Client`]); `operation` runs that builder with what every call of this crate gets: the
 //! contract version and authorization (from the client), retries per the [`RetryPolicy`](crate::RetryPolicy)
-//! — `GET`, `HEAD`, `OPTIONS`, `DELETE` always, other methods only with
-//! [`retry_on_failure`](OperationCall::retry_on_failure) — one token refresh after a 401, and typed
+//! — `GET`, `HEAD`, `OPTIONS`, `DELETE` and operations the spec marks `x-idempotent: true` (the batch session
+//! queries) always, other methods only with [`retry_on_failure`](OperationCall::retry_on_failure) — one token refresh after a 401, and typed
 //! [`Error`]s for every error status. Every non-error status is a success: the typed one as
 //! [`Reply::Typed`], any other (204, 202, a 2xx whose body the generated client does not type, 304) as
 //! [`Reply::Raw`].

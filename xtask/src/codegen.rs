@@ -105,7 +105,8 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
     };
     let client = generate(&settings, &openapi, Output::Client, &open_enums, &map_keys)
         .map_err(|e| blame(e, Output::Client))?;
-    let operations = crate::operations::generate(&client)?;
+    let idempotent = crate::operations::idempotent_operations(&spec)?;
+    let operations = crate::operations::generate(&client, &idempotent)?;
     Ok(vec![
         GeneratedFile {
             path: CLIENT_PATH,

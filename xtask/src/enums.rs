@@ -6,9 +6,11 @@
 //! generated `types` module, and progenitor is told to use that type instead of generating its own
 //! (`with_replacement`). The wire type keeps the received text and `.kind()` gives a `Copy` enum.
 //!
-//! Variant names are the values in PascalCase (`matchmakingStatus` → `MatchmakingStatus`), or the schema's
-//! `x-enum-varnames` list where lower-case words run together (`bandwidthup` → `BandwidthUp`). The constant
-//! for each value is the variant name in SCREAMING_SNAKE_CASE (`Visibility::OPEN`, `BANDWIDTH_UP`).
+//! Variant names are the values in PascalCase (`matchmakingStatus` → `MatchmakingStatus`), except where the
+//! schema's `x-enum-varnames` map names one: `{bandwidthup: BandwidthUp}` where lower-case words run together.
+//! A map of overrides, not a list by position, so adding a value never renames the variants after it; a key
+//! that is not one of the values is an error. The constant for each value is the variant name in
+//! SCREAMING_SNAKE_CASE (`Visibility::OPEN`, `BANDWIDTH_UP`).
 //!
 //! An enumeration written inline (not as a named schema) is refused by [`crate::transform`]: it would have no
 //! name to match on.
@@ -126,20 +128,29 @@ pub fn open_enums(spec: &Value) -> Result<Vec<OpenEnum>> {
                     .ok_or_else(|| anyhow::anyhow!(context(format!("value {v} is not a string"))))
             })
             .collect::<Result<_>>()?;
-        let varnames: Vec<String> = match schema.get("x-enum-varnames") {
-            None => values.iter().map(|v| pascal_case(v)).collect(),
-            Some(Value::Array(names)) if names.len() == values.len() => names
-                .iter()
-                .map(|n| n.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    anyhow::anyhow!(context("x-enum-varnames must be strings".into()))
-                })?,
-            Some(_) => bail!(context(format!(
-                "x-enum-varnames must list one name per value ({} values)",
-                values.len()
-            ))),
+        let overrides = match schema.get("x-enum-varnames") {
+            None => serde_json::Map::new(),
+            Some(Value::Object(map)) => map.clone(),
+            Some(_) => bail!(context(
+                "x-enum-varnames must be a map of value → variant name (e.g. {bandwidthup: BandwidthUp})"
+                    .into()
+            )),
         };
+        if let Some(unknown) = overrides.keys().find(|key| !values.contains(&key.as_str())) {
+            bail!(context(format!(
+                "x-enum-varnames names {unknown:?}, which is not one of the values"
+            )));
+        }
+        let varnames: Vec<String> = values
+            .iter()
+            .map(|value| match overrides.get(*value) {
+                None => Ok(pascal_case(value)),
+                Some(Value::String(name)) => Ok(name.clone()),
+                Some(other) => Err(anyhow::anyhow!(context(format!(
+                    "x-enum-varnames gives {value:?} the name {other}, which is not a string"
+                )))),
+            })
+            .collect::<Result<_>>()?;
         let mut seen_values: Vec<String> = Vec::new();
         let mut entries = Vec::new();
         for (variant, value) in varnames.into_iter().zip(values) {
@@ -192,7 +203,7 @@ mod tests {
             "Visibility": {"description": "Who may join.", "anyOf": [
                 {"type": "string", "enum": ["private", "open"]}, {"type": "string"}]},
             "Metric": {"type": "string", "enum": ["bandwidthup", "latency"],
-                       "x-enum-varnames": ["BandwidthUp", "Latency"]},
+                       "x-enum-varnames": {"bandwidthup": "BandwidthUp"}},
             "Change": {"anyOf": [{"type": "string", "enum": ["membersList"]}, {"type": "string"}]},
             "Mixed": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
             "Plain": {"type": "string"}
@@ -209,6 +220,10 @@ mod tests {
             )]
         );
         assert_eq!(enums[1].values[0].1, "BANDWIDTH_UP");
+        assert_eq!(
+            enums[1].values[1].0, "Latency",
+            "not overridden: PascalCase"
+        );
         let rust = enums[2].to_rust();
         assert!(
             rust.starts_with(
@@ -233,8 +248,20 @@ mod tests {
                 "variant name",
             ),
             (
-                json!({"type": "string", "enum": ["a"], "x-enum-varnames": []}),
-                "one name per value",
+                json!({"type": "string", "enum": ["a"], "x-enum-varnames": ["A"]}),
+                "must be a map",
+            ),
+            (
+                json!({"type": "string", "enum": ["a"], "x-enum-varnames": {"b": "B"}}),
+                "not one of the values",
+            ),
+            (
+                json!({"type": "string", "enum": ["a"], "x-enum-varnames": {"a": 1}}),
+                "not a string",
+            ),
+            (
+                json!({"type": "string", "enum": ["a", "b"], "x-enum-varnames": {"a": "B"}}),
+                "variant name",
             ),
         ] {
             let spec = json!({"components": {"schemas": {"E": schema}}});

@@ -5,9 +5,45 @@
 //! The impls are read off the generated client itself (the builder's name, its `send`'s return type, the
 //! HTTP method and the operationId in `send`'s body), not guessed from the spec, so they always agree
 //! with what progenitor generated.
+//!
+//! One thing comes from the spec: an operation marked `x-idempotent: true` (a `POST` that only reads, such as
+//! a batch session query) gets `fn is_idempotent() -> bool { true }`, so `MpsdClient::operation` retries it
+//! like a `GET`. The extension must be a boolean; `false` (or none) keeps the verdict by HTTP method.
+
+use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, bail};
 use quote::ToTokens;
+use serde_json::Value;
+
+/// The extension that marks an operation safe to repeat whatever its method.
+pub const IDEMPOTENT_EXTENSION: &str = "x-idempotent";
+
+/// The operationIds of `spec` marked `x-idempotent: true`; an `x-idempotent` that is not a boolean is an error
+/// naming the operation.
+pub fn idempotent_operations(spec: &Value) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for (path, method) in crate::validate::operations(spec) {
+        let operation = &spec["paths"][&path][method];
+        let name = || {
+            operation["operationId"].as_str().map_or_else(
+                || format!("{} {path}", method.to_uppercase()),
+                str::to_owned,
+            )
+        };
+        match operation.get(IDEMPOTENT_EXTENSION) {
+            None | Some(Value::Bool(false)) => {}
+            Some(Value::Bool(true)) => {
+                out.insert(name());
+            }
+            Some(other) => bail!(
+                "{}: {IDEMPOTENT_EXTENSION} must be true or false, not {other}",
+                name()
+            ),
+        }
+    }
+    Ok(out)
+}
 
 /// One builder found in the generated client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,8 +178,9 @@ pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
     Ok(out)
 }
 
-/// The source of `generated_operations.rs` for the builders of `client_source`.
-pub fn generate(client_source: &str) -> Result<String> {
+/// The source of `generated_operations.rs` for the builders of `client_source`; the operations named in
+/// `idempotent` (see [`idempotent_operations`]) say they are idempotent whatever their method.
+pub fn generate(client_source: &str, idempotent: &BTreeSet<String>) -> Result<String> {
     let mut code = String::from(
         "use crate::{ByteStream, Error, Operation, ResponseValue, builder, types};\n\
          use ::reqwest::Method;\n",
@@ -157,6 +194,12 @@ pub fn generate(client_source: &str) -> Result<String> {
             output,
             error,
         } = op;
+        let idempotent_fn = if idempotent.contains(&operation_id) {
+            "#[doc = \"Marked `x-idempotent: true` in the spec: safe to repeat, retried like a `GET`.\"]\n\
+             fn is_idempotent() -> bool { true }\n"
+        } else {
+            ""
+        };
         code.push_str(&format!(
             "#[doc = \"`{method}` `{operation_id}`\"]\n\
              impl<'a> Operation for builder::{builder}<'a> {{\n\
@@ -168,6 +211,7 @@ pub fn generate(client_source: &str) -> Result<String> {
                  fn send(self) -> impl ::std::future::Future<Output = Result<ResponseValue<Self::Output>, Error<Self::Error>>> + Send {{\n\
                      builder::{builder}::send(self)\n\
                  }}\n\
+                 {idempotent_fn}\
              }}\n"
         ));
     }
@@ -230,14 +274,49 @@ mod tests {
                 },
             ]
         );
-        let code = generate(CLIENT).unwrap();
+        let code = generate(CLIENT, &BTreeSet::new()).unwrap();
         assert!(
             code.contains("impl<'a> Operation for builder::GetThing<'a>"),
             "{code}"
         );
+        assert!(!code.contains("fn is_idempotent"), "{code}");
+        let marked = generate(CLIENT, &BTreeSet::from(["drop_thing".to_owned()])).unwrap();
+        assert_eq!(
+            marked.matches("fn is_idempotent() -> bool").count(),
+            1,
+            "{marked}"
+        );
         assert!(
             code.contains("const METHOD: Method = Method::DELETE;"),
             "{code}"
+        );
+    }
+
+    #[test]
+    fn x_idempotent_is_read_as_a_boolean() {
+        let spec = serde_json::json!({ "paths": {
+            "/a": { "post": { "operationId": "read_a", "x-idempotent": true } },
+            "/b": { "post": { "operationId": "write_b", "x-idempotent": false }, "get": { "operationId": "get_b" } },
+        } });
+        assert_eq!(
+            idempotent_operations(&spec).unwrap(),
+            BTreeSet::from(["read_a".to_owned()])
+        );
+        let bad = serde_json::json!({ "paths": { "/a": { "post": { "operationId": "read_a", "x-idempotent": "yes" } } } });
+        let error = idempotent_operations(&bad).unwrap_err().to_string();
+        assert!(
+            error.contains("read_a") && error.contains("true or false"),
+            "{error}"
+        );
+        // The real spec marks the two batch session queries.
+        let root = crate::workspace_root().unwrap();
+        let spec = crate::read_spec(&root.join(crate::codegen::SPEC_PATH)).unwrap();
+        assert_eq!(
+            idempotent_operations(&spec).unwrap(),
+            BTreeSet::from([
+                "query_sessions_batch".to_owned(),
+                "query_template_sessions_batch".to_owned()
+            ])
         );
     }
 

@@ -10,6 +10,8 @@
 //! | new operation; new optional parameter, header or request field | additive | a new builder method or setter |
 //! | new required parameter or request field; optional → required in a request | breaking | callers that don't set it fail |
 //! | removed operation, parameter, field, response header; renamed `operationId` | breaking | a method, setter or field is gone |
+//! | renamed path parameter (`{scid}` → `{id}`, same `operationId`) | breaking | the setter `.scid()` is gone |
+//! | changed path literals or method, same `operationId` | additive (path) / breaking (method) | the method stays; a new method changes retries |
 //! | new response field (required or not) | additive | a new struct field; structs are not built by callers |
 //! | required ↔ optional on a response field | breaking | the field's type changes (`T` ↔ `Option<T>`) |
 //! | new enum value (closed `enum` or `anyOf` open enum) | additive | enums are open: unknown values decode |
@@ -18,6 +20,10 @@
 //! | new status code | additive | new 2xx: a raw success of the generic call path; new error: a typed `Error` |
 //! | removed status code | additive | callers handle one case fewer |
 //! | the typed success of an operation changes (its schema) | breaking | `ResponseValue<T>` changes |
+//!
+//! Operations are paired by `operationId` (the generated method's name) first, then by path and method, so a
+//! path change is reported as what it does to the generated method, not as one operation removed and another
+//! added.
 //!
 //! The diff itself is hand-written on `serde_json`: no maintained OpenAPI diff library exists on crates.io,
 //! and the tools of other registries (oasdiff in Go, `@pb33f/openapi-changes`, which downloads a prebuilt
@@ -121,6 +127,51 @@ fn operations(spec: &Value) -> BTreeMap<(String, &'static str), (&Value, &Value)
                     out.insert((path.clone(), method), (item, op));
                 }
             }
+        }
+    }
+    out
+}
+
+/// When two path templates differ only in the names of their placeholders (`/a/{scid}` and `/a/{id}`), the
+/// renamed `(old, new)` pairs; `None` when a literal segment or the number of segments differs.
+fn path_parameter_renames(base: &str, head: &str) -> Option<Vec<(String, String)>> {
+    let placeholder = |segment: &str| {
+        segment
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+            .map(str::to_owned)
+    };
+    let (base, head): (Vec<&str>, Vec<&str>) =
+        (base.split('/').collect(), head.split('/').collect());
+    if base.len() != head.len() {
+        return None;
+    }
+    let mut renames = Vec::new();
+    for (b, h) in base.iter().zip(&head) {
+        match (placeholder(b), placeholder(h)) {
+            (Some(old), Some(new)) if old != new => renames.push((old, new)),
+            (Some(_), Some(_)) => {}
+            (None, None) if b == h => {}
+            _ => return None,
+        }
+    }
+    Some(renames)
+}
+
+/// The builder setter progenitor generates for a parameter: its name in snake case
+/// (`sessionTemplateName` → `session_template_name`).
+fn setter_name(parameter: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in parameter.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c == '-' {
+            out.push('_');
+        } else {
+            out.push(c);
         }
     }
     out
@@ -298,38 +349,79 @@ impl Differ<'_> {
         self.add(class, location, what);
     }
 
+    /// Pairs the operations of both specs — by `operationId` first (the generated method's name), then, for
+    /// those left, by path and method — and compares each pair; the rest are removed or new.
     fn operations(&mut self, base: &Value, head: &Value) {
         let base_ops = operations(base);
         let head_ops = operations(head);
-        for ((path, method), (item, op)) in &base_ops {
-            let label = operation_label(method, path, op);
-            match head_ops.get(&(path.clone(), method)) {
-                None => self.add(Class::Breaking, label, "operation removed"),
-                Some((head_item, head_op)) => {
-                    self.operation(&label, (item, op), (head_item, head_op));
+        let id_of = |op: &Value| {
+            op.get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let head_by_id: BTreeMap<String, &(String, &'static str)> = head_ops
+            .iter()
+            .filter_map(|(key, (_, op))| id_of(op).map(|id| (id, key)))
+            .collect();
+        let mut paired_heads = BTreeSet::new();
+        let mut unpaired_bases = Vec::new();
+        for (key, (item, op)) in &base_ops {
+            match id_of(op).and_then(|id| head_by_id.get(&id).copied()) {
+                Some(head_key) => {
+                    paired_heads.insert(head_key.clone());
+                    let (head_item, head_op) = head_ops[head_key];
+                    self.operation(key, (item, op), head_key, (head_item, head_op));
                 }
+                None => unpaired_bases.push(key),
             }
         }
-        for ((path, method), (_, op)) in &head_ops {
-            if !base_ops.contains_key(&(path.clone(), method)) {
+        for key in unpaired_bases {
+            let (item, op) = base_ops[key];
+            match head_ops.get(key).filter(|_| !paired_heads.contains(key)) {
+                Some((head_item, head_op)) => {
+                    paired_heads.insert(key.clone());
+                    self.operation(key, (item, op), key, (head_item, head_op));
+                }
+                None => self.add(
+                    Class::Breaking,
+                    operation_label(key.1, &key.0, op),
+                    "operation removed",
+                ),
+            }
+        }
+        for (key, (_, op)) in &head_ops {
+            if !paired_heads.contains(key) {
                 self.add(
                     Class::Additive,
-                    operation_label(method, path, op),
+                    operation_label(key.1, &key.0, op),
                     "new operation",
                 );
             }
         }
     }
 
-    fn operation(&mut self, label: &str, base: (&Value, &Value), head: (&Value, &Value)) {
+    /// Compares one operation of the base (at `base_key`) with its counterpart in the head (at `head_key`).
+    fn operation(
+        &mut self,
+        base_key: &(String, &'static str),
+        base: (&Value, &Value),
+        head_key: &(String, &'static str),
+        head: (&Value, &Value),
+    ) {
         let (base_item, base_op) = base;
         let (head_item, head_op) = head;
+        // Named as callers know it (the base's operationId) unless it moved, then where it is now.
+        let label = if base_key == head_key {
+            operation_label(base_key.1, &base_key.0, base_op)
+        } else {
+            operation_label(head_key.1, &head_key.0, head_op)
+        };
         let base_id = base_op.get("operationId");
         let head_id = head_op.get("operationId");
         if base_id != head_id {
             self.add(
                 Class::Breaking,
-                label,
+                &label,
                 format!(
                     "operationId changed from {} to {} (the generated method is renamed)",
                     base_id.unwrap_or(&Value::Null),
@@ -337,19 +429,79 @@ impl Differ<'_> {
                 ),
             );
         }
-        self.parameters(label, (base_item, base_op), (head_item, head_op));
-        self.request_body(label, base_op, head_op);
-        self.responses(label, base_op, head_op);
+        if base_key.1 != head_key.1 {
+            self.add(
+                Class::Breaking,
+                &label,
+                format!(
+                    "method changed from {} to {} (the request and its retries change: only GET, DELETE and \
+                     x-idempotent operations are retried)",
+                    base_key.1.to_uppercase(),
+                    head_key.1.to_uppercase()
+                ),
+            );
+        }
+        let renamed = path_parameter_renames(&base_key.0, &head_key.0);
+        if base_key.0 != head_key.0 {
+            match &renamed {
+                Some(renames) => {
+                    for (old, new) in renames {
+                        self.add(
+                            Class::Breaking,
+                            &label,
+                            format!(
+                                "path parameter `{old}` renamed to `{new}`: the setter `.{}()` is gone (now `.{}()`)",
+                                setter_name(old),
+                                setter_name(new)
+                            ),
+                        );
+                    }
+                }
+                None => self.add(
+                    Class::Additive,
+                    &label,
+                    format!(
+                        "path changed from {} (the generated method and its setters are unchanged)",
+                        base_key.0
+                    ),
+                ),
+            }
+        }
+        let renames = renamed.unwrap_or_default();
+        self.parameters(&label, (base_item, base_op), (head_item, head_op), &renames);
+        self.request_body(&label, base_op, head_op);
+        self.responses(&label, base_op, head_op);
     }
 
-    fn parameters(&mut self, label: &str, base: (&Value, &Value), head: (&Value, &Value)) {
+    /// Compares the parameters; `renames` pairs path parameters whose placeholder was renamed (already
+    /// reported), which are compared with each other instead of being reported removed and new.
+    fn parameters(
+        &mut self,
+        label: &str,
+        base: (&Value, &Value),
+        head: (&Value, &Value),
+        renames: &[(String, String)],
+    ) {
         let base_params = parameters(base.0, base.1, self.base_components);
         let head_params = parameters(head.0, head.1, self.head_components);
         let request: Dirs = [Dir::Request].into();
+        let renamed_to = |key: &(String, String)| -> (String, String) {
+            match renames
+                .iter()
+                .find(|(old, _)| key.0 == "path" && *old == key.1)
+            {
+                Some((_, new)) => ("path".to_owned(), new.clone()),
+                None => key.clone(),
+            }
+        };
+        let renamed_from: BTreeSet<(String, String)> = renames
+            .iter()
+            .map(|(_, new)| ("path".to_owned(), new.clone()))
+            .collect();
         for (key, param) in &base_params {
             let (location, _) = key;
             let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
-            match head_params.get(key) {
+            match head_params.get(&renamed_to(key)) {
                 None => self.add(
                     Class::Breaking,
                     label,
@@ -377,7 +529,7 @@ impl Differ<'_> {
             }
         }
         for (key, param) in &head_params {
-            if base_params.contains_key(key) {
+            if base_params.contains_key(key) || renamed_from.contains(key) {
                 continue;
             }
             let (location, _) = key;
@@ -1193,6 +1345,51 @@ mod tests {
             &changes(&head),
             "breaking  PUT /things/{id} (put_thing): operation removed",
         );
+    }
+
+    #[test]
+    fn operations_are_paired_by_operation_id_so_a_renamed_path_parameter_is_a_gone_setter() {
+        let mut head = base();
+        let paths = head["paths"].as_object_mut().unwrap();
+        let mut item = paths.remove("/things/{id}").unwrap();
+        item["parameters"][0]["name"] = json!("thingId");
+        paths.insert("/things/{thingId}".into(), item);
+        let found = changes(&head);
+        assert_has(
+            &found,
+            "breaking  PUT /things/{thingId} (put_thing): path parameter `id` renamed to `thingId`: the setter `.id()` is gone (now `.thing_id()`)",
+        );
+        assert!(
+            found
+                .iter()
+                .all(|c| !c.contains("operation removed") && !c.contains("new operation")),
+            "{found:#?}"
+        );
+        assert_eq!(found.len(), 1, "{found:#?}");
+
+        // A literal segment changes: the method and its setters stay.
+        let mut head = base();
+        let paths = head["paths"].as_object_mut().unwrap();
+        let item = paths.remove("/things/{id}").unwrap();
+        paths.insert("/items/{id}".into(), item);
+        let found = changes(&head);
+        assert_eq!(
+            found,
+            [
+                "additive  PUT /items/{id} (put_thing): path changed from /things/{id} (the generated method and its setters are unchanged)"
+            ]
+        );
+
+        // Another method: breaking (retries change).
+        let mut head = base();
+        let op = head["paths"]["/things/{id}"]["put"].take();
+        let item = head["paths"]["/things/{id}"].as_object_mut().unwrap();
+        item.remove("put");
+        item.insert("post".into(), op);
+        assert_has(&changes(&head), "method changed from PUT to POST");
+        assert_eq!(setter_name("sessionTemplateName"), "session_template_name");
+        assert_eq!(path_parameter_renames("/a/{x}/b", "/a/{y}/c"), None);
+        assert_eq!(path_parameter_renames("/a/{x}", "/a/{x}/b"), None);
     }
 
     #[test]

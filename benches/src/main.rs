@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p xbl-mpsd-bench              # the full table (a few minutes)
-//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 p2 p3 p4 p5 p6 p7)
+//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 p2 p3 p4 p5 p6 p8)
 //! cargo run -p xbl-mpsd-bench -- --smoke             # each row once, minimally: checks the harness works
 //! ```
 //!
@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::measure::Effort;
 
-const ROWS: [&str; 7] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7"];
+const ROWS: [&str; 7] = ["p1", "p2", "p3", "p4", "p5", "p6", "p8"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
         return memory::serve_child();
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p7]");
+        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p8]");
         return Ok(());
     }
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -103,8 +103,8 @@ fn main() -> anyhow::Result<()> {
         eprintln!("P5 …");
         rows.extend(runtime.block_on(memory::rows(effort))?);
     }
-    if wants("p7") {
-        eprintln!("P7 …");
+    if wants("p8") {
+        eprintln!("P8 …");
         rows.extend(runtime.block_on(memory::idle_rows(effort))?);
     }
     if wants("p6") {

@@ -1,5 +1,5 @@
 //! P5: the resident memory of an emulator (a child process) holding many sessions vs the bytes of those
-//! session documents as the emulator returns them. P7: the CPU an idle emulator child spends while it holds many
+//! session documents as the emulator returns them. P8: the CPU an idle emulator child spends while it holds many
 //! sessions whose timers are armed (the timer sweep must sleep until the next deadline, not poll).
 
 use std::io::{BufRead as _, BufReader};
@@ -210,7 +210,7 @@ async fn idle_share(pid: u32, window: std::time::Duration) -> anyhow::Result<f64
     Ok((cpu_seconds(pid)? - before) / elapsed)
 }
 
-/// Measures P7: an emulator child's CPU while idle, holding `effort.sessions` sessions whose reservation timer
+/// Measures P8: an emulator child's CPU while idle, holding `effort.sessions` sessions whose reservation timer
 /// is armed (an hour away), as a share of one core; the same child idle and empty is the reference.
 pub async fn idle_rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
     let (child, addr) = Child::spawn()?;
@@ -228,7 +228,7 @@ pub async fn idle_rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
     let stats = Stats::of(shares);
     drop(child);
     Ok(vec![Row {
-        id: "P7",
+        id: "P8",
         what: format!(
             "emulator CPU while idle holding {total} sessions with armed timers, as a share of one core"
         ),

@@ -101,6 +101,7 @@ pub mod retry;
 #[cfg(feature = "rta")]
 pub mod rta;
 pub mod session;
+pub mod templates;
 #[cfg(feature = "signin")]
 pub mod signin;
 mod tls;

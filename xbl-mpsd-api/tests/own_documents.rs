@@ -81,6 +81,8 @@ fn contract_107_session_with_unknown_values_and_future_keys_keeps_them() {
         doc["members"]["0"]["properties"]["system"]["subscriptions"]
     );
     assert_eq!(encoded["initializing"]["stage"], "somethingNew");
+    // And the whole document, exactly.
+    assert_eq!(encoded, doc);
 }
 
 #[test]
@@ -99,6 +101,13 @@ fn join_leave_and_reservation_deltas_encode_as_the_service_expects() {
     assert_eq!(
         encoded["members"]["me"]["properties"]["system"]["active"],
         true
+    );
+    assert_eq!(
+        encoded,
+        json!({"members": {"me": {
+            "constants": {"system": {"xuid": "2533274792693551", "initialize": true}},
+            "properties": {"system": {"active": true}}
+        }}})
     );
 
     // `null` is meaningful in a delta: leave, and delete a custom key.
@@ -129,7 +138,7 @@ fn handles_with_fields_seen_by_go_xsapi_and_the_docs_decode() {
     );
     assert_eq!(serde_json::to_value(&request).expect("encodes"), invite);
 
-    let activity: HandleDocument = decode(&json!({
+    let activity_json = json!({
         "id": "7A4D0A99-4E23-4EBA-9894-5173CF123FB4", "type": "activity", "version": 1,
         "sessionRef": {"scid": "MockScid", "templateName": "lobby", "name": "s1"},
         "titleId": "171127034", "ownerXuid": "2814679796296491",
@@ -138,7 +147,12 @@ fn handles_with_fields_seen_by_go_xsapi_and_the_docs_decode() {
         "relatedInfo": {"visibility": "open", "joinRestriction": "followed", "closed": false,
                         "maxMembersCount": 8, "membersCount": 4, "inviteProtocol": "game",
                         "postedTime": "2026-11-28T10:00:01Z"}
-    }));
+    });
+    let activity: HandleDocument = decode(&activity_json);
+    assert_eq!(
+        serde_json::to_value(&activity).expect("encodes"),
+        activity_json
+    );
     assert_eq!(
         activity.type_.kind(),
         xbl_mpsd_api::types::HandleTypeKind::Activity

@@ -101,9 +101,9 @@ pub mod retry;
 #[cfg(feature = "rta")]
 pub mod rta;
 pub mod session;
-pub mod templates;
 #[cfg(feature = "signin")]
 pub mod signin;
+pub mod templates;
 mod tls;
 mod transport;
 pub mod write;

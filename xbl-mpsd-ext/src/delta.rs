@@ -41,6 +41,7 @@ use xbl_mpsd_api::types::{
 };
 use xbl_mpsd_api::{ConnectionId, Lenient, MemberKey, Nullable};
 
+use crate::changes::ChangeTypes;
 use crate::ids::Xuid;
 
 /// A custom property value that could not be turned into JSON.
@@ -250,16 +251,14 @@ impl SessionDelta {
     }
 
     /// Subscribes the caller to session changes over RTA: `members.me.properties.system.subscription`
-    /// with `id` (sent upper-case, as go-xsapi requires) and the change types.
-    pub fn subscription(
-        mut self,
-        id: Uuid,
-        change_types: impl IntoIterator<Item = ChangeType>,
-    ) -> Self {
+    /// with `id` (sent upper-case, as go-xsapi requires) and the change types (`ChangeTypes::EVERYTHING`,
+    /// `ChangeTypes::HOST | ChangeTypes::MEMBERS_LIST`, …).
+    pub fn subscription(mut self, id: Uuid, changes: ChangeTypes) -> Self {
         let mut subscription = MemberPropertiesSystemSubscription::default();
         subscription.id =
             Lenient::parse(id.hyphenated().encode_upper(&mut Uuid::encode_buffer())).into();
-        subscription.change_types = Nullable::Value(change_types.into_iter().collect());
+        subscription.change_types =
+            Nullable::Value(changes.names().into_iter().map(ChangeType::from).collect());
         self.me_system().subscription = subscription.into();
         self
     }
@@ -561,7 +560,7 @@ mod tests {
             .unwrap()
             .reserve(a)
             .reserve(b)
-            .subscription(id, [ChangeType::EVERYTHING])
+            .subscription(id, ChangeTypes::EVERYTHING)
             .connection(&ConnectionId::new(id.to_string()).unwrap());
         assert_eq!(
             json(delta),

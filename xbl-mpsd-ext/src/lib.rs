@@ -85,6 +85,7 @@
 
 pub mod activation;
 pub mod auth;
+pub mod changes;
 pub mod client;
 pub mod contract;
 pub mod delta;
@@ -129,6 +130,7 @@ pub use auth::{
     AuthError, FnTokenProvider, InvalidToken, StaticToken, TokenFuture, TokenProvider,
     TokenRequest, XblToken,
 };
+pub use changes::{ChangeTypes, UnknownChangeType};
 pub use client::{BuildError, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, MpsdClient, MpsdClientBuilder};
 pub use contract::{ContractVersion, UnknownContractVersion};
 pub use delta::{CustomPropertyError, SessionDelta};

@@ -17,14 +17,14 @@
 //! What it leaves to others: presence, social and achievement subscriptions (subscribe to their URIs with
 //! [`RtaClient::subscribe`] and read the raw events).
 
-mod changes;
 mod client;
 mod conn;
 mod frame;
 mod invite;
 mod sessions;
 
-pub use changes::{ChangeTypes, UnknownChangeType};
+/// The change types a session watch asks for (defined at the crate root: a delta's subscription names them too).
+pub use crate::changes::{ChangeTypes, UnknownChangeType};
 pub use client::{
     ConnectionState, DEFAULT_RTA_URL, ReconnectBackoff, RtaBuildError, RtaClient, RtaClientBuilder,
     RtaError, SUBPROTOCOL, Subscription, SubscriptionEvent, rta_url_for,

@@ -13,10 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use xbl_mpsd_api::ConnectionId;
-use xbl_mpsd_api::types::ChangeType;
 
-use super::changes::ChangeTypes;
 use super::client::{RtaClient, RtaError, SubscriptionEvent};
+use crate::changes::ChangeTypes;
 use crate::client::MpsdClient;
 use crate::delta::SessionDelta;
 use crate::error::Error;
@@ -265,10 +264,7 @@ impl SessionSubscriptions {
         let delta = SessionDelta::new()
             .active(true)
             .connection(&connection_id)
-            .subscription(
-                subscription,
-                changes.names().into_iter().map(ChangeType::from),
-            );
+            .subscription(subscription, changes);
         let outcome = self
             .shared
             .mpsd

@@ -1,5 +1,11 @@
 //! `changeTypes`: which session changes a member's subscription is tapped for (XSAPI's
 //! `XblMultiplayerSessionChangeTypes` in `Include/xsapi-c/multiplayer_c.h`, go-xsapi `mpsd/description.go`).
+//!
+//! [`ChangeTypes`] is the one way to name them in the SDK: a delta's subscription
+//! ([`SessionDelta::subscription`](crate::SessionDelta::subscription)) and a watch
+//! ([`SessionSubscriptions::watch`](crate::rta::SessionSubscriptions)) both take it. The generated
+//! `types::ChangeType` is the wire value inside documents (an open enum: a value this SDK does not know is kept
+//! when read).
 
 use std::fmt;
 use std::ops::{BitOr, BitOrAssign};
@@ -8,11 +14,11 @@ use std::str::FromStr;
 /// A set of MPSD change types, as written to `properties.system.subscription.changeTypes`.
 ///
 /// ```
-/// use xbl_mpsd_ext::rta::ChangeTypes;
+/// use xbl_mpsd_ext::ChangeTypes;
 /// let types = ChangeTypes::HOST | ChangeTypes::MEMBERS_LIST;
 /// assert_eq!(types.names(), ["host", "membersList"]);
 /// assert_eq!("MembersList, host".parse::<ChangeTypes>()?, types);
-/// # Ok::<(), xbl_mpsd_ext::rta::UnknownChangeType>(())
+/// # Ok::<(), xbl_mpsd_ext::UnknownChangeType>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ChangeTypes(u16);

@@ -24,11 +24,12 @@ use crate::body_limit::{BodyLimits, limit_body};
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{self, Handle, Include};
-use crate::model::{SessionRef, http_date, timestamp};
+use crate::model::{SessionRef, timestamp};
 use crate::response;
 use crate::rta::RtaHub;
 use crate::session::write::WriteContext;
 use crate::store::{Preconditions, Store, WriteReply, WriteRequest, etag_listed};
+use crate::time::http_date;
 
 /// Shared state of all handlers.
 #[derive(Debug, Clone)]
@@ -200,10 +201,7 @@ async fn not_found(OriginalUri(uri): OriginalUri) -> ApiError {
 
 /// Known paths, wrong verb: 405 text.
 async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
-    ApiError::Text(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on {}", uri.path()),
-    )
+    ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
 }
 
 /// The SCID and, for one template, its name, when `path` is `/serviceconfigs/{scid}/sessiontemplates[/{name}]`
@@ -560,7 +558,14 @@ fn write_session(
         },
     };
     Ok(match state.store.write(target.reference, request)? {
-        WriteReply::Written(status, view) => response::session(status, *view),
+        WriteReply::Written { created, view } => {
+            let status = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            response::session(status, *view)
+        }
         WriteReply::Deleted => response::empty(StatusCode::NO_CONTENT),
     })
 }

@@ -14,7 +14,6 @@ use std::fmt;
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -27,9 +26,9 @@ use crate::handles::{
 use crate::limits::{HandleCounts, SessionOwners, check_session_size};
 use crate::model::{SessionKey, SessionRef};
 use crate::persist::{Batch, Persist};
-use crate::response::SessionView;
 use crate::session::Session;
 use crate::session::timers;
+use crate::session::view::SessionView;
 use crate::session::write::{self, Applied, WriteContext, lost_activity};
 use crate::templates::{Template, Templates};
 
@@ -83,8 +82,13 @@ pub(crate) struct WriteRequest<'a> {
 /// What a session write answered.
 #[derive(Debug)]
 pub(crate) enum WriteReply {
-    /// 200 or 201 with the session.
-    Written(StatusCode, Box<SessionView>),
+    /// The session (`created`: 201, else 200).
+    Written {
+        /// Whether the write created the session.
+        created: bool,
+        /// The session to answer with.
+        view: Box<SessionView>,
+    },
     /// 204: the session does not exist after the write.
     Deleted,
 }
@@ -634,7 +638,7 @@ impl Store {
         let slot = self.slot(key.clone());
         let nocommit = request.nocommit;
         let reply = self.write_slot(reference, request, &key, &slot);
-        if nocommit || !matches!(reply, Ok(WriteReply::Written(..))) {
+        if nocommit || !matches!(reply, Ok(WriteReply::Written { .. })) {
             // A refused or previewed create, or a write that left no session: the slot goes unless it holds a
             // session or someone else holds it.
             drop(slot);
@@ -668,11 +672,6 @@ impl Store {
                 created,
                 departed,
             } => {
-                let status = if created {
-                    StatusCode::CREATED
-                } else {
-                    StatusCode::OK
-                };
                 let session = Arc::new(*session);
                 // A snapshot: the document is rendered from it after the lock is released.
                 let mut view = session.view(request.contract_version, caller);
@@ -706,7 +705,10 @@ impl Store {
                     drop(guard);
                     drop(previous);
                 }
-                Ok(WriteReply::Written(status, Box::new(view)))
+                Ok(WriteReply::Written {
+                    created,
+                    view: Box::new(view),
+                })
             }
             Applied::Deleted { departed } => {
                 if !request.nocommit

@@ -45,7 +45,7 @@ use crate::store::Store;
 pub(crate) const MAX_RESULTS: usize = 100;
 
 /// The query routes of five segments over `store`, to merge into the emulator's router. The three-segment
-/// queries share their route with the template list (`routes`), which calls [`query_by_get`],
+/// queries share their route with the template list (`routes::templates`), which calls [`query_by_get`],
 /// [`query_by_post`] and [`other_method`] for them.
 ///
 /// Every literal segment is matched ignoring case (as for session paths), so the segments are captured and

@@ -2,7 +2,7 @@
 //! documents with their headers, JSON documents.
 //!
 //! Every response's `Date` header is hyper's (`connections`: `auto_date_header`), formatted once a second
-//! rather than once per response; with a manual clock it is the clock's (`routes`). A session's `Expires` is its
+//! rather than once per response; with a manual clock it is the clock's (`routes::clock`). A session's `Expires` is its
 //! `nextTimer`.
 
 use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES};

@@ -18,7 +18,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
             .await
             .map_err(|rejection| {
                 // Chiefly 413 when the body is over the limit; the status comes from axum.
-                ApiError::Text(rejection.status(), rejection.body_text())
+                ApiError::Text(rejection.status().as_u16(), rejection.body_text())
             })?;
         if bytes.is_empty() {
             return Err(ApiError::bad_request(

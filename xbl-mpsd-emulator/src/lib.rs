@@ -43,6 +43,7 @@ mod session;
 mod signin_mock;
 mod store;
 mod templates;
+mod time;
 
 pub use clock::Clock;
 pub use config::EmulatorConfig;
@@ -111,9 +112,7 @@ pub fn check_writes(writes: &[(u64, serde_json::Value)]) -> Vec<WriteCheck> {
                     current = None;
                     WriteCheck::Deleted
                 }
-                Err(error::ApiError::Text(status, message)) => {
-                    WriteCheck::Refused(status.as_u16(), message)
-                }
+                Err(error::ApiError::Text(status, message)) => WriteCheck::Refused(status, message),
                 Err(error::ApiError::PreconditionFailed(_)) => {
                     WriteCheck::Refused(412, String::new())
                 }

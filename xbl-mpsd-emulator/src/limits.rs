@@ -15,7 +15,6 @@
 use std::collections::HashMap;
 use std::io;
 
-use axum::http::StatusCode;
 use serde::Serialize;
 
 use crate::config::EmulatorConfig;
@@ -153,14 +152,11 @@ pub(crate) fn session_size(session: &Session) -> usize {
 pub(crate) fn check_session_size(session: &Session, config: &EmulatorConfig) -> ApiResult<()> {
     let size = session_size(session);
     if size > config.max_session_bytes {
-        return Err(ApiError::Text(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "The session document would be {size} bytes, over the emulator's limit of {} \
+        return Err(ApiError::payload_too_large(format!(
+            "The session document would be {size} bytes, over the emulator's limit of {} \
                  (max_session_bytes); nothing was written",
-                config.max_session_bytes
-            ),
-        ));
+            config.max_session_bytes
+        )));
     }
     Ok(())
 }

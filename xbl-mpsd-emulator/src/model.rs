@@ -189,11 +189,6 @@ pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// An HTTP date (RFC 1123, always GMT), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`, of `time` truncated to the second.
-pub(crate) fn http_date(time: DateTime<Utc>) -> String {
-    time.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
-}
-
 /// A fresh opaque ETag: an upper-case (version 4) GUID. Its random bytes come from the thread-local generator,
 /// not a system call: a new ETag is made under the session's lock on every write.
 pub(crate) fn new_etag() -> String {

@@ -257,10 +257,9 @@ impl Batch {
 /// The 503 a failed commit is answered with: nothing was written.
 fn unavailable(error: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(%error, "persisting a write failed");
-    ApiError::Text(
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        format!("The write could not be stored durably ({error}); nothing was written"),
-    )
+    ApiError::service_unavailable(format!(
+        "The write could not be stored durably ({error}); nothing was written"
+    ))
 }
 
 fn io_error(error: impl std::fmt::Display) -> io::Error {

@@ -45,7 +45,7 @@ use crate::store::Store;
 pub(crate) const MAX_RESULTS: usize = 100;
 
 /// The query routes of five segments over `store`, to merge into the emulator's router. The three-segment
-/// queries share their route with the template list (`routes`), which calls [`query_by_get`],
+/// queries share their route with the template list (`routes::templates`), which calls [`query_by_get`],
 /// [`query_by_post`] and [`other_method`] for them.
 ///
 /// Every literal segment is matched ignoring case (as for session paths), so the segments are captured and
@@ -154,10 +154,7 @@ pub(crate) async fn other_method(method: Method, OriginalUri(uri): OriginalUri) 
         .map(|segment| percent_decode(segment).ok())
         .collect();
     if segments.as_deref().and_then(query_path).is_some() {
-        ApiError::Text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            format!("{method} is not allowed on {}", uri.path()),
-        )
+        ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
     } else {
         ApiError::not_found(format!("No MPSD resource at {}", uri.path()))
     }
@@ -241,10 +238,9 @@ fn wrong_method(path: &QueryPath, method: Method) -> ApiError {
         Kind::Sessions => (Kind::Sessions.method(), "sessions"),
         Kind::Batch => (Kind::Batch.method(), "batch"),
     };
-    ApiError::Text(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("{method} is not allowed on a {what} query; use {expected}"),
-    )
+    ApiError::method_not_allowed(format!(
+        "{method} is not allowed on a {what} query; use {expected}"
+    ))
 }
 
 /// Checks the path, the filters and the caller's rights, then answers the query.
@@ -656,7 +652,7 @@ mod tests {
 
     fn error_text(result: ApiResult<Filters>) -> String {
         match result {
-            Err(ApiError::Text(status, text)) => format!("{} {text}", status.as_u16()),
+            Err(ApiError::Text(status, text)) => format!("{status} {text}"),
             other => panic!("not a text error: {other:?}"),
         }
     }

@@ -1,10 +1,9 @@
-//! Building HTTP responses: plain-text errors, session documents with their headers, JSON documents.
+//! The HTTP layer's response building: the rendering of the domain's `ApiError`, plain-text errors, session
+//! documents with their headers, JSON documents.
 //!
 //! Every response's `Date` header is hyper's (`connections`: `auto_date_header`), formatted once a second
-//! rather than once per response; with a manual clock it is the clock's (`routes`). A session's `Expires` is its
+//! rather than once per response; with a manual clock it is the clock's (`routes::clock`). A session's `Expires` is its
 //! `nextTimer`.
-
-use std::sync::Arc;
 
 use axum::http::header::{CONTENT_LOCATION, CONTENT_TYPE, ETAG, EXPIRES};
 use axum::http::{HeaderValue, StatusCode};
@@ -12,38 +11,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, DurationRound as _, TimeDelta, Utc};
 use serde_json::Value;
 
-use crate::model::http_date;
-
-use crate::session::Session;
-use crate::session::render::Rendered;
-
-/// A session to answer with: a snapshot of the stored session, whom it is rendered for, and the
-/// metadata its response headers need.
-#[derive(Debug, Clone)]
-pub(crate) struct SessionView {
-    /// The session as it was when the view was taken (never changes: writers replace, not mutate).
-    pub(crate) session: Arc<Session>,
-    /// The contract version of the request.
-    pub(crate) contract_version: u32,
-    /// The caller (large sessions list only them).
-    pub(crate) caller: u64,
-    /// The ETag to send (the stored session's, also for a `nocommit` preview).
-    pub(crate) etag: String,
-    /// The session URI path, for `Content-Location`.
-    pub(crate) location: String,
-}
-
-impl SessionView {
-    /// The session document as JSON bytes.
-    pub(crate) fn body(&self) -> Vec<u8> {
-        Rendered {
-            session: &self.session,
-            contract_version: self.contract_version,
-            caller: self.caller,
-        }
-        .to_vec()
-    }
-}
+use crate::error::ApiError;
+use crate::session::view::SessionView;
+use crate::time::http_date;
 
 /// A plain-text response (used for every error but 412).
 pub(crate) fn text(status: StatusCode, message: String) -> Response {
@@ -114,4 +84,18 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+/// The HTTP rendering of the domain's error: its status number, a 412 with the current session when there is one.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Text(status, message) => text(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                message,
+            ),
+            Self::PreconditionFailed(Some(view)) => session(StatusCode::PRECONDITION_FAILED, *view),
+            Self::PreconditionFailed(None) => empty(StatusCode::PRECONDITION_FAILED),
+        }
+    }
 }

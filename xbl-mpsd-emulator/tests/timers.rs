@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use xbl_mpsd_emulator::{Clock, Emulator, EmulatorConfig};
+use xbl_mpsd_emulator::{Clock, EmulatorConfig};
 
 /// A manual-clock emulator whose timers apply only when a request reads or writes a session.
 async fn lazy() -> Harness {
@@ -413,12 +413,7 @@ async fn timers_survive_a_restart() {
     h.emulator.shutdown().await;
 
     clock.advance(Duration::from_millis(20_000));
-    let h = Emulator::start(config).await.unwrap();
-    let client = Harness {
-        base: h.base_url(),
-        emulator: h,
-        client: reqwest::Client::new(),
-    };
+    let client = start_with(config).await;
     let doc = client.read(ALICE, "kept").await;
     assert_eq!(
         doc["nextTimer"], created["nextTimer"],

@@ -6,6 +6,7 @@ pub(crate) mod merge;
 pub(crate) mod render;
 pub(crate) mod timers;
 pub(crate) mod validate;
+pub(crate) mod view;
 pub(crate) mod write;
 
 use std::collections::BTreeSet;
@@ -17,8 +18,8 @@ use uuid::Uuid;
 
 pub(crate) use self::bag::Bag;
 pub(crate) use self::members::Members;
+use self::view::SessionView;
 use crate::model::{SessionRef, new_etag};
-use crate::response::SessionView;
 
 /// `constants.system` defaults filled in when a session is created (contract 107).
 fn default_constants_system() -> Map<String, Value> {
@@ -488,15 +489,20 @@ impl Session {
         }
     }
 
-    /// The session document as rendered to `caller` for a request of `contract_version`, as a `Value` (the
-    /// server writes the bytes of [`SessionView::body`] instead).
-    pub(crate) fn render(&self, contract_version: u32, caller: u64) -> Value {
-        let bytes = render::Rendered {
+    /// The session document as rendered to `caller` for a request of `contract_version`, as JSON bytes.
+    pub(crate) fn document(&self, contract_version: u32, caller: u64) -> Vec<u8> {
+        render::Rendered {
             session: self,
             contract_version,
             caller,
         }
-        .to_vec();
+        .to_vec()
+    }
+
+    /// The session document as rendered to `caller` for a request of `contract_version`, as a `Value` (the
+    /// server writes the bytes of [`SessionView::body`] instead).
+    pub(crate) fn render(&self, contract_version: u32, caller: u64) -> Value {
+        let bytes = self.document(contract_version, caller);
         serde_json::from_slice(&bytes).unwrap_or(Value::Null)
     }
 

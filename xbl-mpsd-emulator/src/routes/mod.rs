@@ -1,0 +1,193 @@
+//! The HTTP surface: the router, one handler per MPSD operation, and the 404/405 fallbacks.
+//!
+//! Files: this one builds the router and holds the shared state, extractors and fallbacks; `sessions`,
+//! `handles`, `templates` and `clock` hold the handlers of their operations.
+
+mod clock;
+mod handles;
+mod sessions;
+mod templates;
+
+use std::sync::{Arc, Weak};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query};
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use uuid::Uuid;
+
+use crate::body_limit::{BodyLimits, limit_body};
+use crate::config::EmulatorConfig;
+use crate::error::ApiError;
+use crate::rta::RtaHub;
+use crate::store::Store;
+
+use self::clock::{CLOCK_PATH, advance_clock, date_from_clock, read_clock};
+use self::handles::{create_handle, delete_handle, get_handle, query_handles};
+use self::sessions::{get_session, get_session_by_handle, put_session, put_session_by_handle};
+use self::templates::{
+    get_template, template_fallback, templates_or_query_get, templates_or_query_other,
+    templates_or_query_post,
+};
+
+/// Shared state of all handlers.
+#[derive(Debug, Clone)]
+struct AppState {
+    store: Arc<Store>,
+    config: Arc<EmulatorConfig>,
+}
+
+/// Builds the emulator's router over `store`.
+pub(crate) fn router(config: EmulatorConfig, store: Store) -> Router {
+    build(config, store).0
+}
+
+/// Builds the emulator's router over `store`, its RTA hub, and the store as shared by the router.
+pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub>, Arc<Store>) {
+    let limit = config.max_body_bytes;
+    let body_read_timeout = config.body_read_timeout;
+    let store = Arc::new(store);
+    let hub = RtaHub::attach(&store, &config);
+    if config.sweep_timers {
+        if config.clock.is_manual() {
+            let weak: Weak<Store> = Arc::downgrade(&store);
+            config.clock.on_advance(weak);
+        } else {
+            crate::store::spawn_sweeper(&store);
+        }
+    }
+    let clock = config.clock.clone();
+    let sign_in = config.sign_in.clone();
+    let queries = crate::queries::router(Arc::clone(&store));
+    let state = AppState {
+        store: Arc::clone(&store),
+        config: Arc::new(config),
+    };
+    let rta = Router::new()
+        .route(
+            "/connect",
+            get(crate::rta::connect).fallback(method_not_allowed),
+        )
+        .with_state(Arc::clone(&hub))
+        // `/connect` takes the same tokens as MPSD, sign-in mock tokens included.
+        .layer(axum::Extension(sign_in.clone()));
+    let mut app = Router::new()
+        // Every literal segment of the session path is matched ignoring case, so all six segments are captured.
+        .route(
+            "/{serviceconfigs}/{scid}/{session_templates}/{template}/{sessions}/{name}",
+            get(get_session)
+                .put(put_session)
+                .fallback(method_not_allowed),
+        )
+        // `GET /serviceconfigs/{scid}/sessiontemplates[/{name}]`, literal segments ignoring case. Three segments
+        // are also a session query (`…/sessions`, `…/batch`, `queries`): one route, dispatched by the path.
+        .route(
+            "/{serviceconfigs}/{scid}/{session_templates}",
+            get(templates_or_query_get)
+                .post(templates_or_query_post)
+                .fallback(templates_or_query_other),
+        )
+        .route(
+            "/{serviceconfigs}/{scid}/{session_templates}/{template}",
+            get(get_template).fallback(template_fallback),
+        )
+        .route("/handles", post(create_handle).fallback(method_not_allowed))
+        .route(
+            "/handles/query",
+            post(query_handles).fallback(method_not_allowed),
+        )
+        .route(
+            "/handles/{handle_id}",
+            get(get_handle)
+                .delete(delete_handle)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/handles/{handle_id}/session",
+            get(get_session_by_handle)
+                .put(put_session_by_handle)
+                .fallback(method_not_allowed),
+        )
+        .fallback(not_found);
+    if clock.is_manual() {
+        app = app.route(
+            CLOCK_PATH,
+            get(read_clock)
+                .post(advance_clock)
+                .fallback(method_not_allowed),
+        );
+    }
+    let mut app = app
+        .with_state(state)
+        .merge(queries)
+        .merge(crate::signin_mock::router(sign_in.clone()))
+        .layer(axum::Extension(sign_in))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            BodyLimits {
+                max_bytes: limit,
+                timeout: body_read_timeout,
+            },
+            limit_body,
+        ))
+        .layer(axum::middleware::from_fn(crate::explain::log_request));
+    if clock.is_manual() {
+        app = app.layer(middleware::from_fn_with_state(clock, date_from_clock));
+    }
+    (rta.merge(app), hub, store)
+}
+
+/// Unknown paths: 404 text.
+async fn not_found(OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::not_found(format!("No MPSD resource at {}", uri.path()))
+}
+
+/// Known paths, wrong verb: 405 text.
+async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// The `{handleId}` path segment. Anything but a GUID (including a segment that is not UTF-8 once
+/// percent-decoded) is an unknown handle: 404, never 400, which the handle operations do not declare.
+#[derive(Debug, Clone, Copy)]
+struct HandleId(Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for HandleId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let text = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(text)| text)
+            .map_err(|_| {
+                ApiError::not_found("The requested handle wasn't found: its ID is not a GUID")
+            })?;
+        Uuid::parse_str(&text).map(Self).map_err(|_| {
+            ApiError::not_found(format!(
+                "The requested handle wasn't found: '{text}' is not a GUID"
+            ))
+        })
+    }
+}
+
+/// The query string as `(name, value)` pairs, in order, repeated names kept. A query string that cannot be
+/// decoded is a 400 with a text body (never axum's default rejection).
+#[derive(Debug, Clone, Default)]
+struct QueryPairs(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map(|Query(pairs)| Self(pairs))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!(
+                    "The query string is invalid: {}",
+                    rejection.body_text()
+                ))
+            })
+    }
+}

@@ -85,6 +85,7 @@
 
 pub mod activation;
 pub mod auth;
+mod build_error;
 pub mod client;
 pub mod contract;
 pub mod delta;

@@ -23,6 +23,7 @@ mod conn;
 mod frame;
 mod invite;
 mod sessions;
+mod types;
 
 pub use changes::{ChangeTypes, UnknownChangeType};
 pub use client::{

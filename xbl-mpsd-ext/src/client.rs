@@ -18,7 +18,8 @@ use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
 pub use crate::build_error::BuildError;
 use crate::contract::{self, ContractVersion, UnknownContractVersion};
 use crate::error::Error;
-use crate::retry::{Clock, RetryMode, RetryPolicy, TokioClock};
+use crate::retry::{RetryMode, RetryPolicy};
+use crate::time::{Clock, TokioClock};
 
 /// The public MPSD host.
 pub const DEFAULT_BASE_URL: &str = "https://sessiondirectory.xboxlive.com";

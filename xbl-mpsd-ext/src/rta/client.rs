@@ -19,7 +19,7 @@ pub use super::types::{
 };
 use crate::auth::TokenProvider;
 use crate::client::{DEFAULT_BASE_URL, MpsdClient};
-use crate::retry::{Clock, Jitter, RandomJitter, TokioClock};
+use crate::time::{Clock, Jitter, RandomJitter, TokioClock};
 
 /// The public RTA endpoint.
 pub const DEFAULT_RTA_URL: &str = "wss://rta.xboxlive.com/connect";

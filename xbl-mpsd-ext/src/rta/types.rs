@@ -9,7 +9,7 @@ use url::Url;
 
 use super::frame::RtaStatus;
 use crate::auth::TokenProvider;
-use crate::retry::{Clock, Jitter};
+use crate::time::{Clock, Jitter};
 
 /// The websocket subprotocol offered on connect.
 pub const SUBPROTOCOL: &str = "rta.xboxlive.com.V2";

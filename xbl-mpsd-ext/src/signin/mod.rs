@@ -59,7 +59,7 @@ pub use error::{CacheError, SignInError, XErr};
 pub use signing::ProofKey;
 
 use crate::auth::{AuthError, TokenFuture, TokenProvider, XblToken};
-use crate::retry::{Clock, TokioClock};
+use crate::time::{Clock, TokioClock};
 use cache::{Credentials, DeviceCredentials, MsaTokens, XstsCredentials};
 use wire::DEVICE_CODE_GRANT;
 

@@ -104,6 +104,7 @@ pub mod rta;
 pub mod session;
 #[cfg(feature = "signin")]
 pub mod signin;
+mod text;
 mod time;
 mod tls;
 mod transport;

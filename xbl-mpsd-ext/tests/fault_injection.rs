@@ -18,7 +18,9 @@ use xbl_mpsd_ext::{
     SessionDelta, SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken, handles,
 };
 
-const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
+mod support;
+use support::HANDLE;
+
 const LOCATION: &str = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/game-1";
 const SESSION: &str = r#"{"contractVersion":107,"changeNumber":1,"members":{}}"#;
 

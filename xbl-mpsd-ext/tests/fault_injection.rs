@@ -536,9 +536,7 @@ async fn a_reset_before_the_answer_names_the_cause_and_a_get_is_retried() {
 
 #[tokio::test]
 async fn a_refused_connection_names_the_cause() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let url = support::refused_url();
     let client = MpsdClient::builder()
         .base_url(url)
         .retry_policy(RetryPolicy::none())

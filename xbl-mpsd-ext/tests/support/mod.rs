@@ -33,3 +33,11 @@ pub fn mock_client(base_url: &str, token: &str) -> (MpsdClient, Arc<FakeClock>) 
         .unwrap();
     (client, clock)
 }
+
+/// The URL of a loopback port that refuses connections (a listener bound and dropped), without a path.
+pub fn refused_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}

@@ -13,9 +13,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use url::Url;
 
 use super::conn::{Actor, Command};
-use super::types::Config;
-pub use super::types::{
-    ConnectionState, ReconnectBackoff, RtaBuildError, RtaError, SUBPROTOCOL, SubscriptionEvent,
+use super::types::{
+    Config, ConnectionState, ReconnectBackoff, RtaBuildError, RtaError, SubscriptionEvent,
 };
 use crate::auth::TokenProvider;
 use crate::client::{DEFAULT_BASE_URL, MpsdClient};

@@ -16,7 +16,8 @@ use xbl_mpsd_api::ConnectionId;
 use xbl_mpsd_api::types::ChangeType;
 
 use super::changes::ChangeTypes;
-use super::client::{RtaClient, RtaError, SubscriptionEvent};
+use super::client::RtaClient;
+use super::types::{RtaError, SubscriptionEvent};
 use crate::client::MpsdClient;
 use crate::delta::SessionDelta;
 use crate::error::Error;

@@ -1,7 +1,7 @@
 //! `xbl-mpsd completions SHELL` and `xbl-mpsd man`: shell completions (`clap_complete`) and a roff man
 //! page (`clap_mangen`) of the whole command tree, on stdout.
 
-use clap::Args;
+use clap::{Args, Command};
 use clap_complete::Shell;
 
 use crate::error::CliError;
@@ -13,17 +13,16 @@ pub struct CompletionsArgs {
     shell: Shell,
 }
 
-/// Writes the completion script for the shell on stdout.
-pub fn completions(args: &CompletionsArgs) -> Result<(), CliError> {
-    let mut command = crate::cli::command();
+/// Writes the completion script of `command` (the whole command tree) for the shell on stdout.
+pub fn completions(args: &CompletionsArgs, mut command: Command) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     clap_complete::generate(args.shell, &mut command, "xbl-mpsd", &mut out);
     Ok(())
 }
 
-/// Writes the man page (roff) on stdout: `xbl-mpsd man > xbl-mpsd.1; man ./xbl-mpsd.1`.
-pub fn man() -> Result<(), CliError> {
-    let command = crate::cli::command();
+/// Writes the man page (roff) of `command` (the whole command tree) on stdout:
+/// `xbl-mpsd man > xbl-mpsd.1; man ./xbl-mpsd.1`.
+pub fn man(command: Command) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     clap_mangen::Man::new(command)
         .render(&mut out)

@@ -21,7 +21,7 @@ use xbl_mpsd_ext::{
     WriteMode, WriteOutcome, Xuid,
 };
 
-use crate::cli::Global;
+use crate::context::Global;
 use crate::error::{CliError, chain};
 use crate::output;
 

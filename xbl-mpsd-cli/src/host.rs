@@ -11,7 +11,7 @@ use xbl_mpsd_ext::rta::rta_url_for;
 use xbl_mpsd_ext::types::{Restriction, Visibility};
 use xbl_mpsd_ext::{Session, SessionDelta, SessionReference, TitleId, Xuid};
 
-use crate::cli::Global;
+use crate::context::Global;
 use crate::error::{CliError, chain};
 
 /// Options of `host`.

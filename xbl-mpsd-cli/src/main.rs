@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod activation;
 mod cli;
 mod completions;
+mod context;
 mod demo;
 mod emulator;
 mod error;

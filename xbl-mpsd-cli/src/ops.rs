@@ -33,6 +33,7 @@ use xbl_mpsd_ext::{
 
 use crate::error::{CliError, FAILED, NO_SESSION, chain};
 use crate::generated_cli::{Cli, CliCommand, CliConfig};
+use crate::hints;
 use crate::output;
 use crate::output::OutputMode;
 use crate::schema;
@@ -379,7 +380,7 @@ pub async fn run(
 async fn http_failure(error: xbl_mpsd_api::Error<()>, read: bool) -> Result<(), CliError> {
     use xbl_mpsd_api::Error as E;
     match error {
-        E::UnexpectedResponse(response) => match output::raw_response(response).await {
+        E::UnexpectedResponse(response) => match raw_response(response).await {
             Ok(StatusCode::NO_CONTENT) if read => Err(CliError::Reported(NO_SESSION)),
             Ok(status) if status.is_success() || status == StatusCode::NOT_MODIFIED => Ok(()),
             Ok(_) => Err(CliError::Reported(FAILED)),
@@ -499,4 +500,35 @@ impl CliConfig for Glue {
             |r, v| r.if_none_match(v),
         )
     }
+}
+
+/// Prints an answer the generated client does not type (204, 304, 412, every error status) and
+/// returns its status: status and headers on stderr; the body on stdout for a 2xx, on stderr otherwise
+/// (a 412 shows the current session there), then a hint for 403/404/412. With `--output envelope`, the
+/// whole answer goes to stdout as one object.
+async fn raw_response(response: reqwest::Response) -> Result<StatusCode, reqwest::Error> {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let success = status.is_success() || status == StatusCode::NOT_MODIFIED;
+    if output::mode() == OutputMode::Envelope {
+        output::envelope(status, &headers, output::body_value(&body));
+        if !success {
+            hints::print(status);
+        }
+        return Ok(status);
+    }
+    output::meta(status, &headers);
+    if !body.is_empty() {
+        let text = output::readable_body(&body);
+        if success {
+            output::stdout_line(&text);
+        } else {
+            output::stderr_line(&text);
+        }
+    }
+    if !success {
+        hints::print(status);
+    }
+    Ok(status)
 }

@@ -206,34 +206,3 @@ pub fn readable_body(bytes: &[u8]) -> String {
         .and_then(|value| serde_json::to_string_pretty(&value).ok())
         .unwrap_or_else(|| String::from_utf8_lossy(bytes).trim_end().to_owned())
 }
-
-/// Prints an answer the generated client does not type (204, 304, 412, every error status) and
-/// returns its status: status and headers on stderr; the body on stdout for a 2xx, on stderr otherwise
-/// (a 412 shows the current session there), then a hint for 403/404/412. With `--output envelope`, the
-/// whole answer goes to stdout as one object.
-pub async fn raw_response(response: reqwest::Response) -> Result<StatusCode, reqwest::Error> {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
-    let success = status.is_success() || status == StatusCode::NOT_MODIFIED;
-    if mode() == OutputMode::Envelope {
-        envelope(status, &headers, body_value(&body));
-        if !success {
-            crate::hints::print(status);
-        }
-        return Ok(status);
-    }
-    meta(status, &headers);
-    if !body.is_empty() {
-        let text = readable_body(&body);
-        if success {
-            stdout_line(&text);
-        } else {
-            stderr_line(&text);
-        }
-    }
-    if !success {
-        crate::hints::print(status);
-    }
-    Ok(status)
-}

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use xbl_mpsd_ext::rta::{ChangeTypes, RtaClient, SessionSubscriptions, WatchEvent, rta_url_for};
 use xbl_mpsd_ext::{HandleId, MpsdClient, SessionReference, SessionTarget, TitleId, Xuid};
 
-use crate::cli::Global;
+use crate::context::Global;
 use crate::error::{CliError, chain};
 
 /// Options of `watch`.

@@ -2,15 +2,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, TitleId, XblToken, handles};
 
-const HOST: &str = "2533274792693551";
-const GUEST: &str = "2814679796296491";
+mod common;
+use common::{GUEST, HOST, xbl_process};
+
 const GUARD: Duration = Duration::from_secs(20);
 
 fn client(emulator: &RunningEmulator, xuid: &str) -> MpsdClient {
@@ -23,16 +24,7 @@ fn client(emulator: &RunningEmulator, xuid: &str) -> MpsdClient {
 
 /// Starts `xbl-mpsd --endpoint <emulator> --token <xuid> watch <args…>` with piped stdout.
 fn spawn_watch(emulator: &RunningEmulator, xuid: &str, args: &[&str]) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xbl-mpsd"));
-    for var in [
-        "XBL_MPSD_ENDPOINT",
-        "XBL_MPSD_TOKEN",
-        "XBL_MPSD_USER_HASH",
-        "XBL_MPSD_RTA_ENDPOINT",
-    ] {
-        command.env_remove(var);
-    }
-    command
+    xbl_process()
         .args(["--endpoint", &emulator.base_url(), "--token", xuid, "watch"])
         .args(args)
         .stdout(Stdio::piped())
@@ -135,7 +127,7 @@ async fn watch_invites_prints_the_invite() {
 
 #[test]
 fn watch_refuses_a_target_that_is_neither_a_handle_nor_a_path() {
-    let output = Command::new(env!("CARGO_BIN_EXE_xbl-mpsd"))
+    let output = xbl_process()
         .args([
             "--endpoint",
             "http://127.0.0.1:9",

@@ -85,6 +85,7 @@
 
 pub mod activation;
 pub mod auth;
+mod build_error;
 pub mod changes;
 pub mod client;
 pub mod contract;
@@ -105,6 +106,8 @@ pub mod session;
 #[cfg(feature = "signin")]
 pub mod signin;
 pub mod templates;
+mod text;
+mod time;
 mod tls;
 mod transport;
 pub mod write;

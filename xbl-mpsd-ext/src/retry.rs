@@ -12,20 +12,18 @@
 //!   window (20 s) counted from the first attempt; then the last error is returned.
 //! * Writes are not retried unless the caller opts in: see [`RetryMode`].
 //!
-//! Time ([`Clock`]) and randomness ([`Jitter`]) are injectable. With the
-//! `test-util` feature, `FakeClock` makes schedule tests instant and
-//! `FixedJitter`/`SeededJitter` make delays deterministic.
+//! Time ([`Clock`]) and randomness ([`Jitter`]) are injectable; they live in
+//! the crate's time module, shared with RTA and sign-in, and are re-exported
+//! here. With the `test-util` feature, `FakeClock` makes schedule tests
+//! instant and `FixedJitter`/`SeededJitter` make delays deterministic.
 
 use std::{
     fmt,
     future::Future,
     num::NonZeroU32,
-    pin::Pin,
     sync::Arc,
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, SystemTime},
 };
-
-use rand::Rng;
 
 use crate::transport::Cause;
 use reqwest::{
@@ -43,10 +41,9 @@ pub const RETRY_STATUSES: [StatusCode; 6] = [
     StatusCode::GATEWAY_TIMEOUT,
 ];
 
+pub use crate::time::{Clock, Jitter, RandomJitter, SleepFuture, TokioClock};
 #[cfg(any(test, feature = "test-util"))]
-mod test_util;
-#[cfg(any(test, feature = "test-util"))]
-pub use test_util::{FakeClock, FixedJitter, SeededJitter};
+pub use crate::time::{FakeClock, FixedJitter, SeededJitter};
 
 // ---------------------------------------------------------------------------
 // Retry-After and classification
@@ -188,60 +185,6 @@ impl RetryMode {
         } else {
             Self::NonIdempotent
         }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Clock
-
-/// A boxed `Send` future returning `()`.
-pub type SleepFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
-
-/// Time as the retry executor sees it.
-pub trait Clock: Send + Sync {
-    /// Monotonic now, for the retry window.
-    fn now(&self) -> Instant;
-    /// Wall-clock now, for `Retry-After` HTTP-dates.
-    fn system_time(&self) -> SystemTime;
-    /// Waits for `duration`.
-    fn sleep(&self, duration: Duration) -> SleepFuture<'_>;
-}
-
-/// The real clock: `tokio::time::sleep` and tokio's `Instant::now`
-/// (so it follows `tokio::time::pause`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TokioClock;
-
-impl Clock for TokioClock {
-    fn now(&self) -> Instant {
-        tokio::time::Instant::now().into_std()
-    }
-
-    fn system_time(&self) -> SystemTime {
-        SystemTime::now()
-    }
-
-    fn sleep(&self, duration: Duration) -> SleepFuture<'_> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Jitter
-
-/// A source of jitter: samples in `[0, 1)`. Out-of-range samples are clamped.
-pub trait Jitter: fmt::Debug + Send + Sync {
-    /// The next sample in `[0, 1)`.
-    fn sample(&self) -> f64;
-}
-
-/// Jitter from the thread-local RNG (the default).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RandomJitter;
-
-impl Jitter for RandomJitter {
-    fn sample(&self) -> f64 {
-        rand::rng().random()
     }
 }
 

@@ -8,7 +8,7 @@
 //!   is installed).
 //! * neither: no TLS; only `http://` base URLs work (e.g. tests against the local emulator).
 
-use crate::client::BuildError;
+use crate::build_error::BuildError;
 
 /// A reqwest client builder with the TLS back-end the features ask for.
 #[cfg(feature = "rustls-ring")]

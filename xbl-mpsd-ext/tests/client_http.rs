@@ -16,7 +16,9 @@ use xbl_mpsd_ext::{
     handles,
 };
 
-const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
+mod support;
+use support::HANDLE;
+
 const LOCATION: &str =
     "/serviceconfigs/00000000-0000-0000-0000-000076029b4d/sessionTemplates/lobby/sessions/game-1";
 const SECRET: &str = "eyJzZWNyZXQiOiJ0b2tlbiJ9";
@@ -50,15 +52,7 @@ fn text(status: u16, message: &str) -> ResponseTemplate {
 }
 
 fn client(server: &MockServer) -> (MpsdClient, Arc<FakeClock>) {
-    let clock = Arc::new(FakeClock::default());
-    let client = MpsdClient::builder()
-        .base_url(server.uri())
-        .token(XblToken::new("1234", SECRET).unwrap())
-        .retry_policy(RetryPolicy::default().with_jitter(FixedJitter(0.0)))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (client, clock)
+    support::mock_client(&server.uri(), SECRET)
 }
 
 fn put_by_handle() -> wiremock::MockBuilder {

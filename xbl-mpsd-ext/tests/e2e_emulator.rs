@@ -7,26 +7,20 @@ use std::num::NonZeroU32;
 
 use serde_json::{Value, json};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
-use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use xbl_mpsd_emulator::{Emulator, EmulatorConfig};
 use xbl_mpsd_ext::{
     Activation, ActivationKind, HandleId, Include, MpsdClient, SessionDelta, SessionReference,
-    TitleId, WriteMode, WriteOutcome, XblToken, Xuid, handles,
+    TitleId, WriteMode, WriteOutcome, Xuid, handles,
 };
+
+mod support;
+use support::client_for;
 
 const HOST: &str = "2533274792693551";
 const GUEST: &str = "2814679796296491";
 
 fn xuid(s: &str) -> Xuid {
     s.parse().unwrap()
-}
-
-/// A client acting as `user` (in the emulator the token is the caller's XUID).
-fn client_for(emulator: &RunningEmulator, user: &str) -> MpsdClient {
-    MpsdClient::builder()
-        .base_url(emulator.base_url())
-        .token(XblToken::new("-", user).unwrap())
-        .build()
-        .unwrap()
 }
 
 fn delta(value: Value) -> MultiplayerSessionRequest {

@@ -18,7 +18,9 @@ use xbl_mpsd_ext::{
     SessionDelta, SessionReference, TokenRequest, WriteMode, WriteOutcome, XblToken, handles,
 };
 
-const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
+mod support;
+use support::HANDLE;
+
 const LOCATION: &str = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/game-1";
 const SESSION: &str = r#"{"contractVersion":107,"changeNumber":1,"members":{}}"#;
 
@@ -534,9 +536,7 @@ async fn a_reset_before_the_answer_names_the_cause_and_a_get_is_retried() {
 
 #[tokio::test]
 async fn a_refused_connection_names_the_cause() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    drop(listener);
+    let url = support::refused_url();
     let client = MpsdClient::builder()
         .base_url(url)
         .retry_policy(RetryPolicy::none())

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use xbl_mpsd_emulator::{Emulator, RunningEmulator};
+use xbl_mpsd_emulator::Emulator;
 use xbl_mpsd_ext::hosted::{HostEvent, HostedSession};
 use xbl_mpsd_ext::types::{HandleTypeKind, Restriction, Visibility};
 use xbl_mpsd_ext::{
@@ -13,18 +13,13 @@ use xbl_mpsd_ext::{
     handles,
 };
 
+mod support;
+use support::client_for;
+
 const HOST: &str = "2533274792693551";
 const GUEST: &str = "2814679796296491";
 const SCID: &str = "00000000-0000-0000-0000-00007a970ea1";
 const GUARD: Duration = Duration::from_secs(10);
-
-fn client_for(emulator: &RunningEmulator, user: &str) -> MpsdClient {
-    MpsdClient::builder()
-        .base_url(emulator.base_url())
-        .token(XblToken::new("-", user).unwrap())
-        .build()
-        .unwrap()
-}
 
 fn xuid(text: &str) -> Xuid {
     text.parse().unwrap()

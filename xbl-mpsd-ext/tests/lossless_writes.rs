@@ -4,21 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
-use xbl_mpsd_emulator::{Emulator, RunningEmulator};
+use xbl_mpsd_emulator::Emulator;
 use xbl_mpsd_ext::api::types::SessionPropertiesSystemMatchmaking;
 use xbl_mpsd_ext::{
-    MpsdClient, Session, SessionDelta, SessionReference, WriteMode, WriteOutcome, XblToken, Xuid,
+    MpsdClient, Session, SessionDelta, SessionReference, WriteMode, WriteOutcome, Xuid,
 };
 
-const HOST: &str = "2533274792693551";
+mod support;
+use support::client_for;
 
-fn client_for(emulator: &RunningEmulator, user: &str) -> MpsdClient {
-    MpsdClient::builder()
-        .base_url(emulator.base_url())
-        .token(XblToken::new("-", user).unwrap())
-        .build()
-        .unwrap()
-}
+const HOST: &str = "2533274792693551";
 
 fn lobby(name: &str) -> SessionReference {
     format!("/serviceconfigs/00000000-0000-0000-0000-00007a970ea1/sessionTemplates/lobby/sessions/{name}")

@@ -10,12 +10,11 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use xbl_mpsd_ext::api::types;
-use xbl_mpsd_ext::retry::FixedJitter;
-use xbl_mpsd_ext::{
-    ETag, Error, FakeClock, HandleId, MpsdClient, Read, Reply, RetryPolicy, WriteOutcome, XblToken,
-};
+use xbl_mpsd_ext::{ETag, Error, FakeClock, HandleId, MpsdClient, Read, Reply, WriteOutcome};
 
-const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
+mod support;
+use support::HANDLE;
+
 const SCID: &str = "00000000-0000-0000-0000-000076029b4d";
 
 fn handle() -> HandleId {
@@ -23,15 +22,7 @@ fn handle() -> HandleId {
 }
 
 fn client(server: &MockServer) -> (MpsdClient, Arc<FakeClock>) {
-    let clock = Arc::new(FakeClock::default());
-    let client = MpsdClient::builder()
-        .base_url(server.uri())
-        .token(XblToken::new("1234", "secret-token").unwrap())
-        .retry_policy(RetryPolicy::default().with_jitter(FixedJitter(0.0)))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (client, clock)
+    support::mock_client(&server.uri(), "secret-token")
 }
 
 fn handle_json() -> Value {

@@ -13,6 +13,8 @@ use xbl_mpsd_ext::{
     retry::FixedJitter,
 };
 
+mod support;
+
 /// What a call can fail with; a real client would use its own error type.
 #[derive(Debug)]
 enum CallError {
@@ -126,9 +128,7 @@ async fn invite_post_is_sent_once() {
 #[tokio::test]
 async fn connection_errors_are_retried_until_the_window_closes() {
     // Bind and drop a listener: its port then refuses connections.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/handles/query", listener.local_addr().unwrap());
-    drop(listener);
+    let url = format!("{}/handles/query", support::refused_url());
     let client = reqwest::Client::new();
     let clock = FakeClock::default();
     let mut attempts = 0;

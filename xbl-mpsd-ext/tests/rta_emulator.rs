@@ -11,7 +11,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use xbl_mpsd_emulator::{Emulator, EmulatorConfig};
 use xbl_mpsd_ext::retry::FixedJitter;
 use xbl_mpsd_ext::rta::{
     ChangeTypes, ConnectionState, RtaClient, RtaError, RtaStatus, SessionSubscriptions,
@@ -22,6 +22,9 @@ use xbl_mpsd_ext::{
     XblToken, handles,
 };
 
+mod support;
+use support::client_for;
+
 const HOST: &str = "2814679796296491";
 const GUEST: &str = "2533274792693551";
 
@@ -30,14 +33,6 @@ fn xuid(text: &str) -> xbl_mpsd_ext::Xuid {
 }
 /// A generous guard for "the tap arrives" (the expectation is well under a second on loopback).
 const GUARD: Duration = Duration::from_secs(10);
-
-fn client(emulator: &RunningEmulator, xuid: &str) -> MpsdClient {
-    MpsdClient::builder()
-        .base_url(emulator.base_url())
-        .token(XblToken::new("-", xuid).unwrap())
-        .build()
-        .unwrap()
-}
 
 fn rta(mpsd: &MpsdClient) -> RtaClient {
     // No jitter: a reconnect after a drop happens at once (XSAPI's first retry waits 0 s + jitter).
@@ -118,7 +113,7 @@ fn member_system(session: &xbl_mpsd_ext::Session, xuid: &str) -> Value {
 #[tokio::test]
 async fn a_watcher_is_tapped_for_another_members_write() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "tapped").await;
     let subscriptions = SessionSubscriptions::start(&host, rta(&host))
         .await
@@ -204,7 +199,7 @@ async fn a_watcher_is_tapped_for_another_members_write() {
 #[tokio::test]
 async fn taps_follow_the_subscribed_change_types() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "filtered").await;
     let subscriptions = SessionSubscriptions::start(&host, rta(&host))
         .await
@@ -233,7 +228,7 @@ async fn taps_follow_the_subscribed_change_types() {
 #[tokio::test]
 async fn taps_continue_after_the_emulator_drops_the_socket() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "reconnect").await;
     guest
         .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
@@ -291,7 +286,7 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
 #[tokio::test]
 async fn the_connection_is_recycled_proactively_and_resyncs_reach_the_watch() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "recycled").await;
     guest
         .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
@@ -344,7 +339,7 @@ async fn the_connection_is_recycled_proactively_and_resyncs_reach_the_watch() {
 #[tokio::test]
 async fn an_invite_notification_leads_to_a_join() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "invited").await;
     let guest_rta = rta(&guest);
     let mut invites = guest_rta
@@ -387,7 +382,7 @@ async fn an_invite_notification_leads_to_a_join() {
 #[tokio::test]
 async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client(&emulator, HOST), client(&emulator, GUEST));
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
     let reference = session(&host, "dropped").await;
     guest
         .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))

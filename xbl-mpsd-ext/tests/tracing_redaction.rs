@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use xbl_mpsd_ext::retry::FixedJitter;
-use xbl_mpsd_ext::{FakeClock, HandleId, MpsdClient, RetryPolicy, XblToken};
+use xbl_mpsd_ext::HandleId;
+
+mod support;
+use support::{HANDLE, mock_client};
 
 const SECRET: &str = "eyJzZWNyZXQiOiJ0b2tlbiJ9";
 
@@ -47,14 +49,8 @@ async fn trace_level_logs_of_a_retried_call_never_contain_the_token() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&server)
         .await;
-    let client = MpsdClient::builder()
-        .base_url(server.uri())
-        .token(XblToken::new("1234", SECRET).unwrap())
-        .retry_policy(RetryPolicy::default().with_jitter(FixedJitter(0.0)))
-        .clock(Arc::new(FakeClock::default()))
-        .build()
-        .unwrap();
-    let handle: HandleId = "7a4d0a99-4e23-4eba-9894-5173cf123fb4".parse().unwrap();
+    let (client, _clock) = mock_client(&server.uri(), SECRET);
+    let handle: HandleId = HANDLE.parse().unwrap();
     assert_eq!(client.get_session(handle).send().await.unwrap(), None);
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -11,8 +11,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use super::client::{Config, ConnectionState, RtaError, SUBPROTOCOL, SubscriptionEvent};
 use super::frame::{self, Incoming, RtaStatus};
+use super::types::{Config, ConnectionState, RtaError, SUBPROTOCOL, SubscriptionEvent};
 
 /// What the public handles ask of the task.
 pub(crate) enum Command {

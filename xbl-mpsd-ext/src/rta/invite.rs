@@ -9,7 +9,8 @@ use futures::Stream;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::client::{RtaClient, RtaError, Subscription, SubscriptionEvent};
+use super::client::{RtaClient, Subscription};
+use super::types::{RtaError, SubscriptionEvent};
 use crate::client::MpsdClient;
 use crate::delta::SessionDelta;
 use crate::error::Error;

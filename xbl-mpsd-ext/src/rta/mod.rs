@@ -22,16 +22,17 @@ mod conn;
 mod frame;
 mod invite;
 mod sessions;
+mod types;
 
 /// The change types a session watch asks for (defined at the crate root: a delta's subscription names them too).
 pub use crate::changes::{ChangeTypes, UnknownChangeType};
-pub use client::{
-    ConnectionState, DEFAULT_RTA_URL, ReconnectBackoff, RtaBuildError, RtaClient, RtaClientBuilder,
-    RtaError, SUBPROTOCOL, Subscription, SubscriptionEvent, rta_url_for,
-};
+pub use client::{DEFAULT_RTA_URL, RtaClient, RtaClientBuilder, Subscription, rta_url_for};
 pub use frame::RtaStatus;
 pub use invite::{InvalidInvite, InviteInfo, InviteNotification, InviteStream, invite_uri};
 pub use sessions::{
     CONNECTIONS_URI, SessionSubscriptions, SessionTap, SessionUpdate, SessionWatch, WatchError,
     WatchEvent,
+};
+pub use types::{
+    ConnectionState, ReconnectBackoff, RtaBuildError, RtaError, SUBPROTOCOL, SubscriptionEvent,
 };

@@ -14,7 +14,8 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use xbl_mpsd_api::ConnectionId;
 
-use super::client::{RtaClient, RtaError, SubscriptionEvent};
+use super::client::RtaClient;
+use super::types::{RtaError, SubscriptionEvent};
 use crate::changes::ChangeTypes;
 use crate::client::MpsdClient;
 use crate::delta::SessionDelta;

@@ -1,5 +1,5 @@
 //! Deterministic time and jitter for tests (feature `test-util`): [`FakeClock`], [`FixedJitter`],
-//! [`SeededJitter`]. Re-exported from [`retry`](super); none of them belongs in a production client.
+//! [`SeededJitter`]. Re-exported from [`retry`](crate::retry); none of them belongs in a production client.
 
 use std::{
     sync::{Mutex, PoisonError},

@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use xbl_mpsd_ext::{SessionDelta, Xuid};
-//! use xbl_mpsd_ext::api::types::{Restriction, Visibility};
+//! use xbl_mpsd_ext::types::{Restriction, Visibility};
 //!
 //! let me: Xuid = "2533274792693551".parse()?;
 //! let delta = SessionDelta::new()

@@ -122,6 +122,12 @@ pub use xbl_mpsd_api::types;
 pub use xbl_mpsd_api::{
     BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES, Exchange, Observer, ResponseBody,
 };
+/// The lossless document types (an optional field that may be `null`, a timestamp kept as its text, a member
+/// key) and the RTA connection id, shared with the generated layer.
+#[doc(inline)]
+pub use xbl_mpsd_api::{
+    ConnectionId, ConnectionIdError, MemberKey, Nullable, Timestamp, TimestampError,
+};
 /// The identifier types, shared with the generated layer.
 #[doc(inline)]
 pub use xbl_mpsd_api::{ids, session_ref};

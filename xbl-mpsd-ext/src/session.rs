@@ -320,7 +320,7 @@ impl Session {
     /// The session's whole `properties.custom` section as a `T`; `None` when there is none.
     ///
     /// ```
-    /// # use xbl_mpsd_ext::{Session, api::types::MultiplayerSession};
+    /// # use xbl_mpsd_ext::{Session, types::MultiplayerSession};
     /// #[derive(serde::Deserialize)]
     /// struct Lobby { map: String, round: u32 }
     ///
@@ -366,7 +366,7 @@ impl Session {
     /// [`with_etag`](Self::with_etag) and its siblings to give it some.
     ///
     /// ```
-    /// use xbl_mpsd_ext::{ETag, Session, SessionReference, api::types::MultiplayerSession};
+    /// use xbl_mpsd_ext::{ETag, Session, SessionReference, types::MultiplayerSession};
     ///
     /// let reference: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
     /// let session = Session::from_document(MultiplayerSession::default())

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use xbl_mpsd_emulator::Emulator;
-use xbl_mpsd_ext::api::types::SessionPropertiesSystemMatchmaking;
+use xbl_mpsd_ext::types::SessionPropertiesSystemMatchmaking;
 use xbl_mpsd_ext::{
     MpsdClient, Session, SessionDelta, SessionReference, WriteMode, WriteOutcome, Xuid,
 };

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-use xbl_mpsd_ext::api::types;
+use xbl_mpsd_ext::types;
 use xbl_mpsd_ext::{ETag, Error, FakeClock, HandleId, MpsdClient, Read, Reply, WriteOutcome};
 
 mod support;

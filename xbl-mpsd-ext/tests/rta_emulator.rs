@@ -39,7 +39,7 @@ fn rta(mpsd: &MpsdClient) -> RtaClient {
     mpsd.rta().jitter(FixedJitter(0.0)).build().unwrap()
 }
 
-fn delta(value: Value) -> xbl_mpsd_ext::api::types::MultiplayerSessionRequest {
+fn delta(value: Value) -> xbl_mpsd_ext::types::MultiplayerSessionRequest {
     serde_json::from_value(value).unwrap()
 }
 

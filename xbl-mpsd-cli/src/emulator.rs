@@ -26,7 +26,7 @@ pub struct EmulatorArgs {
     /// timers then apply as if that time had passed
     #[arg(long)]
     manual_clock: bool,
-    /// Session templates: DIR/<template>.json under every SCID, DIR/<scid>/<template>.json under one (it
+    /// Session templates: `DIR/<template>.json` under every SCID, `DIR/<scid>/<template>.json` under one (it
     /// wins). A bad file stops the emulator; a session of an unknown template is 404. Without it every template
     /// name exists, empty
     #[arg(long, env = "XBL_MPSD_EMULATOR_TEMPLATES")]

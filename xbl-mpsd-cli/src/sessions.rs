@@ -84,7 +84,7 @@ impl From<VisibilityArg> for Visibility {
 /// `xbl-mpsd activity …`
 #[derive(Debug, Subcommand)]
 pub enum ActivityCommand {
-    /// Delete your activity handle(s) in a SCID; prints {"cleared": [ids]} (empty when there was none)
+    /// Delete your activity handle(s) in a SCID; prints `{"cleared": [ids]}` (empty when there was none)
     Clear(ClearArgs),
 }
 

@@ -20,7 +20,6 @@ use crate::ids::{HandleId, HandleIdError, TitleId, TitleIdError, Xuid, XuidError
 pub use crate::text::NonEmptyString;
 use lexer::{UriParts, collect_params, split_plain};
 
-mod json;
 mod lexer;
 
 /// The scheme registered by titles that use MPSD handles.
@@ -79,13 +78,7 @@ impl ActivationKind {
     }
 }
 
-/// A parsed protocol activation.
-///
-/// `Serialize` writes one flat object: `kind`, `handleId`, `invitedXuid`,
-/// `senderXuid`, `joinerXuid`, `joineeXuid`, `context`, `connectionString`,
-/// `titleId` (a number, or `null` for `ms-xbl-multiplayer`), with `null` for
-/// whatever does not apply. For `inviteAccept`, `invitedUser`/`sender` are
-/// written as `invitedXuid`/`senderXuid`.
+/// A parsed protocol activation (its JSON rendering for the command line is the CLI's `activation parse`).
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Activation {
     /// The title id from an `ms-xbl-<hex>` scheme; `None` for `ms-xbl-multiplayer`.

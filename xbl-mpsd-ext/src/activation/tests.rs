@@ -1,9 +1,8 @@
-//! Tests of activation parsing, its canonical URI, its JSON form and the lexer.
+//! Tests of activation parsing, its canonical URI and the lexer.
 
 use super::lexer::decode_component;
 use super::*;
 use proptest::prelude::*;
-use serde_json::json;
 
 const GUID: &str = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
 const GUID_UPPER: &str = "0A1B2C3D-4E5F-6A7B-8C9D-0E1F2A3B4C5D";
@@ -266,43 +265,6 @@ fn canonical_uri() {
     assert_eq!(
         j.to_uri(),
         format!("ms-xbl-multiplayer://activityHandleJoin?handle={GUID}&joinerXuid=11")
-    );
-}
-
-#[test]
-fn serializes_flat() {
-    let a = Activation {
-        title_id: None,
-        kind: invite(Some(5), Some("ctx")),
-    };
-    assert_eq!(
-        serde_json::to_value(&a).unwrap(),
-        json!({
-            "kind": "inviteHandleAccept", "handleId": GUID, "invitedXuid": "1234567890123456",
-            "senderXuid": "5", "joinerXuid": null, "joineeXuid": null, "context": "ctx",
-            "connectionString": null, "titleId": null,
-        })
-    );
-    let j = Activation {
-        title_id: Some(TitleId::new(0x7a97_0ea1)),
-        kind: join(Some(12)),
-    };
-    assert_eq!(
-        serde_json::to_value(&j).unwrap(),
-        json!({
-            "kind": "activityHandleJoin", "handleId": GUID, "invitedXuid": null, "senderXuid": null,
-            "joinerXuid": "11", "joineeXuid": "12", "context": null, "connectionString": null,
-            "titleId": 2056720033u32,
-        })
-    );
-    let m = Activation {
-        title_id: None,
-        kind: mpa(None, "conn"),
-    };
-    let text = serde_json::to_string(&m).unwrap();
-    assert_eq!(
-        text,
-        r#"{"kind":"inviteAccept","handleId":null,"invitedXuid":"21","senderXuid":null,"joinerXuid":null,"joineeXuid":null,"context":null,"connectionString":"conn","titleId":null}"#
     );
 }
 

@@ -42,7 +42,7 @@ pub enum RtaError {
     InvalidResponse(String),
 }
 
-/// Why an [`RtaClient`] could not be built.
+/// Why an [`RtaClient`](super::RtaClient) could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RtaBuildError {

@@ -4,7 +4,7 @@
 mod common;
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 use predicates::prelude::*;
@@ -65,10 +65,11 @@ fn the_demo_needs_every_real_service_option() {
         .stderr(predicate::str::contains("required"));
 }
 
-#[test]
-fn the_emulator_command_prints_its_url_and_serves() {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("xbl-mpsd"))
+/// Starts `xbl-mpsd emulator <args…>` and reads the URL it prints.
+fn spawn_emulator(args: &[&str]) -> (std::process::Child, String) {
+    let mut child = common::xbl_process()
         .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -77,7 +78,12 @@ fn the_emulator_command_prints_its_url_and_serves() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
-    let url = line.trim().to_owned();
+    (child, line.trim().to_owned())
+}
+
+#[test]
+fn the_emulator_command_prints_its_url_and_serves() {
+    let (mut child, url) = spawn_emulator(&[]);
     let result = std::panic::catch_unwind(|| {
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         xbl()
@@ -98,17 +104,7 @@ fn the_emulator_command_prints_its_url_and_serves() {
 
 #[test]
 fn the_emulator_command_takes_a_manual_clock() {
-    let mut child = common::xbl_process()
-        .args(["emulator", "--listen", "127.0.0.1:0", "--manual-clock"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().to_owned();
+    let (mut child, url) = spawn_emulator(&["--manual-clock"]);
     let result = std::panic::catch_unwind(|| {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {

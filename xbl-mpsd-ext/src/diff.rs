@@ -39,7 +39,7 @@ use xbl_mpsd_api::types::{
 use xbl_mpsd_api::{Nullable, SessionReference};
 
 use crate::ids::Xuid;
-use crate::session::MemberStatus;
+use crate::session::{MemberStatus, member_xuid};
 
 /// One change between two snapshots of a session. As JSON: `{"change": "memberJoined", "xuid": "…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -223,17 +223,6 @@ fn members(session: &MultiplayerSession) -> BTreeMap<Xuid, &SessionMember> {
         .flatten()
         .filter_map(|(_, member)| Some((member_xuid(member)?, member)))
         .collect()
-}
-
-fn member_xuid(member: &SessionMember) -> Option<Xuid> {
-    member
-        .constants
-        .as_ref()?
-        .system
-        .as_ref()?
-        .xuid
-        .as_ref()?
-        .value()
 }
 
 fn member_custom(member: &SessionMember) -> Option<&Custom> {

@@ -465,7 +465,8 @@ impl Session {
     }
 }
 
-fn member_xuid(member: &SessionMember) -> Option<Xuid> {
+/// The member's XUID, when its document holds a valid one.
+pub(crate) fn member_xuid(member: &SessionMember) -> Option<Xuid> {
     member
         .constants
         .as_ref()?

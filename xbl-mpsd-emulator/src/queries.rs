@@ -222,11 +222,13 @@ pub(crate) async fn query_by_post(
     caller: Caller,
     Segments(path): Segments,
     Pairs(query): Pairs,
-    JsonObject(body): JsonObject,
+    body: Result<JsonObject, ApiError>,
 ) -> ApiResult<Response> {
+    // The verb first: a POST to a `sessions` query is 405 whatever its body.
     if path.kind != Kind::Batch {
         return Err(wrong_method(&path, Method::POST));
     }
+    let JsonObject(body) = body?;
     let filters = Filters::parse(&query, caller.contract_version, false)?;
     let xuids = batch_xuids(&body)?;
     answer(&store, caller, &path, filters, Some(xuids))

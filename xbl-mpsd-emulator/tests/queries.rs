@@ -376,3 +376,56 @@ async fn an_unknown_template_is_404_when_the_emulator_has_a_template_directory()
         assert!(message.contains("nope"), "{message}");
     }
 }
+
+#[tokio::test]
+async fn a_wrong_verb_is_405_with_the_methods_of_its_own_resource() {
+    let h = common::start().await;
+    // (method, path, Allow): the query, batch and template paths share routes, yet each names its own verbs.
+    let cases = [
+        (
+            reqwest::Method::POST,
+            "/serviceconfigs/MockScid/sessions?keyword=x",
+            "GET,HEAD",
+        ),
+        (
+            reqwest::Method::OPTIONS,
+            "/serviceconfigs/MockScid/batch",
+            "POST",
+        ),
+        (
+            reqwest::Method::GET,
+            "/serviceconfigs/MockScid/batch",
+            "POST",
+        ),
+        (
+            reqwest::Method::POST,
+            "/serviceconfigs/MockScid/sessionTemplates",
+            "GET,HEAD",
+        ),
+        (
+            reqwest::Method::POST,
+            "/serviceconfigs/MockScid/sessiontemplates/lobby/sessions?keyword=x",
+            "GET,HEAD",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/serviceconfigs/MockScid/sessiontemplates/lobby/batch",
+            "POST",
+        ),
+    ];
+    for (method, path, allow) in cases {
+        // A POST without a body is still 405 on a GET-only path (the verb is checked first).
+        let response = h
+            .send(method.clone(), 2533274792693551, path, None, &[])
+            .await;
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(
+            response
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok()),
+            Some(allow),
+            "{method} {path}"
+        );
+    }
+}

@@ -131,7 +131,8 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
             },
             limit_body,
         ))
-        .layer(axum::middleware::from_fn(crate::explain::log_request));
+        .layer(axum::middleware::from_fn(crate::explain::log_request))
+        .layer(axum::middleware::from_fn(allow_header));
     if clock.is_manual() {
         app = app.layer(middleware::from_fn_with_state(clock, date_from_clock));
     }
@@ -189,5 +190,60 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
                     rejection.body_text()
                 ))
             })
+    }
+}
+
+/// A 405 names the methods its resource has (`Allow`, RFC 9110). The session-query, batch and template paths
+/// share their routes (their literal segments are matched ignoring case), so axum's own list would be their
+/// union: the right one is set from the path here.
+async fn allow_header(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let allow = allowed_methods(request.uri().path());
+    let mut response = next.run(request).await;
+    if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allow) = allow
+    {
+        response.headers_mut().insert(
+            axum::http::header::ALLOW,
+            axum::http::HeaderValue::from_static(allow),
+        );
+    }
+    response
+}
+
+/// The methods of a query, batch or template path; `None` for the other paths (axum's list is right there).
+fn allowed_methods(path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let is = |segment: &str, name: &str| segment.eq_ignore_ascii_case(name);
+    let by_last = |last: &str| {
+        if is(last, "sessions") {
+            Some("GET,HEAD")
+        } else if is(last, "batch") {
+            Some("POST")
+        } else {
+            None
+        }
+    };
+    match segments.as_slice() {
+        [root, _, last] if is(root, "serviceconfigs") => {
+            if is(last, "sessiontemplates") {
+                Some("GET,HEAD")
+            } else {
+                by_last(last)
+            }
+        }
+        [root, _, templates, _]
+            if is(root, "serviceconfigs") && is(templates, "sessiontemplates") =>
+        {
+            Some("GET,HEAD")
+        }
+        [root, _, templates, _, last]
+            if is(root, "serviceconfigs") && is(templates, "sessiontemplates") =>
+        {
+            by_last(last)
+        }
+        _ => None,
     }
 }

@@ -52,11 +52,56 @@ pub(super) fn decode_component(raw: &str, escaped: bool) -> Cow<'_, str> {
     })
 }
 
+/// The index of the first byte at or after `from` that is `&`, `=`, `%` or `+` (the only bytes that
+/// matter when splitting and decoding a query), or the length. Eight bytes at a time: in each 64-bit
+/// word a byte equal to a target becomes zero after an XOR, and the classic "has a zero byte" test
+/// marks it; the lowest mark is exact (only bytes above a zero byte can be marked falsely), so the
+/// first match is the lowest set bit.
+pub(super) fn next_special(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    fn zero_bytes(word: u64, target: u8) -> u64 {
+        let x = word ^ (ONES * u64::from(target));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    }
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let marks = zero_bytes(word, b'&')
+            | zero_bytes(word, b'=')
+            | zero_bytes(word, b'%')
+            | zero_bytes(word, b'+');
+        if marks != 0 {
+            return i + (marks.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && !matches!(bytes[i], b'&' | b'=' | b'%' | b'+') {
+        i += 1;
+    }
+    i.min(bytes.len())
+}
+
+/// Whether `key` is `name` in any ASCII case, for a `name` of ASCII letters only (every parameter
+/// name is). OR-ing 0x20 turns an upper-case letter into its lower case and turns no other byte into a
+/// lower-case letter, so one OR and one comparison per byte decide it, without an early exit (the
+/// compiler vectorizes the fold).
+fn is_name(key: &str, name: &str) -> bool {
+    debug_assert!(name.bytes().all(|b| b.is_ascii_alphabetic()), "{name}");
+    key.len() == name.len()
+        && key
+            .bytes()
+            .zip(name.bytes())
+            .fold(true, |same, (k, n)| same & ((k | 0x20) == (n | 0x20)))
+}
+
 /// The decoded values of the parameters named in `names` in a (percent-encoded) query, matched
-/// case-insensitively; repeated names must repeat the same value. One pass over the query bytes splits
-/// the pairs (`&`, then the first `=`; empty pairs skipped, as `application/x-www-form-urlencoded`) and
-/// notes which parts hold an escape; only the values of matched names are decoded, and keys only when
-/// they hold an escape.
+/// case-insensitively; repeated names must repeat the same value. One pass splits the pairs (`&`, then
+/// the first `=`; empty pairs skipped, as `application/x-www-form-urlencoded`), jumping from one
+/// special byte to the next ([`next_special`]) and noting which side holds an escape; keys are decoded
+/// only when they hold one, and only the values of matched names are decoded at all.
 pub(super) fn collect_params<'q, const N: usize>(
     query: &'q str,
     names: [&'static str; N],
@@ -66,22 +111,19 @@ pub(super) fn collect_params<'q, const N: usize>(
     let mut start = 0;
     while start < bytes.len() {
         // One pair: [start, end), `=` at `equals` (the first one), escapes noted per side.
-        // The key: up to the first `=` or `&`.
         let mut end = start;
-        let mut key_escaped = false;
-        while end < bytes.len() && !matches!(bytes[end], b'=' | b'&') {
-            key_escaped |= matches!(bytes[end], b'+' | b'%');
-            end += 1;
-        }
-        let equals = (end < bytes.len() && bytes[end] == b'=').then_some(end);
-        // The value, if any: up to the next `&`.
-        let mut value_escaped = false;
-        if equals.is_some() {
-            end += 1;
-            while end < bytes.len() && bytes[end] != b'&' {
-                value_escaped |= matches!(bytes[end], b'+' | b'%');
-                end += 1;
+        let mut equals = None;
+        let (mut key_escaped, mut value_escaped) = (false, false);
+        loop {
+            end = next_special(bytes, end);
+            match bytes.get(end) {
+                None | Some(b'&') => break,
+                Some(b'=') if equals.is_none() => equals = Some(end),
+                Some(b'%' | b'+') if equals.is_none() => key_escaped = true,
+                Some(b'%' | b'+') => value_escaped = true,
+                Some(_) => {}
             }
+            end += 1;
         }
         let pair = (start, end);
         start = end + 1;
@@ -93,7 +135,7 @@ pub(super) fn collect_params<'q, const N: usize>(
             None => (&query[pair.0..pair.1], ""),
         };
         let key = decode_component(raw_key, key_escaped);
-        let Some(index) = names.iter().position(|n| n.eq_ignore_ascii_case(&key)) else {
+        let Some(index) = names.iter().position(|name| is_name(&key, name)) else {
             continue;
         };
         let value = decode_component(raw_value, value_escaped);
@@ -143,10 +185,14 @@ const SPECIAL_SCHEMES: [&str; 6] = ["http", "https", "ws", "wss", "ftp", "file"]
 /// `fast_split_agrees_with_url` checks it).
 pub(super) fn split_plain(input: &str) -> Option<UriParts<'_>> {
     let bytes = input.as_bytes();
-    // Printable ASCII that `url` keeps as it is in a non-special query (it escapes `"`, `<` and `>`).
-    // A fold without early exit, which the compiler vectorizes: the whole URI in a few instructions.
-    let printable = bytes.iter().fold(true, |ok, &b| {
-        ok & (0x21..=0x7e).contains(&b) & (b != b'"') & (b != b'<') & (b != b'>')
+    // Printable ASCII that `url` keeps as it is in a non-special query (it escapes `"`, `<` and `>`),
+    // and whether a `#` starts a fragment. A fold without early exit, which the compiler vectorizes:
+    // the whole URI in a few instructions.
+    let (printable, hash) = bytes.iter().fold((true, false), |(ok, hash), &b| {
+        (
+            ok & (0x21..=0x7e).contains(&b) & (b != b'"') & (b != b'<') & (b != b'>'),
+            hash | (b == b'#'),
+        )
     });
     if !printable {
         return None;
@@ -174,7 +220,10 @@ pub(super) fn split_plain(input: &str) -> Option<UriParts<'_>> {
     }
     let (path, rest) = match rest.as_bytes().first() {
         Some(b'/') => {
-            let end = rest.find(['?', '#']).unwrap_or(rest.len());
+            let end = rest
+                .bytes()
+                .position(|b| b == b'?' || b == b'#')
+                .unwrap_or(rest.len());
             rest.split_at(end)
         }
         Some(b'?' | b'#') | None => ("", rest),
@@ -184,7 +233,8 @@ pub(super) fn split_plain(input: &str) -> Option<UriParts<'_>> {
         return None;
     }
     let query = match rest.strip_prefix('?') {
-        Some(query) => query.split_once('#').map_or(query, |(query, _)| query),
+        Some(query) if hash => query.split_once('#').map_or(query, |(query, _)| query),
+        Some(query) => query,
         None => "",
     };
     Some(UriParts {

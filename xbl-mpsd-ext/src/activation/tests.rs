@@ -1,6 +1,6 @@
 //! Tests of activation parsing, its canonical URI and the lexer.
 
-use super::lexer::decode_component;
+use super::lexer::{decode_component, next_special};
 use super::*;
 use proptest::prelude::*;
 
@@ -390,6 +390,15 @@ proptest! {
         input in "(ms-xbl-multiplayer|MS-XBL-7a970EA1|ms-xbl-|[a-zA-Z][a-zA-Z0-9+.-]{0,3}|https|[0-9_]x):(//|/|)[a-zA-Z0-9._~%:@-]{0,6}(/|/[a-z.]{1,2}|)(\\?[ -~]{0,12}|)(#[ -~]{0,4}|)"
     ) {
         assert_split_agrees(&input)?;
+    }
+
+    #[test]
+    fn next_special_finds_the_first_special_byte(text in "[a-z&=%+~ -]{0,40}", from in 0usize..48) {
+        let bytes = text.as_bytes();
+        let expected = (from.min(bytes.len())..bytes.len())
+            .find(|&i| matches!(bytes[i], b'&' | b'=' | b'%' | b'+'))
+            .unwrap_or(bytes.len());
+        prop_assert_eq!(next_special(bytes, from), expected);
     }
 
     #[test]

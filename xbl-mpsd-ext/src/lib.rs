@@ -89,6 +89,7 @@ mod build_error;
 pub mod changes;
 pub mod client;
 pub mod contract;
+pub mod customize;
 pub mod delta;
 pub mod diff;
 pub mod error;

@@ -177,7 +177,7 @@ impl<'c> CreateHandle<'c> {
             .map_err(|e| Error::InvalidRequest(format!("handle request: {e}")))?;
         client
             .call(RetryMode::write(retry), || async {
-                let request = client.api().create_handle().body(body.clone());
+                let request = client.wire().create_handle().body(body.clone());
                 let result = customizations.apply(request)?.send().await;
                 match answer(result) {
                     Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
@@ -292,7 +292,7 @@ impl<'c> GetHandle<'c> {
         } = self;
         client
             .call(RetryMode::Idempotent, || async {
-                let request = client.api().get_handle().handle_id(handle);
+                let request = client.wire().get_handle().handle_id(handle);
                 let result = customizations.apply(request)?.send().await;
                 match answer(result)? {
                     Answer::Typed(value) => Ok(value.into_inner()),
@@ -335,7 +335,7 @@ impl<'c> DeleteHandle<'c> {
         } = self;
         client
             .call(RetryMode::Idempotent, || async {
-                let request = client.api().delete_handle().handle_id(handle);
+                let request = client.wire().delete_handle().handle_id(handle);
                 let result = customizations.apply(request)?.send().await;
                 match answer(result)? {
                     Answer::Typed(_) => Ok(()),
@@ -389,7 +389,7 @@ impl<'c> QueryHandles<'c> {
         });
         client
             .call(RetryMode::Idempotent, || async {
-                let mut request = client.api().query_handles().body(query.clone());
+                let mut request = client.wire().query_handles().body(query.clone());
                 if let Some(include) = &include {
                     request = request.include(include.as_str());
                 }

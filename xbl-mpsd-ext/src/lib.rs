@@ -86,6 +86,7 @@
 pub mod activation;
 pub mod auth;
 mod build_error;
+mod call_policy;
 pub mod changes;
 pub mod client;
 pub mod contract;
@@ -110,6 +111,7 @@ pub mod templates;
 mod text;
 mod time;
 mod tls;
+mod tokens;
 mod transport;
 pub mod write;
 

@@ -329,7 +329,7 @@ impl<'c> SessionQuery<'c> {
     pub async fn send(self) -> Result<Vec<FoundSession>, QueryError> {
         self.check()?;
         let client = self.client;
-        let api = client.api();
+        let api = client.wire();
         let results = client
             .call(RetryMode::Idempotent, || async {
                 let response = match (&self.template, self.is_batch()) {
@@ -525,7 +525,7 @@ impl ClearActivity<'_> {
         let found = client
             .call(RetryMode::Idempotent, || async {
                 let result = client
-                    .api()
+                    .wire()
                     .query_handles()
                     .body(query.clone())
                     .send()
@@ -559,7 +559,7 @@ impl ClearActivity<'_> {
         for id in &ids {
             let deleted = client
                 .call(RetryMode::Idempotent, || async {
-                    let result = client.api().delete_handle().handle_id(*id).send().await;
+                    let result = client.wire().delete_handle().handle_id(*id).send().await;
                     match answer(result)? {
                         Answer::Typed(_) => Ok(()),
                         Answer::Raw(response) if response.status().is_success() => Ok(()),

@@ -195,7 +195,7 @@ impl Write<'_> {
         } = self;
         let (if_match, if_none_match) = mode.precondition_headers();
         let nocommit = nocommit.then_some(true);
-        let api = client.api();
+        let api = client.wire();
         // Without retries the call makes exactly one attempt, which takes the delta; only a write that
         // may be retried copies it for each attempt.
         let pending = std::sync::Mutex::new(Some(delta));
@@ -377,7 +377,7 @@ impl MpsdClient {
         etag: Option<&ETag>,
         customizations: &Customizations<'c>,
     ) -> Result<Read, Error> {
-        let api = self.api();
+        let api = self.wire();
         self.call(RetryMode::Idempotent, || async {
             // As in a write: the answer is taken raw, and a session document decoded straight into its
             // boxed `Session`.

@@ -79,8 +79,14 @@ struct Spec(Value);
 
 impl Spec {
     fn load() -> Self {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml");
-        let text = std::fs::read_to_string(path).expect("spec/openapi.yaml is readable");
+        // The crate's directory as cargo gives it when the test runs, not as it was at compile time: a copy
+        // of the workspace that shares a target directory may run a binary compiled in the original.
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        );
+        let text = std::fs::read_to_string(dir.join("../spec/openapi.yaml"))
+            .expect("spec/openapi.yaml is readable");
         Self(yaml_serde::from_str(&text).expect("spec/openapi.yaml is YAML that maps to JSON"))
     }
 

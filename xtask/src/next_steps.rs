@@ -98,9 +98,16 @@ fn write_steps(out: &mut String, op: &BuilderOp, setters: &[Setter]) {
         ..
     } = op;
     let command = id.replace('_', "-");
+    // The closure runs again for each retry, so it clones what it sets; the variables are named after the
+    // setters.
     let mut call = format!("api.{id}()");
-    for setter in setters.iter().filter(|s| s.required) {
-        let _ = write!(call, ".{}(…)", setter.name);
+    let required: Vec<&str> = setters
+        .iter()
+        .filter(|s| s.required)
+        .map(|s| s.name.as_str())
+        .collect();
+    for name in &required {
+        let _ = write!(call, ".{name}({name}.clone())");
     }
     let optional: Vec<&str> = setters
         .iter()
@@ -129,11 +136,23 @@ fn write_steps(out: &mut String, op: &BuilderOp, setters: &[Setter]) {
         "  3. docs (xtask/tests/doc_tables.rs checks them): add `{command}` to the generated-command row \
          of README.md and of xbl-mpsd-cli/README.md, the row | `{method} {path}` | … | to the \
          `## Operations` table of xbl-mpsd-emulator/README.md, and any count of operations in \
-         ARCHITECTURE.md;"
+         ARCHITECTURE.md; a line under `### Added` of CHANGELOG.md's unreleased version;"
     );
+    let in_scope = if required.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", with {} in scope",
+            required
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
     let _ = writeln!(
         out,
-        "  4. call it from the SDK (retries, token refresh and typed errors):\n\
+        "  4. call it from the SDK (retries, token refresh and typed errors){in_scope}:\n\
          \x20       let reply = client.operation(|api| {call}).send().await?;"
     );
     if !optional.is_empty() {
@@ -195,7 +214,8 @@ mod tests {
             "add `list-session-templates` to the generated-command row of README.md and of xbl-mpsd-cli/README.md",
             "| `GET /serviceconfigs/{scid}/sessionTemplates` | … |",
             "ARCHITECTURE.md",
-            "client.operation(|api| api.list_session_templates().scid(…)).send().await?;",
+            "with `scid` in scope:",
+            "client.operation(|api| api.list_session_templates().scid(scid.clone())).send().await?;",
             "its optional setters: .accept_language(…) .signature(…)",
         ] {
             assert!(

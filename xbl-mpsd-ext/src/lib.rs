@@ -67,6 +67,10 @@
 //! * [`contract`]: the `x-xbl-contract-version` header ([`ContractVersion`]).
 //! * [`auth`]: [`XblToken`] and the [`TokenProvider`] trait.
 //! * [`retry`]: XSAPI's retry policy and a generic async executor ([`RetryPolicy::run`]).
+//! * `call_policy` (private): that policy with one token refresh after a 401, run by every helper per
+//!   attempt and by [`MpsdClient::api`]'s generated client per request.
+//! * `tokens` (private): the provider's token and the one a refresh replaced it with.
+//! * [`customize`]: the `customize` hook of the helpers: the generated request builder before it is sent.
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
 //! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
 //!   notifications.

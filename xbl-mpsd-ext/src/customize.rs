@@ -1,12 +1,13 @@
 //! `customize`: a caller's change to the generated request builder a typed helper sends, so a parameter added
 //! to the spec reaches the helpers the day it is generated, before they know it.
 //!
-//! Every prepared call of this crate that sends one generated request ([`MpsdClient::get_session`],
+//! Every prepared call of this crate that sends one generated request ([`MpsdClient::write`],
+//! [`MpsdClient::get_session`],
 //! [`MpsdClient::query_sessions`], [`MpsdClient::get_handle`], [`MpsdClient::delete_handle`],
 //! [`MpsdClient::create_handle`], [`MpsdClient::query_handles`]) has a `customize` method. Its closure gets the
 //! generated builder (a type of [`crate::api::builder`]) after the helper has set everything it knows, and
 //! returns it with more set. The closure's parameter type says which operation it is for: a helper that
-//! sends one of several operations (a session read by reference or by handle; the four session queries)
+//! sends one of several operations (a session write or read by reference or by handle; the four session queries)
 //! applies each closure to the builder it names, and fails with [`Error::InvalidRequest`] before sending
 //! when none of the closures names the one it sends. The closure runs again for each retry.
 //!
@@ -30,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`MpsdClient::write`]: crate::MpsdClient::write
 //! [`MpsdClient::get_session`]: crate::MpsdClient::get_session
 //! [`MpsdClient::query_sessions`]: crate::MpsdClient::query_sessions
 //! [`MpsdClient::get_handle`]: crate::MpsdClient::get_handle
@@ -52,6 +54,8 @@ mod sealed {
     /// The builders as one type, so a closure typed on one of them can be kept beside the others.
     #[allow(missing_debug_implementations)]
     pub enum AnyBuilder<'c> {
+        WriteSession(xbl_mpsd_api::builder::WriteSession<'c>),
+        WriteSessionByHandle(xbl_mpsd_api::builder::WriteSessionByHandle<'c>),
         GetSession(xbl_mpsd_api::builder::GetSession<'c>),
         GetSessionByHandle(xbl_mpsd_api::builder::GetSessionByHandle<'c>),
         QuerySessions(xbl_mpsd_api::builder::QuerySessions<'c>),
@@ -93,6 +97,8 @@ macro_rules! customizable {
 }
 
 customizable!(
+    WriteSession,
+    WriteSessionByHandle,
     GetSession,
     GetSessionByHandle,
     QuerySessions,

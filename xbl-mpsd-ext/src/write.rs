@@ -161,9 +161,10 @@ pub struct Write<'c> {
     mode: WriteMode,
     nocommit: bool,
     retry: bool,
+    customizations: Customizations<'c>,
 }
 
-impl Write<'_> {
+impl<'c> Write<'c> {
     /// The write mode (default [`WriteMode::UpdateOrCreateNew`]).
     pub fn mode(mut self, mode: WriteMode) -> Self {
         self.mode = mode;
@@ -183,6 +184,20 @@ impl Write<'_> {
         self
     }
 
+    /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
+    /// for yet: `change` gets the generated builder the write sends (type its parameter:
+    /// `api::builder::WriteSession` for a session reference, `api::builder::WriteSessionByHandle` for a
+    /// handle) with everything this builder sets. Runs again for each retry; see
+    /// [`customize`](crate::customize).
+    pub fn customize<B, F>(mut self, change: F) -> Self
+    where
+        B: Customizable<'c>,
+        F: Fn(B) -> B + Send + Sync + 'c,
+    {
+        self.customizations.push(change);
+        self
+    }
+
     /// Sends the write.
     pub async fn send(self) -> Result<WriteOutcome, Error> {
         let Self {
@@ -192,6 +207,7 @@ impl Write<'_> {
             mode,
             nocommit,
             retry,
+            customizations,
         } = self;
         let (if_match, if_none_match) = mode.precondition_headers();
         let nocommit = nocommit.then_some(true);
@@ -209,6 +225,7 @@ impl Write<'_> {
             .call(RetryMode::write(retry), || {
                 let delta = delta_for_attempt();
                 let target = &target;
+                let customizations = &customizations;
                 async move {
                     let Some(delta) = delta else {
                         return Err(Error::InvalidRequest(
@@ -224,10 +241,9 @@ impl Write<'_> {
                                 .write_session_by_handle()
                                 .handle_id(*handle)
                                 .body_boxed(delta);
-                            let response =
-                                with_write_options!(request, if_match, if_none_match, nocommit)
-                                    .send_untyped()
-                                    .await;
+                            let request =
+                                with_write_options!(request, if_match, if_none_match, nocommit);
+                            let response = customizations.apply(request)?.send_untyped().await;
                             (response, WriteSessionByHandle::TYPED_STATUSES)
                         }
                         SessionTarget::Reference(reference) => {
@@ -237,10 +253,9 @@ impl Write<'_> {
                                 .session_template_name(reference.template_name.clone())
                                 .session_name(reference.name.clone())
                                 .body_boxed(delta);
-                            let response =
-                                with_write_options!(request, if_match, if_none_match, nocommit)
-                                    .send_untyped()
-                                    .await;
+                            let request =
+                                with_write_options!(request, if_match, if_none_match, nocommit);
+                            let response = customizations.apply(request)?.send_untyped().await;
                             (response, WriteSession::TYPED_STATUSES)
                         }
                     };
@@ -337,6 +352,7 @@ impl MpsdClient {
             mode: WriteMode::UpdateOrCreateNew,
             nocommit: false,
             retry: false,
+            customizations: Customizations::default(),
         }
     }
 

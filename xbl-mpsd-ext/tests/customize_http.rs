@@ -127,3 +127,28 @@ async fn a_closure_for_another_operation_is_refused_before_sending() {
     );
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_write_gets_the_closure_for_the_builder_it_sends() {
+    let server = MockServer::start().await;
+    let location = format!("/serviceconfigs/{SCID}/sessionTemplates/lobby/sessions/s1");
+    Mock::given(method("PUT"))
+        .and(path(location.as_str()))
+        .and(header("accept-language", "de-DE"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = support::mock_client(&server.uri(), "t");
+    let session: SessionReference = location.parse().unwrap();
+    let outcome = client
+        .write(&session, xbl_mpsd_ext::SessionDelta::new())
+        .customize(|request: builder::WriteSession<'_>| request.accept_language("de-DE"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, xbl_mpsd_ext::WriteOutcome::SessionDeleted),
+        "{outcome:?}"
+    );
+}

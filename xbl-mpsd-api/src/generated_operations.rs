@@ -221,3 +221,39 @@ impl<'a> Operation for builder::QueryTemplateSessionsBatch<'a> {
         true
     }
 }
+///Whether the operation `operation_id` (progenitor's `OperationInfo::operation_id`) is safe to repeat: its builder's `Operation::is_idempotent`; `false` for an unknown id.
+pub(crate) fn is_idempotent_operation(operation_id: &str) -> bool {
+    match operation_id {
+        "get_session_by_handle" => {
+            <builder::GetSessionByHandle<'static> as Operation>::is_idempotent()
+        }
+        "write_session_by_handle" => {
+            <builder::WriteSessionByHandle<'static> as Operation>::is_idempotent()
+        }
+        "create_handle" => <builder::CreateHandle<'static> as Operation>::is_idempotent(),
+        "query_handles" => <builder::QueryHandles<'static> as Operation>::is_idempotent(),
+        "get_handle" => <builder::GetHandle<'static> as Operation>::is_idempotent(),
+        "delete_handle" => <builder::DeleteHandle<'static> as Operation>::is_idempotent(),
+        "get_session" => <builder::GetSession<'static> as Operation>::is_idempotent(),
+        "write_session" => <builder::WriteSession<'static> as Operation>::is_idempotent(),
+        "list_session_templates" => {
+            <builder::ListSessionTemplates<'static> as Operation>::is_idempotent()
+        }
+        "get_session_template" => {
+            <builder::GetSessionTemplate<'static> as Operation>::is_idempotent()
+        }
+        "query_sessions" => {
+            <builder::QuerySessions<'static> as Operation>::is_idempotent()
+        }
+        "query_template_sessions" => {
+            <builder::QueryTemplateSessions<'static> as Operation>::is_idempotent()
+        }
+        "query_sessions_batch" => {
+            <builder::QuerySessionsBatch<'static> as Operation>::is_idempotent()
+        }
+        "query_template_sessions_batch" => {
+            <builder::QueryTemplateSessionsBatch<'static> as Operation>::is_idempotent()
+        }
+        _ => false,
+    }
+}

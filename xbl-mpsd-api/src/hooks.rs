@@ -3,8 +3,9 @@
 //! progenitor's `ClientHooks` can only be implemented in the crate that holds the generated `Client` (the
 //! orphan rule), so it lives here. Each [`Client`] carries a [`Hooks`] value (its progenitor "inner type"),
 //! which holds the optional [`Authorizer`] that supplies `Authorization` for every request, the optional
-//! [`Observer`](crate::Observer) told of every HTTP exchange (for logs, metrics or a transcript) and the limit on response
-//! bodies (see [`crate::body_limit`]).
+//! [`Observer`](crate::Observer) told of every HTTP exchange (for logs, metrics or a transcript), the limit on response
+//! bodies (see [`crate::body_limit`]) and the optional [`ExecPolicy`] that may send a request again (retries,
+//! a repeat after a token refresh), told whether the operation is safe to repeat.
 
 use std::fmt;
 use std::future::Future;
@@ -51,12 +52,36 @@ impl std::error::Error for AuthorizationError {}
 /// The message prefix of the [`Error::Custom`] returned when the [`Authorizer`] fails.
 pub const AUTHORIZATION_FAILED: &str = "authorization failed: ";
 
+/// The future an [`ExecPolicy`] and its `send` return: the answer of one request.
+pub type ExecFuture<'a> =
+    Pin<Box<dyn Future<Output = reqwest::Result<reqwest::Response>> + Send + 'a>>;
+
+/// One HTTP exchange as the client makes it (body limit, observer): what an [`ExecPolicy`] calls per attempt.
+pub type SendOnce<'a> = dyn Fn(reqwest::Request) -> ExecFuture<'a> + Send + Sync + 'a;
+
+/// Decides how a request of the generated client is sent: once, or again after a failure (retries, a repeat
+/// with a refreshed token). The client's exec hook hands every request to it, with whether its operation is
+/// idempotent (the generated [`Operation::is_idempotent`](crate::Operation::is_idempotent) of its builder,
+/// which the spec's `x-idempotent` can set) and `send`, which makes one exchange. Without one, each request
+/// is sent once.
+pub trait ExecPolicy: Send + Sync {
+    /// Sends `request` through `send` as many times as the policy wants and returns the answer to keep.
+    /// `idempotent` false means the request must not be sent twice.
+    fn execute<'a>(
+        &'a self,
+        request: reqwest::Request,
+        idempotent: bool,
+        send: &'a SendOnce<'a>,
+    ) -> ExecFuture<'a>;
+}
+
 /// Per-client state used by the request hooks.
 #[derive(Clone)]
 pub struct Hooks {
     authorizer: Option<Arc<dyn Authorizer>>,
     observer: Option<Arc<dyn Observer>>,
     max_response_bytes: u64,
+    exec_policy: Option<Arc<dyn ExecPolicy>>,
 }
 
 impl Default for Hooks {
@@ -66,6 +91,7 @@ impl Default for Hooks {
             authorizer: None,
             observer: None,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            exec_policy: None,
         }
     }
 }
@@ -90,6 +116,23 @@ impl Hooks {
         self
     }
 
+    /// These hooks, sending every request through `policy` (retries, a repeat after a token refresh).
+    pub fn with_exec_policy(mut self, policy: Arc<dyn ExecPolicy>) -> Self {
+        self.exec_policy = Some(policy);
+        self
+    }
+
+    /// These hooks without an [`ExecPolicy`]: every request is sent once.
+    pub fn without_exec_policy(mut self) -> Self {
+        self.exec_policy = None;
+        self
+    }
+
+    /// The exec policy, if any.
+    pub fn exec_policy(&self) -> Option<&Arc<dyn ExecPolicy>> {
+        self.exec_policy.as_ref()
+    }
+
     /// The limit on response bodies, in bytes.
     pub fn max_response_bytes(&self) -> u64 {
         self.max_response_bytes
@@ -112,6 +155,7 @@ impl fmt::Debug for Hooks {
             .field("authorizer", &self.authorizer.as_ref().map(|_| "<set>"))
             .field("observer", &self.observer.as_ref().map(|_| "<set>"))
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("exec_policy", &self.exec_policy.as_ref().map(|_| "<set>"))
             .finish()
     }
 }
@@ -137,10 +181,30 @@ impl ClientHooks<Hooks> for Client {
         Ok(())
     }
 
-    /// Sends the request, caps the answer's body at the configured limit (whoever reads it, progenitor
-    /// included, gets [`BodyTooLarge`](crate::BodyTooLarge) past it) and tells the [`Observer`], if any,
-    /// what came back.
+    /// Sends the request through the [`ExecPolicy`], if any (told whether the operation is idempotent),
+    /// else once. Each exchange caps the answer's body at the configured limit (whoever reads it,
+    /// progenitor included, gets [`BodyTooLarge`](crate::BodyTooLarge) past it) and tells the
+    /// [`Observer`], if any, what came back.
     async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        match &self.inner.exec_policy {
+            None => self.exchange(request, info).await,
+            Some(policy) => {
+                let idempotent =
+                    crate::generated_operations::is_idempotent_operation(info.operation_id);
+                let send = |request| -> ExecFuture<'_> { Box::pin(self.exchange(request, info)) };
+                policy.execute(request, idempotent, &send).await
+            }
+        }
+    }
+}
+
+impl Client {
+    /// One HTTP exchange: sends `request`, caps the answer's body and tells the observer.
+    async fn exchange(
         &self,
         request: reqwest::Request,
         info: &OperationInfo,

@@ -107,5 +107,8 @@ pub use timestamp::{Timestamp, TimestampError};
 
 pub use body_limit::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES};
 
-pub use hooks::{AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, Hooks};
+pub use hooks::{
+    AUTHORIZATION_FAILED, AuthorizationError, AuthorizationFuture, Authorizer, ExecFuture,
+    ExecPolicy, Hooks, SendOnce,
+};
 pub use observer::{Exchange, Observer, ResponseBody};

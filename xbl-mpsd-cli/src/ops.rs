@@ -8,6 +8,9 @@
 //! * `--json-body -` reads the body from standard input;
 //! * commands with `--if-match` (the session writes) get `--mode` and `--etag`, mapped to the
 //!   precondition headers by [`WriteMode::precondition_headers`] in the `CliConfig` hooks;
+//! * requests go through the SDK's call policy, since the generated code runs on [`MpsdClient::api`]:
+//!   idempotent operations are retried (honoring `Retry-After`) and, after a 401, repeated once with a
+//!   refreshed token; a write that is not idempotent is sent once;
 //! * answers are printed by [`output`]; answers the generated client does not type (204, 304, 412,
 //!   error statuses) arrive as `UnexpectedResponse` and are printed from the raw response;
 //! * per-field body options the generated code ignores (the body file is required and applied last) are

@@ -92,22 +92,41 @@ fn login_whoami_operation_logout() {
     );
     outputs.push(write);
 
-    // A revoked token is refused with a clear message.
+    // A revoked token is refused with a clear message; a write is not repeated, but the sign-in's token is
+    // refreshed after the 401 for the next command.
     mock.revoke_xsts_tokens();
+    let xsts_before = mock.requests(MockEndpoint::Xsts);
     let refused = xbl()
         .args(["--endpoint", &served.url, "--token-cache"])
         .arg(&cache)
-        .arg("get-session")
+        .arg("write-session")
         .args(session("signed-in"))
+        .arg("--json-body")
+        .arg(&join)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("the XSTS token was revoked"))
         .get_output()
         .clone();
     outputs.push(refused);
+    assert_eq!(mock.requests(MockEndpoint::Xsts), xsts_before + 1);
+    // A read refused with 401 gets a refreshed token and is repeated once: the generated commands go through
+    // the SDK's call policy.
+    mock.revoke_xsts_tokens();
     let xsts_before = mock.requests(MockEndpoint::Xsts);
-    // The provider renews on a 401 when the SDK retries (tested in xbl-mpsd-ext); the CLI's generated
-    // calls are not retried, so a fresh token comes from expiry: make the cached one expire.
+    let repeated = xbl()
+        .args(["--endpoint", &served.url, "--token-cache"])
+        .arg(&cache)
+        .arg("get-session")
+        .args(session("signed-in"))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(mock.requests(MockEndpoint::Xsts), xsts_before + 1);
+    outputs.push(repeated);
+    // A fresh token also comes from expiry: make the cached one expire.
+    let xsts_before = mock.requests(MockEndpoint::Xsts);
     rewrite_xsts_expiry(&cache);
     let read = xbl()
         .args(["--endpoint", &served.url, "--token-cache"])

@@ -79,8 +79,14 @@ struct Spec(Value);
 
 impl Spec {
     fn load() -> Self {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/openapi.yaml");
-        let text = std::fs::read_to_string(path).expect("spec/openapi.yaml is readable");
+        // The crate's directory as cargo gives it when the test runs, not as it was at compile time: a copy
+        // of the workspace that shares a target directory may run a binary compiled in the original.
+        let dir = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        );
+        let text = std::fs::read_to_string(dir.join("../spec/openapi.yaml"))
+            .expect("spec/openapi.yaml is readable");
         Self(yaml_serde::from_str(&text).expect("spec/openapi.yaml is YAML that maps to JSON"))
     }
 
@@ -650,18 +656,54 @@ async fn common_failures(c: &Checker, call: impl Fn() -> Call) {
     }
 }
 
+/// The emulator file whose handlers serve the spec path `path` (the router in `routes/mod.rs` mounts them).
+fn route_file(path: &str) -> &'static str {
+    let lower = path.to_ascii_lowercase();
+    if lower.starts_with("/handles") {
+        "xbl-mpsd-emulator/src/routes/handles.rs"
+    } else if lower.contains("/sessions/") {
+        "xbl-mpsd-emulator/src/routes/sessions.rs"
+    } else if lower.ends_with("/sessions") || lower.ends_with("/batch") {
+        "xbl-mpsd-emulator/src/queries.rs"
+    } else {
+        "xbl-mpsd-emulator/src/routes/templates.rs"
+    }
+}
+
+/// What to do for a spec operation the emulator does not serve or this file does not cover: the route, the
+/// conformance test, the COVERAGE row.
+fn missing_operation(id: &str, method: &Method, path: &str) -> String {
+    format!(
+        "operation `{id}` ({method} {path}) has no emulator route or conformance coverage: add its handler \
+         in {file} and mount it in the router (`build` in xbl-mpsd-emulator/src/routes/mod.rs; a wrong verb \
+         on the path must be 405), then a `#[tokio::test]` in xbl-mpsd-emulator/tests/spec_conformance.rs \
+         that drives every status it can give through `Checker::send` and ends with \
+         `c.assert_covered(\"{id}\")`, and a row `(\"{id}\", &[200, 400, 401, …])` in COVERAGE there; then \
+         its row in the emulator README's Operations table",
+        file = route_file(path),
+    )
+}
+
 #[test]
 fn coverage_names_every_operation_of_the_spec() {
     let spec = Spec::load();
     let in_spec: BTreeSet<&str> = spec.operations().iter().map(|(id, ..)| *id).collect();
     let covered: BTreeSet<&str> = COVERAGE.iter().map(|(id, _)| *id).collect();
     // A new spec operation needs an emulator route and a conformance test before it is listed here.
-    let uncovered: Vec<&&str> = in_spec.difference(&covered).collect();
-    let stale: Vec<&&str> = covered.difference(&in_spec).collect();
-    assert!(
-        uncovered.is_empty() && stale.is_empty(),
-        "spec operations without conformance coverage: {uncovered:?}; covered but not in the spec: {stale:?}"
-    );
+    let mut problems: Vec<String> = spec
+        .operations()
+        .into_iter()
+        .filter(|(id, ..)| !covered.contains(id))
+        .map(|(id, path, method, _)| missing_operation(id, &method, path))
+        .collect();
+    problems.extend(covered.difference(&in_spec).map(|id| {
+        format!(
+            "COVERAGE lists `{id}`, which the spec has not: remove its row from COVERAGE in \
+             xbl-mpsd-emulator/tests/spec_conformance.rs (and its test, and the emulator route if the \
+             operation is gone)"
+        )
+    }));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
     for (operation, statuses) in COVERAGE {
         for status in *statuses {
             let declared = spec.response(operation, *status).is_some();
@@ -1203,6 +1245,21 @@ async fn paths_and_verbs_outside_the_spec_are_404_or_405_text() {
                 )
                 .await;
             let context = format!("{method} {template}");
+            if response.status() == StatusCode::NOT_FOUND {
+                // The emulator has no route for this spec path at all: name the operations to add.
+                let missing: Vec<String> = c
+                    .spec
+                    .operations()
+                    .into_iter()
+                    .filter(|(_, path, ..)| path == template)
+                    .map(|(id, path, method, _)| missing_operation(id, &method, path))
+                    .collect();
+                panic!(
+                    "{context}: 404, expected 405 (a verb the spec path does not declare); the emulator \
+                     routes no such path:\n{}",
+                    missing.join("\n")
+                );
+            }
             assert_eq!(
                 response.status(),
                 StatusCode::METHOD_NOT_ALLOWED,

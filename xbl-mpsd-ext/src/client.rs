@@ -3,23 +3,21 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValue};
 use url::Url;
-use xbl_mpsd_api::{
-    AuthorizationError, AuthorizationFuture, Authorizer, DEFAULT_MAX_RESPONSE_BYTES, Hooks,
-    Observer,
-};
+use xbl_mpsd_api::{DEFAULT_MAX_RESPONSE_BYTES, Hooks, Observer};
 
-use crate::auth::{AuthError, StaticToken, TokenProvider, XblToken};
+use crate::auth::{StaticToken, TokenProvider, XblToken};
 pub use crate::build_error::BuildError;
+use crate::call_policy::CallPolicy;
 use crate::contract::{self, ContractVersion, UnknownContractVersion};
 use crate::error::Error;
 use crate::retry::{RetryMode, RetryPolicy};
 use crate::time::{Clock, TokioClock};
+use crate::tokens::{TokenAuthorizer, Tokens};
 
 /// The public MPSD host.
 pub const DEFAULT_BASE_URL: &str = "https://sessiondirectory.xboxlive.com";
@@ -190,13 +188,7 @@ impl MpsdClientBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(BuildError::Http)?;
-        let tokens = self.tokens.map(|provider| {
-            Arc::new(Tokens {
-                provider,
-                replaced: Mutex::new(None),
-                any_replaced: AtomicBool::new(false),
-            })
-        });
+        let tokens = self.tokens.map(|provider| Arc::new(Tokens::new(provider)));
         let mut hooks = Hooks::default().with_max_response_bytes(self.max_response_bytes);
         if let Some(tokens) = &tokens {
             hooks = hooks.with_authorizer(Arc::new(TokenAuthorizer(tokens.clone())));
@@ -204,15 +196,27 @@ impl MpsdClientBuilder {
         if let Some(observer) = self.observer {
             hooks = hooks.with_observer(observer);
         }
-        let api = xbl_mpsd_api::Client::new_with_client(&base_url, http, hooks);
+        let policy = Arc::new(CallPolicy {
+            retry: self.retry,
+            clock: self.clock,
+            tokens: tokens.clone(),
+        });
+        // `api()` runs each request through the call policy; the helpers, which run whole attempts through
+        // it themselves, use `wire`, which sends each request once.
+        let api = xbl_mpsd_api::Client::new_with_client(
+            &base_url,
+            http.clone(),
+            hooks.clone().with_exec_policy(policy.clone()),
+        );
+        let wire = xbl_mpsd_api::Client::new_with_client(&base_url, http, hooks);
         Ok(MpsdClient {
             inner: Arc::new(Inner {
                 api,
+                wire,
                 base_url,
                 contract,
                 tokens,
-                retry: self.retry,
-                clock: self.clock,
+                policy,
             }),
         })
     }
@@ -254,92 +258,6 @@ fn redact_userinfo(input: &str) -> String {
     }
 }
 
-/// The client's tokens: the provider, and the token that replaced a rejected one.
-struct Tokens {
-    provider: Arc<dyn TokenProvider>,
-    /// After a refresh: (the provider's token that was rejected, the token `refresh` returned). While the
-    /// provider's `token()` still returns the rejected token (a provider that does not cache what it
-    /// refreshed), the replacement is sent instead.
-    replaced: Mutex<Option<(XblToken, XblToken)>>,
-    /// Whether `replaced` has ever been set: until a refresh, the lock is not taken per request.
-    any_replaced: AtomicBool,
-}
-
-impl Tokens {
-    fn replacement_for(&self, token: &XblToken) -> Option<XblToken> {
-        if !self.any_replaced.load(Ordering::Acquire) {
-            return None;
-        }
-        let replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*replaced {
-            Some((rejected, fresh)) if rejected == token => Some(fresh.clone()),
-            _ => None,
-        }
-    }
-
-    /// The token to send when the provider has it at hand ([`TokenProvider::token_ready`]).
-    fn current_ready(&self) -> Option<XblToken> {
-        let token = self.provider.token_ready()?;
-        Some(self.replacement_for(&token).unwrap_or(token))
-    }
-
-    /// The provider's token: the one at hand, else the awaited one.
-    async fn provided(&self) -> Result<XblToken, AuthError> {
-        match self.provider.token_ready() {
-            Some(token) => Ok(token),
-            None => self.provider.token().await,
-        }
-    }
-
-    /// The token to send: the provider's, unless it is one a refresh replaced.
-    async fn current(&self) -> Result<XblToken, AuthError> {
-        let token = self.provided().await?;
-        Ok(self.replacement_for(&token).unwrap_or(token))
-    }
-
-    /// Asks the provider for a new token after a 401 and keeps it for the next requests. `Ok(false)`
-    /// when the provider cannot refresh.
-    async fn refresh(&self) -> Result<bool, AuthError> {
-        let provided = self.provided().await?;
-        let rejected = self
-            .replacement_for(&provided)
-            .unwrap_or_else(|| provided.clone());
-        match self.provider.refresh(&rejected).await {
-            Ok(fresh) => {
-                let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
-                *replaced = (fresh != provided).then_some((provided, fresh));
-                if replaced.is_some() {
-                    self.any_replaced.store(true, Ordering::Release);
-                }
-                Ok(true)
-            }
-            Err(AuthError::RefreshUnsupported) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// Supplies `Authorization` to the generated client from the client's [`Tokens`].
-struct TokenAuthorizer(Arc<Tokens>);
-
-impl Authorizer for TokenAuthorizer {
-    fn authorization(&self) -> AuthorizationFuture<'_> {
-        Box::pin(async move {
-            self.0
-                .current()
-                .await
-                .map(|token| token.into_authorization())
-                .map_err(|e| AuthorizationError(e.to_string()))
-        })
-    }
-
-    fn ready_authorization(&self) -> Option<Result<HeaderValue, AuthorizationError>> {
-        self.0
-            .current_ready()
-            .map(|token| Ok(token.into_authorization()))
-    }
-}
-
 /// A configured MPSD client. Cheap to clone (shared state).
 ///
 /// Every request carries `X-Xbl-Contract-Version` and, when a token is configured,
@@ -364,11 +282,11 @@ pub struct MpsdClient {
 
 struct Inner {
     api: xbl_mpsd_api::Client,
+    wire: xbl_mpsd_api::Client,
     base_url: String,
     contract: ContractVersion,
     tokens: Option<Arc<Tokens>>,
-    retry: RetryPolicy,
-    clock: Arc<dyn Clock>,
+    policy: Arc<CallPolicy>,
 }
 
 impl fmt::Debug for MpsdClient {
@@ -398,9 +316,35 @@ impl MpsdClient {
     }
 
     /// The generated wire-level client, configured like this one (contract version, authorization),
-    /// for operations this crate does not wrap. Its calls are not retried.
+    /// for operations this crate does not wrap. Each of its requests goes through this client's call
+    /// policy: an idempotent operation (`GET`, `DELETE`, one the spec marks `x-idempotent: true`) is retried
+    /// per the [`RetryPolicy`] (honoring `Retry-After`) and repeated once with a refreshed token after a
+    /// 401; any other is sent once (after a 401 the token is refreshed for the next request). Error
+    /// statuses arrive as the generated client's errors; [`operation`](Self::operation) types them.
+    ///
+    /// ```
+    /// use xbl_mpsd_ext::{MpsdClient, Scid, XblToken};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// let client = MpsdClient::builder()
+    /// #   .base_url(emulator.base_url())
+    ///     .token(XblToken::new("-", "2533274792693551")?)
+    ///     .build()?;
+    /// // A read: retried on 503, with the client's headers.
+    /// let scid: Scid = "MockScid".parse()?;
+    /// let templates = client.api().list_session_templates().scid(scid).send().await?;
+    /// assert_eq!(templates.status(), 200);
+    /// # Ok(()) }
+    /// ```
     pub fn api(&self) -> &xbl_mpsd_api::Client {
         &self.inner.api
+    }
+
+    /// The generated client without the call policy, for calls that run their attempts through
+    /// [`call`](Self::call) (so no request is retried twice over).
+    pub(crate) fn wire(&self) -> &xbl_mpsd_api::Client {
+        &self.inner.wire
     }
 
     /// The token provider, for other connections of the same user (RTA).
@@ -420,28 +364,7 @@ impl MpsdClient {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
-        let inner = &self.inner;
-        let with_refresh = || async {
-            match attempt().await {
-                Err(Error::AccessDenied { status, message })
-                    if status == reqwest::StatusCode::UNAUTHORIZED =>
-                {
-                    let refreshed = self.refresh_token().await;
-                    match refreshed {
-                        Ok(true) if mode.allows_retry() => attempt().await,
-                        Ok(_) => Err(Error::AccessDenied { status, message }),
-                        Err(e) => Err(Error::Authorization(format!(
-                            "the service refused the token ({message}) and refreshing it failed: {e}"
-                        ))),
-                    }
-                }
-                other => other,
-            }
-        };
-        inner
-            .retry
-            .run(&*inner.clock, mode, with_refresh, Error::classification)
-            .await
+        self.inner.policy.run(mode, |_| attempt()).await
     }
 
     /// Waits before retrying a synchronized update that lost a race: a random time in
@@ -451,18 +374,9 @@ impl MpsdClient {
         const BASE: Duration = Duration::from_millis(5);
         const MAX: Duration = Duration::from_millis(250);
         let ceiling = BASE.saturating_mul(1 << conflicts.min(6)).min(MAX);
-        let delay = ceiling.mul_f64(self.inner.retry.jitter_sample());
+        let delay = ceiling.mul_f64(self.inner.policy.jitter_sample());
         if !delay.is_zero() {
-            self.inner.clock.sleep(delay).await;
-        }
-    }
-
-    /// Asks the provider for a new token after a 401; the next requests (the repeat included) send the
-    /// token `refresh` returned. `Ok(false)` when there is no provider or it cannot refresh.
-    async fn refresh_token(&self) -> Result<bool, AuthError> {
-        match &self.inner.tokens {
-            Some(tokens) => tokens.refresh().await,
-            None => Ok(false),
+            self.inner.policy.clock.sleep(delay).await;
         }
     }
 }

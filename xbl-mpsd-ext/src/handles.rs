@@ -9,6 +9,7 @@ use xbl_mpsd_api::types::{
 use xbl_mpsd_api::{Lenient, Nullable};
 
 use crate::client::MpsdClient;
+use crate::customize::{Customizations, customize_one};
 use crate::error::Error;
 use crate::ids::{HandleId, Scid, TitleId, Xuid};
 use crate::response::{Answer, answer, error_from, raw_success};
@@ -142,6 +143,7 @@ pub struct CreateHandle<'c> {
     client: &'c MpsdClient,
     body: HandleRequest,
     retry: bool,
+    customizations: Customizations<'c>,
 }
 
 impl<'c> CreateHandle<'c> {
@@ -150,8 +152,11 @@ impl<'c> CreateHandle<'c> {
             client,
             body,
             retry: false,
+            customizations: Customizations::default(),
         }
     }
+
+    customize_one!(CreateHandle);
 
     /// Retry on 408/429/5xx and connection errors. Off by default: a retried invite whose answer was
     /// lost sends a second invite.
@@ -166,12 +171,14 @@ impl<'c> CreateHandle<'c> {
             client,
             body,
             retry,
+            customizations,
         } = self;
         let body = CreateHandleRequest::try_from(body)
             .map_err(|e| Error::InvalidRequest(format!("handle request: {e}")))?;
         client
             .call(RetryMode::write(retry), || async {
-                let result = client.api().create_handle().body(body.clone()).send().await;
+                let request = client.wire().create_handle().body(body.clone());
+                let result = customizations.apply(request)?.send().await;
                 match answer(result) {
                     Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
                     // Another 2xx (e.g. 202): a success, with the handle when the body is one.
@@ -237,6 +244,7 @@ impl MpsdClient {
         GetHandle {
             client: self,
             handle,
+            customizations: Customizations::default(),
         }
     }
 
@@ -246,6 +254,7 @@ impl MpsdClient {
         DeleteHandle {
             client: self,
             handle,
+            customizations: Customizations::default(),
         }
     }
 
@@ -257,6 +266,7 @@ impl MpsdClient {
             client: self,
             query: query.into(),
             include: Vec::new(),
+            customizations: Customizations::default(),
         }
     }
 }
@@ -267,15 +277,23 @@ impl MpsdClient {
 pub struct GetHandle<'c> {
     client: &'c MpsdClient,
     handle: HandleId,
+    customizations: Customizations<'c>,
 }
 
-impl GetHandle<'_> {
+impl<'c> GetHandle<'c> {
+    customize_one!(GetHandle);
+
     /// Reads the handle document; a handle that does not exist is [`Error::HandleNotFound`].
     pub async fn send(self) -> Result<HandleDocument, Error> {
-        let Self { client, handle } = self;
+        let Self {
+            client,
+            handle,
+            customizations,
+        } = self;
         client
             .call(RetryMode::Idempotent, || async {
-                let result = client.api().get_handle().handle_id(handle).send().await;
+                let request = client.wire().get_handle().handle_id(handle);
+                let result = customizations.apply(request)?.send().await;
                 match answer(result)? {
                     Answer::Typed(value) => Ok(value.into_inner()),
                     // Another 2xx is a success too; it is usable only with the handle document.
@@ -302,15 +320,23 @@ impl GetHandle<'_> {
 pub struct DeleteHandle<'c> {
     client: &'c MpsdClient,
     handle: HandleId,
+    customizations: Customizations<'c>,
 }
 
-impl DeleteHandle<'_> {
+impl<'c> DeleteHandle<'c> {
+    customize_one!(DeleteHandle);
+
     /// Deletes the handle.
     pub async fn send(self) -> Result<(), Error> {
-        let Self { client, handle } = self;
+        let Self {
+            client,
+            handle,
+            customizations,
+        } = self;
         client
             .call(RetryMode::Idempotent, || async {
-                let result = client.api().delete_handle().handle_id(handle).send().await;
+                let request = client.wire().delete_handle().handle_id(handle);
+                let result = customizations.apply(request)?.send().await;
                 match answer(result)? {
                     Answer::Typed(_) => Ok(()),
                     Answer::Raw(response) if response.status().is_success() => Ok(()),
@@ -329,9 +355,12 @@ pub struct QueryHandles<'c> {
     client: &'c MpsdClient,
     query: HandleQuery,
     include: Vec<Include>,
+    customizations: Customizations<'c>,
 }
 
-impl QueryHandles<'_> {
+impl<'c> QueryHandles<'c> {
+    customize_one!(QueryHandles);
+
     /// Adds a section to each result (`?include=`); call once per section. None by default.
     pub fn include(mut self, section: Include) -> Self {
         if !self.include.contains(&section) {
@@ -347,6 +376,7 @@ impl QueryHandles<'_> {
             client,
             query,
             include,
+            customizations,
         } = self;
         let query = HandleQueryRequest::try_from(query)
             .map_err(|e| Error::InvalidRequest(format!("handle query: {e}")))?;
@@ -359,11 +389,11 @@ impl QueryHandles<'_> {
         });
         client
             .call(RetryMode::Idempotent, || async {
-                let mut request = client.api().query_handles().body(query.clone());
+                let mut request = client.wire().query_handles().body(query.clone());
                 if let Some(include) = &include {
                     request = request.include(include.as_str());
                 }
-                match answer(request.send().await)? {
+                match answer(customizations.apply(request)?.send().await)? {
                     Answer::Typed(value) => Ok(value.into_inner().results),
                     // Another 2xx: a success; no results unless its body is a query answer.
                     Answer::Raw(response) => {

@@ -67,6 +67,10 @@
 //! * [`contract`]: the `x-xbl-contract-version` header ([`ContractVersion`]).
 //! * [`auth`]: [`XblToken`] and the [`TokenProvider`] trait.
 //! * [`retry`]: XSAPI's retry policy and a generic async executor ([`RetryPolicy::run`]).
+//! * `call_policy` (private): that policy with one token refresh after a 401, run by every helper per
+//!   attempt and by [`MpsdClient::api`]'s generated client per request.
+//! * `tokens` (private): the provider's token and the one a refresh replaced it with.
+//! * [`customize`]: the `customize` hook of the helpers: the generated request builder before it is sent.
 //! * [`activation`]: protocol-activation URIs for invites and joins ([`Activation`]).
 //! * `rta` (feature `rta`): Real-Time Activity — session-change taps, the ConnectionId, game-invite
 //!   notifications.
@@ -86,9 +90,11 @@
 pub mod activation;
 pub mod auth;
 mod build_error;
+mod call_policy;
 pub mod changes;
 pub mod client;
 pub mod contract;
+pub mod customize;
 pub mod delta;
 pub mod diff;
 pub mod error;
@@ -109,6 +115,7 @@ pub mod templates;
 mod text;
 mod time;
 mod tls;
+mod tokens;
 mod transport;
 pub mod write;
 

@@ -2,7 +2,8 @@
 //!
 //! The typed helpers ([`MpsdClient::write`], [`MpsdClient::get_handle`], …) cover the operations this crate
 //! knows. An operation added to the spec is generated as a request builder on the wire client
-//! ([`crate::api::Client`]); `operation` runs that builder with what every call of this crate gets: the
+//! ([`crate::api::Client`]); `operation` runs that builder (on the generated client without the call policy
+//! of [`MpsdClient::api`], since `operation` runs each attempt through it itself) with what every call of this crate gets: the
 //! contract version and authorization (from the client), retries per the [`RetryPolicy`](crate::RetryPolicy)
 //! — `GET`, `HEAD`, `OPTIONS`, `DELETE` and operations the spec marks `x-idempotent: true` (the batch session
 //! queries) always, other methods only with [`retry_on_failure`](OperationCall::retry_on_failure) — one token refresh after a 401, and typed
@@ -99,7 +100,7 @@ where
         };
         // A 404 on a path addressed by a handle id means the handle is gone.
         let by_handle = O::PATH.starts_with("/handles/{");
-        let api = client.api();
+        let api = client.wire();
         client
             .call(mode, || async {
                 match answer(build(api).send().await)? {

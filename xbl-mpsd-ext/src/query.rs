@@ -20,6 +20,7 @@ use xbl_mpsd_api::types::{
 use xbl_mpsd_api::{Lenient, Timestamp};
 
 use crate::client::MpsdClient;
+use crate::customize::{Customizable, Customizations};
 use crate::error::Error;
 use crate::handles::{self, CreatedHandle};
 use crate::ids::{HandleId, Scid, TitleId, Xuid};
@@ -122,6 +123,7 @@ pub struct SessionQuery<'c> {
     private: bool,
     reservations: bool,
     inactive: bool,
+    customizations: Customizations<'c>,
 }
 
 /// Sets the query-string filters shared by the four generated query builders.
@@ -168,6 +170,7 @@ impl<'c> SessionQuery<'c> {
             private: false,
             reservations: false,
             inactive: false,
+            customizations: Customizations::default(),
         }
     }
 
@@ -287,13 +290,46 @@ impl<'c> SessionQuery<'c> {
         Ok(())
     }
 
+    /// Changes the generated request before it is sent, e.g. to set a query parameter this builder has no
+    /// method for yet: `change` gets the generated builder the query sends (type its parameter:
+    /// `api::builder::QuerySessions`, `QueryTemplateSessions`, `QuerySessionsBatch` or
+    /// `QueryTemplateSessionsBatch`, by whether a template and several XUIDs are set) after every filter
+    /// of this builder is on it. Give one closure per builder the query may send; see
+    /// [`customize`](crate::customize).
+    ///
+    /// ```
+    /// # use xbl_mpsd_ext::{MpsdClient, XblToken, api::builder};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// let found = client
+    ///     .query_sessions("00000000-0000-0000-0000-000000000001".parse()?)
+    ///     .template("lobby".parse()?)
+    ///     .keyword("ctf")
+    ///     .customize(|request: builder::QueryTemplateSessions<'_>| request.take(5))
+    ///     .send()
+    ///     .await?;
+    /// assert!(found.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn customize<B, F>(mut self, change: F) -> Self
+    where
+        B: Customizable<'c>,
+        F: Fn(B) -> B + Send + Sync + 'c,
+    {
+        self.customizations.push(change);
+        self
+    }
+
     /// Checks the rules, then sends the query (`GET …/sessions` for one XUID or none, `POST …/batch` for
     /// more) and returns the sessions found, at most 100. A read, so retried per the policy (the batch POST
     /// too: it changes nothing).
     pub async fn send(self) -> Result<Vec<FoundSession>, QueryError> {
         self.check()?;
         let client = self.client;
-        let api = client.api();
+        let api = client.wire();
         let results = client
             .call(RetryMode::Idempotent, || async {
                 let response = match (&self.template, self.is_batch()) {
@@ -302,7 +338,10 @@ impl<'c> SessionQuery<'c> {
                         if let Some(xuid) = self.xuids.first() {
                             request = request.xuid(Lenient::from(*xuid));
                         }
-                        with_filters!(request, &self).send().await
+                        self.customizations
+                            .apply(with_filters!(request, &self))?
+                            .send()
+                            .await
                     }
                     (Some(template), false) => {
                         let mut request = api
@@ -312,14 +351,20 @@ impl<'c> SessionQuery<'c> {
                         if let Some(xuid) = self.xuids.first() {
                             request = request.xuid(Lenient::from(*xuid));
                         }
-                        with_filters!(request, &self).send().await
+                        self.customizations
+                            .apply(with_filters!(request, &self))?
+                            .send()
+                            .await
                     }
                     (None, true) => {
                         let request = api
                             .query_sessions_batch()
                             .scid(self.scid.clone())
                             .body(self.batch_body());
-                        with_filters!(request, &self).send().await
+                        self.customizations
+                            .apply(with_filters!(request, &self))?
+                            .send()
+                            .await
                     }
                     (Some(template), true) => {
                         let request = api
@@ -327,7 +372,10 @@ impl<'c> SessionQuery<'c> {
                             .scid(self.scid.clone())
                             .session_template_name(template.clone())
                             .body(self.batch_body());
-                        with_filters!(request, &self).send().await
+                        self.customizations
+                            .apply(with_filters!(request, &self))?
+                            .send()
+                            .await
                     }
                 };
                 match answer(response)? {
@@ -477,7 +525,7 @@ impl ClearActivity<'_> {
         let found = client
             .call(RetryMode::Idempotent, || async {
                 let result = client
-                    .api()
+                    .wire()
                     .query_handles()
                     .body(query.clone())
                     .send()
@@ -511,7 +559,7 @@ impl ClearActivity<'_> {
         for id in &ids {
             let deleted = client
                 .call(RetryMode::Idempotent, || async {
-                    let result = client.api().delete_handle().handle_id(*id).send().await;
+                    let result = client.wire().delete_handle().handle_id(*id).send().await;
                     match answer(result)? {
                         Answer::Typed(_) => Ok(()),
                         Answer::Raw(response) if response.status().is_success() => Ok(()),

@@ -11,6 +11,7 @@ use xbl_mpsd_api::builder::{
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
+use crate::customize::{Customizable, Customizations};
 use crate::error::Error;
 use crate::response::{
     api_error, error_from, json_body_raw, raw_success, session_answer, session_from,
@@ -160,9 +161,10 @@ pub struct Write<'c> {
     mode: WriteMode,
     nocommit: bool,
     retry: bool,
+    customizations: Customizations<'c>,
 }
 
-impl Write<'_> {
+impl<'c> Write<'c> {
     /// The write mode (default [`WriteMode::UpdateOrCreateNew`]).
     pub fn mode(mut self, mode: WriteMode) -> Self {
         self.mode = mode;
@@ -182,6 +184,20 @@ impl Write<'_> {
         self
     }
 
+    /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
+    /// for yet: `change` gets the generated builder the write sends (type its parameter:
+    /// `api::builder::WriteSession` for a session reference, `api::builder::WriteSessionByHandle` for a
+    /// handle) with everything this builder sets. Runs again for each retry; see
+    /// [`customize`](crate::customize).
+    pub fn customize<B, F>(mut self, change: F) -> Self
+    where
+        B: Customizable<'c>,
+        F: Fn(B) -> B + Send + Sync + 'c,
+    {
+        self.customizations.push(change);
+        self
+    }
+
     /// Sends the write.
     pub async fn send(self) -> Result<WriteOutcome, Error> {
         let Self {
@@ -191,10 +207,11 @@ impl Write<'_> {
             mode,
             nocommit,
             retry,
+            customizations,
         } = self;
         let (if_match, if_none_match) = mode.precondition_headers();
         let nocommit = nocommit.then_some(true);
-        let api = client.api();
+        let api = client.wire();
         // Without retries the call makes exactly one attempt, which takes the delta; only a write that
         // may be retried copies it for each attempt.
         let pending = std::sync::Mutex::new(Some(delta));
@@ -208,6 +225,7 @@ impl Write<'_> {
             .call(RetryMode::write(retry), || {
                 let delta = delta_for_attempt();
                 let target = &target;
+                let customizations = &customizations;
                 async move {
                     let Some(delta) = delta else {
                         return Err(Error::InvalidRequest(
@@ -223,10 +241,9 @@ impl Write<'_> {
                                 .write_session_by_handle()
                                 .handle_id(*handle)
                                 .body_boxed(delta);
-                            let response =
-                                with_write_options!(request, if_match, if_none_match, nocommit)
-                                    .send_untyped()
-                                    .await;
+                            let request =
+                                with_write_options!(request, if_match, if_none_match, nocommit);
+                            let response = customizations.apply(request)?.send_untyped().await;
                             (response, WriteSessionByHandle::TYPED_STATUSES)
                         }
                         SessionTarget::Reference(reference) => {
@@ -236,10 +253,9 @@ impl Write<'_> {
                                 .session_template_name(reference.template_name.clone())
                                 .session_name(reference.name.clone())
                                 .body_boxed(delta);
-                            let response =
-                                with_write_options!(request, if_match, if_none_match, nocommit)
-                                    .send_untyped()
-                                    .await;
+                            let request =
+                                with_write_options!(request, if_match, if_none_match, nocommit);
+                            let response = customizations.apply(request)?.send_untyped().await;
                             (response, WriteSession::TYPED_STATUSES)
                         }
                     };
@@ -336,6 +352,7 @@ impl MpsdClient {
             mode: WriteMode::UpdateOrCreateNew,
             nocommit: false,
             retry: false,
+            customizations: Customizations::default(),
         }
     }
 
@@ -366,15 +383,17 @@ impl MpsdClient {
         GetSession {
             client: self,
             target: target.into(),
+            customizations: Customizations::default(),
         }
     }
 
-    async fn read_session(
-        &self,
+    async fn read_session<'c>(
+        &'c self,
         target: &SessionTarget,
         etag: Option<&ETag>,
+        customizations: &Customizations<'c>,
     ) -> Result<Read, Error> {
-        let api = self.api();
+        let api = self.wire();
         self.call(RetryMode::Idempotent, || async {
             // As in a write: the answer is taken raw, and a session document decoded straight into its
             // boxed `Session`.
@@ -385,7 +404,7 @@ impl MpsdClient {
                         request = request.if_none_match(etag.as_str());
                     }
                     (
-                        request.send_untyped().await,
+                        customizations.apply(request)?.send_untyped().await,
                         GetSessionByHandle::TYPED_STATUSES,
                     )
                 }
@@ -399,7 +418,7 @@ impl MpsdClient {
                         request = request.if_none_match(etag.as_str());
                     }
                     (
-                        request.send_untyped().await,
+                        customizations.apply(request)?.send_untyped().await,
                         api_builder::GetSession::TYPED_STATUSES,
                     )
                 }
@@ -499,6 +518,7 @@ impl MpsdClient {
 pub struct GetSession<'c> {
     client: &'c MpsdClient,
     target: SessionTarget,
+    customizations: Customizations<'c>,
 }
 
 impl<'c> GetSession<'c> {
@@ -509,12 +529,49 @@ impl<'c> GetSession<'c> {
             client: self.client,
             target: self.target,
             etag: etag.clone(),
+            customizations: self.customizations,
         }
+    }
+
+    /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
+    /// for yet: `change` gets the generated builder the read sends (type its parameter:
+    /// `api::builder::GetSession` for a session reference, `api::builder::GetSessionByHandle` for a handle)
+    /// with everything this builder sets; it is kept by [`if_none_match`](Self::if_none_match). Runs again
+    /// for each retry; see [`customize`](crate::customize).
+    ///
+    /// ```
+    /// # use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken, api::builder};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
+    /// let read = client
+    ///     .get_session(&session)
+    ///     .customize(|request: builder::GetSession<'_>| request.accept_language("en-US"))
+    ///     .send()
+    ///     .await?;
+    /// assert!(read.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub fn customize<B, F>(mut self, change: F) -> Self
+    where
+        B: Customizable<'c>,
+        F: Fn(B) -> B + Send + Sync + 'c,
+    {
+        self.customizations.push(change);
+        self
     }
 
     /// Reads the session; `None` when it does not exist (204).
     pub async fn send(self) -> Result<Option<Session>, Error> {
-        match self.client.read_session(&self.target, None).await? {
+        match self
+            .client
+            .read_session(&self.target, None, &self.customizations)
+            .await?
+        {
             Read::Session(session) => Ok(Some(*session)),
             Read::NoSession => Ok(None),
             // No If-None-Match was sent: a 304 is a service error.
@@ -534,13 +591,14 @@ pub struct GetSessionIfNoneMatch<'c> {
     client: &'c MpsdClient,
     target: SessionTarget,
     etag: ETag,
+    customizations: Customizations<'c>,
 }
 
 impl GetSessionIfNoneMatch<'_> {
     /// Reads the session unless it still has the given version.
     pub async fn send(self) -> Result<Read, Error> {
         self.client
-            .read_session(&self.target, Some(&self.etag))
+            .read_session(&self.target, Some(&self.etag), &self.customizations)
             .await
     }
 }

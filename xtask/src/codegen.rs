@@ -54,6 +54,9 @@ pub struct Report {
     pub written: Vec<&'static str>,
     /// Files that are stale, with a unified diff (check mode).
     pub stale: Vec<(&'static str, String)>,
+    /// What a maintainer still does by hand for each operation the rewritten client has and the previous
+    /// one had not (write mode; see [`crate::next_steps`]); empty when none is new.
+    pub next_steps: String,
 }
 
 impl Report {
@@ -78,7 +81,7 @@ impl fmt::Display for Report {
                 "stale: {path} differs from what {SPEC_PATH} generates; run `cargo xtask codegen` and commit the result"
             )?;
         }
-        Ok(())
+        f.write_str(&self.next_steps)
     }
 }
 
@@ -89,6 +92,12 @@ pub fn generate_all(root: &Path) -> Result<Vec<GeneratedFile>> {
         .with_context(|| format!("reading {}", spec_path.display()))?;
     let spec: serde_json::Value =
         yaml_serde::from_str(&text).with_context(|| format!("parsing {SPEC_PATH} as YAML"))?;
+    generate_from_spec(&spec)
+}
+
+/// Generates every file in memory from `spec` (the parsed `spec/openapi.yaml`).
+pub fn generate_from_spec(spec: &serde_json::Value) -> Result<Vec<GeneratedFile>> {
+    let spec = spec.clone();
     let mut input = transform::generation_input(&spec)?;
     // One typed success per operation, then a check that names any operation progenitor cannot take.
     crate::success::prepare(&mut input)?;
@@ -276,6 +285,12 @@ pub fn run(root: &Path, mode: Mode) -> Result<Report> {
         }
         match mode {
             Mode::Write => {
+                if file.path == CLIENT_PATH
+                    && let Some(old) = &current
+                {
+                    report.next_steps = crate::next_steps::next_steps(old, &file.contents)
+                        .context("finding the operations the spec gained")?;
+                }
                 fs::write(&full, &file.contents)
                     .with_context(|| format!("writing {}", full.display()))?;
                 report.written.push(file.path);

@@ -11,6 +11,7 @@ pub mod change;
 pub mod codegen;
 pub mod enums;
 pub mod evolve;
+pub mod next_steps;
 pub mod operations;
 pub mod postprocess;
 pub mod spec_diff;

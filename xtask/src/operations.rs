@@ -215,6 +215,21 @@ pub fn generate(client_source: &str, idempotent: &BTreeSet<String>) -> Result<St
              }}\n"
         ));
     }
+    // The same verdicts by progenitor's `OperationInfo::operation_id`, for the client's exec hook (which sees
+    // the request, not its builder type): each arm asks the impl above, so there is one answer per operation.
+    code.push_str(
+        "#[doc = \"Whether the operation `operation_id` (progenitor's `OperationInfo::operation_id`) is \
+         safe to repeat: its builder's `Operation::is_idempotent`; `false` for an unknown id.\"]\n\
+         pub(crate) fn is_idempotent_operation(operation_id: &str) -> bool {\n\
+             match operation_id {\n",
+    );
+    for op in builders(client_source)? {
+        code.push_str(&format!(
+            "\"{}\" => <builder::{}<'static> as Operation>::is_idempotent(),\n",
+            op.operation_id, op.builder
+        ));
+    }
+    code.push_str("_ => false,\n}\n}\n");
     let file = syn::parse_file(&code).context("the generated Operation impls do not parse")?;
     Ok(prettyplease::unparse(&file))
 }
@@ -279,7 +294,14 @@ mod tests {
             code.contains("impl<'a> Operation for builder::GetThing<'a>"),
             "{code}"
         );
-        assert!(!code.contains("fn is_idempotent"), "{code}");
+        assert!(!code.contains("fn is_idempotent()"), "{code}");
+        // The lookup by operation id asks each builder's impl.
+        assert!(
+            code.contains(
+                "\"drop_thing\" => <builder::DropThing<'static> as Operation>::is_idempotent()"
+            ),
+            "{code}"
+        );
         let marked = generate(CLIENT, &BTreeSet::from(["drop_thing".to_owned()])).unwrap();
         assert_eq!(
             marked.matches("fn is_idempotent() -> bool").count(),

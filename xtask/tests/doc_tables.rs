@@ -73,19 +73,31 @@ fn generated_command_row(file: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_generated_command_rows_name_every_operation() {
-    let expected: BTreeSet<String> = spec_operations()
-        .into_iter()
+    let operations = spec_operations();
+    let expected: BTreeSet<String> = operations
+        .iter()
         .map(|(_, _, id)| id.replace('_', "-"))
         .collect();
+    let mut problems = Vec::new();
     for file in ["README.md", "xbl-mpsd-cli/README.md"] {
         let listed = generated_command_row(file);
-        let missing: Vec<_> = expected.difference(&listed).collect();
-        let stale: Vec<_> = listed.difference(&expected).collect();
-        assert!(
-            missing.is_empty() && stale.is_empty(),
-            "{file}: the generated-command row misses {missing:?} and lists {stale:?}, which the spec has not"
-        );
+        for (method, path, id) in &operations {
+            let command = id.replace('_', "-");
+            if !listed.contains(&command) {
+                problems.push(format!(
+                    "{file}: operation `{id}` ({method} {path}) is not in the generated-command row (the \
+                     table row whose first cell lists `get-session`): add `{command}` to that cell"
+                ));
+            }
+        }
+        for stale in listed.difference(&expected) {
+            problems.push(format!(
+                "{file}: the generated-command row lists `{stale}`, which is no operation of the spec: \
+                 remove it"
+            ));
+        }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// `/serviceconfigs/{scid}/sessionTemplates/{t}/sessions?x=` → `/serviceconfigs/{}/sessiontemplates/{}/sessions`.
@@ -155,16 +167,27 @@ fn emulator_table() -> BTreeSet<(String, String)> {
 #[test]
 fn the_emulator_operation_table_lists_every_operation() {
     let listed = emulator_table();
-    let expected: BTreeSet<(String, String)> = spec_operations()
-        .into_iter()
-        .map(|(method, path, _)| (method, normalize(&path)))
+    let operations = spec_operations();
+    let expected: BTreeSet<(String, String)> = operations
+        .iter()
+        .map(|(method, path, _)| (method.clone(), normalize(path)))
         .collect();
-    let missing: Vec<_> = expected.difference(&listed).collect();
-    let stale: Vec<_> = listed.difference(&expected).collect();
-    assert!(
-        missing.is_empty() && stale.is_empty(),
-        "xbl-mpsd-emulator/README.md, Operations: missing {missing:?}; listed but not in the spec {stale:?}"
-    );
+    let mut problems = Vec::new();
+    for (method, path, id) in &operations {
+        if !listed.contains(&(method.clone(), normalize(path))) {
+            problems.push(format!(
+                "xbl-mpsd-emulator/README.md: operation `{id}` ({method} {path}) is not in the \
+                 `## Operations` table: add the row | `{method} {path}` | what the emulator answers |"
+            ));
+        }
+    }
+    for (method, path) in listed.difference(&expected) {
+        problems.push(format!(
+            "xbl-mpsd-emulator/README.md: the `## Operations` table lists {method} {path}, which is no \
+             operation of the spec: remove that row (or that verb/path from it)"
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 /// Number words up to twenty.
@@ -210,7 +233,8 @@ fn architecture_counts_the_operations_right() {
         if let Some(said) = said {
             assert_eq!(
                 said, count,
-                "ARCHITECTURE.md says \"{} {number} {noun}\"; the spec has {count} operations",
+                "ARCHITECTURE.md says \"{} {number} {noun}\"; the spec has {count} operations: change \
+                 the number there",
                 pair[0]
             );
         }

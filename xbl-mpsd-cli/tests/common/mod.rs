@@ -111,3 +111,59 @@ pub fn file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
+
+/// A loopback HTTP server that answers the n-th request with `answers[n]` (the last one repeats), each on
+/// a connection it then closes. Returns the base URL and the request lines it received
+/// (`METHOD /path?query`), in order.
+pub fn scripted(answers: Vec<String>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                continue;
+            }
+            let mut length = 0usize;
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let mut parts = request_line.split_whitespace();
+            let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            log.lock().unwrap().push(format!("{method} {target}"));
+            let answer = answers
+                .get(n)
+                .or(answers.last())
+                .cloned()
+                .unwrap_or_default();
+            let _ = stream.write_all(answer.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+/// An HTTP answer with `status`, a JSON `body` (none when empty) and `Connection: close`.
+pub fn answer(status: u16, extra_headers: &str, body: &str) -> String {
+    let content_type = if body.is_empty() {
+        String::new()
+    } else {
+        "content-type: application/json\r\n".to_owned()
+    };
+    format!(
+        "HTTP/1.1 {status} X\r\n{content_type}{extra_headers}content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}

@@ -13,20 +13,26 @@
 //!
 //! `docs/mpsd-notes.md` ("Session queries") names the public source of each rule.
 
+use xbl_mpsd_api::Lenient;
 use xbl_mpsd_api::types::{
-    self, QueryMemberStatusKind, RestrictionKind, SessionQueryBatchRequest, SessionQueryResponse,
-    SessionQueryResult, Visibility, VisibilityKind,
+    self, SessionQueryBatchRequest, SessionQueryResponse, Visibility, VisibilityKind,
 };
-use xbl_mpsd_api::{Lenient, Timestamp};
 
 use crate::client::MpsdClient;
 use crate::customize::{Customizable, Customizations};
 use crate::error::Error;
-use crate::handles::{self, CreatedHandle};
-use crate::ids::{HandleId, Scid, TitleId, Xuid};
-use crate::response::{Answer, answer, error_from, raw_success};
+use crate::ids::{Scid, Xuid};
+use crate::response::{Answer, answer, raw_success};
 use crate::retry::RetryMode;
-use crate::session_ref::{SessionReference, SessionTemplateName};
+use crate::session_ref::SessionTemplateName;
+
+mod activity;
+mod found;
+mod invites;
+
+pub use activity::{ActivityCleared, ClearActivity};
+pub use found::FoundSession;
+pub use invites::{InviteResult, SendInvites};
 
 /// The most results a session query answers (`take`: "This number must be between 0 and 100", DOCS
 /// `uri-serviceconfigsscidbatchpost.md`).
@@ -404,262 +410,6 @@ impl<'c> SessionQuery<'c> {
     }
 }
 
-/// One session a query found, with the little of its state the service sends.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FoundSession {
-    document: SessionQueryResult,
-}
-
-impl FoundSession {
-    fn new(document: SessionQueryResult) -> Self {
-        Self { document }
-    }
-
-    /// The session.
-    pub fn session_ref(&self) -> &SessionReference {
-        &self.document.session_ref
-    }
-
-    /// The XUID that found it (none for a keyword-only query).
-    pub fn xuid(&self) -> Option<Xuid> {
-        self.document.xuid.as_ref().and_then(Lenient::value)
-    }
-
-    /// That user's state in the session: active, reserved or inactive (only when found by XUID).
-    pub fn status(&self) -> Option<QueryMemberStatusKind> {
-        self.document.status.as_ref().map(|status| status.kind())
-    }
-
-    /// The session's visibility; `Full` when an open session has no seat left.
-    pub fn visibility(&self) -> Option<VisibilityKind> {
-        self.document.visibility.as_ref().map(|v| v.kind())
-    }
-
-    /// The session's join restriction, when it is open (or full) and has one.
-    pub fn join_restriction(&self) -> Option<RestrictionKind> {
-        self.document.join_restriction.as_ref().map(|r| r.kind())
-    }
-
-    /// Whether it is the user's turn (absent means false).
-    pub fn my_turn(&self) -> bool {
-        self.document.my_turn.as_ref().copied().unwrap_or(false)
-    }
-
-    /// The approximate number of members who are not merely reserved.
-    pub fn accepted(&self) -> Option<i64> {
-        self.document.accepted.as_ref().copied()
-    }
-
-    /// The session's keywords.
-    pub fn keywords(&self) -> &[String] {
-        self.document.keywords.as_ref().map_or(&[], Vec::as_slice)
-    }
-
-    /// When the session began.
-    pub fn start_time(&self) -> Option<&Timestamp> {
-        self.document.start_time.as_ref()
-    }
-
-    /// Whether a new player could join it now: open and not full (a join restriction may still apply).
-    pub fn is_open(&self) -> bool {
-        self.visibility() == Some(VisibilityKind::Open)
-    }
-
-    /// The result as the service sent it (every field, unknown ones too).
-    pub fn document(&self) -> &SessionQueryResult {
-        &self.document
-    }
-
-    /// The result as the service sent it.
-    pub fn into_document(self) -> SessionQueryResult {
-        self.document
-    }
-}
-
-/// What [`ClearActivity::send`] did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ActivityCleared {
-    /// The user had no activity in the SCID; nothing was deleted. (XSAPI's `ClearActivity` fails here with
-    /// `invalid_argument`, while its comment calls that a success.)
-    NoActivity,
-    /// The user's activity handle was deleted.
-    Cleared(HandleId),
-    /// The user had several activity handles in the SCID (the service keeps one per user and SCID, so this
-    /// is unexpected; XSAPI fails here); all were deleted.
-    ClearedSeveral(Vec<HandleId>),
-}
-
-impl ActivityCleared {
-    /// The handles deleted.
-    pub fn deleted(&self) -> &[HandleId] {
-        match self {
-            Self::NoActivity => &[],
-            Self::Cleared(id) => std::slice::from_ref(id),
-            Self::ClearedSeveral(ids) => ids,
-        }
-    }
-}
-
-/// Clearing a user's activity being prepared; from [`MpsdClient::clear_activity`].
-#[derive(Clone, Debug)]
-#[must_use = "nothing is cleared until the request is sent"]
-pub struct ClearActivity<'c> {
-    client: &'c MpsdClient,
-    scid: Scid,
-    owner: Xuid,
-}
-
-impl ClearActivity<'_> {
-    /// Queries the user's activity handles in the SCID (`POST /handles/query`), then deletes each
-    /// (`DELETE /handles/{id}`; one already gone counts as deleted). Both are retried per the policy. Fails
-    /// at the first failing request; handles deleted before it stay deleted.
-    pub async fn send(self) -> Result<ActivityCleared, Error> {
-        let Self {
-            client,
-            scid,
-            owner,
-        } = self;
-        let query = types::HandleQueryRequest::try_from(handles::activities_query(&scid, &[owner]))
-            .map_err(|e| Error::InvalidRequest(format!("activity query: {e}")))?;
-        let found = client
-            .call(RetryMode::Idempotent, || async {
-                let result = client
-                    .wire()
-                    .query_handles()
-                    .body(query.clone())
-                    .send()
-                    .await;
-                match answer(result)? {
-                    Answer::Typed(value) => Ok(value.into_inner().results),
-                    Answer::Raw(response) => {
-                        Ok(raw_success::<types::HandleQueryResponse>(response, false)
-                            .await?
-                            .map(|answer| answer.results)
-                            .unwrap_or_default())
-                    }
-                }
-            })
-            .await?;
-        let mut ids = Vec::new();
-        // As XSAPI's parser, only activity handles count; and only the user's own.
-        for handle in found.iter().filter(|handle| {
-            handle.type_.kind() == types::HandleTypeKind::Activity
-                && handle.owner().is_none_or(|o| o == owner)
-        }) {
-            let id = handle.id().ok_or_else(|| Error::InvalidResponse {
-                status: None,
-                reason: "an activity handle without a valid id".into(),
-                body: String::new(),
-            })?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        for id in &ids {
-            let deleted = client
-                .call(RetryMode::Idempotent, || async {
-                    let result = client.wire().delete_handle().handle_id(*id).send().await;
-                    match answer(result)? {
-                        Answer::Typed(_) => Ok(()),
-                        Answer::Raw(response) if response.status().is_success() => Ok(()),
-                        Answer::Raw(response) => Err(error_from(response, true).await),
-                    }
-                })
-                .await;
-            match deleted {
-                Ok(()) | Err(Error::HandleNotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(match ids.len() {
-            0 => ActivityCleared::NoActivity,
-            1 => ActivityCleared::Cleared(ids[0]),
-            _ => ActivityCleared::ClearedSeveral(ids),
-        })
-    }
-}
-
-/// What one invite of [`SendInvites::send`] did.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct InviteResult {
-    /// The invited user.
-    pub invitee: Xuid,
-    /// The invite handle, or why this invite failed.
-    pub outcome: Result<CreatedHandle, Error>,
-}
-
-impl InviteResult {
-    /// The invite handle's id, when the invite was sent and the answer named it.
-    pub fn handle_id(&self) -> Option<HandleId> {
-        self.outcome.as_ref().ok().and_then(CreatedHandle::id)
-    }
-
-    /// Whether the invite was sent.
-    pub fn is_sent(&self) -> bool {
-        self.outcome.is_ok()
-    }
-}
-
-/// Invites being prepared; from [`MpsdClient::send_invites`].
-#[derive(Clone, Debug)]
-#[must_use = "no invite is sent until the request is sent"]
-pub struct SendInvites<'c> {
-    client: &'c MpsdClient,
-    session: SessionReference,
-    invitees: Vec<Xuid>,
-    title_id: TitleId,
-    context: Option<String>,
-    context_string: Option<String>,
-}
-
-impl SendInvites<'_> {
-    /// The id of a custom invite string (`inviteAttributes.contextString`; XSAPI requires the `///` prefix,
-    /// `XblMultiplayerSendInvitesAsync`).
-    pub fn context_string(mut self, id: impl Into<String>) -> Self {
-        self.context_string = Some(id.into());
-        self
-    }
-
-    /// Sends one invite handle per invitee, in order, each once: a failure (an error status, a lost
-    /// connection) is that invitee's [`InviteResult`] and the next invitee is invited all the same; nothing is
-    /// retried (a retried invite whose answer was lost would be a second invite). No invitee at all is an
-    /// [`Error::InvalidRequest`] (XSAPI refuses it too), and nothing is sent.
-    pub async fn send(self) -> Result<Vec<InviteResult>, Error> {
-        if self.invitees.is_empty() {
-            return Err(Error::InvalidRequest(
-                "send_invites needs at least one invitee".into(),
-            ));
-        }
-        let mut results = Vec::with_capacity(self.invitees.len());
-        for invitee in &self.invitees {
-            let mut request = handles::invite_request(
-                &self.session,
-                *invitee,
-                self.title_id,
-                self.context.as_deref(),
-            );
-            if let Some(id) = &self.context_string {
-                let mut attributes = types::InviteAttributes::default();
-                attributes.title_id = Lenient::from(self.title_id).into();
-                attributes.context = self.context.clone().into();
-                attributes.context_string = Some(id.clone()).into();
-                request = request.invite_attributes(attributes);
-            }
-            let outcome = self.client.create_handle(request).send().await;
-            if let Err(error) = &outcome {
-                tracing::warn!(invitee = %invitee, %error, "an invite failed; continuing with the others");
-            }
-            results.push(InviteResult {
-                invitee: *invitee,
-                outcome,
-            });
-        }
-        Ok(results)
-    }
-}
-
 impl MpsdClient {
     /// Prepares a query for the sessions of `scid` by player ([`xuid`](SessionQuery::xuid)) or keyword:
     /// `GET …/sessions` for one XUID or none, `POST …/batch` for more, as XSAPI does.
@@ -694,87 +444,12 @@ impl MpsdClient {
     pub fn query_sessions(&self, scid: Scid) -> SessionQuery<'_> {
         SessionQuery::new(self, scid)
     }
-
-    /// Prepares clearing the activity of `owner` (the caller: only a handle's creator may delete it) in
-    /// `scid`: each of the user's activity handles there is deleted; none or several is an
-    /// [`ActivityCleared`], not a failure.
-    ///
-    /// ```
-    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken, handles};
-    /// use xbl_mpsd_ext::query::ActivityCleared;
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
-    /// let me = "2533274792693551".parse()?;
-    /// let client = MpsdClient::builder()
-    /// #   .base_url(emulator.base_url())
-    ///     .token(XblToken::new("-", "2533274792693551")?)
-    ///     .build()?;
-    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// client.write(&session, SessionDelta::new().join(me)).send().await?;
-    /// let activity = client.create_handle(handles::activity_request(&session)).send().await?;
-    ///
-    /// let cleared = client.clear_activity(session.scid.clone(), me).send().await?;
-    /// assert_eq!(cleared, ActivityCleared::Cleared(activity.id().ok_or("no id")?));
-    /// // Again: nothing left to clear, and that is not an error.
-    /// assert_eq!(client.clear_activity(session.scid.clone(), me).send().await?, ActivityCleared::NoActivity);
-    /// # Ok(()) }
-    /// ```
-    pub fn clear_activity(&self, scid: Scid, owner: Xuid) -> ClearActivity<'_> {
-        ClearActivity {
-            client: self,
-            scid,
-            owner,
-        }
-    }
-
-    /// Prepares one invite to `session` per invitee, for title `title_id`, with an optional title-defined
-    /// `context` (passed to the invitee's activation URI). [`SendInvites::send`] answers one
-    /// [`InviteResult`] per invitee, in order.
-    ///
-    /// ```
-    /// use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, TitleId, XblToken, Xuid};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
-    /// let client = MpsdClient::builder()
-    /// #   .base_url(emulator.base_url())
-    ///     .token(XblToken::new("-", "2533274792693551")?)
-    ///     .build()?;
-    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
-    /// let friends: Vec<Xuid> = vec!["2814679796296491".parse()?, "2814679796296492".parse()?];
-    /// let results = client.send_invites(&session, friends, TitleId::new(1234), Some("level=3")).send().await?;
-    /// for result in &results {
-    ///     match &result.outcome {
-    ///         Ok(_) => println!("invited {}: handle {:?}", result.invitee, result.handle_id()),
-    ///         Err(error) => eprintln!("could not invite {}: {error}", result.invitee),
-    ///     }
-    /// }
-    /// assert!(results.iter().all(|r| r.is_sent()));
-    /// # Ok(()) }
-    /// ```
-    pub fn send_invites(
-        &self,
-        session: &SessionReference,
-        invitees: impl IntoIterator<Item = Xuid>,
-        title_id: TitleId,
-        context: Option<&str>,
-    ) -> SendInvites<'_> {
-        SendInvites {
-            client: self,
-            session: session.clone(),
-            invitees: invitees.into_iter().collect(),
-            title_id,
-            context: context.map(str::to_owned),
-            context_string: None,
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::TitleId;
 
     fn client() -> MpsdClient {
         MpsdClient::builder().build().unwrap()

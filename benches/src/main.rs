@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release -p xbl-mpsd-bench              # the full table (a few minutes)
-//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 p2 p3 p4 p5 p6 p8)
+//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 … p9)
+//! cargo run --release -p xbl-mpsd-bench -- p7        # consumer build times: minutes, not in the default set
 //! cargo run -p xbl-mpsd-bench -- --smoke             # each row once, minimally: checks the harness works
 //! ```
 //!
@@ -18,6 +19,8 @@ mod memory;
 mod net;
 mod p1;
 mod p3;
+mod p7;
+mod p9;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +31,9 @@ use serde_json::Value;
 
 use crate::measure::Effort;
 
-const ROWS: [&str; 7] = ["p1", "p2", "p3", "p4", "p5", "p6", "p8"];
+const ROWS: [&str; 9] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"];
+/// Rows left out unless named: P7 builds two crates from scratch (minutes).
+const NOT_BY_DEFAULT: [&str; 1] = ["p7"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,7 +41,11 @@ fn main() -> anyhow::Result<()> {
         return memory::serve_child();
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p8]");
+        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p7 p8 p9]");
+        println!("  no rows named: every row but p7");
+        println!(
+            "  p7 (consumer build times) builds two crates cold, minutes; only when named, never in --smoke"
+        );
         return Ok(());
     }
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -49,7 +58,11 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("unknown row {unknown:?}; rows are {ROWS:?}");
     }
     if selected.is_empty() {
-        selected = ROWS.iter().map(|s| (*s).to_owned()).collect();
+        selected = ROWS
+            .iter()
+            .filter(|row| !NOT_BY_DEFAULT.contains(row))
+            .map(|s| (*s).to_owned())
+            .collect();
     }
     let effort = if smoke {
         Effort {
@@ -106,6 +119,18 @@ fn main() -> anyhow::Result<()> {
     if wants("p8") {
         eprintln!("P8 …");
         rows.extend(runtime.block_on(memory::idle_rows(effort))?);
+    }
+    if wants("p9") {
+        eprintln!("P9 …");
+        rows.extend(runtime.block_on(p9::rows(effort))?);
+    }
+    if smoke {
+        println!(
+            "P7 skipped in --smoke: it builds two crates cold (minutes); run `xbl-mpsd-bench p7`"
+        );
+    } else if wants("p7") {
+        eprintln!("P7 … (two cold builds: minutes)");
+        rows.extend(p7::rows(effort, &root)?);
     }
     if wants("p6") {
         eprintln!("P6 …");

@@ -23,7 +23,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
-use uuid::Uuid;
+use uuid::{Builder, Uuid};
 
 use crate::SignInMock;
 use crate::auth::parse_authorization_with;
@@ -38,6 +38,8 @@ use crate::store::{Committed, Store};
 pub(crate) const SUBPROTOCOL: &str = "rta.xboxlive.com.V2";
 /// The MPSD resource whose subscribe reply carries a ConnectionId.
 const CONNECTIONS: &str = "sessiondirectory.xboxlive.com/connections/";
+/// The websocket's read buffer ([`connect`]).
+const READ_BUFFER: usize = 8 * 1024;
 /// Prefix of the game-invite notification resource.
 const NOTIFY: &str = "notify.xboxlive.com/users/xuid(";
 
@@ -405,7 +407,8 @@ impl RtaHub {
                 continue;
             }
             let event = json!([3, sub, {
-                "ncid": Uuid::new_v4().to_string(),
+                // From the thread-local generator: `new_v4` asks the OS for every id (a system call per tap).
+                "ncid": Builder::from_random_bytes(rand::random()).into_uuid().to_string(),
                 "shoulderTaps": [{
                     "timestamp": now,
                     "subscription": subscription,
@@ -629,6 +632,9 @@ pub(crate) async fn connect(
     };
     upgrade
         .protocols([SUBPROTOCOL])
+        // axum's (tungstenite's) default is 128 KiB, zero-filled before every read and every poll that finds
+        // nothing; RTA frames from clients are a few hundred bytes (a larger one grows the buffer).
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| run_socket(hub, xuid, socket))
 }
 

@@ -10,9 +10,13 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::frame::{self, Incoming, RtaStatus};
 use super::types::{Config, ConnectionState, RtaError, SUBPROTOCOL, SubscriptionEvent};
+
+/// The websocket's read buffer (see [`Actor::connect`]).
+const READ_BUFFER: usize = 8 * 1024;
 
 /// What the public handles ask of the task.
 pub(crate) enum Command {
@@ -206,7 +210,14 @@ impl Actor {
         }
         match tokio::time::timeout(
             self.config.connect_timeout,
-            tokio_tungstenite::connect_async(request),
+            // Nagle off: a subscribe (or a pong) goes out at once. A read buffer of 8 KiB instead of
+            // tungstenite's 128 KiB: it zero-fills the buffer's free part before every read (including the
+            // poll that finds nothing), and RTA frames are a few hundred bytes; a larger frame grows it.
+            tokio_tungstenite::connect_async_with_config(
+                request,
+                Some(WebSocketConfig::default().read_buffer_size(READ_BUFFER)),
+                true,
+            ),
         )
         .await
         {
@@ -416,8 +427,18 @@ impl Actor {
                     .get(&sub_id)
                     .and_then(|uri| self.wanted.get(uri))
                 {
-                    for local in wanted.locals.values() {
-                        let _ = local.events.send(SubscriptionEvent::Event(data.clone()));
+                    // The event is moved into the last local subscriber (usually the only one).
+                    let mut locals = wanted.locals.values().peekable();
+                    let mut data = Some(data);
+                    while let Some(local) = locals.next() {
+                        let event = if locals.peek().is_some() {
+                            data.clone()
+                        } else {
+                            data.take()
+                        };
+                        if let Some(event) = event {
+                            let _ = local.events.send(SubscriptionEvent::Event(event));
+                        }
                     }
                 }
                 Vec::new()

@@ -21,6 +21,7 @@ mod client;
 mod conn;
 mod frame;
 mod invite;
+mod routing;
 mod sessions;
 mod types;
 
@@ -30,9 +31,9 @@ pub use client::{DEFAULT_RTA_URL, RtaClient, RtaClientBuilder, Subscription, rta
 pub use frame::RtaStatus;
 pub use invite::{InvalidInvite, InviteInfo, InviteNotification, InviteStream, invite_uri};
 pub use sessions::{
-    CONNECTIONS_URI, SessionSubscriptions, SessionTap, SessionUpdate, SessionWatch, WatchError,
-    WatchEvent,
+    CONNECTIONS_URI, SessionSubscriptions, SessionUpdate, SessionWatch, WatchError,
 };
 pub use types::{
-    ConnectionState, ReconnectBackoff, RtaBuildError, RtaError, SUBPROTOCOL, SubscriptionEvent,
+    ConnectionState, ReconnectBackoff, RtaBuildError, RtaError, SUBPROTOCOL, SessionTap,
+    SubscriptionEvent, WatchEvent,
 };

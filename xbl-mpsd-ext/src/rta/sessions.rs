@@ -9,20 +9,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures::Stream;
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use xbl_mpsd_api::ConnectionId;
 
 use super::client::RtaClient;
-use super::types::{RtaError, SubscriptionEvent};
+use super::routing::{Entry, Routed, RoutedTap, route_taps};
+use super::types::{RtaError, SessionTap, SubscriptionEvent, WatchEvent};
 use crate::changes::ChangeTypes;
 use crate::client::MpsdClient;
 use crate::delta::SessionDelta;
 use crate::error::Error;
-use crate::ids::Scid;
 use crate::session::{Session, SessionTarget};
-use crate::session_ref::{SessionName, SessionReference, SessionTemplateName};
+use crate::session_ref::SessionReference;
 use crate::write::{WriteMode, WriteOutcome};
 
 /// The MPSD resource whose subscribe reply carries the ConnectionId.
@@ -45,65 +44,6 @@ pub enum WatchError {
     /// `connections/` after a reconnect.
     #[error("the RTA session subscriptions ended")]
     Ended,
-}
-
-/// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SessionTap {
-    /// The watched session (as the watch named it; the tap's `resource` matched it ignoring case).
-    #[serde(serialize_with = "serialize_display")]
-    pub session: SessionReference,
-    /// The session's `branch` (a `changeNumber` restarts with a new branch).
-    pub branch: String,
-    /// The session's `changeNumber` after the change.
-    pub change_number: u64,
-    /// The change types the watch subscribed to (the tap does not say which of them fired).
-    pub change_types: ChangeTypes,
-    /// The tap's `subscription` (the member's `subscription.id`), when sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<String>,
-    /// The tap's `timestamp`, as sent.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
-}
-
-fn serialize_display<S: serde::Serializer>(
-    value: &SessionReference,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&value.to_uri_path())
-}
-
-/// What a [`SessionWatch`] yields.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WatchEvent {
-    /// The session changed; only taps newer than the last one seen for their branch are delivered.
-    Tap(SessionTap),
-    /// The service may have dropped taps: re-read the session.
-    Resync,
-    /// The connection was re-established and `connection` rewritten with the new ConnectionId.
-    Reconnected {
-        /// The new ConnectionId.
-        connection_id: ConnectionId,
-    },
-    /// Rewriting `connection` after a reconnect failed: the session will not tap this member until it writes
-    /// again.
-    RewriteFailed {
-        /// What went wrong.
-        message: String,
-    },
-    /// The RTA subscription ended (client closed, or renewal refused).
-    Ended,
-}
-
-/// One watched session, as the dispatcher sees it.
-struct Entry {
-    reference: SessionReference,
-    changes: ChangeTypes,
-    tx: mpsc::UnboundedSender<WatchEvent>,
 }
 
 /// State shared by the dispatcher task and the handles.
@@ -248,7 +188,6 @@ impl SessionSubscriptions {
             id,
             Entry {
                 reference: reference.clone(),
-                changes,
                 tx,
             },
         );
@@ -256,6 +195,7 @@ impl SessionSubscriptions {
             subscriptions: self.clone(),
             id,
             reference: reference.clone(),
+            changes,
             subscription_id: subscription_id.clone(),
             rx,
             last: HashMap::new(),
@@ -303,7 +243,7 @@ fn connection_id(data: &Value) -> Option<ConnectionId> {
 async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
     while let Some(event) = subscription.next_event().await {
         match event {
-            SubscriptionEvent::Event(data) => route_taps(&shared, &data),
+            SubscriptionEvent::Event(data) => route_taps(&shared.entries(), &data),
             SubscriptionEvent::Resubscribed(data) => {
                 let Some(connection_id) = connection_id(&data) else {
                     tracing::warn!("RTA: renewed connections/ subscription without a ConnectionId");
@@ -314,7 +254,7 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
             }
             SubscriptionEvent::Resync => {
                 for entry in shared.entries().values() {
-                    let _ = entry.tx.send(WatchEvent::Resync);
+                    let _ = entry.tx.send(Routed::event(WatchEvent::Resync));
                 }
             }
             SubscriptionEvent::Ended(status) => {
@@ -325,7 +265,7 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
     }
     shared.connection.send_replace(None);
     for entry in shared.entries().values() {
-        let _ = entry.tx.send(WatchEvent::Ended);
+        let _ = entry.tx.send(Routed::event(WatchEvent::Ended));
     }
 }
 
@@ -356,61 +296,9 @@ async fn rewrite_connection(shared: &Shared, connection_id: &ConnectionId) {
             },
         };
         if let Some(entry) = shared.entries().get(&id) {
-            let _ = entry.tx.send(event);
+            let _ = entry.tx.send(Routed::event(event));
         }
     }
-}
-
-/// Sends each shoulder tap of an event to the watches of its session.
-fn route_taps(shared: &Shared, data: &Value) {
-    let Some(taps) = data.get("shoulderTaps").and_then(Value::as_array) else {
-        tracing::debug!("RTA: connections/ event without shoulderTaps");
-        return;
-    };
-    let entries = shared.entries();
-    for tap in taps {
-        let Some((reference, branch, change_number)) = parse_tap(tap) else {
-            tracing::debug!("RTA: skipping a malformed shoulder tap");
-            continue;
-        };
-        for entry in entries
-            .values()
-            .filter(|entry| entry.reference.matches_ignore_case(&reference))
-        {
-            let _ = entry.tx.send(WatchEvent::Tap(SessionTap {
-                session: entry.reference.clone(),
-                branch: branch.clone(),
-                change_number,
-                change_types: entry.changes,
-                subscription: tap
-                    .get("subscription")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                timestamp: tap
-                    .get("timestamp")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            }));
-        }
-    }
-}
-
-/// `resource` (exactly three `~`-separated parts), `branch` and `changeNumber` of a tap.
-fn parse_tap(tap: &Value) -> Option<(SessionReference, String, u64)> {
-    let resource = tap.get("resource")?.as_str()?;
-    let mut parts = resource.split('~');
-    let (scid, template, name) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let reference = SessionReference::new(
-        Scid::new(scid).ok()?,
-        SessionTemplateName::new(template).ok()?,
-        SessionName::new(name).ok()?,
-    );
-    let branch = tap.get("branch")?.as_str()?.to_owned();
-    let change_number = tap.get("changeNumber")?.as_u64()?;
-    Some((reference, branch, change_number))
 }
 
 /// The taps of one watched session: a [`Stream`] of [`WatchEvent`]s. Dropping it stops the routing; the
@@ -420,8 +308,10 @@ pub struct SessionWatch {
     subscriptions: SessionSubscriptions,
     id: u64,
     reference: SessionReference,
+    /// The change types subscribed to (each tap reports them).
+    changes: ChangeTypes,
     subscription_id: String,
-    rx: mpsc::UnboundedReceiver<WatchEvent>,
+    rx: mpsc::UnboundedReceiver<Routed>,
     /// The highest changeNumber seen per branch.
     last: HashMap<String, u64>,
     buffered: VecDeque<WatchEvent>,
@@ -463,9 +353,13 @@ impl SessionWatch {
         }
     }
 
-    /// Whether a tap is newer than everything seen on its branch (and records it).
-    fn is_new(&mut self, tap: &SessionTap) -> bool {
-        let last = self.last.entry(tap.branch.clone()).or_insert(0);
+    /// Whether a tap is newer than everything seen on its branch (and records it). Allocates only for a
+    /// branch not seen before.
+    fn is_new(&mut self, tap: &RoutedTap) -> bool {
+        let last = match self.last.get_mut(tap.branch.as_str()) {
+            Some(last) => last,
+            None => self.last.entry(tap.branch.clone()).or_insert(0),
+        };
         if tap.change_number > *last || (*last == 0 && tap.change_number == 0) {
             *last = tap.change_number;
             true
@@ -480,15 +374,20 @@ impl SessionWatch {
         }
         loop {
             match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(WatchEvent::Tap(tap))) => {
+                Poll::Ready(Some(Routed::Tap(tap))) => {
                     if self.is_new(&tap) {
+                        let tap: SessionTap = tap.to_tap(&self.reference, self.changes);
                         return Poll::Ready(Some(WatchEvent::Tap(tap)));
                     }
                 }
-                Poll::Ready(Some(WatchEvent::Ended)) | Poll::Ready(None) => {
-                    return Poll::Ready(None);
+                Poll::Ready(Some(Routed::Event(event))) => {
+                    return Poll::Ready(match *event {
+                        WatchEvent::Ended => None,
+                        event => Some(event),
+                    });
                 }
-                other => return other,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
@@ -508,12 +407,16 @@ impl SessionWatch {
             // Coalesce what is already queued.
             while let Ok(more) = self.rx.try_recv() {
                 match more {
-                    WatchEvent::Tap(tap) if self.is_new(&tap) => {
+                    Routed::Tap(tap) if self.is_new(&tap) => {
                         newest =
                             Some(newest.map_or(tap.change_number, |n| n.max(tap.change_number)));
                     }
-                    WatchEvent::Tap(_) | WatchEvent::Resync => {}
-                    other => self.buffered.push_back(other),
+                    Routed::Tap(_) => {}
+                    Routed::Event(event) => {
+                        if *event != WatchEvent::Resync {
+                            self.buffered.push_back(*event);
+                        }
+                    }
                 }
             }
             let held = self.session.as_ref().and_then(Session::change_number);
@@ -599,24 +502,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    #[test]
-    fn taps_parse_three_part_resources_only() {
-        let tap = json!({"resource": "scid~Lobby~Name", "branch": "b", "changeNumber": 3});
-        let (reference, branch, number) = parse_tap(&tap).unwrap();
-        assert_eq!(reference.template_name.as_str(), "Lobby");
-        assert_eq!((branch.as_str(), number), ("b", 3));
-        for bad in [
-            json!({"resource": "a~b", "branch": "b", "changeNumber": 1}),
-            json!({"resource": "a~b~c~d", "branch": "b", "changeNumber": 1}),
-            json!({"resource": "a~~c", "branch": "b", "changeNumber": 1}),
-            json!({"resource": "a~b~c", "changeNumber": 1}),
-            json!({"resource": "a~b~c", "branch": "b", "changeNumber": -1}),
-            json!({"resource": 5, "branch": "b", "changeNumber": 1}),
-        ] {
-            assert!(parse_tap(&bad).is_none(), "{bad}");
-        }
-    }
 
     #[test]
     fn the_connection_id_is_read_from_the_subscribe_reply() {

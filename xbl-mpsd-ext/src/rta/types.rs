@@ -4,11 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 use url::Url;
+use xbl_mpsd_api::ConnectionId;
 
 use super::frame::RtaStatus;
 use crate::auth::TokenProvider;
+use crate::changes::ChangeTypes;
+use crate::session_ref::SessionReference;
 use crate::time::{Clock, Jitter};
 
 /// The websocket subprotocol offered on connect.
@@ -154,4 +158,56 @@ pub enum SubscriptionEvent {
     Resync,
     /// A renewal after a reconnect was refused; the subscription has ended.
     Ended(RtaStatus),
+}
+
+/// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SessionTap {
+    /// The watched session (as the watch named it; the tap's `resource` matched it ignoring case).
+    #[serde(serialize_with = "serialize_display")]
+    pub session: SessionReference,
+    /// The session's `branch` (a `changeNumber` restarts with a new branch).
+    pub branch: String,
+    /// The session's `changeNumber` after the change.
+    pub change_number: u64,
+    /// The change types the watch subscribed to (the tap does not say which of them fired).
+    pub change_types: ChangeTypes,
+    /// The tap's `subscription` (the member's `subscription.id`), when sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<String>,
+    /// The tap's `timestamp`, as sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+}
+
+fn serialize_display<S: serde::Serializer>(
+    value: &SessionReference,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&value.to_uri_path())
+}
+
+/// What a [`SessionWatch`] yields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WatchEvent {
+    /// The session changed; only taps newer than the last one seen for their branch are delivered.
+    Tap(SessionTap),
+    /// The service may have dropped taps: re-read the session.
+    Resync,
+    /// The connection was re-established and `connection` rewritten with the new ConnectionId.
+    Reconnected {
+        /// The new ConnectionId.
+        connection_id: ConnectionId,
+    },
+    /// Rewriting `connection` after a reconnect failed: the session will not tap this member until it writes
+    /// again.
+    RewriteFailed {
+        /// What went wrong.
+        message: String,
+    },
+    /// The RTA subscription ended (client closed, or renewal refused).
+    Ended,
 }

@@ -16,7 +16,8 @@ use crate::store::ChangeRecord;
 
 use super::diff::{Difference, diff};
 use super::views::{
-    Actions, Nav, SessionData, handles_table, json_text, layout, next_timer, session_url, time,
+    Actions, Nav, SessionData, handles_table, json_text, layout, next_timer, session_url,
+    time_element,
 };
 
 /// How many differences one history entry lists.
@@ -114,7 +115,7 @@ pub(super) fn session(
                     dt { "Closed" } dd { (session.is_closed()) }
                     dt { "Change number" } dd { (session.change_number) }
                     dt { "ETag" } dd.mono { (session.etag) }
-                    dt { "Started" } dd { (time(session.start_time)) }
+                    dt { "Started" } dd { (time_element(session.start_time)) }
                     dt { "Next timer" } dd { (next_timer(session.next_timer, now)) }
                     dt { "Correlation ID" } dd.mono { (session.correlation_id) }
                     @if let Some(init) = session.initializing {
@@ -144,7 +145,7 @@ pub(super) fn session(
                                         td.num { (index) }
                                         th scope="row" .mono { (member.xuid) }
                                         td { span class=(format!("status {}", status(member))) { (status(member)) } }
-                                        td { (time(member.join_time)) }
+                                        td { (time_element(member.join_time)) }
                                         td { code { (section(&member.properties().to_map(), "custom")) } }
                                         td { (initialization(session, member)) }
                                         @if actions.enabled {
@@ -302,7 +303,7 @@ fn history(records: &[ChangeRecord]) -> Markup {
                                             None => { "deleted" }
                                         }
                                     }
-                                    td { (time(record.at)) }
+                                    td { (time_element(record.at)) }
                                     td { (record.writer.to_string()) }
                                     td { (differences_list(record, &differences, more)) }
                                 }

@@ -86,6 +86,12 @@ pub(super) fn time(at: DateTime<Utc>) -> String {
     timestamp(at)
 }
 
+/// A `<time>` element of `at`.
+pub(super) fn time_element(at: DateTime<Utc>) -> Markup {
+    let text = time(at);
+    html! { time datetime=(text) { (text) } }
+}
+
 /// A time in the future (or past) relative to `now`, e.g. `in 12.5 s` or `due 3.0 s ago`.
 pub(super) fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let millis = (at - now).num_milliseconds();
@@ -248,7 +254,7 @@ fn session_row(session: &Session, now: DateTime<Utc>) -> Markup {
 pub(super) fn next_timer(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Markup {
     html! {
         @match at {
-            Some(at) => { time datetime=(time(at)) { (time(at)) } " (" (relative(at, now)) ")" }
+            Some(at) => { (time_element(at)) " (" (relative(at, now)) ")" }
             None => { "none" }
         }
     }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p xbl-mpsd-bench              # the full table (a few minutes)
-//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 p2 p3 p4 p5 p6 p8)
+//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 p2 p3 p4 p5 p6 p8 p10)
 //! cargo run -p xbl-mpsd-bench -- --smoke             # each row once, minimally: checks the harness works
 //! ```
 //!
@@ -17,6 +17,7 @@ mod measure;
 mod memory;
 mod net;
 mod p1;
+mod p10;
 mod p3;
 mod report;
 
@@ -28,7 +29,7 @@ use serde_json::Value;
 
 use crate::measure::Effort;
 
-const ROWS: [&str; 7] = ["p1", "p2", "p3", "p4", "p5", "p6", "p8"];
+const ROWS: [&str; 8] = ["p1", "p2", "p3", "p4", "p5", "p6", "p8", "p10"];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,7 +37,7 @@ fn main() -> anyhow::Result<()> {
         return memory::serve_child();
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p8]");
+        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p8 p10]");
         return Ok(());
     }
     let smoke = args.iter().any(|a| a == "--smoke");
@@ -98,6 +99,10 @@ fn main() -> anyhow::Result<()> {
     if wants("p4") {
         eprintln!("P4 …");
         rows.extend(runtime.block_on(load_rows::rows(effort))?);
+    }
+    if wants("p10") {
+        eprintln!("P10 …");
+        rows.extend(runtime.block_on(p10::rows(effort))?);
     }
     if wants("p5") {
         eprintln!("P5 …");

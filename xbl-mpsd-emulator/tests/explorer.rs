@@ -1,5 +1,6 @@
 //! The session explorer over HTTP (`/explorer`): the pages, escaping, bad input, the live feed, and the
 //! development actions (off by default: refused, nothing changes).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

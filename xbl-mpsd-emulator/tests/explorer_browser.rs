@@ -3,6 +3,7 @@
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (`$CHROME`, `$CHROMEDRIVER` override; Debian's
 //! `chromium` and `chromium-driver`, installed by `.ci/browser-install`). Without them the test prints why it is
 //! skipped and passes — unless `CI` is set, where it fails. Screenshots go to `target/explorer-screenshots/`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

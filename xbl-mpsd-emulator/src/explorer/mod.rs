@@ -99,9 +99,27 @@ fn page(status: StatusCode, markup: Markup) -> Response {
     (status, markup).into_response()
 }
 
-/// A 400/403/404 page that says what went wrong.
-fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    page(status, views::problem(title, message))
+/// A 400/403/404/409 answer: a page that says what went wrong.
+#[derive(Debug)]
+struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        page(self.status, views::problem(self.title, &self.message))
+    }
+}
+
+/// A [`Problem`].
+fn problem(status: StatusCode, title: &'static str, message: &str) -> Problem {
+    Problem {
+        status,
+        title,
+        message: message.to_owned(),
+    }
 }
 
 /// The sessions list's filters, as typed into its form (empty fields are no filter).
@@ -125,7 +143,8 @@ async fn sessions_page(
             StatusCode::BAD_REQUEST,
             "Bad filter",
             "The query string could not be read; use the form's fields scid, template and xuid.",
-        );
+        )
+        .into_response();
     };
     let xuid = match query.xuid.trim() {
         "" => None,
@@ -136,7 +155,8 @@ async fn sessions_page(
                     StatusCode::BAD_REQUEST,
                     "Bad filter",
                     &format!("'{text}' is not a XUID: a XUID is a non-zero decimal number."),
-                );
+                )
+                .into_response();
             }
         },
     };
@@ -171,7 +191,7 @@ async fn sessions_page(
 fn addressed(
     state: &Explorer,
     (scid, template, name): &(String, String, String),
-) -> Result<(SessionRef, views::SessionData), Response> {
+) -> Result<(SessionRef, views::SessionData), Problem> {
     let reference = SessionRef::new(scid, template, name, "session").map_err(|_| {
         problem(
             StatusCode::BAD_REQUEST,
@@ -198,7 +218,7 @@ async fn session_page(
     Path(path): Path<(String, String, String)>,
 ) -> Response {
     match addressed(&state, &path) {
-        Err(response) => response,
+        Err(failed) => failed.into_response(),
         Ok((reference, data)) => {
             let key = reference.key();
             let handles: Vec<_> = state
@@ -225,7 +245,7 @@ async fn raw_session(
     Path(path): Path<(String, String, String)>,
 ) -> Response {
     match addressed(&state, &path) {
-        Err(response) => response,
+        Err(failed) => failed.into_response(),
         Ok((_, data)) => {
             let document = data.session.render(107, 0);
             let text = serde_json::to_string_pretty(&document).unwrap_or_default();
@@ -263,6 +283,7 @@ async fn not_found_page() -> Response {
         "Not found",
         "The explorer has no page at this address.",
     )
+    .into_response()
 }
 
 /// The stylesheet, embedded in the binary.
@@ -283,7 +304,7 @@ async fn js() -> impl IntoResponse {
 
 /// Whether an action may run: actions are on, and the form was posted from the explorer itself (a page of
 /// another site cannot make the browser post it: its `Origin` names that site). Else the page to answer.
-fn allowed(state: &Explorer, headers: &HeaderMap) -> Result<(), Response> {
+fn allowed(state: &Explorer, headers: &HeaderMap) -> Result<(), Problem> {
     if !state.config.explorer_actions {
         return Err(problem(
             StatusCode::FORBIDDEN,
@@ -315,7 +336,7 @@ fn allowed(state: &Explorer, headers: &HeaderMap) -> Result<(), Response> {
 type FormPairs = Result<Form<Vec<(String, String)>>, FormRejection>;
 
 /// A form field, or the 400 page naming it.
-fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Result<&'a str, Response> {
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Result<&'a str, Problem> {
     pairs
         .iter()
         .find(|(key, _)| key == name)
@@ -330,7 +351,7 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Result<&'a str, Respo
 }
 
 /// The session a form names (fields `scid`, `template`, `name`), and its explorer URL.
-fn form_session(pairs: &[(String, String)]) -> Result<(SessionRef, String), Response> {
+fn form_session(pairs: &[(String, String)]) -> Result<(SessionRef, String), Problem> {
     let reference = SessionRef::new(
         field(pairs, "scid")?,
         field(pairs, "template")?,
@@ -349,7 +370,7 @@ fn form_session(pairs: &[(String, String)]) -> Result<(SessionRef, String), Resp
 }
 
 /// The XUID a form names (field `xuid`).
-fn form_xuid(pairs: &[(String, String)]) -> Result<u64, Response> {
+fn form_xuid(pairs: &[(String, String)]) -> Result<u64, Problem> {
     let text = field(pairs, "xuid")?;
     parse_xuid(text).ok_or_else(|| {
         problem(
@@ -365,10 +386,10 @@ fn act(
     state: &Explorer,
     headers: &HeaderMap,
     form: FormPairs,
-    action: impl FnOnce(&[(String, String)]) -> Result<String, Response>,
+    action: impl FnOnce(&[(String, String)]) -> Result<String, Problem>,
 ) -> Response {
-    if let Err(response) = allowed(state, headers) {
-        return response;
+    if let Err(refused) = allowed(state, headers) {
+        return refused.into_response();
     }
     let pairs = match form {
         Ok(Form(pairs)) => pairs,
@@ -377,12 +398,13 @@ fn act(
                 StatusCode::BAD_REQUEST,
                 "Bad form",
                 &format!("The form could not be read: {}", rejection.body_text()),
-            );
+            )
+            .into_response();
         }
     };
     match action(&pairs) {
         Ok(back) => Redirect::to(&back).into_response(),
-        Err(response) => response,
+        Err(failed) => failed.into_response(),
     }
 }
 

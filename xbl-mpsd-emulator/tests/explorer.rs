@@ -344,3 +344,21 @@ async fn the_explorer_needs_no_token_and_serves_its_assets() {
     let csp = header(&response, "content-security-policy");
     assert!(csp.contains("default-src 'self'"), "{csp}");
 }
+
+#[tokio::test]
+async fn an_open_live_feed_does_not_hold_up_shutdown() {
+    let Harness {
+        emulator,
+        client,
+        base,
+    } = start().await;
+    let events = client
+        .get(format!("{base}/explorer/events"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(events.status(), StatusCode::OK);
+    let stopped = tokio::time::timeout(Duration::from_secs(3), emulator.shutdown()).await;
+    assert!(stopped.is_ok(), "shutdown waited for the feed");
+    drop(events);
+}

@@ -9,36 +9,65 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use tokio::sync::watch;
+
+use crate::connections::Stopping;
 
 use super::Explorer;
 
 /// The shortest time between two events of one page.
 const MIN_INTERVAL: Duration = Duration::from_millis(250);
 
+/// A feed's state: the change watcher, and the server's shutdown signal when it runs on the emulator's own
+/// accept loop (embedded in another server, the feed ends only when the page goes).
+struct Feed {
+    watcher: watch::Receiver<u64>,
+    stopping: Option<watch::Receiver<()>>,
+}
+
 /// `GET /explorer/events`: an `event: change` whenever the directory changed (coalesced), and keep-alive
-/// comments.
+/// comments; ends when the server shuts down.
 pub(super) async fn events(
     State(state): State<Explorer>,
+    stopping: Option<Extension<Stopping>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let watcher = state.store.watch_changes();
-    let stream = futures::stream::unfold(watcher, next_event);
+    let feed = Feed {
+        watcher: state.store.watch_changes(),
+        stopping: stopping.map(|Extension(Stopping(stopping))| stopping),
+    };
+    let stream = futures::stream::unfold(feed, next_event);
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
+/// Resolves when the server starts to shut down (never without a signal).
+async fn stopped(stopping: &mut Option<watch::Receiver<()>>) {
+    match stopping {
+        // A change or a dropped sender: either way, shutdown has begun.
+        Some(stopping) => {
+            let _ = stopping.changed().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// Waits for the next change, then for the rest of the interval (gathering later changes into the same
-/// event); ends when the store is gone.
-async fn next_event(
-    mut watcher: watch::Receiver<u64>,
-) -> Option<(Result<Event, Infallible>, watch::Receiver<u64>)> {
-    watcher.changed().await.ok()?;
-    tokio::time::sleep(MIN_INTERVAL).await;
-    let count = *watcher.borrow_and_update();
+/// event); ends when the store is gone or the server shuts down.
+async fn next_event(mut feed: Feed) -> Option<(Result<Event, Infallible>, Feed)> {
+    tokio::select! {
+        changed = feed.watcher.changed() => changed.ok()?,
+        () = stopped(&mut feed.stopping) => return None,
+    }
+    tokio::select! {
+        () = tokio::time::sleep(MIN_INTERVAL) => {}
+        () = stopped(&mut feed.stopping) => return None,
+    }
+    let count = *feed.watcher.borrow_and_update();
     Some((
         Ok(Event::default().event("change").data(count.to_string())),
-        watcher,
+        feed,
     ))
 }

@@ -25,12 +25,16 @@ use axum::{Router, middleware};
 use maud::Markup;
 
 use crate::config::EmulatorConfig;
+use crate::connections::LIVE_FEED_PATH;
 use crate::model::{SessionRef, parse_xuid};
 use crate::rta::RtaControl;
 use crate::store::{Store, Writer};
 
 /// The explorer's path prefix.
 pub(crate) const PATH: &str = "/explorer";
+
+/// The most sessions the list shows (the filters narrow it).
+const LIST_LIMIT: usize = 500;
 
 /// What the explorer's handlers share.
 #[derive(Debug, Clone)]
@@ -60,7 +64,7 @@ pub(crate) fn router(store: Arc<Store>, rta: RtaControl, config: &EmulatorConfig
         )
         .route("/explorer/handles", get(handles_page))
         .route("/explorer/templates", get(templates_page))
-        .route("/explorer/events", get(feed::events))
+        .route(LIVE_FEED_PATH, get(feed::events))
         .route("/explorer/assets/explorer.css", get(css))
         .route("/explorer/assets/explorer.js", get(js))
         .route("/explorer/actions/delete-session", post(delete_session))
@@ -181,9 +185,11 @@ async fn sessions_page(
         };
         key(a).cmp(&key(b))
     });
+    let total = sessions.len();
+    sessions.truncate(LIST_LIMIT);
     page(
         StatusCode::OK,
-        views::sessions(&filter, &sessions, state.store.now()),
+        views::sessions(&filter, &sessions, total, state.store.now()),
     )
 }
 

@@ -169,7 +169,13 @@ pub(super) fn problem(title: &str, message: &str) -> Markup {
 }
 
 /// The sessions list with its filter form.
-pub(super) fn sessions(filter: &Filter, sessions: &[Arc<Session>], now: DateTime<Utc>) -> Markup {
+/// `total` is how many matched (the list may show fewer).
+pub(super) fn sessions(
+    filter: &Filter,
+    sessions: &[Arc<Session>],
+    total: usize,
+    now: DateTime<Utc>,
+) -> Markup {
     let xuid = filter.xuid.map(|xuid| xuid.to_string()).unwrap_or_default();
     layout(
         "Sessions",
@@ -196,8 +202,9 @@ pub(super) fn sessions(filter: &Filter, sessions: &[Arc<Session>], now: DateTime
                 }
             }
             div #live {
-                p.count { (sessions.len()) @if sessions.len() == 1 { " session" } @else { " sessions" }
-                    @if !filter.is_empty() { " match the filter" } }
+                p.count { (total) @if total == 1 { " session" } @else { " sessions" }
+                    @if !filter.is_empty() { " match the filter" }
+                    @if total > sessions.len() { "; the first " (sessions.len()) " are shown: filter to narrow the list" } }
                 @if sessions.is_empty() {
                     p { "No session yet. Sessions appear here as soon as a client writes one." }
                 } @else {

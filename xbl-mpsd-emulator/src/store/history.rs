@@ -64,9 +64,14 @@ impl History {
     /// Appends `record`; returns the record that fell off the end, for the caller to drop after it released
     /// the session's lock.
     pub(crate) fn record(&mut self, record: ChangeRecord) -> Option<ChangeRecord> {
-        let evicted = if self.0.len() >= HISTORY_LEN {
+        let len = self.0.len();
+        let evicted = if len >= HISTORY_LEN {
             self.0.pop_front()
         } else {
+            if len == self.0.capacity() {
+                // Grown by hand: one record for a session written once (most), never more than the ring.
+                self.0.reserve_exact(len.max(1).min(HISTORY_LEN - len));
+            }
             None
         };
         self.0.push_back(record);

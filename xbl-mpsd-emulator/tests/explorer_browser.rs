@@ -228,6 +228,42 @@ async fn run(client: Client, _driver: String) {
     );
     client.back().await.expect("back to the list");
 
+    // The filter form, from the keyboard: type a member's XUID and press Enter.
+    let xuid_field = client
+        .find(Locator::Id("f-xuid"))
+        .await
+        .expect("the XUID field");
+    xuid_field
+        .send_keys(&format!("{CAROL}\u{E007}"))
+        .await
+        .expect("typing");
+    wait_for(
+        &client,
+        "return location.search.includes('xuid=')",
+        Duration::from_secs(5),
+        "the filtered list",
+    )
+    .await;
+    let rows = client
+        .find_all(Locator::Css("main table tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1, "only CAROL's session");
+    client
+        .find(Locator::LinkText("Clear"))
+        .await
+        .expect("a clear link")
+        .click()
+        .await
+        .expect("click");
+    wait_for(
+        &client,
+        "return location.search === ''",
+        Duration::from_secs(5),
+        "the whole list",
+    )
+    .await;
+
     // A session, by following its link.
     client
         .find(Locator::LinkText("lobby"))

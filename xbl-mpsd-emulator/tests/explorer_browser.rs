@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -168,7 +169,8 @@ async fn the_explorer_works_in_headless_chromium() {
             panic!("CI is set, so the browser test must run, but {why}")
         }
         Err(why) => {
-            eprintln!("SKIPPED the explorer browser test: {why}");
+            // Straight to stderr, past the test harness's capture, so that `cargo test` shows it.
+            let _ = writeln!(std::io::stderr(), "SKIPPED the explorer browser test: {why}");
             return;
         }
     };

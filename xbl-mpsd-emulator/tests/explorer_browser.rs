@@ -170,7 +170,10 @@ async fn the_explorer_works_in_headless_chromium() {
         }
         Err(why) => {
             // Straight to stderr, past the test harness's capture, so that `cargo test` shows it.
-            let _ = writeln!(std::io::stderr(), "SKIPPED the explorer browser test: {why}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED the explorer browser test: {why}"
+            );
             return;
         }
     };

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
@@ -84,28 +85,48 @@ impl History {
     }
 }
 
-/// A counter bumped after every commit (sessions and handles) while someone watches it: what the explorer's
-/// live feed waits on. While nobody watches, a commit costs one atomic load.
+/// A counter bumped after a commit (sessions and handles) when a watcher asked for it: what the explorer's live
+/// feed waits on. A watcher *arms* the signal when it is ready for news; the first commit after that disarms it
+/// and bumps the counter (every watcher sees that bump), later commits cost one atomic load until a watcher arms
+/// it again. So while nobody watches, or while every watcher is still busy with the last news, a commit costs
+/// one atomic load, and a busy directory wakes a watcher once per arming, not once per commit.
+///
+/// A watcher misses nothing: it arms before it reports, so a commit after the arming bumps the counter, and one
+/// before it is in what the watcher's client reads after the report.
 #[derive(Debug)]
-pub(crate) struct ChangeSignal(watch::Sender<u64>);
+pub(crate) struct ChangeSignal {
+    tx: watch::Sender<u64>,
+    armed: AtomicBool,
+}
 
 impl Default for ChangeSignal {
     fn default() -> Self {
-        Self(watch::Sender::new(0))
+        Self {
+            tx: watch::Sender::new(0),
+            armed: AtomicBool::new(false),
+        }
     }
 }
 
 impl ChangeSignal {
-    /// Tells the watchers, if any, that something changed.
+    /// Tells the watchers, if one armed the signal, that something changed.
     pub(crate) fn bump(&self) {
-        if self.0.receiver_count() > 0 {
-            self.0.send_modify(|count| *count = count.wrapping_add(1));
+        if self.armed.load(Ordering::Relaxed) && self.armed.swap(false, Ordering::AcqRel) {
+            self.tx.send_modify(|count| *count = count.wrapping_add(1));
         }
     }
 
-    /// A new watcher; it sees every later bump (coalesced: a slow watcher sees the latest count).
+    /// Asks for the next change to be told.
+    pub(crate) fn arm(&self) {
+        self.armed.store(true, Ordering::Release);
+    }
+
+    /// A new watcher, the signal armed; it sees every later bump (coalesced: a slow watcher sees the latest
+    /// count).
     pub(crate) fn watch(&self) -> watch::Receiver<u64> {
-        self.0.subscribe()
+        let watcher = self.tx.subscribe();
+        self.arm();
+        watcher
     }
 }
 
@@ -136,12 +157,16 @@ mod tests {
     }
 
     #[test]
-    fn the_signal_counts_only_while_watched() {
+    fn the_signal_counts_once_per_arming_and_only_while_watched() {
         let signal = ChangeSignal::default();
         signal.bump();
         let watcher = signal.watch();
         assert_eq!(*watcher.borrow(), 0);
         signal.bump();
+        signal.bump();
         assert_eq!(*watcher.borrow(), 1);
+        signal.arm();
+        signal.bump();
+        assert_eq!(*watcher.borrow(), 2);
     }
 }

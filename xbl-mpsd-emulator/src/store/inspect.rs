@@ -37,9 +37,14 @@ impl Store {
         lock(&self.handles).all().cloned().collect()
     }
 
-    /// A watcher of the change signal: its value changes after every commit (coalesced).
+    /// A watcher of the change signal, armed: its value changes after the next commit.
     pub(crate) fn watch_changes(&self) -> watch::Receiver<u64> {
         self.signal.watch()
+    }
+
+    /// Arms the change signal again: the next commit changes the watchers' value.
+    pub(crate) fn arm_changes(&self) {
+        self.signal.arm();
     }
 
     /// Deletes the session at `key` whatever it holds (a development action): as if its last member left —

@@ -175,16 +175,7 @@ async fn sessions_page(
         .into_iter()
         .filter(|session| filter.accepts(session))
         .collect();
-    sessions.sort_by(|a, b| {
-        let key = |s: &crate::session::Session| {
-            (
-                s.reference.scid.to_lowercase(),
-                s.reference.template_name.to_lowercase(),
-                s.reference.name.to_lowercase(),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    sessions.sort_by_cached_key(|session| session.reference.key());
     let total = sessions.len();
     sessions.truncate(LIST_LIMIT);
     page(

@@ -143,7 +143,7 @@ pub(super) fn layout(title: &str, nav: Nav, body: Markup) -> Markup {
                             (link(Nav::Templates, "/explorer/templates", "Templates"))
                         }
                     }
-                    p #live-status role="status" { "Static page: reload to update (live updates need JavaScript)." }
+                    p #live-status { "Static page: reload to update (live updates need JavaScript)." }
                 }
                 main #main tabindex="-1" {
                     h1 { (title) }

@@ -28,7 +28,7 @@ use crate::config::EmulatorConfig;
 use crate::connections::LIVE_FEED_PATH;
 use crate::model::{SessionRef, parse_xuid};
 use crate::rta::RtaControl;
-use crate::store::{Store, Writer};
+use crate::store::{Inspected, Store, Writer};
 
 /// The explorer's path prefix.
 pub(crate) const PATH: &str = "/explorer";
@@ -188,7 +188,7 @@ async fn sessions_page(
 fn addressed(
     state: &Explorer,
     (scid, template, name): &(String, String, String),
-) -> Result<(SessionRef, views::SessionData), Problem> {
+) -> Result<(SessionRef, Inspected), Problem> {
     let reference = SessionRef::new(scid, template, name, "session").map_err(|_| {
         problem(
             StatusCode::BAD_REQUEST,
@@ -196,7 +196,7 @@ fn addressed(
             "A SCID, template name or session name is empty, too long or holds control characters.",
         )
     })?;
-    let Some((session, history)) = state.store.inspect(&reference.key()) else {
+    let Some(inspected) = state.store.inspect(&reference.key()) else {
         return Err(problem(
             StatusCode::NOT_FOUND,
             "No such session",
@@ -206,7 +206,7 @@ fn addressed(
             ),
         ));
     };
-    Ok((reference, views::SessionData { session, history }))
+    Ok((reference, inspected))
 }
 
 /// `GET /explorer/sessions/{scid}/{template}/{name}`: one session.

@@ -12,12 +12,11 @@ use crate::handles::Handle;
 use crate::rta::RtaControl;
 use crate::session::timers::{MemberState, Stage};
 use crate::session::{Member, Session, system};
-use crate::store::ChangeRecord;
+use crate::store::{ChangeRecord, Inspected};
 
 use super::diff::{Difference, diff};
 use super::views::{
-    Actions, Nav, SessionData, handles_table, json_text, layout, next_timer, session_url,
-    time_element,
+    Actions, Nav, handles_table, json_text, layout, next_timer, session_url, time_element,
 };
 
 /// How many differences one history entry lists.
@@ -74,7 +73,7 @@ impl Documents {
 
 /// The session's page.
 pub(super) fn session(
-    data: &SessionData,
+    data: &Inspected,
     handles: &[Arc<Handle>],
     rta: &RtaControl,
     actions: Actions,
@@ -180,7 +179,7 @@ pub(super) fn session(
                 @else { (handles_table(handles, false)) }
             }
             (subscribers(session, rta, actions, session_fields.clone()))
-            (history(&data.history))
+            (history(data))
         }
         @if actions.enabled {
             section aria-labelledby="h-actions" {
@@ -269,13 +268,22 @@ fn subscribers(session: &Session, rta: &RtaControl, actions: Actions, fields: Ma
     }
 }
 
-/// The recent changes, newest first, each with its differences.
-fn history(records: &[ChangeRecord]) -> Markup {
+/// The recent changes, newest first, each with its differences; the creation last when the history reaches
+/// back to it (the created version is change 1).
+fn history(data: &Inspected) -> Markup {
+    let records = &data.history;
+    let session = &data.session;
+    let created = records.last().map_or(session.change_number == 1, |oldest| {
+        oldest
+            .before
+            .as_ref()
+            .is_some_and(|first| first.change_number == 1)
+    });
     let mut documents = Documents::default();
     html! {
         section aria-labelledby="h-history" {
             h2 #h-history { "Recent changes" }
-            @if records.is_empty() {
+            @if records.is_empty() && !created {
                 p { "No change recorded since the emulator started (a restored session starts without history)." }
             } @else {
                 div.table-wrap role="region" aria-label="Recent changes" tabindex="0" {
@@ -306,6 +314,14 @@ fn history(records: &[ChangeRecord]) -> Markup {
                                     td { (time_element(record.at)) }
                                     td { (record.writer.to_string()) }
                                     td { (differences_list(record, &differences, more)) }
+                                }
+                            }
+                            @if created {
+                                tr {
+                                    th scope="row" .num { "1" }
+                                    td { (time_element(session.start_time)) }
+                                    td { @if let Some(creator) = data.creator { "XUID " (creator) } @else { "—" } }
+                                    td { p.created { "session created" } }
                                 }
                             }
                         }

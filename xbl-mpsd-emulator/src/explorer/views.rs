@@ -11,7 +11,6 @@ use serde_json::Value;
 use crate::handles::Handle;
 use crate::model::{SessionRef, percent_encode, timestamp};
 use crate::session::Session;
-use crate::store::ChangeRecord;
 use crate::templates::Template;
 
 /// The page a navigation link leads to (marked `aria-current` when it is the current one).
@@ -25,15 +24,6 @@ pub(super) enum Nav {
     Templates,
     /// None of them (a problem page).
     None,
-}
-
-/// A session's page data: the session as stored and its recent changes, newest first.
-#[derive(Debug)]
-pub(super) struct SessionData {
-    /// The session.
-    pub(super) session: Arc<Session>,
-    /// Its last changes, newest first.
-    pub(super) history: Vec<ChangeRecord>,
 }
 
 /// Which development actions a page offers.

@@ -17,19 +17,40 @@ use crate::session::write::WriteContext;
 
 use super::{ChangeRecord, Preconditions, Store, WriteRequest, Writer, lock};
 
+/// A session as [`Store::inspect`] finds it.
+#[derive(Debug)]
+pub(crate) struct Inspected {
+    /// The session as stored.
+    pub(crate) session: Arc<Session>,
+    /// Its recent changes, newest first (its creation is not one).
+    pub(crate) history: Vec<ChangeRecord>,
+    /// Who created it, when known.
+    pub(crate) creator: Option<u64>,
+}
+
 impl Store {
     /// Every existing session, as stored (timers not settled).
     pub(crate) fn all_sessions(&self) -> Vec<Arc<Session>> {
         self.sessions_where(|_| true)
     }
 
-    /// The session at `key` as stored (timers not settled) and its recent changes, newest first; `None` when it
-    /// does not exist.
-    pub(crate) fn inspect(&self, key: &SessionKey) -> Option<(Arc<Session>, Vec<ChangeRecord>)> {
+    /// The session at `key` as stored (timers not settled), its recent changes (newest first; its creation is not
+    /// one) and its creator; `None` when it does not exist.
+    pub(crate) fn inspect(&self, key: &SessionKey) -> Option<Inspected> {
         let slot = self.existing_slot(key)?;
         let state = lock(&slot);
         let session = state.session.clone()?;
-        Some((session, state.history.newest_first()))
+        let history = state
+            .history
+            .as_ref()
+            .map_or_else(Vec::new, |history| history.newest_first());
+        drop(state);
+        let creator = lock(&self.owners).creator(key);
+        Some(Inspected {
+            session,
+            history,
+            creator,
+        })
     }
 
     /// Every handle.
@@ -88,7 +109,7 @@ impl Store {
         xuid: u64,
         writer: Writer,
     ) -> ApiResult<bool> {
-        let Some((session, _)) = self.inspect(&reference.key()) else {
+        let Some(Inspected { session, .. }) = self.inspect(&reference.key()) else {
             return Ok(false);
         };
         if !session.has_member(xuid) {

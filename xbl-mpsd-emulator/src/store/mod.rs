@@ -23,6 +23,7 @@ mod sessions;
 mod sweep;
 
 pub(crate) use self::history::{ChangeRecord, Writer};
+pub(crate) use self::inspect::Inspected;
 pub(crate) use self::listener::Committed;
 pub(crate) use self::sessions::{Preconditions, WriteReply, WriteRequest, etag_listed};
 pub(crate) use self::sweep::spawn_sweeper;
@@ -56,8 +57,9 @@ type Slot = Arc<Mutex<SlotState>>;
 pub(super) struct SlotState {
     /// The session.
     pub(super) session: Option<Arc<Session>>,
-    /// Its last changes.
-    history: History,
+    /// Its last changes; boxed and made on the first one (most sessions are written once, and a slot is
+    /// one per session).
+    history: Option<Box<History>>,
 }
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
@@ -126,7 +128,7 @@ impl Store {
     }
 
     /// Stores `next` as the session of `state` (`None`: deleted), records the change made by `writer` at `at`
-    /// in its history and tells the change signal. Returns the oldest record if it fell off the history: the
+    /// in its history (unless it created the session) and tells the change signal. Returns the oldest record if it fell off the history: the
     /// caller drops it after releasing the session's lock.
     #[must_use = "drop the evicted record after the lock is released"]
     fn store_change(
@@ -137,14 +139,18 @@ impl Store {
         next: Option<Arc<Session>>,
     ) -> Option<ChangeRecord> {
         let before = std::mem::replace(&mut state.session, next.clone());
-        let evicted = state.history.record(ChangeRecord {
-            at,
-            writer,
-            before,
-            after: next,
+        // A creation is not recorded: the created version is the next record's `before`, and when and by whom
+        // it was created is the session's `startTime` and creator. A session written once keeps no record.
+        let evicted = before.is_some().then(|| {
+            state.history.get_or_insert_default().record(ChangeRecord {
+                at,
+                writer,
+                before,
+                after: next,
+            })
         });
         self.signal.bump();
-        evicted
+        evicted.flatten()
     }
 
     /// Tells the change signal of a change that is not a session's (a handle created or deleted).

@@ -362,3 +362,25 @@ async fn an_open_live_feed_does_not_hold_up_shutdown() {
     assert!(stopped.is_ok(), "shutdown waited for the feed");
     drop(events);
 }
+
+#[tokio::test]
+async fn the_templates_page_shows_the_templates_directory() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let template = json!({ "contractVersion": 107,
+        "constants": { "system": { "maxMembersCount": 4, "visibility": "open" }, "custom": { "mode": "<b>ffa</b>" } } });
+    std::fs::write(
+        dir.path().join("lobby.json"),
+        serde_json::to_vec(&template).expect("JSON"),
+    )
+    .expect("written");
+    let harness = start_with(EmulatorConfig {
+        templates: Some(dir.path().to_owned()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let (status, _, body) = page(&harness, "/explorer/templates").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(": 1 template."), "{body}");
+    assert!(body.contains("lobby") && body.contains("maxMembersCount"));
+    assert!(body.contains("&lt;b&gt;ffa&lt;/b&gt;"), "escaped");
+}

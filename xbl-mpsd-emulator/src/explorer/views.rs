@@ -320,7 +320,10 @@ pub(super) fn templates(
                         "No --templates directory: every template name exists and is empty, so sessions get the "
                         "contract-107 defaults and their creator's constants."
                     },
-                    Some(dir) => p { "From " code { (dir.display()) } ": " (templates.len()) " templates." },
+                    Some(dir) => p {
+                        "From " code { (dir.display()) } ": " (templates.len())
+                        @if templates.len() == 1 { " template." } @else { " templates." }
+                    },
                 }
                 @for (scid, name, template) in templates {
                     section aria-labelledby=(format!("t-{}-{name}", scid.as_deref().unwrap_or("all"))) {

@@ -384,3 +384,85 @@ async fn the_templates_page_shows_the_templates_directory() {
     assert!(body.contains("lobby") && body.contains("maxMembersCount"));
     assert!(body.contains("&lt;b&gt;ffa&lt;/b&gt;"), "escaped");
 }
+
+#[tokio::test]
+async fn rta_subscribers_are_listed_and_a_connection_can_be_dropped() {
+    use futures::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+
+    let harness = start_with(EmulatorConfig {
+        explorer_actions: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    harness.join(ALICE, "rta").await;
+    let mut request = harness
+        .emulator
+        .rta_url()
+        .into_client_request()
+        .expect("a request");
+    let headers = request.headers_mut();
+    headers.insert("authorization", auth(ALICE).parse().expect("header"));
+    headers.insert(
+        "sec-websocket-protocol",
+        "rta.xboxlive.com.V2".parse().expect("header"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("RTA connects");
+    socket
+        .send(Message::text(
+            r#"[1,1,"https://sessiondirectory.xboxlive.com/connections/"]"#,
+        ))
+        .await
+        .expect("subscribed");
+    let reply = loop {
+        match socket.next().await.expect("a frame").expect("a frame") {
+            Message::Text(text) => break serde_json::from_str::<Value>(&text).expect("JSON"),
+            _ => continue,
+        }
+    };
+    let connection = reply[4]["ConnectionId"]
+        .as_str()
+        .expect("a ConnectionId")
+        .to_owned();
+    let subscribe = json!({ "members": { "me": { "properties": { "system": { "active": true,
+        "connection": connection, "subscription": { "id": "961D3AF1-7B8C-4C7E-9A4B-0F3C1E2D5A60",
+        "changeTypes": ["everything"] } } } } } });
+    assert_eq!(
+        harness
+            .put(ALICE, &session_path("rta"), subscribe)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let (_, _, body) = page(&harness, &explorer_session("rta")).await;
+    assert!(body.contains(&connection), "the ConnectionId is listed");
+    assert!(body.contains("<td>open</td>") && body.contains("everything"));
+    assert!(body.contains("Drop connection"));
+
+    let form = [
+        ("scid", SCID),
+        ("template", TEMPLATE),
+        ("name", "rta"),
+        ("connection", connection.as_str()),
+    ];
+    let response = post_form(&harness, "/explorer/actions/disconnect", &form).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while harness.emulator.rta().socket_count() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket was closed");
+    let (_, _, body) = page(&harness, &explorer_session("rta")).await;
+    assert!(
+        body.contains("<td>closed</td>"),
+        "the connection shows closed"
+    );
+    let response = post_form(&harness, "/explorer/actions/disconnect", &form).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}

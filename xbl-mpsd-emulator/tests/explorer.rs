@@ -269,6 +269,8 @@ async fn actions_remove_a_member_and_delete_a_session_when_on() {
         .expect("answered");
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
 
+    let (_, _, list) = page(&harness, "/explorer").await;
+    assert!(list.contains("Manual clock") && list.contains("advance-seconds"));
     let before = harness.now();
     let response = post_form(
         &harness,

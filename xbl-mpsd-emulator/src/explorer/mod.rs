@@ -44,6 +44,16 @@ struct Explorer {
     config: Arc<EmulatorConfig>,
 }
 
+impl Explorer {
+    /// Which development actions the pages offer.
+    fn actions(&self) -> views::Actions {
+        views::Actions {
+            enabled: self.config.explorer_actions,
+            manual_clock: self.config.clock.is_manual(),
+        }
+    }
+}
+
 /// The explorer's routes (merged into the emulator's router).
 pub(crate) fn router(store: Arc<Store>, rta: RtaControl, config: &EmulatorConfig) -> Router {
     let state = Explorer {
@@ -180,7 +190,13 @@ async fn sessions_page(
     sessions.truncate(LIST_LIMIT);
     page(
         StatusCode::OK,
-        views::sessions(&filter, &sessions, total, state.store.now()),
+        views::sessions(
+            &filter,
+            &sessions,
+            total,
+            state.actions(),
+            state.store.now(),
+        ),
     )
 }
 
@@ -224,10 +240,7 @@ async fn session_page(
                 .into_iter()
                 .filter(|handle| handle.session.key() == key)
                 .collect();
-            let actions = views::Actions {
-                enabled: state.config.explorer_actions,
-                manual_clock: state.config.clock.is_manual(),
-            };
+            let actions = state.actions();
             page(
                 StatusCode::OK,
                 session_view::session(&data, &handles, &state.rta, actions, state.store.now()),

@@ -16,7 +16,8 @@ use crate::store::{ChangeRecord, Inspected};
 
 use super::diff::{Difference, diff};
 use super::views::{
-    Actions, Nav, handles_table, json_text, layout, next_timer, session_url, time_element,
+    Actions, Nav, clock_form, handles_table, json_text, layout, next_timer, session_url,
+    time_element,
 };
 
 /// How many differences one history entry lists.
@@ -195,18 +196,6 @@ pub(super) fn session(
         }
     };
     layout(&reference.name, Nav::Sessions, body)
-}
-
-/// The form that advances a manual clock, back to `back`.
-fn clock_form(back: &str) -> Markup {
-    html! {
-        form.inline method="post" action="/explorer/actions/advance-clock" {
-            input type="hidden" name="back" value=(back);
-            label for="advance-seconds" { "Advance the clock by (seconds)" }
-            input #advance-seconds type="number" name="seconds" min="0" value="30" required;
-            button type="submit" { "Advance" }
-        }
-    }
 }
 
 /// The members holding an RTA ConnectionId: whether its socket is open, and what they subscribed to.

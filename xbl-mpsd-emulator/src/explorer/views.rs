@@ -61,6 +61,18 @@ impl Filter {
     }
 }
 
+/// The form that advances a manual clock, back to `back`.
+pub(super) fn clock_form(back: &str) -> Markup {
+    html! {
+        form.inline method="post" action="/explorer/actions/advance-clock" {
+            input type="hidden" name="back" value=(back);
+            label for="advance-seconds" { "Advance the clock by (seconds)" }
+            input #advance-seconds type="number" name="seconds" min="0" value="30" required;
+            button type="submit" { "Advance" }
+        }
+    }
+}
+
 /// The explorer URL of a session's page.
 pub(super) fn session_url(reference: &SessionRef) -> String {
     format!(
@@ -164,6 +176,7 @@ pub(super) fn sessions(
     filter: &Filter,
     sessions: &[Arc<Session>],
     total: usize,
+    actions: Actions,
     now: DateTime<Utc>,
 ) -> Markup {
     let xuid = filter.xuid.map(|xuid| xuid.to_string()).unwrap_or_default();
@@ -217,6 +230,13 @@ pub(super) fn sessions(
                             }
                         }
                     }
+                }
+            }
+            @if actions.enabled && actions.manual_clock {
+                section aria-labelledby="h-clock" {
+                    h2 #h-clock { "Manual clock" }
+                    p { "Now: " (time_element(now)) }
+                    (clock_form("/explorer"))
                 }
             }
         },

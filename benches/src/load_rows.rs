@@ -52,15 +52,19 @@ async fn setup(addr: SocketAddr, spec: &RequestSpec) -> anyhow::Result<Value> {
     })
 }
 
+/// What the 64 connections do.
 #[derive(Clone, Copy, Debug)]
-enum Scenario {
+pub enum Scenario {
+    /// `GET /handles/{id}/session` of one session (P4).
     GetByHandle,
+    /// `PUT` of a member property, each connection on its own session (P4').
     OwnSessionPut,
+    /// The same `PUT`, all connections on one session (P4'').
     SharedSessionPut,
 }
 
 /// Starts an emulator prepared for `scenario`; the requests of the 64 connections.
-async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<RequestSpec>)> {
+pub async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<RequestSpec>)> {
     let emulator = Emulator::start(EmulatorConfig::default()).await?;
     let addr: SocketAddr = emulator
         .base_url()
@@ -132,7 +136,8 @@ async fn prepare(scenario: Scenario) -> anyhow::Result<(RunningEmulator, Vec<Req
     Ok((emulator, specs))
 }
 
-fn addr_of(emulator: &RunningEmulator) -> anyhow::Result<SocketAddr> {
+/// The address of a running emulator.
+pub fn addr_of(emulator: &RunningEmulator) -> anyhow::Result<SocketAddr> {
     Ok(emulator.base_url().trim_start_matches("http://").parse()?)
 }
 

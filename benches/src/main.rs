@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release -p xbl-mpsd-bench              # the full table (a few minutes)
-//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 … p9)
+//! cargo run --release -p xbl-mpsd-bench -- p1 p3     # some rows only (p1 … p10)
 //! cargo run --release -p xbl-mpsd-bench -- p7        # consumer build times: minutes, not in the default set
 //! cargo run -p xbl-mpsd-bench -- --smoke             # each row once, minimally: checks the harness works
 //! ```
@@ -18,6 +18,7 @@ mod measure;
 mod memory;
 mod net;
 mod p1;
+mod p10;
 mod p3;
 mod p7;
 mod p9;
@@ -31,7 +32,9 @@ use serde_json::Value;
 
 use crate::measure::Effort;
 
-const ROWS: [&str; 9] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"];
+const ROWS: [&str; 10] = [
+    "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10",
+];
 /// Rows left out unless named: P7 builds two crates from scratch (minutes).
 const NOT_BY_DEFAULT: [&str; 1] = ["p7"];
 
@@ -41,7 +44,7 @@ fn main() -> anyhow::Result<()> {
         return memory::serve_child();
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p7 p8 p9]");
+        println!("usage: xbl-mpsd-bench [--smoke] [p1 p2 p3 p4 p5 p6 p7 p8 p9 p10]");
         println!("  no rows named: every row but p7");
         println!(
             "  p7 (consumer build times) builds two crates cold, minutes; only when named, never in --smoke"
@@ -111,6 +114,10 @@ fn main() -> anyhow::Result<()> {
     if wants("p4") {
         eprintln!("P4 …");
         rows.extend(runtime.block_on(load_rows::rows(effort))?);
+    }
+    if wants("p10") {
+        eprintln!("P10 …");
+        rows.extend(runtime.block_on(p10::rows(effort))?);
     }
     if wants("p5") {
         eprintln!("P5 …");

@@ -26,6 +26,10 @@ pub struct EmulatorArgs {
     /// timers then apply as if that time had passed
     #[arg(long)]
     manual_clock: bool,
+    /// Let the explorer (`/explorer`) change state: delete a session, remove a member, drop a member's RTA
+    /// connection, advance a manual clock. Without it the explorer only reads
+    #[arg(long)]
+    explorer_actions: bool,
     /// Session templates: `DIR/<template>.json` under every SCID, `DIR/<scid>/<template>.json` under one (it
     /// wins). A bad file stops the emulator; a session of an unknown template is 404. Without it every template
     /// name exists, empty
@@ -53,6 +57,7 @@ pub async fn run(args: &EmulatorArgs) -> Result<(), CliError> {
         title_id: args.title_id,
         data_dir: args.data_dir.clone(),
         templates: args.templates.clone(),
+        explorer_actions: args.explorer_actions,
         clock: if args.manual_clock {
             xbl_mpsd_emulator::Clock::manual()
         } else {

@@ -77,6 +77,10 @@ pub struct EmulatorConfig {
     /// Default `true`. Without it timers are applied only when a request reads or writes the session, as the
     /// service documents.
     pub sweep_timers: bool,
+    /// Whether the explorer (`/explorer`) offers its development actions (`--explorer-actions`): delete a
+    /// session, remove a member, drop a member's RTA connection, advance a manual clock. Default `false`: the
+    /// explorer only reads, and its action routes answer 403 and change nothing.
+    pub explorer_actions: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -100,6 +104,7 @@ impl Default for EmulatorConfig {
             templates: None,
             clock: Clock::system(),
             sweep_timers: true,
+            explorer_actions: false,
         }
     }
 }

@@ -37,6 +37,14 @@ use tower::ServiceExt as _;
 
 use crate::config::EmulatorConfig;
 
+/// Changes (or closes) when the server starts to shut down; given to the requests that stream without end (the
+/// explorer's live feed), so that they end and let the connection close gracefully.
+#[derive(Debug, Clone)]
+pub(crate) struct Stopping(pub(crate) watch::Receiver<()>);
+
+/// The path of the explorer's live feed, the one request that streams until it is stopped.
+pub(crate) const LIVE_FEED_PATH: &str = "/explorer/events";
+
 /// How long shutdown waits for open connections to finish before giving up on them.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// The pause after a failed `accept` (e.g. out of file descriptors) before trying again.
@@ -91,10 +99,16 @@ where
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let stopping = stop_rx.clone();
         let service = TowerToHyperService::new(
             app.clone()
-                .map_request(|request: hyper::Request<Incoming>| -> Request {
-                    request.map(Body::new)
+                .map_request(move |request: hyper::Request<Incoming>| -> Request {
+                    let mut request = request.map(Body::new);
+                    // The explorer's live feed never ends by itself: it ends when shutdown starts.
+                    if request.uri().path() == LIVE_FEED_PATH {
+                        request.extensions_mut().insert(Stopping(stopping.clone()));
+                    }
+                    request
                 })
                 .map_err(|never: Infallible| match never {}),
         );

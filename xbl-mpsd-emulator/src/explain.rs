@@ -12,18 +12,30 @@ const EXAMPLE_XUID: &str = "2533274792693551";
 const EXAMPLE_SCID: &str = "00000000-0000-0000-0000-00007a5b8c9d";
 
 /// The start banner for an emulator at `base_url` (`http://127.0.0.1:PORT`): the URL, the token format
-/// with an example, the contract header, and a first request as `curl` and as `xbl-mpsd`.
+/// with an example, the contract header, a first request as `curl` and as `xbl-mpsd`, the explorer's URL,
+/// and a warning when the address is not a loopback one.
 ///
 /// ```
 /// let banner = xbl_mpsd_emulator::banner("http://127.0.0.1:8080");
 /// assert!(banner.starts_with("MPSD emulator listening on http://127.0.0.1:8080\n"));
 /// assert!(banner.contains("X-Xbl-Contract-Version: 107"));
+/// assert!(banner.contains("explorer: http://127.0.0.1:8080/explorer"));
+/// assert!(!banner.contains("WARNING"));
+/// assert!(xbl_mpsd_emulator::banner("http://192.168.1.20:8080").contains("WARNING:  not bound to loopback"));
 /// ```
 pub fn banner(base_url: &str) -> String {
     let path = format!("/serviceconfigs/{EXAMPLE_SCID}/sessionTemplates/lobby/sessions/first");
     let body = format!(
         r#"{{"members":{{"me":{{"constants":{{"system":{{"xuid":"{EXAMPLE_XUID}","initialize":true}}}},"properties":{{"system":{{"active":true}}}}}}}}}}"#
     );
+    let exposed = if is_loopback(base_url) {
+        ""
+    } else {
+        "  WARNING:  not bound to loopback: anyone who can reach this address can read and write every session
+            (the tokens are only XUIDs) and browse them in the explorer. Use --listen 127.0.0.1:PORT
+            unless that is what you want.
+"
+    };
     format!(
         "MPSD emulator listening on {base_url}
   token:    Authorization: XBL3.0 x=<userhash>;<xuid>   (the \"token\" is the caller's decimal XUID; userhash may be -)
@@ -34,9 +46,28 @@ pub fn banner(base_url: &str) -> String {
               -H 'Content-Type: application/json' -d '{body}'
   or:       echo '{body}' | XBL_MPSD_ENDPOINT={base_url} XBL_MPSD_TOKEN={EXAMPLE_XUID} \\
               xbl-mpsd write-session --scid {EXAMPLE_SCID} --session-template-name lobby --session-name first --json-body -
+  explorer: {base_url}/explorer   (sessions, members, handles, changes, live; read-only unless
+            --explorer-actions; needs no token)
   logs:     one line per request on stderr (RUST_LOG=warn silences them); Ctrl-C stops it; the data is in memory
-"
+{exposed}"
     )
+}
+
+/// Whether the host of `base_url` (`http://HOST:PORT`) is a loopback address or `localhost`.
+fn is_loopback(base_url: &str) -> bool {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    let host = rest.split('/').next().unwrap_or(rest);
+    let host = match host.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Middleware: one `info` event per request with method, path, status and latency.

@@ -30,6 +30,7 @@ mod config;
 mod connections;
 mod error;
 mod explain;
+mod explorer;
 mod handles;
 mod limits;
 mod model;

@@ -51,6 +51,10 @@ struct Args {
     /// the emulator; a session of an unknown template is 404. Without it every template name exists, empty.
     #[arg(long, env = "XBL_MPSD_EMULATOR_TEMPLATES")]
     templates: Option<PathBuf>,
+    /// Let the explorer (/explorer) change state: delete a session, remove a member, drop a member's RTA
+    /// connection, advance a manual clock. Without it the explorer only reads.
+    #[arg(long)]
+    explorer_actions: bool,
 }
 
 async fn run(args: Args) -> io::Result<()> {
@@ -60,6 +64,7 @@ async fn run(args: Args) -> io::Result<()> {
         title_id: args.title_id,
         data_dir: args.data_dir,
         templates: args.templates,
+        explorer_actions: args.explorer_actions,
         max_connections: args.max_connections,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs),
         max_sessions_per_user: args.max_sessions_per_user,

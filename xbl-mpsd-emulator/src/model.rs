@@ -152,7 +152,7 @@ impl SessionRef {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(segment: &str) -> String {
+pub(crate) fn percent_encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for byte in segment.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

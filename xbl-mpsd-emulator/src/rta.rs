@@ -32,7 +32,7 @@ use crate::error::ApiError;
 use crate::handles::Handle;
 use crate::model::{SessionKey, timestamp};
 use crate::session::{Member, Session, counterpart, system};
-use crate::store::{Committed, Store};
+use crate::store::{Committed, Store, Writer};
 
 /// The websocket subprotocol RTA clients offer.
 pub(crate) const SUBPROTOCOL: &str = "rta.xboxlive.com.V2";
@@ -127,6 +127,25 @@ impl RtaControl {
     /// Closes the RTA sockets of `xuid`. Returns how many were closed.
     pub fn disconnect_user(&self, xuid: u64) -> usize {
         self.0.close_where(|socket| socket.xuid == xuid)
+    }
+
+    /// Closes the RTA socket holding the ConnectionId `connection_id` (any case), as a network drop would.
+    /// Returns whether one was open.
+    pub fn disconnect_connection(&self, connection_id: &str) -> bool {
+        let cid = connection_id.to_lowercase();
+        let state = lock(&self.0.state);
+        state
+            .connection_ids
+            .get(&cid)
+            .and_then(|(socket, _)| state.sockets.get(socket))
+            .is_some_and(|socket| socket.tx.send(Outgoing::Close).is_ok())
+    }
+
+    /// Whether the ConnectionId `connection_id` (any case) belongs to an open RTA socket.
+    pub fn is_connected(&self, connection_id: &str) -> bool {
+        lock(&self.0.state)
+            .connection_ids
+            .contains_key(&connection_id.to_lowercase())
     }
 
     /// Sends a resync (`[4]`) on every open socket. Returns how many got it.
@@ -302,7 +321,9 @@ impl RtaHub {
             };
             for (cid, keys) in work {
                 for key in keys {
-                    store.change_session(&key, |session| deactivate(session, &cid));
+                    store.change_session(&key, Writer::RtaDisconnect, |session| {
+                        deactivate(session, &cid)
+                    });
                 }
             }
         };

@@ -245,6 +245,22 @@ impl Templates {
         }
     }
 
+    /// Every loaded template, sorted: `(SCID or None for every SCID, name, template)`.
+    pub(crate) fn all(&self) -> Vec<(Option<String>, String, Arc<Template>)> {
+        let global = self
+            .global
+            .iter()
+            .map(|(name, template)| (None, name.clone(), Arc::clone(template)));
+        let scoped = self.by_scid.iter().flat_map(|(scid, scoped)| {
+            scoped
+                .iter()
+                .map(|(name, template)| (Some(scid.clone()), name.clone(), Arc::clone(template)))
+        });
+        let mut all: Vec<_> = global.chain(scoped).collect();
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        all
+    }
+
     /// The templates under `scid`, by name: `(name, contractVersion)`.
     pub(crate) fn list(&self, scid: &str) -> Vec<(String, u32)> {
         let mut found: HashMap<String, &Template> = self

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::body_limit::{BodyLimits, limit_body};
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
-use crate::rta::RtaHub;
+use crate::rta::{RtaControl, RtaHub};
 use crate::store::Store;
 
 use self::clock::{CLOCK_PATH, advance_clock, date_from_clock, read_clock};
@@ -118,8 +118,14 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
                 .fallback(method_not_allowed),
         );
     }
+    let explorer = crate::explorer::router(
+        Arc::clone(&store),
+        RtaControl(Arc::clone(&hub)),
+        &state.config,
+    );
     let mut app = app
         .with_state(state)
+        .merge(explorer)
         .merge(queries)
         .merge(crate::signin_mock::router(sign_in.clone()))
         .layer(axum::Extension(sign_in))

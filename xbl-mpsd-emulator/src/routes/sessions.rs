@@ -13,7 +13,7 @@ use crate::handles::Handle;
 use crate::model::SessionRef;
 use crate::response;
 use crate::session::write::WriteContext;
-use crate::store::{Preconditions, WriteReply, WriteRequest, etag_listed};
+use crate::store::{Preconditions, WriteReply, WriteRequest, Writer, etag_listed};
 
 use super::{AppState, HandleId, QueryPairs};
 
@@ -176,6 +176,7 @@ fn write_session(
         },
         by_handle: target.by_handle,
         contract_version: caller.contract_version,
+        writer: Writer::Caller(caller.xuid),
         ctx: WriteContext {
             caller: caller.xuid,
             now: state.store.now(),

@@ -96,7 +96,7 @@ impl Handles {
     }
 
     /// Every handle.
-    fn all(&self) -> impl Iterator<Item = &Arc<Handle>> + '_ {
+    pub(super) fn all(&self) -> impl Iterator<Item = &Arc<Handle>> + '_ {
         self.by_id.values()
     }
 }
@@ -145,7 +145,7 @@ impl Store {
         let mut guard = slot
             .as_ref()
             .map(|slot| self.lock_settled(&authorising_key, slot));
-        let Some(stored) = guard.as_mut().and_then(|guard| guard.as_mut()) else {
+        let Some(stored) = guard.as_mut().and_then(|guard| guard.session.as_mut()) else {
             return Err(ApiError::not_found(format!(
                 "The requested session wasn't found: {}",
                 authorising.uri_path()
@@ -228,6 +228,8 @@ impl Store {
         }
         counts.add(caller);
         handles.insert(handle);
+        drop((counts, handles));
+        self.signal_change();
         Ok(doc)
     }
 
@@ -286,6 +288,7 @@ impl Store {
                 Ok(())
             })?;
         }
+        self.signal_change();
         Ok(())
     }
 

@@ -15,11 +15,15 @@
 //! the session slots and the durable commit.
 
 mod handles;
+mod history;
+mod inspect;
 mod listener;
 mod open;
 mod sessions;
 mod sweep;
 
+pub(crate) use self::history::{ChangeRecord, Writer};
+pub(crate) use self::inspect::Inspected;
 pub(crate) use self::listener::Committed;
 pub(crate) use self::sessions::{Preconditions, WriteReply, WriteRequest, etag_listed};
 pub(crate) use self::sweep::spawn_sweeper;
@@ -38,13 +42,25 @@ use crate::session::Session;
 use crate::templates::Templates;
 
 use self::handles::Handles;
+use self::history::{ChangeSignal, History};
 use self::listener::ListenerSlot;
 use self::sweep::{Deadlines, Wake};
 
-/// One session's slot: `None` while the session does not exist. Slots are never removed, so a writer that
-/// holds a slot can never write into a detached copy. The session in it is replaced, never changed while
-/// shared (`Arc::make_mut` copies it if a snapshot is still being rendered).
-type Slot = Arc<Mutex<Option<Arc<Session>>>>;
+/// One session's slot. Slots are never removed while someone holds them, so a writer that holds a slot can
+/// never write into a detached copy.
+type Slot = Arc<Mutex<SlotState>>;
+
+/// What a slot holds: the session (`None` while it does not exist) and its recent changes. The session in it is
+/// replaced, never changed while shared (`Arc::make_mut` copies it if a snapshot is still being rendered or
+/// kept in the history).
+#[derive(Debug, Default)]
+pub(super) struct SlotState {
+    /// The session.
+    pub(super) session: Option<Arc<Session>>,
+    /// Its last changes; boxed and made on the first one (most sessions are written once, and a slot is
+    /// one per session).
+    history: Option<Box<History>>,
+}
 
 /// Locks a mutex, recovering the data if a previous holder panicked.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -75,6 +91,8 @@ pub(crate) struct Store {
     deadlines: Mutex<Deadlines>,
     /// Wakes the sweep task when an earlier deadline is scheduled (or the store goes).
     wake: Wake,
+    /// Bumped after every commit while someone watches (the explorer's live feed).
+    signal: ChangeSignal,
 }
 
 impl Store {
@@ -94,7 +112,7 @@ impl Store {
         let mut sessions = lock(&self.sessions);
         let unused = sessions
             .get(key)
-            .is_some_and(|slot| Arc::strong_count(slot) == 1 && lock(slot).is_none());
+            .is_some_and(|slot| Arc::strong_count(slot) == 1 && lock(slot).session.is_none());
         if unused {
             sessions.remove(key);
         }
@@ -103,7 +121,41 @@ impl Store {
     /// The number of sessions held in memory.
     pub(crate) fn session_count(&self) -> usize {
         let slots: Vec<Slot> = lock(&self.sessions).values().cloned().collect();
-        slots.iter().filter(|slot| lock(slot).is_some()).count()
+        slots
+            .iter()
+            .filter(|slot| lock(slot).session.is_some())
+            .count()
+    }
+
+    /// Stores `next` as the session of `state` (`None`: deleted), records the change made by `writer` at `at`
+    /// in its history (unless it created the session) and tells the change signal. Returns the oldest record if it fell off the history: the
+    /// caller drops it after releasing the session's lock.
+    #[must_use = "drop the evicted record after the lock is released"]
+    fn store_change(
+        &self,
+        state: &mut SlotState,
+        writer: Writer,
+        at: DateTime<Utc>,
+        next: Option<Arc<Session>>,
+    ) -> Option<ChangeRecord> {
+        let before = std::mem::replace(&mut state.session, next.clone());
+        // A creation is not recorded: the created version is the next record's `before`, and when and by whom
+        // it was created is the session's `startTime` and creator. A session written once keeps no record.
+        let evicted = before.is_some().then(|| {
+            state.history.get_or_insert_default().record(ChangeRecord {
+                at,
+                writer,
+                before,
+                after: next,
+            })
+        });
+        self.signal.bump();
+        evicted.flatten()
+    }
+
+    /// Tells the change signal of a change that is not a session's (a handle created or deleted).
+    fn signal_change(&self) {
+        self.signal.bump();
     }
 
     /// Commits `batch` durably when the directory is persistent; a no-op in memory.

@@ -8,7 +8,7 @@ use crate::persist::Persist;
 use crate::session::timers;
 use crate::templates::Templates;
 
-use super::{Store, lock};
+use super::{SlotState, Store, lock};
 
 impl Store {
     /// An empty in-memory directory under `config`'s limits (`config.data_dir` is not used).
@@ -57,7 +57,13 @@ impl Store {
                 }
                 session.next_timer = timers::next_deadline(&session);
                 lock(&store.deadlines).set(&key, session.next_timer);
-                sessions.insert(key, Arc::new(Mutex::new(Some(Arc::new(session)))));
+                sessions.insert(
+                    key,
+                    Arc::new(Mutex::new(SlotState {
+                        session: Some(Arc::new(session)),
+                        ..SlotState::default()
+                    })),
+                );
             }
         }
         tracing::info!(dir = %dir.display(), "directory restored");

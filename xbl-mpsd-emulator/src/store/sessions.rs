@@ -15,7 +15,7 @@ use crate::session::view::SessionView;
 use crate::session::write::{self, Applied, WriteContext};
 use crate::templates::Template;
 
-use super::{Committed, Slot, Store, lock};
+use super::{Committed, Slot, Store, Writer, lock};
 
 /// The `If-Match` / `If-None-Match` headers of a write, verbatim.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +52,8 @@ pub(crate) struct WriteRequest<'a> {
     pub(crate) ctx: WriteContext,
     /// The session's template (what a created session starts as).
     pub(crate) template: Arc<Template>,
+    /// Who the session's history names as the writer (usually `Writer::Caller(ctx.caller)`).
+    pub(crate) writer: Writer,
 }
 
 /// What a session write answered.
@@ -104,24 +106,27 @@ fn check_preconditions(
 impl Store {
     /// Changes the session at `key` with `change` (under its lock); when `change` returns true the result is
     /// committed: a new `changeNumber` and ETag, activity handles of members who became neither active nor
-    /// ready are dropped, and the listener is told. Returns whether a change was committed.
+    /// ready are dropped, the listener is told, and the history names `writer`. Returns whether a change was
+    /// committed.
     pub(crate) fn change_session(
         &self,
         key: &SessionKey,
+        writer: Writer,
         change: impl FnOnce(&mut Session) -> bool,
     ) -> bool {
         let Some(slot) = self.existing_slot(key) else {
             return false;
         };
         let mut guard = lock(&slot);
-        let Some(current) = guard.as_ref() else {
+        let Some(current) = guard.session.as_ref() else {
             return false;
         };
         let mut next = Session::clone(current);
         if !change(&mut next) {
             return false;
         }
-        timers::stamp(&mut next, Some(current), self.now());
+        let now = self.now();
+        timers::stamp(&mut next, Some(current), now);
         next.touch();
         let departed: Vec<u64> = current
             .members
@@ -142,9 +147,9 @@ impl Store {
             after: &next,
         });
         self.schedule(key, current.next_timer, next.next_timer);
-        let previous = guard.replace(Arc::new(next));
+        let evicted = self.store_change(&mut guard, writer, now, Some(Arc::new(next)));
         drop(guard);
-        drop(previous);
+        drop(evicted);
         true
     }
 
@@ -156,7 +161,7 @@ impl Store {
     ) -> R {
         let key = reference.key();
         match self.existing_slot(&key) {
-            Some(slot) => f(self.lock_settled(&key, &slot).as_deref()),
+            Some(slot) => f(self.lock_settled(&key, &slot).session.as_deref()),
             None => f(None),
         }
     }
@@ -170,7 +175,11 @@ impl Store {
     ) -> R {
         let key = reference.key();
         match self.existing_slot(&key) {
-            Some(slot) => f(self.lock_settled(&key, &slot).as_mut().map(Arc::make_mut)),
+            Some(slot) => f(self
+                .lock_settled(&key, &slot)
+                .session
+                .as_mut()
+                .map(Arc::make_mut)),
             None => f(None),
         }
     }
@@ -183,7 +192,10 @@ impl Store {
             .filter(|(key, _)| keep(key))
             .map(|(_, slot)| Arc::clone(slot))
             .collect();
-        slots.iter().filter_map(|slot| lock(slot).clone()).collect()
+        slots
+            .iter()
+            .filter_map(|slot| lock(slot).session.clone())
+            .collect()
     }
 
     /// Reads a session: `None` when it does not exist, 403 when private and the caller may not read it.
@@ -200,7 +212,7 @@ impl Store {
         };
         let mut guard = lock(&slot);
         self.settle(&key, &mut guard, self.now())?;
-        match guard.as_ref() {
+        match guard.session.as_ref() {
             None => Ok(None),
             Some(session) if !session.readable_by(caller, granted) => Err(ApiError::forbidden(
                 "The requested session cannot be accessed. Private Sessions can only be read by members of the session.",
@@ -241,9 +253,9 @@ impl Store {
         let mut guard = lock(slot);
         let caller = request.ctx.caller;
         self.settle(&key, &mut guard, request.ctx.now)?;
-        check_preconditions(guard.as_ref(), &request)?;
+        check_preconditions(guard.session.as_ref(), &request)?;
         match write::apply(
-            guard.as_deref(),
+            guard.session.as_deref(),
             reference,
             request.body,
             &request.ctx,
@@ -258,7 +270,7 @@ impl Store {
                 // A snapshot: the document is rendered from it after the lock is released.
                 let mut view = session.view(request.contract_version, caller);
                 if request.nocommit {
-                    if let Some(current) = guard.as_ref() {
+                    if let Some(current) = guard.session.as_ref() {
                         // Nothing was stored, so the current ETag is still the one to send back.
                         view.etag = current.etag.clone();
                     }
@@ -277,15 +289,23 @@ impl Store {
                         lock(&self.owners).created(key.clone(), caller);
                     }
                     self.notify(Committed::Session {
-                        before: guard.as_deref(),
+                        before: guard.session.as_deref(),
                         after: &session,
                     });
-                    let before = guard.as_ref().and_then(|current| current.next_timer);
+                    let before = guard
+                        .session
+                        .as_ref()
+                        .and_then(|current| current.next_timer);
                     self.schedule(&key, before, session.next_timer);
-                    let previous = guard.replace(session);
-                    // The state it replaces is released (if nothing else holds it) after the lock.
+                    let evicted = self.store_change(
+                        &mut guard,
+                        request.writer,
+                        request.ctx.now,
+                        Some(session),
+                    );
+                    // The oldest state kept is released (if nothing else holds it) after the lock.
                     drop(guard);
-                    drop(previous);
+                    drop(evicted);
                 }
                 Ok(WriteReply::Written {
                     created,
@@ -294,7 +314,7 @@ impl Store {
             }
             Applied::Deleted { departed } => {
                 if !request.nocommit
-                    && let Some(current) = guard.as_ref()
+                    && let Some(current) = guard.session.as_ref()
                 {
                     let before = current.next_timer;
                     self.commit_session(None, reference, &key, |h| match h.kind {
@@ -302,9 +322,12 @@ impl Store {
                         HandleKind::Transfer | HandleKind::Search => true,
                         HandleKind::Invite => false,
                     })?;
-                    *guard = None;
+                    let evicted =
+                        self.store_change(&mut guard, request.writer, request.ctx.now, None);
                     lock(&self.owners).deleted(&key);
                     self.schedule(&key, before, None);
+                    drop(guard);
+                    drop(evicted);
                 }
                 Ok(WriteReply::Deleted)
             }

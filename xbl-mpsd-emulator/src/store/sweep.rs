@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use crate::error::ApiResult;
 use crate::handles::HandleKind;
 use crate::model::SessionKey;
-use crate::session::Session;
 use crate::session::timers;
 use crate::session::write::lost_activity;
 
-use super::{Committed, Slot, Store, lock};
+use super::{Committed, Slot, SlotState, Store, Writer, lock};
 
 /// The sessions' next timers, earliest first: what the sweep applies without waiting for a request.
 #[derive(Debug, Default)]
@@ -134,10 +133,10 @@ impl Store {
     pub(super) fn settle(
         &self,
         key: &SessionKey,
-        guard: &mut MutexGuard<'_, Option<Arc<Session>>>,
+        guard: &mut MutexGuard<'_, SlotState>,
         now: DateTime<Utc>,
     ) -> ApiResult<()> {
-        let Some(current) = guard.as_ref() else {
+        let Some(current) = guard.session.as_ref() else {
             return Ok(());
         };
         match timers::apply(current, now) {
@@ -156,8 +155,8 @@ impl Store {
                     after: &next,
                 });
                 self.schedule(key, current.next_timer, next.next_timer);
-                let previous = guard.replace(Arc::new(next));
-                drop(previous);
+                let evicted = self.store_change(guard, Writer::Timers, now, Some(Arc::new(next)));
+                drop(evicted);
                 Ok(())
             }
             timers::Applied::Deleted => {
@@ -169,7 +168,8 @@ impl Store {
                     HandleKind::Transfer | HandleKind::Search => true,
                     HandleKind::Invite => false,
                 })?;
-                **guard = None;
+                let evicted = self.store_change(guard, Writer::Timers, now, None);
+                drop(evicted);
                 lock(&self.owners).deleted(key);
                 self.schedule(key, before, None);
                 Ok(())
@@ -183,7 +183,7 @@ impl Store {
         &self,
         key: &SessionKey,
         slot: &'a Slot,
-    ) -> MutexGuard<'a, Option<Arc<Session>>> {
+    ) -> MutexGuard<'a, SlotState> {
         let mut guard = lock(slot);
         if let Err(error) = self.settle(key, &mut guard, self.now()) {
             tracing::warn!(?error, "the session's timers could not be committed");
@@ -205,10 +205,16 @@ impl Store {
                     continue;
                 };
                 let mut guard = lock(&slot);
-                let pending = guard.as_ref().and_then(|session| session.next_timer);
+                let pending = guard
+                    .session
+                    .as_ref()
+                    .and_then(|session| session.next_timer);
                 // The entry was taken off the queue: put back whatever is pending now.
                 let next = match self.settle(&key, &mut guard, now) {
-                    Ok(()) => guard.as_ref().and_then(|session| session.next_timer),
+                    Ok(()) => guard
+                        .session
+                        .as_ref()
+                        .and_then(|session| session.next_timer),
                     Err(error) => {
                         tracing::warn!(?error, "the sweep could not commit a session's timers");
                         // Retried a second later, not at once.

@@ -32,9 +32,7 @@ use serde_json::Value;
 
 use crate::measure::Effort;
 
-const ROWS: [&str; 10] = [
-    "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10",
-];
+const ROWS: [&str; 10] = ["p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10"];
 /// Rows left out unless named: P7 builds two crates from scratch (minutes).
 const NOT_BY_DEFAULT: [&str; 1] = ["p7"];
 

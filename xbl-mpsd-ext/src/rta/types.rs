@@ -160,7 +160,7 @@ pub enum SubscriptionEvent {
     Ended(RtaStatus),
 }
 
-/// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`].
+/// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`](crate::rta::SessionWatch::next_session).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -189,7 +189,7 @@ fn serialize_display<S: serde::Serializer>(
     serializer.serialize_str(&value.to_uri_path())
 }
 
-/// What a [`SessionWatch`] yields.
+/// What a [`SessionWatch`](crate::rta::SessionWatch) yields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WatchEvent {

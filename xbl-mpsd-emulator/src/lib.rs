@@ -36,6 +36,7 @@ mod limits;
 mod model;
 mod persist;
 mod queries;
+mod query_string;
 mod response;
 mod routes;
 mod rta;

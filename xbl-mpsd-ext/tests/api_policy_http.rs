@@ -8,22 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use xbl_mpsd_ext::{AuthError, FnTokenProvider, MpsdClient, TokenRequest, XblToken, types};
 
 mod support;
-use support::HANDLE;
+use support::{HANDLE, handle_json};
 
-const SCID: &str = "00000000-0000-0000-0000-000076029b4d";
-
-fn handle_json() -> Value {
-    json!({
-        "id": HANDLE, "type": "activity", "version": 1,
-        "sessionRef": {"scid": SCID, "templateName": "lobby", "name": "game-1"}
-    })
-}
+const SCID: &str = support::MOCK_SCID;
 
 fn uuid() -> uuid::Uuid {
     HANDLE.parse().unwrap()

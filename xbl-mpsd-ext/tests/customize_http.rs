@@ -3,23 +3,16 @@
 //! request — against a mock MPSD on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 use xbl_mpsd_ext::api::builder;
 use xbl_mpsd_ext::{Error, SessionReference, handles};
 
 mod support;
-use support::HANDLE;
+use support::{HANDLE, handle_json};
 
-const SCID: &str = "00000000-0000-0000-0000-000076029b4d";
-
-fn handle_json() -> Value {
-    json!({
-        "id": HANDLE, "type": "activity", "version": 1,
-        "sessionRef": {"scid": SCID, "templateName": "lobby", "name": "game-1"}
-    })
-}
+const SCID: &str = support::MOCK_SCID;
 
 #[tokio::test]
 async fn a_handle_query_sends_a_query_parameter_its_helper_does_not_know() {

@@ -13,9 +13,9 @@ use xbl_mpsd_ext::types;
 use xbl_mpsd_ext::{ETag, Error, FakeClock, HandleId, MpsdClient, Read, Reply, WriteOutcome};
 
 mod support;
-use support::HANDLE;
+use support::{HANDLE, handle_json};
 
-const SCID: &str = "00000000-0000-0000-0000-000076029b4d";
+const SCID: &str = support::MOCK_SCID;
 
 fn handle() -> HandleId {
     HANDLE.parse().unwrap()
@@ -23,13 +23,6 @@ fn handle() -> HandleId {
 
 fn client(server: &MockServer) -> (MpsdClient, Arc<FakeClock>) {
     support::mock_client(&server.uri(), "secret-token")
-}
-
-fn handle_json() -> Value {
-    json!({
-        "id": HANDLE, "type": "activity", "version": 1,
-        "sessionRef": {"scid": SCID, "templateName": "lobby", "name": "game-1"}
-    })
 }
 
 fn activity_request() -> types::CreateHandleRequest {

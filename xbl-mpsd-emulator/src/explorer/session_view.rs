@@ -16,8 +16,8 @@ use crate::store::{ChangeRecord, Inspected};
 
 use super::diff::{Difference, diff};
 use super::views::{
-    Actions, Nav, clock_form, handles_table, json_text, layout, next_timer, session_url,
-    time_element,
+    Actions, Nav, clock_form, columns, handles_table, json_text, layout, next_timer, session_url,
+    table, time_element,
 };
 
 /// How many differences one history entry lists.
@@ -128,41 +128,29 @@ pub(super) fn session(
                 @if session.members.is_empty() {
                     p { "No members." }
                 } @else {
-                    div.table-wrap role="region" aria-label="Members" tabindex="0" {
-                        table {
-                            thead { tr {
-                                th scope="col" { "Index" }
-                                th scope="col" { "XUID" }
-                                th scope="col" { "Status" }
-                                th scope="col" { "Joined" }
-                                th scope="col" { "Custom properties" }
-                                th scope="col" { "Initialization" }
-                                @if actions.enabled { th scope="col" { "Actions" } }
-                            } }
-                            tbody {
-                                @for (index, member) in session.members.iter() {
-                                    tr {
-                                        td.num { (index) }
-                                        th scope="row" .mono { (member.xuid) }
-                                        td { span class=(format!("status {}", status(member))) { (status(member)) } }
-                                        td { (time_element(member.join_time)) }
-                                        td { code { (section(&member.properties().to_map(), "custom")) } }
-                                        td { (initialization(session, member)) }
-                                        @if actions.enabled {
-                                            td {
-                                                form method="post" action="/explorer/actions/remove-member" {
-                                                    (session_fields)
-                                                    input type="hidden" name="xuid" value=(member.xuid);
-                                                    button type="submit" id=(format!("remove-{}", member.xuid))
-                                                        aria-label=(format!("Remove member {}", member.xuid)) { "Remove" }
-                                                }
-                                            }
+                    (table("Members", None, &columns(&["Index", "XUID", "Status", "Joined", "Custom properties", "Initialization"], actions.enabled.then_some("Actions")), html! {
+                        @for (index, member) in session.members.iter() {
+                            tr {
+                                td.num { (index) }
+                                th scope="row" .mono { (member.xuid) }
+                                td { span class=(format!("status {}", status(member))) { (status(member)) } }
+                                td { (time_element(member.join_time)) }
+                                td { code { (section(&member.properties().to_map(), "custom")) } }
+                                td { (initialization(session, member)) }
+                                @if actions.enabled {
+                                    td {
+                                        form method="post" action="/explorer/actions/remove-member" {
+                                            (session_fields)
+                                            input type="hidden" name="xuid" value=(member.xuid);
+                                            button type="submit" id=(format!("remove-{}", member.xuid))
+                                                aria-label=(format!("Remove member {}", member.xuid)) { "Remove" }
                                         }
                                     }
                                 }
                             }
                         }
-                    }
+
+                    }))
                 }
             }
             section aria-labelledby="h-properties" {
@@ -220,38 +208,28 @@ fn subscribers(session: &Session, rta: &RtaControl, actions: Actions, fields: Ma
             @if rows.is_empty() {
                 p { "No member holds an RTA connection." }
             } @else {
-                div.table-wrap role="region" aria-label="RTA subscribers" tabindex="0" {
-                    table {
-                        thead { tr {
-                            th scope="col" { "XUID" }
-                            th scope="col" { "ConnectionId" }
-                            th scope="col" { "Socket" }
-                            th scope="col" { "Change types" }
-                            @if actions.enabled { th scope="col" { "Actions" } }
-                        } }
-                        tbody {
-                            @for (xuid, connection, connected, change_types) in &rows {
-                                tr {
-                                    th scope="row" .mono { (xuid) }
-                                    td.mono { (connection) }
-                                    td { @if *connected { "open" } @else { "closed" } }
-                                    td { code { (change_types) } }
-                                    @if actions.enabled {
-                                        td {
-                                            @if *connected {
-                                                form method="post" action="/explorer/actions/disconnect" {
-                                                    (fields)
-                                                    input type="hidden" name="connection" value=(connection);
-                                                    button type="submit" aria-label=(format!("Drop the RTA connection of {xuid}")) { "Drop connection" }
-                                                }
-                                            }
+                (table("RTA subscribers", None, &columns(&["XUID", "ConnectionId", "Socket", "Change types"], actions.enabled.then_some("Actions")), html! {
+                    @for (xuid, connection, connected, change_types) in &rows {
+                        tr {
+                            th scope="row" .mono { (xuid) }
+                            td.mono { (connection) }
+                            td { @if *connected { "open" } @else { "closed" } }
+                            td { code { (change_types) } }
+                            @if actions.enabled {
+                                td {
+                                    @if *connected {
+                                        form method="post" action="/explorer/actions/disconnect" {
+                                            (fields)
+                                            input type="hidden" name="connection" value=(connection);
+                                            button type="submit" aria-label=(format!("Drop the RTA connection of {xuid}")) { "Drop connection" }
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                }
+
+                }))
             }
         }
     }
@@ -275,47 +253,38 @@ fn history(data: &Inspected) -> Markup {
             @if records.is_empty() && !created {
                 p { "No change recorded since the emulator started (a restored session starts without history)." }
             } @else {
-                div.table-wrap role="region" aria-label="Recent changes" tabindex="0" {
-                    table.history {
-                        thead { tr {
-                            th scope="col" { "Change" }
-                            th scope="col" { "Time" }
-                            th scope="col" { "Writer" }
-                            th scope="col" { "What changed" }
-                        } }
-                        tbody {
-                            @for record in records {
-                                @let (differences, more) = match (&record.before, &record.after) {
-                                    (Some(_), Some(_)) => diff(
-                                        &documents.of(record.before.as_ref()),
-                                        &documents.of(record.after.as_ref()),
-                                        DIFF_LIMIT,
-                                    ),
-                                    _ => (Vec::new(), 0),
-                                };
-                                tr {
-                                    th scope="row" .num {
-                                        @match &record.after {
-                                            Some(after) => { (after.change_number) }
-                                            None => { "deleted" }
-                                        }
-                                    }
-                                    td { (time_element(record.at)) }
-                                    td { (record.writer.to_string()) }
-                                    td { (differences_list(record, &differences, more)) }
+                (table("Recent changes", Some("history"), &["Change", "Time", "Writer", "What changed"], html! {
+                    @for record in records {
+                        @let (differences, more) = match (&record.before, &record.after) {
+                            (Some(_), Some(_)) => diff(
+                                &documents.of(record.before.as_ref()),
+                                &documents.of(record.after.as_ref()),
+                                DIFF_LIMIT,
+                            ),
+                            _ => (Vec::new(), 0),
+                        };
+                        tr {
+                            th scope="row" .num {
+                                @match &record.after {
+                                    Some(after) => { (after.change_number) }
+                                    None => { "deleted" }
                                 }
                             }
-                            @if created {
-                                tr {
-                                    th scope="row" .num { "1" }
-                                    td { (time_element(session.start_time)) }
-                                    td { @if let Some(creator) = data.creator { "XUID " (creator) } @else { "—" } }
-                                    td { p.created { "session created" } }
-                                }
-                            }
+                            td { (time_element(record.at)) }
+                            td { (record.writer.to_string()) }
+                            td { (differences_list(record, &differences, more)) }
                         }
                     }
-                }
+                    @if created {
+                        tr {
+                            th scope="row" .num { "1" }
+                            td { (time_element(session.start_time)) }
+                            td { @if let Some(creator) = data.creator { "XUID " (creator) } @else { "—" } }
+                            td { p.created { "session created" } }
+                        }
+                    }
+
+                }))
             }
         }
     }

@@ -211,25 +211,12 @@ pub(super) fn sessions(
                 @if sessions.is_empty() {
                     p { "No session yet. Sessions appear here as soon as a client writes one." }
                 } @else {
-                    div.table-wrap role="region" aria-label="Sessions" tabindex="0" {
-                        table {
-                            thead { tr {
-                                th scope="col" { "Session" }
-                                th scope="col" { "SCID" }
-                                th scope="col" { "Template" }
-                                th scope="col" { "Members" }
-                                th scope="col" { "Visibility" }
-                                th scope="col" { "Join restriction" }
-                                th scope="col" { "Change" }
-                                th scope="col" { "Next timer" }
-                            } }
-                            tbody {
-                                @for session in sessions {
-                                    (session_row(session, now))
-                                }
-                            }
+                    (table("Sessions", None, &["Session", "SCID", "Template", "Members", "Visibility", "Join restriction", "Change", "Next timer"], html! {
+                        @for session in sessions {
+                            (session_row(session, now))
                         }
-                    }
+
+                    }))
                 }
             }
             @if actions.enabled && actions.manual_clock {
@@ -277,35 +264,42 @@ pub(super) fn next_timer(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Marku
     }
 }
 
+/// A table in a labelled, keyboard-scrollable region: a header cell per column (`class` on the table element),
+/// then `rows`. Every table of the explorer is one.
+pub(super) fn table(label: &str, class: Option<&str>, columns: &[&str], rows: Markup) -> Markup {
+    html! {
+        div.table-wrap role="region" aria-label=(label) tabindex="0" {
+            table class=[class] {
+                thead { tr { @for column in columns { th scope="col" { (column) } } } }
+                tbody { (rows) }
+            }
+        }
+    }
+}
+
+/// `columns`, then `extra` when there is one (a column shown only with the development actions).
+pub(super) fn columns<'a>(columns: &[&'a str], extra: Option<&'a str>) -> Vec<&'a str> {
+    columns.iter().copied().chain(extra).collect()
+}
+
 /// The table of `handles` (every column but the session when `with_session` is false).
 pub(super) fn handles_table(handles: &[Arc<Handle>], with_session: bool) -> Markup {
     html! {
-        div.table-wrap role="region" aria-label="Handles" tabindex="0" {
-            table {
-                thead { tr {
-                    th scope="col" { "Handle" }
-                    th scope="col" { "Type" }
-                    th scope="col" { "Owner" }
-                    th scope="col" { "Invited XUID" }
-                    th scope="col" { "Expiration" }
-                    @if with_session { th scope="col" { "Session" } }
-                } }
-                tbody {
-                    @for handle in handles {
-                        tr {
-                            th scope="row" .mono { (handle.id) }
-                            td { (handle.kind.as_str()) }
-                            td.mono { (handle.creator) }
-                            td.mono { @if let Some(invited) = handle.invited { (invited) } @else { "—" } }
-                            td { (handle.doc.get("expiration").and_then(Value::as_str).unwrap_or("—")) }
-                            @if with_session {
-                                td { a href=(session_url(&handle.session)) { (handle.session.name) } }
-                            }
-                        }
+        (table("Handles", None, &columns(&["Handle", "Type", "Owner", "Invited XUID", "Expiration"], with_session.then_some("Session")), html! {
+            @for handle in handles {
+                tr {
+                    th scope="row" .mono { (handle.id) }
+                    td { (handle.kind.as_str()) }
+                    td.mono { (handle.creator) }
+                    td.mono { @if let Some(invited) = handle.invited { (invited) } @else { "—" } }
+                    td { (handle.doc.get("expiration").and_then(Value::as_str).unwrap_or("—")) }
+                    @if with_session {
+                        td { a href=(session_url(&handle.session)) { (handle.session.name) } }
                     }
                 }
             }
-        }
+
+        }))
     }
 }
 

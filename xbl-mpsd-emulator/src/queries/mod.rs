@@ -26,7 +26,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, OriginalUri, Path, Query, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -37,6 +37,7 @@ use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::error::{ApiError, ApiResult};
 use crate::model::SessionRef;
+use crate::query_string::QueryPairs;
 use crate::response;
 use crate::store::Store;
 
@@ -187,32 +188,12 @@ fn percent_decode(segment: &str) -> Result<String, ()> {
     String::from_utf8(out).map_err(|_| ())
 }
 
-/// The query string as `(name, value)` pairs; one that cannot be decoded is a 400.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Pairs(Vec<(String, String)>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Pairs {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map(|Query(pairs)| Self(pairs))
-            .map_err(|rejection| {
-                ApiError::bad_request(format!(
-                    "The query string is invalid: {}",
-                    rejection.body_text()
-                ))
-            })
-    }
-}
-
 /// `GET …/sessions`.
 pub(crate) async fn query_by_get(
     State(store): State<Arc<Store>>,
     caller: Caller,
     Segments(path): Segments,
-    Pairs(query): Pairs,
+    QueryPairs(query): QueryPairs,
 ) -> ApiResult<Response> {
     if path.kind != Kind::Sessions {
         return Err(wrong_method(&path, Method::GET));
@@ -226,7 +207,7 @@ pub(crate) async fn query_by_post(
     State(store): State<Arc<Store>>,
     caller: Caller,
     Segments(path): Segments,
-    Pairs(query): Pairs,
+    QueryPairs(query): QueryPairs,
     body: Result<JsonObject, ApiError>,
 ) -> ApiResult<Response> {
     // The verb first: a POST to a `sessions` query is 405 whatever its body.

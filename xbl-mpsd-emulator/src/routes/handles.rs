@@ -11,7 +11,8 @@ use crate::error::ApiResult;
 use crate::handles::{self, Include};
 use crate::response;
 
-use super::{AppState, HandleId, QueryPairs};
+use super::{AppState, HandleId};
+use crate::query_string::QueryPairs;
 
 /// `POST /handles`.
 pub(super) async fn create_handle(

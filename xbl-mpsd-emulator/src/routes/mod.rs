@@ -10,7 +10,7 @@ mod templates;
 
 use std::sync::{Arc, Weak};
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, Query};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -175,27 +175,6 @@ impl<S: Send + Sync> FromRequestParts<S> for HandleId {
                 "The requested handle wasn't found: '{text}' is not a GUID"
             ))
         })
-    }
-}
-
-/// The query string as `(name, value)` pairs, in order, repeated names kept. A query string that cannot be
-/// decoded is a 400 with a text body (never axum's default rejection).
-#[derive(Debug, Clone, Default)]
-struct QueryPairs(Vec<(String, String)>);
-
-impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<Vec<(String, String)>>::from_request_parts(parts, state)
-            .await
-            .map(|Query(pairs)| Self(pairs))
-            .map_err(|rejection| {
-                ApiError::bad_request(format!(
-                    "The query string is invalid: {}",
-                    rejection.body_text()
-                ))
-            })
     }
 }
 

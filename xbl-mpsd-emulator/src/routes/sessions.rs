@@ -15,7 +15,8 @@ use crate::response;
 use crate::session::write::WriteContext;
 use crate::store::{Preconditions, WriteReply, WriteRequest, Writer, etag_listed};
 
-use super::{AppState, HandleId, QueryPairs};
+use super::{AppState, HandleId};
+use crate::query_string::QueryPairs;
 
 /// The six captured segments of a session path.
 type SessionPath = (String, String, String, String, String, String);

@@ -11,6 +11,17 @@ use xbl_mpsd_ext::{FakeClock, MpsdClient, RetryPolicy, XblToken};
 /// The handle the mock-server tests address.
 pub const HANDLE: &str = "7a4d0a99-4e23-4eba-9894-5173cf123fb4";
 
+/// The SCID of the session [`HANDLE`] points at in the mock-server tests.
+pub const MOCK_SCID: &str = "00000000-0000-0000-0000-000076029b4d";
+
+/// The activity handle document a mock MPSD answers for [`HANDLE`] (session `lobby/game-1` in [`MOCK_SCID`]).
+pub fn handle_json() -> serde_json::Value {
+    serde_json::json!({
+        "id": HANDLE, "type": "activity", "version": 1,
+        "sessionRef": {"scid": MOCK_SCID, "templateName": "lobby", "name": "game-1"}
+    })
+}
+
 /// A client acting as `user` (in the emulator the token is the caller's XUID).
 pub fn client_for(emulator: &RunningEmulator, user: &str) -> MpsdClient {
     MpsdClient::builder()

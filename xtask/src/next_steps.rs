@@ -25,16 +25,7 @@ struct Setter {
 /// (progenitor's optional fields are `Result<Option<T>, String>`).
 fn setters(client_source: &str, name: &str) -> Result<Vec<Setter>> {
     let file = syn::parse_file(client_source).context("the generated client does not parse")?;
-    let builder_mod = file
-        .items
-        .iter()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref(),
-            _ => None,
-        })
-        .context("the generated client has no `mod builder`")?;
-    let strukt = builder_mod
-        .1
+    let strukt = crate::operations::builder_module(&file)?
         .iter()
         .find_map(|item| match item {
             syn::Item::Struct(s) if s.ident == name => Some(s),

@@ -86,19 +86,24 @@ fn tokens(value: &impl ToTokens) -> String {
     value.to_token_stream().to_string()
 }
 
-/// Reads every builder with a `send` method from the generated client's source.
-pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
-    let file = syn::parse_file(client_source).context("the generated client does not parse")?;
-    let builder_mod = file
-        .items
+/// The items of the generated client's `mod builder`.
+pub fn builder_module(file: &syn::File) -> Result<&[syn::Item]> {
+    file.items
         .iter()
         .find_map(|item| match item {
             syn::Item::Mod(m) if m.ident == "builder" => m.content.as_ref(),
             _ => None,
         })
-        .context("the generated client has no `mod builder`")?;
+        .map(|(_, items)| items.as_slice())
+        .context("the generated client has no `mod builder`")
+}
+
+/// Reads every builder with a `send` method from the generated client's source.
+pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
+    let file = syn::parse_file(client_source).context("the generated client does not parse")?;
+    let builder_items = builder_module(&file)?;
     let mut out = Vec::new();
-    for item in &builder_mod.1 {
+    for item in builder_items {
         let syn::Item::Impl(imp) = item else {
             continue;
         };

@@ -166,30 +166,32 @@ impl<'c> CreateHandle<'c> {
     }
 
     /// Creates the handle; [`CreatedHandle::id`] is its id.
-    pub async fn send(self) -> Result<CreatedHandle, Error> {
-        let Self {
-            client,
-            body,
-            retry,
-            customizations,
-        } = self;
-        let body = CreateHandleRequest::try_from(body)
-            .map_err(|e| Error::InvalidRequest(format!("handle request: {e}")))?;
-        client
-            .call(RetryMode::write(retry), || async {
-                let request = client.wire().create_handle().body(body.clone());
-                let result = customizations.apply(request)?.send().await;
-                match answer(result) {
-                    Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
-                    // Another 2xx (e.g. 202): a success, with the handle when the body is one.
-                    Ok(Answer::Raw(response)) => raw_success(response, true).await,
-                    // A 200/201 with an empty body: the only decode failure with nothing to decode.
-                    Err(Error::InvalidResponse { body, .. }) if body.is_empty() => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await
-            .map(|document| CreatedHandle { document })
+    pub fn send(self) -> impl Future<Output = Result<CreatedHandle, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                body,
+                retry,
+                customizations,
+            } = self;
+            let body = CreateHandleRequest::try_from(body)
+                .map_err(|e| Error::InvalidRequest(format!("handle request: {e}")))?;
+            client
+                .call(RetryMode::write(retry), || async {
+                    let request = client.wire().create_handle().body(body.clone());
+                    let result = customizations.apply(request)?.send().await;
+                    match answer(result) {
+                        Ok(Answer::Typed(value)) => Ok(Some(value.into_inner())),
+                        // Another 2xx (e.g. 202): a success, with the handle when the body is one.
+                        Ok(Answer::Raw(response)) => raw_success(response, true).await,
+                        // A 200/201 with an empty body: the only decode failure with nothing to decode.
+                        Err(Error::InvalidResponse { body, .. }) if body.is_empty() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await
+                .map(|document| CreatedHandle { document })
+        })
     }
 }
 
@@ -284,32 +286,34 @@ impl<'c> GetHandle<'c> {
     customize_one!(GetHandle);
 
     /// Reads the handle document; a handle that does not exist is [`Error::HandleNotFound`].
-    pub async fn send(self) -> Result<HandleDocument, Error> {
-        let Self {
-            client,
-            handle,
-            customizations,
-        } = self;
-        client
-            .call(RetryMode::Idempotent, || async {
-                let request = client.wire().get_handle().handle_id(handle);
-                let result = customizations.apply(request)?.send().await;
-                match answer(result)? {
-                    Answer::Typed(value) => Ok(value.into_inner()),
-                    // Another 2xx is a success too; it is usable only with the handle document.
-                    Answer::Raw(response) => {
-                        let status = response.status();
-                        raw_success(response, true)
-                            .await?
-                            .ok_or_else(|| Error::InvalidResponse {
-                                status: Some(status),
-                                reason: "a success without the handle document".into(),
-                                body: String::new(),
+    pub fn send(self) -> impl Future<Output = Result<HandleDocument, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                handle,
+                customizations,
+            } = self;
+            client
+                .call(RetryMode::Idempotent, || async {
+                    let request = client.wire().get_handle().handle_id(handle);
+                    let result = customizations.apply(request)?.send().await;
+                    match answer(result)? {
+                        Answer::Typed(value) => Ok(value.into_inner()),
+                        // Another 2xx is a success too; it is usable only with the handle document.
+                        Answer::Raw(response) => {
+                            let status = response.status();
+                            raw_success(response, true).await?.ok_or_else(|| {
+                                Error::InvalidResponse {
+                                    status: Some(status),
+                                    reason: "a success without the handle document".into(),
+                                    body: String::new(),
+                                }
                             })
+                        }
                     }
-                }
-            })
-            .await
+                })
+                .await
+        })
     }
 }
 
@@ -327,23 +331,25 @@ impl<'c> DeleteHandle<'c> {
     customize_one!(DeleteHandle);
 
     /// Deletes the handle.
-    pub async fn send(self) -> Result<(), Error> {
-        let Self {
-            client,
-            handle,
-            customizations,
-        } = self;
-        client
-            .call(RetryMode::Idempotent, || async {
-                let request = client.wire().delete_handle().handle_id(handle);
-                let result = customizations.apply(request)?.send().await;
-                match answer(result)? {
-                    Answer::Typed(_) => Ok(()),
-                    Answer::Raw(response) if response.status().is_success() => Ok(()),
-                    Answer::Raw(response) => Err(error_from(response, true).await),
-                }
-            })
-            .await
+    pub fn send(self) -> impl Future<Output = Result<(), Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                handle,
+                customizations,
+            } = self;
+            client
+                .call(RetryMode::Idempotent, || async {
+                    let request = client.wire().delete_handle().handle_id(handle);
+                    let result = customizations.apply(request)?.send().await;
+                    match answer(result)? {
+                        Answer::Typed(_) => Ok(()),
+                        Answer::Raw(response) if response.status().is_success() => Ok(()),
+                        Answer::Raw(response) => Err(error_from(response, true).await),
+                    }
+                })
+                .await
+        })
     }
 }
 
@@ -371,39 +377,41 @@ impl<'c> QueryHandles<'c> {
 
     /// Runs the query: the matching handles (at most 100, no paging). A query missing a required field
     /// is an [`Error::InvalidRequest`].
-    pub async fn send(self) -> Result<Vec<HandleDocument>, Error> {
-        let Self {
-            client,
-            query,
-            include,
-            customizations,
-        } = self;
-        let query = HandleQueryRequest::try_from(query)
-            .map_err(|e| Error::InvalidRequest(format!("handle query: {e}")))?;
-        let include = (!include.is_empty()).then(|| {
-            include
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-        client
-            .call(RetryMode::Idempotent, || async {
-                let mut request = client.wire().query_handles().body(query.clone());
-                if let Some(include) = &include {
-                    request = request.include(include.as_str());
-                }
-                match answer(customizations.apply(request)?.send().await)? {
-                    Answer::Typed(value) => Ok(value.into_inner().results),
-                    // Another 2xx: a success; no results unless its body is a query answer.
-                    Answer::Raw(response) => {
-                        Ok(raw_success::<types::HandleQueryResponse>(response, false)
-                            .await?
-                            .map(|r| r.results)
-                            .unwrap_or_default())
+    pub fn send(self) -> impl Future<Output = Result<Vec<HandleDocument>, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                query,
+                include,
+                customizations,
+            } = self;
+            let query = HandleQueryRequest::try_from(query)
+                .map_err(|e| Error::InvalidRequest(format!("handle query: {e}")))?;
+            let include = (!include.is_empty()).then(|| {
+                include
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            client
+                .call(RetryMode::Idempotent, || async {
+                    let mut request = client.wire().query_handles().body(query.clone());
+                    if let Some(include) = &include {
+                        request = request.include(include.as_str());
                     }
-                }
-            })
-            .await
+                    match answer(customizations.apply(request)?.send().await)? {
+                        Answer::Typed(value) => Ok(value.into_inner().results),
+                        // Another 2xx: a success; no results unless its body is a query answer.
+                        Answer::Raw(response) => {
+                            Ok(raw_success::<types::HandleQueryResponse>(response, false)
+                                .await?
+                                .map(|r| r.results)
+                                .unwrap_or_default())
+                        }
+                    }
+                })
+                .await
+        })
     }
 }

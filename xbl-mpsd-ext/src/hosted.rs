@@ -132,7 +132,7 @@ pub struct HostedSessionBuilder<'c> {
     rta: Option<RtaClient>,
 }
 
-impl HostedSessionBuilder<'_> {
+impl<'c> HostedSessionBuilder<'c> {
     /// What the session is created with besides the host's join (constants such as visibility, max members
     /// and capabilities, properties such as join restriction, keywords, custom properties).
     pub fn create_with(mut self, delta: SessionDelta) -> Self {
@@ -170,37 +170,39 @@ impl HostedSessionBuilder<'_> {
 
     /// Creates the session (or joins it, when it exists), watches it, publishes its handles, and starts
     /// keeping it alive.
-    pub async fn start(self) -> Result<HostedSession, HostError> {
-        let rta = match self.rta {
-            Some(rta) => rta,
-            None => self.client.rta().build()?,
-        };
-        let subscriptions = SessionSubscriptions::start(self.client, rta).await?;
-        let mut host = Host {
-            client: self.client.clone(),
-            reference: self.reference,
-            host: self.host,
-            create: self.create,
-            activity: self.activity,
-            invites: self.invites,
-            check_every: self.check_every,
-            subscriptions,
-            watch: None,
-            current: None,
-            handles: Vec::new(),
-        };
-        let session = host.establish().await?;
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (latest_tx, latest) = watch::channel(Some(session));
-        let (handles_tx, handles) = watch::channel(host.handles.clone());
-        let task = tokio::spawn(host.run(commands_rx, events_tx, latest_tx, handles_tx));
-        Ok(HostedSession {
-            events,
-            commands,
-            latest,
-            handles,
-            task: Some(task),
+    pub fn start(self) -> impl Future<Output = Result<HostedSession, HostError>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let rta = match self.rta {
+                Some(rta) => rta,
+                None => self.client.rta().build()?,
+            };
+            let subscriptions = SessionSubscriptions::start(self.client, rta).await?;
+            let mut host = Host {
+                client: self.client.clone(),
+                reference: self.reference,
+                host: self.host,
+                create: self.create,
+                activity: self.activity,
+                invites: self.invites,
+                check_every: self.check_every,
+                subscriptions,
+                watch: None,
+                current: None,
+                handles: Vec::new(),
+            };
+            let session = host.establish().await?;
+            let (events_tx, events) = mpsc::unbounded_channel();
+            let (commands, commands_rx) = mpsc::unbounded_channel();
+            let (latest_tx, latest) = watch::channel(Some(session));
+            let (handles_tx, handles) = watch::channel(host.handles.clone());
+            let task = tokio::spawn(host.run(commands_rx, events_tx, latest_tx, handles_tx));
+            Ok(HostedSession {
+                events,
+                commands,
+                latest,
+                handles,
+                task: Some(task),
+            })
         })
     }
 }
@@ -294,33 +296,40 @@ impl HostedSession {
     }
 
     /// Writes `delta` to the hosted session (which must exist), after anything queued before it.
-    pub async fn update(&self, delta: SessionDelta) -> Result<WriteOutcome, HostError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Update(Box::new(delta), reply))
-            .map_err(|_| HostError::Closed)?;
-        answer.await.map_err(|_| HostError::Closed)?
+    pub fn update(
+        &self,
+        delta: SessionDelta,
+    ) -> impl Future<Output = Result<WriteOutcome, HostError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let (reply, answer) = oneshot::channel();
+            self.commands
+                .send(Command::Update(Box::new(delta), reply))
+                .map_err(|_| HostError::Closed)?;
+            answer.await.map_err(|_| HostError::Closed)?
+        })
     }
 
     /// Leaves the session (`members.me: null`; the service deletes it when it is empty) and deletes its
     /// handles.
-    pub async fn close(mut self) -> Result<(), HostError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Close(reply))
-            .map_err(|_| HostError::Closed)?;
-        let result = answer.await.map_err(|_| HostError::Closed)?;
-        if let Some(task) = self.task.take() {
-            // The task ends after answering Close; a panic in it is reported, not swallowed.
-            if let Err(e) = task.await
-                && e.is_panic()
-            {
-                return Err(HostError::NotCommitted(format!(
-                    "the hosting task failed: {e}"
-                )));
+    pub fn close(mut self) -> impl Future<Output = Result<(), HostError>> + Send {
+        crate::sending::boxed(async move {
+            let (reply, answer) = oneshot::channel();
+            self.commands
+                .send(Command::Close(reply))
+                .map_err(|_| HostError::Closed)?;
+            let result = answer.await.map_err(|_| HostError::Closed)?;
+            if let Some(task) = self.task.take() {
+                // The task ends after answering Close; a panic in it is reported, not swallowed.
+                if let Err(e) = task.await
+                    && e.is_panic()
+                {
+                    return Err(HostError::NotCommitted(format!(
+                        "the hosting task failed: {e}"
+                    )));
+                }
             }
-        }
-        result
+            result
+        })
     }
 }
 

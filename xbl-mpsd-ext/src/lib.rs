@@ -108,6 +108,7 @@ mod response;
 pub mod retry;
 #[cfg(feature = "rta")]
 pub mod rta;
+mod sending;
 pub mod session;
 #[cfg(feature = "signin")]
 pub mod signin;

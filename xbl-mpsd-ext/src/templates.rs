@@ -20,23 +20,25 @@ pub struct GetSessionTemplate<'c> {
     name: SessionTemplateName,
 }
 
-impl GetSessionTemplate<'_> {
+impl<'c> GetSessionTemplate<'c> {
     /// Reads the template; a template the SCID does not have is [`Error::NotFound`] (`is_not_found()`).
-    pub async fn send(self) -> Result<SessionTemplate, Error> {
-        let Self { client, scid, name } = self;
-        let reply = client
-            .operation(|api| {
-                api.get_session_template()
-                    .scid(scid.clone())
-                    .session_template_name(name.clone())
+    pub fn send(self) -> impl Future<Output = Result<SessionTemplate, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self { client, scid, name } = self;
+            let reply = client
+                .operation(|api| {
+                    api.get_session_template()
+                        .scid(scid.clone())
+                        .session_template_name(name.clone())
+                })
+                .send()
+                .await?;
+            let status = reply.status();
+            reply.into_typed().ok_or_else(|| Error::InvalidResponse {
+                status: Some(status),
+                reason: "the answer is not a session template".to_owned(),
+                body: String::new(),
             })
-            .send()
-            .await?;
-        let status = reply.status();
-        reply.into_typed().ok_or_else(|| Error::InvalidResponse {
-            status: Some(status),
-            reason: "the answer is not a session template".to_owned(),
-            body: String::new(),
         })
     }
 }
@@ -50,19 +52,21 @@ pub struct ListSessionTemplates<'c> {
     scid: Scid,
 }
 
-impl ListSessionTemplates<'_> {
+impl<'c> ListSessionTemplates<'c> {
     /// Lists the SCID's templates.
-    pub async fn send(self) -> Result<SessionTemplateList, Error> {
-        let Self { client, scid } = self;
-        let reply = client
-            .operation(|api| api.list_session_templates().scid(scid.clone()))
-            .send()
-            .await?;
-        let status = reply.status();
-        reply.into_typed().ok_or_else(|| Error::InvalidResponse {
-            status: Some(status),
-            reason: "the answer is not a list of session templates".to_owned(),
-            body: String::new(),
+    pub fn send(self) -> impl Future<Output = Result<SessionTemplateList, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self { client, scid } = self;
+            let reply = client
+                .operation(|api| api.list_session_templates().scid(scid.clone()))
+                .send()
+                .await?;
+            let status = reply.status();
+            reply.into_typed().ok_or_else(|| Error::InvalidResponse {
+                status: Some(status),
+                reason: "the answer is not a list of session templates".to_owned(),
+                body: String::new(),
+            })
         })
     }
 }

@@ -43,72 +43,75 @@ pub struct ClearActivity<'c> {
     owner: Xuid,
 }
 
-impl ClearActivity<'_> {
+impl<'c> ClearActivity<'c> {
     /// Queries the user's activity handles in the SCID (`POST /handles/query`), then deletes each
     /// (`DELETE /handles/{id}`; one already gone counts as deleted). Both are retried per the policy. Fails
     /// at the first failing request; handles deleted before it stay deleted.
-    pub async fn send(self) -> Result<ActivityCleared, Error> {
-        let Self {
-            client,
-            scid,
-            owner,
-        } = self;
-        let query = types::HandleQueryRequest::try_from(handles::activities_query(&scid, &[owner]))
-            .map_err(|e| Error::InvalidRequest(format!("activity query: {e}")))?;
-        let found = client
-            .call(RetryMode::Idempotent, || async {
-                let result = client
-                    .wire()
-                    .query_handles()
-                    .body(query.clone())
-                    .send()
-                    .await;
-                match answer(result)? {
-                    Answer::Typed(value) => Ok(value.into_inner().results),
-                    Answer::Raw(response) => {
-                        Ok(raw_success::<types::HandleQueryResponse>(response, false)
-                            .await?
-                            .map(|answer| answer.results)
-                            .unwrap_or_default())
-                    }
-                }
-            })
-            .await?;
-        let mut ids = Vec::new();
-        // As XSAPI's parser, only activity handles count; and only the user's own.
-        for handle in found.iter().filter(|handle| {
-            handle.type_.kind() == types::HandleTypeKind::Activity
-                && handle.owner().is_none_or(|o| o == owner)
-        }) {
-            let id = handle.id().ok_or_else(|| Error::InvalidResponse {
-                status: None,
-                reason: "an activity handle without a valid id".into(),
-                body: String::new(),
-            })?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-        for id in &ids {
-            let deleted = client
+    pub fn send(self) -> impl Future<Output = Result<ActivityCleared, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                scid,
+                owner,
+            } = self;
+            let query =
+                types::HandleQueryRequest::try_from(handles::activities_query(&scid, &[owner]))
+                    .map_err(|e| Error::InvalidRequest(format!("activity query: {e}")))?;
+            let found = client
                 .call(RetryMode::Idempotent, || async {
-                    let result = client.wire().delete_handle().handle_id(*id).send().await;
+                    let result = client
+                        .wire()
+                        .query_handles()
+                        .body(query.clone())
+                        .send()
+                        .await;
                     match answer(result)? {
-                        Answer::Typed(_) => Ok(()),
-                        Answer::Raw(response) if response.status().is_success() => Ok(()),
-                        Answer::Raw(response) => Err(error_from(response, true).await),
+                        Answer::Typed(value) => Ok(value.into_inner().results),
+                        Answer::Raw(response) => {
+                            Ok(raw_success::<types::HandleQueryResponse>(response, false)
+                                .await?
+                                .map(|answer| answer.results)
+                                .unwrap_or_default())
+                        }
                     }
                 })
-                .await;
-            match deleted {
-                Ok(()) | Err(Error::HandleNotFound { .. }) => {}
-                Err(e) => return Err(e),
+                .await?;
+            let mut ids = Vec::new();
+            // As XSAPI's parser, only activity handles count; and only the user's own.
+            for handle in found.iter().filter(|handle| {
+                handle.type_.kind() == types::HandleTypeKind::Activity
+                    && handle.owner().is_none_or(|o| o == owner)
+            }) {
+                let id = handle.id().ok_or_else(|| Error::InvalidResponse {
+                    status: None,
+                    reason: "an activity handle without a valid id".into(),
+                    body: String::new(),
+                })?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
             }
-        }
-        Ok(match ids.len() {
-            0 => ActivityCleared::NoActivity,
-            1 => ActivityCleared::Cleared(ids[0]),
-            _ => ActivityCleared::ClearedSeveral(ids),
+            for id in &ids {
+                let deleted = client
+                    .call(RetryMode::Idempotent, || async {
+                        let result = client.wire().delete_handle().handle_id(*id).send().await;
+                        match answer(result)? {
+                            Answer::Typed(_) => Ok(()),
+                            Answer::Raw(response) if response.status().is_success() => Ok(()),
+                            Answer::Raw(response) => Err(error_from(response, true).await),
+                        }
+                    })
+                    .await;
+                match deleted {
+                    Ok(()) | Err(Error::HandleNotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(match ids.len() {
+                0 => ActivityCleared::NoActivity,
+                1 => ActivityCleared::Cleared(ids[0]),
+                _ => ActivityCleared::ClearedSeveral(ids),
+            })
         })
     }
 }

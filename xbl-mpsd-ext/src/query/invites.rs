@@ -43,7 +43,7 @@ pub struct SendInvites<'c> {
     context_string: Option<String>,
 }
 
-impl SendInvites<'_> {
+impl<'c> SendInvites<'c> {
     /// The id of a custom invite string (`inviteAttributes.contextString`; XSAPI requires the `///` prefix,
     /// `XblMultiplayerSendInvitesAsync`).
     pub fn context_string(mut self, id: impl Into<String>) -> Self {
@@ -55,37 +55,39 @@ impl SendInvites<'_> {
     /// connection) is that invitee's [`InviteResult`] and the next invitee is invited all the same; nothing is
     /// retried (a retried invite whose answer was lost would be a second invite). No invitee at all is an
     /// [`Error::InvalidRequest`] (XSAPI refuses it too), and nothing is sent.
-    pub async fn send(self) -> Result<Vec<InviteResult>, Error> {
-        if self.invitees.is_empty() {
-            return Err(Error::InvalidRequest(
-                "send_invites needs at least one invitee".into(),
-            ));
-        }
-        let mut results = Vec::with_capacity(self.invitees.len());
-        for invitee in &self.invitees {
-            let mut request = handles::invite_request(
-                &self.session,
-                *invitee,
-                self.title_id,
-                self.context.as_deref(),
-            );
-            if let Some(id) = &self.context_string {
-                let mut attributes = types::InviteAttributes::default();
-                attributes.title_id = Lenient::from(self.title_id).into();
-                attributes.context = self.context.clone().into();
-                attributes.context_string = Some(id.clone()).into();
-                request = request.invite_attributes(attributes);
+    pub fn send(self) -> impl Future<Output = Result<Vec<InviteResult>, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            if self.invitees.is_empty() {
+                return Err(Error::InvalidRequest(
+                    "send_invites needs at least one invitee".into(),
+                ));
             }
-            let outcome = self.client.create_handle(request).send().await;
-            if let Err(error) = &outcome {
-                tracing::warn!(invitee = %invitee, %error, "an invite failed; continuing with the others");
+            let mut results = Vec::with_capacity(self.invitees.len());
+            for invitee in &self.invitees {
+                let mut request = handles::invite_request(
+                    &self.session,
+                    *invitee,
+                    self.title_id,
+                    self.context.as_deref(),
+                );
+                if let Some(id) = &self.context_string {
+                    let mut attributes = types::InviteAttributes::default();
+                    attributes.title_id = Lenient::from(self.title_id).into();
+                    attributes.context = self.context.clone().into();
+                    attributes.context_string = Some(id.clone()).into();
+                    request = request.invite_attributes(attributes);
+                }
+                let outcome = self.client.create_handle(request).send().await;
+                if let Err(error) = &outcome {
+                    tracing::warn!(invitee = %invitee, %error, "an invite failed; continuing with the others");
+                }
+                results.push(InviteResult {
+                    invitee: *invitee,
+                    outcome,
+                });
             }
-            results.push(InviteResult {
-                invitee: *invitee,
-                outcome,
-            });
-        }
-        Ok(results)
+            Ok(results)
+        })
     }
 }
 

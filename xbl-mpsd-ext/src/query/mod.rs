@@ -332,71 +332,73 @@ impl<'c> SessionQuery<'c> {
     /// Checks the rules, then sends the query (`GET …/sessions` for one XUID or none, `POST …/batch` for
     /// more) and returns the sessions found, at most 100. A read, so retried per the policy (the batch POST
     /// too: it changes nothing).
-    pub async fn send(self) -> Result<Vec<FoundSession>, QueryError> {
-        self.check()?;
-        let client = self.client;
-        let api = client.wire();
-        let results = client
-            .call(RetryMode::Idempotent, || async {
-                let response = match (&self.template, self.is_batch()) {
-                    (None, false) => {
-                        let mut request = api.query_sessions().scid(self.scid.clone());
-                        if let Some(xuid) = self.xuids.first() {
-                            request = request.xuid(Lenient::from(*xuid));
+    pub fn send(self) -> impl Future<Output = Result<Vec<FoundSession>, QueryError>> + Send + 'c {
+        crate::sending::boxed(async move {
+            self.check()?;
+            let client = self.client;
+            let api = client.wire();
+            let results = client
+                .call(RetryMode::Idempotent, || async {
+                    let response = match (&self.template, self.is_batch()) {
+                        (None, false) => {
+                            let mut request = api.query_sessions().scid(self.scid.clone());
+                            if let Some(xuid) = self.xuids.first() {
+                                request = request.xuid(Lenient::from(*xuid));
+                            }
+                            self.customizations
+                                .apply(with_filters!(request, &self))?
+                                .send()
+                                .await
                         }
-                        self.customizations
-                            .apply(with_filters!(request, &self))?
-                            .send()
-                            .await
-                    }
-                    (Some(template), false) => {
-                        let mut request = api
-                            .query_template_sessions()
-                            .scid(self.scid.clone())
-                            .session_template_name(template.clone());
-                        if let Some(xuid) = self.xuids.first() {
-                            request = request.xuid(Lenient::from(*xuid));
+                        (Some(template), false) => {
+                            let mut request = api
+                                .query_template_sessions()
+                                .scid(self.scid.clone())
+                                .session_template_name(template.clone());
+                            if let Some(xuid) = self.xuids.first() {
+                                request = request.xuid(Lenient::from(*xuid));
+                            }
+                            self.customizations
+                                .apply(with_filters!(request, &self))?
+                                .send()
+                                .await
                         }
-                        self.customizations
-                            .apply(with_filters!(request, &self))?
-                            .send()
-                            .await
+                        (None, true) => {
+                            let request = api
+                                .query_sessions_batch()
+                                .scid(self.scid.clone())
+                                .body(self.batch_body());
+                            self.customizations
+                                .apply(with_filters!(request, &self))?
+                                .send()
+                                .await
+                        }
+                        (Some(template), true) => {
+                            let request = api
+                                .query_template_sessions_batch()
+                                .scid(self.scid.clone())
+                                .session_template_name(template.clone())
+                                .body(self.batch_body());
+                            self.customizations
+                                .apply(with_filters!(request, &self))?
+                                .send()
+                                .await
+                        }
+                    };
+                    match answer(response)? {
+                        Answer::Typed(value) => Ok(value.into_inner().results),
+                        // Another 2xx: a success; no results unless its body is a query answer.
+                        Answer::Raw(response) => {
+                            Ok(raw_success::<SessionQueryResponse>(response, false)
+                                .await?
+                                .map(|answer| answer.results)
+                                .unwrap_or_default())
+                        }
                     }
-                    (None, true) => {
-                        let request = api
-                            .query_sessions_batch()
-                            .scid(self.scid.clone())
-                            .body(self.batch_body());
-                        self.customizations
-                            .apply(with_filters!(request, &self))?
-                            .send()
-                            .await
-                    }
-                    (Some(template), true) => {
-                        let request = api
-                            .query_template_sessions_batch()
-                            .scid(self.scid.clone())
-                            .session_template_name(template.clone())
-                            .body(self.batch_body());
-                        self.customizations
-                            .apply(with_filters!(request, &self))?
-                            .send()
-                            .await
-                    }
-                };
-                match answer(response)? {
-                    Answer::Typed(value) => Ok(value.into_inner().results),
-                    // Another 2xx: a success; no results unless its body is a query answer.
-                    Answer::Raw(response) => {
-                        Ok(raw_success::<SessionQueryResponse>(response, false)
-                            .await?
-                            .map(|answer| answer.results)
-                            .unwrap_or_default())
-                    }
-                }
-            })
-            .await?;
-        Ok(results.into_iter().map(FoundSession::new).collect())
+                })
+                .await?;
+            Ok(results.into_iter().map(FoundSession::new).collect())
+        })
     }
 
     fn batch_body(&self) -> types::builder::SessionQueryBatchRequest {

@@ -273,14 +273,16 @@ impl XboxSignIn {
     }
 
     /// The signed-in account, if a sign-in completed (its token may need renewing).
-    pub async fn account(&self) -> Option<Account> {
-        self.inner
-            .state
-            .lock()
-            .await
-            .xsts
-            .as_ref()
-            .map(Account::from_xsts)
+    pub fn account(&self) -> impl Future<Output = Option<Account>> + Send + '_ {
+        crate::sending::boxed(async move {
+            self.inner
+                .state
+                .lock()
+                .await
+                .xsts
+                .as_ref()
+                .map(Account::from_xsts)
+        })
     }
 
     /// Starts a device-code sign-in.
@@ -288,34 +290,36 @@ impl XboxSignIn {
     /// # Errors
     ///
     /// The Microsoft account service refused the client ID or scope, or could not be reached.
-    pub async fn start(&self) -> Result<DeviceCode, SignInError> {
-        let config = &self.inner.config;
-        let answer = wire::post_form(
-            &self.inner.http,
-            "device authorization",
-            &config.endpoints.msa,
-            "/oauth20_connect.srf",
-            &[
-                ("client_id", config.client_id.as_str()),
-                ("scope", config.scope.as_str()),
-                ("response_type", "device_code"),
-            ],
-        )
-        .await?;
-        if answer.status != 200 {
-            let e = wire::oauth_error("device authorization", &answer)?;
-            return Err(SignInError::OAuth {
-                error: e.error,
-                description: e.error_description,
-            });
-        }
-        let auth: wire::DeviceAuthorization = wire::parse("device authorization", &answer)?;
-        Ok(DeviceCode {
-            device_code: auth.device_code,
-            user_code: auth.user_code,
-            verification_uri: auth.verification_uri,
-            expires_at: wire::expiry(self.now(), auth.expires_in),
-            interval: wire::interval(auth.interval),
+    pub fn start(&self) -> impl Future<Output = Result<DeviceCode, SignInError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let config = &self.inner.config;
+            let answer = wire::post_form(
+                &self.inner.http,
+                "device authorization",
+                &config.endpoints.msa,
+                "/oauth20_connect.srf",
+                &[
+                    ("client_id", config.client_id.as_str()),
+                    ("scope", config.scope.as_str()),
+                    ("response_type", "device_code"),
+                ],
+            )
+            .await?;
+            if answer.status != 200 {
+                let e = wire::oauth_error("device authorization", &answer)?;
+                return Err(SignInError::OAuth {
+                    error: e.error,
+                    description: e.error_description,
+                });
+            }
+            let auth: wire::DeviceAuthorization = wire::parse("device authorization", &answer)?;
+            Ok(DeviceCode {
+                device_code: auth.device_code,
+                user_code: auth.user_code,
+                verification_uri: auth.verification_uri,
+                expires_at: wire::expiry(self.now(), auth.expires_in),
+                interval: wire::interval(auth.interval),
+            })
         })
     }
 
@@ -327,64 +331,71 @@ impl XboxSignIn {
     ///
     /// [`SignInError::DeviceCodeExpired`], [`SignInError::Declined`], an Xbox Live refusal
     /// ([`SignInError::Xbox`] with the [`XErr`] and what to do), a transport or cache error.
-    pub async fn complete(&self, code: &DeviceCode) -> Result<Account, SignInError> {
-        let config = &self.inner.config;
-        let mut interval = code.interval;
-        let tokens = loop {
-            if self.now() >= code.expires_at {
-                return Err(SignInError::DeviceCodeExpired);
-            }
-            let answer = wire::post_form(
-                &self.inner.http,
-                "token",
-                &config.endpoints.msa,
-                "/oauth20_token.srf",
-                &[
-                    ("client_id", config.client_id.as_str()),
-                    ("grant_type", DEVICE_CODE_GRANT),
-                    ("device_code", code.device_code.as_str()),
-                ],
-            )
-            .await?;
-            if answer.status == 200 {
-                break wire::parse::<wire::TokenAnswer>("token", &answer)?;
-            }
-            let e = wire::oauth_error("token", &answer)?;
-            match e.error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => interval = interval.saturating_add(SLOW_DOWN),
-                "expired_token" => return Err(SignInError::DeviceCodeExpired),
-                "access_denied" | "authorization_declined" => return Err(SignInError::Declined),
-                _ => {
-                    return Err(SignInError::OAuth {
-                        error: e.error,
-                        description: e.error_description,
-                    });
+    pub fn complete<'a>(
+        &'a self,
+        code: &'a DeviceCode,
+    ) -> impl Future<Output = Result<Account, SignInError>> + Send + 'a {
+        crate::sending::boxed(async move {
+            let config = &self.inner.config;
+            let mut interval = code.interval;
+            let tokens = loop {
+                if self.now() >= code.expires_at {
+                    return Err(SignInError::DeviceCodeExpired);
                 }
-            }
-            tracing::debug!(error = %e.error, ?interval, "waiting for the user to sign in");
-            self.inner.clock.sleep(interval).await;
-        };
-        let mut state = self.inner.state.lock().await;
-        // A new sign-in replaces everything but the device key (the device token stays bound to it).
-        let device = state.device.take();
-        *state = Credentials {
-            msa: Some(MsaTokens {
-                access_token: tokens.access_token,
-                expires_at: wire::expiry(self.now(), tokens.expires_in),
-                refresh_token: tokens.refresh_token,
-            }),
-            device,
-            ..Credentials::default()
-        };
-        self.renew(&mut state).await?;
-        state
-            .xsts
-            .as_ref()
-            .map(Account::from_xsts)
-            .ok_or_else(|| SignInError::SignInRequired {
-                reason: "no XSTS token after sign-in".to_owned(),
-            })
+                let answer = wire::post_form(
+                    &self.inner.http,
+                    "token",
+                    &config.endpoints.msa,
+                    "/oauth20_token.srf",
+                    &[
+                        ("client_id", config.client_id.as_str()),
+                        ("grant_type", DEVICE_CODE_GRANT),
+                        ("device_code", code.device_code.as_str()),
+                    ],
+                )
+                .await?;
+                if answer.status == 200 {
+                    break wire::parse::<wire::TokenAnswer>("token", &answer)?;
+                }
+                let e = wire::oauth_error("token", &answer)?;
+                match e.error.as_str() {
+                    "authorization_pending" => {}
+                    "slow_down" => interval = interval.saturating_add(SLOW_DOWN),
+                    "expired_token" => return Err(SignInError::DeviceCodeExpired),
+                    "access_denied" | "authorization_declined" => {
+                        return Err(SignInError::Declined);
+                    }
+                    _ => {
+                        return Err(SignInError::OAuth {
+                            error: e.error,
+                            description: e.error_description,
+                        });
+                    }
+                }
+                tracing::debug!(error = %e.error, ?interval, "waiting for the user to sign in");
+                self.inner.clock.sleep(interval).await;
+            };
+            let mut state = self.inner.state.lock().await;
+            // A new sign-in replaces everything but the device key (the device token stays bound to it).
+            let device = state.device.take();
+            *state = Credentials {
+                msa: Some(MsaTokens {
+                    access_token: tokens.access_token,
+                    expires_at: wire::expiry(self.now(), tokens.expires_in),
+                    refresh_token: tokens.refresh_token,
+                }),
+                device,
+                ..Credentials::default()
+            };
+            self.renew(&mut state).await?;
+            state
+                .xsts
+                .as_ref()
+                .map(Account::from_xsts)
+                .ok_or_else(|| SignInError::SignInRequired {
+                    reason: "no XSTS token after sign-in".to_owned(),
+                })
+        })
     }
 
     /// [`start`](Self::start), `show(code)`, then [`complete`](Self::complete).
@@ -403,11 +414,13 @@ impl XboxSignIn {
     /// # Errors
     ///
     /// The cache file is not a token cache (it is left as it is) or cannot be removed.
-    pub async fn sign_out(&self) -> Result<bool, SignInError> {
-        *self.inner.state.lock().await = Credentials::default();
-        match &self.inner.cache {
-            Some(cache) => Ok(cache.remove()?),
-            None => Ok(false),
-        }
+    pub fn sign_out(&self) -> impl Future<Output = Result<bool, SignInError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            *self.inner.state.lock().await = Credentials::default();
+            match &self.inner.cache {
+                Some(cache) => Ok(cache.remove()?),
+                None => Ok(false),
+            }
+        })
     }
 }

@@ -21,15 +21,17 @@ impl XboxSignIn {
     ///
     /// [`SignInError::SignInRequired`] when there is no sign-in or it can no longer be refreshed, an Xbox
     /// Live refusal, a transport or cache error.
-    pub async fn xsts_token(&self) -> Result<XblToken, SignInError> {
-        let mut state = self.inner.state.lock().await;
-        let now = self.now();
-        if let Some(x) = &state.xsts
-            && valid(&x.token, now)
-        {
-            return header(x);
-        }
-        self.renew(&mut state).await
+    pub fn xsts_token(&self) -> impl Future<Output = Result<XblToken, SignInError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let mut state = self.inner.state.lock().await;
+            let now = self.now();
+            if let Some(x) = &state.xsts
+                && valid(&x.token, now)
+            {
+                return header(x);
+            }
+            self.renew(&mut state).await
+        })
     }
 
     /// A new XSTS token, unless the current one already differs from `rejected` (another task renewed it).
@@ -37,20 +39,22 @@ impl XboxSignIn {
     /// # Errors
     ///
     /// As [`xsts_token`](Self::xsts_token).
-    pub async fn renew_after_rejection(
-        &self,
-        rejected: &XblToken,
-    ) -> Result<XblToken, SignInError> {
-        let mut state = self.inner.state.lock().await;
-        if let Some(x) = &state.xsts {
-            let current = header(x)?;
-            if current != *rejected && valid(&x.token, self.now()) {
-                return Ok(current);
+    pub fn renew_after_rejection<'a>(
+        &'a self,
+        rejected: &'a XblToken,
+    ) -> impl Future<Output = Result<XblToken, SignInError>> + Send + 'a {
+        crate::sending::boxed(async move {
+            let mut state = self.inner.state.lock().await;
+            if let Some(x) = &state.xsts {
+                let current = header(x)?;
+                if current != *rejected && valid(&x.token, self.now()) {
+                    return Ok(current);
+                }
             }
-        }
-        state.xsts = None;
-        tracing::debug!("renewing the XSTS token after the service rejected it");
-        self.renew(&mut state).await
+            state.xsts = None;
+            tracing::debug!("renewing the XSTS token after the service rejected it");
+            self.renew(&mut state).await
+        })
     }
 
     /// Gets a new XSTS token (and whatever it needs), stores the result, returns the header.

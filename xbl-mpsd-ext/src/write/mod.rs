@@ -201,80 +201,82 @@ impl<'c> Write<'c> {
     }
 
     /// Sends the write.
-    pub async fn send(self) -> Result<WriteOutcome, Error> {
-        let Self {
-            client,
-            target,
-            delta,
-            mode,
-            nocommit,
-            retry,
-            customizations,
-        } = self;
-        let (if_match, if_none_match) = mode.precondition_headers();
-        let nocommit = nocommit.then_some(true);
-        let api = client.wire();
-        // Without retries the call makes exactly one attempt, which takes the delta; only a write that
-        // may be retried copies it for each attempt.
-        let pending = std::sync::Mutex::new(Some(delta));
-        let delta_for_attempt = || {
-            let mut slot = pending
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if retry { slot.clone() } else { slot.take() }
-        };
-        client
-            .call(RetryMode::write(retry), || {
-                let delta = delta_for_attempt();
-                let target = &target;
-                let customizations = &customizations;
-                async move {
-                    let Some(delta) = delta else {
-                        return Err(Error::InvalidRequest(
-                            "the write was attempted again without retries enabled".to_owned(),
-                        ));
-                    };
-                    // The answer is taken raw: a session document is decoded straight into its boxed
-                    // `Session` (`session_answer`), without moving it through the generated client's
-                    // `ResponseValue`; anything else is read as the generated client would have left it.
-                    let (response, typed) = match target {
-                        SessionTarget::Handle(handle) => {
-                            let request = api
-                                .write_session_by_handle()
-                                .handle_id(*handle)
-                                .body_boxed(delta);
-                            let request =
-                                with_write_options!(request, if_match, if_none_match, nocommit);
-                            let response = customizations.apply(request)?.send_untyped().await;
-                            (response, WriteSessionByHandle::TYPED_STATUSES)
+    pub fn send(self) -> impl Future<Output = Result<WriteOutcome, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            let Self {
+                client,
+                target,
+                delta,
+                mode,
+                nocommit,
+                retry,
+                customizations,
+            } = self;
+            let (if_match, if_none_match) = mode.precondition_headers();
+            let nocommit = nocommit.then_some(true);
+            let api = client.wire();
+            // Without retries the call makes exactly one attempt, which takes the delta; only a write that
+            // may be retried copies it for each attempt.
+            let pending = std::sync::Mutex::new(Some(delta));
+            let delta_for_attempt = || {
+                let mut slot = pending
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if retry { slot.clone() } else { slot.take() }
+            };
+            client
+                .call(RetryMode::write(retry), || {
+                    let delta = delta_for_attempt();
+                    let target = &target;
+                    let customizations = &customizations;
+                    async move {
+                        let Some(delta) = delta else {
+                            return Err(Error::InvalidRequest(
+                                "the write was attempted again without retries enabled".to_owned(),
+                            ));
+                        };
+                        // The answer is taken raw: a session document is decoded straight into its boxed
+                        // `Session` (`session_answer`), without moving it through the generated client's
+                        // `ResponseValue`; anything else is read as the generated client would have left it.
+                        let (response, typed) = match target {
+                            SessionTarget::Handle(handle) => {
+                                let request = api
+                                    .write_session_by_handle()
+                                    .handle_id(*handle)
+                                    .body_boxed(delta);
+                                let request =
+                                    with_write_options!(request, if_match, if_none_match, nocommit);
+                                let response = customizations.apply(request)?.send_untyped().await;
+                                (response, WriteSessionByHandle::TYPED_STATUSES)
+                            }
+                            SessionTarget::Reference(reference) => {
+                                let request = api
+                                    .write_session()
+                                    .scid(reference.scid.clone())
+                                    .session_template_name(reference.template_name.clone())
+                                    .session_name(reference.name.clone())
+                                    .body_boxed(delta);
+                                let request =
+                                    with_write_options!(request, if_match, if_none_match, nocommit);
+                                let response = customizations.apply(request)?.send_untyped().await;
+                                (response, WriteSession::TYPED_STATUSES)
+                            }
+                        };
+                        let response = response.map_err(api_error)?;
+                        let status = response.status();
+                        if typed.contains(&status.as_u16()) {
+                            let session = session_answer(response, target.reference()).await?;
+                            return Ok(if status == StatusCode::CREATED {
+                                WriteOutcome::Created(session)
+                            } else {
+                                WriteOutcome::Updated(session)
+                            });
                         }
-                        SessionTarget::Reference(reference) => {
-                            let request = api
-                                .write_session()
-                                .scid(reference.scid.clone())
-                                .session_template_name(reference.template_name.clone())
-                                .session_name(reference.name.clone())
-                                .body_boxed(delta);
-                            let request =
-                                with_write_options!(request, if_match, if_none_match, nocommit);
-                            let response = customizations.apply(request)?.send_untyped().await;
-                            (response, WriteSession::TYPED_STATUSES)
-                        }
-                    };
-                    let response = response.map_err(api_error)?;
-                    let status = response.status();
-                    if typed.contains(&status.as_u16()) {
-                        let session = session_answer(response, target.reference()).await?;
-                        return Ok(if status == StatusCode::CREATED {
-                            WriteOutcome::Created(session)
-                        } else {
-                            WriteOutcome::Updated(session)
-                        });
+                        raw_outcome(response, target).await
                     }
-                    raw_outcome(response, target).await
-                }
-            })
-            .await
+                })
+                .await
+        })
     }
 }
 

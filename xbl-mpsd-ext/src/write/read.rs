@@ -161,20 +161,22 @@ impl<'c> GetSession<'c> {
     }
 
     /// Reads the session; `None` when it does not exist (204).
-    pub async fn send(self) -> Result<Option<Session>, Error> {
-        match self
-            .client
-            .read_session(&self.target, None, &self.customizations)
-            .await?
-        {
-            Read::Session(session) => Ok(Some(*session)),
-            Read::NoSession => Ok(None),
-            // No If-None-Match was sent: a 304 is a service error.
-            Read::NotModified => Err(Error::Service {
-                status: StatusCode::NOT_MODIFIED,
-                message: "304 without If-None-Match".into(),
-            }),
-        }
+    pub fn send(self) -> impl Future<Output = Result<Option<Session>, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            match self
+                .client
+                .read_session(&self.target, None, &self.customizations)
+                .await?
+            {
+                Read::Session(session) => Ok(Some(*session)),
+                Read::NoSession => Ok(None),
+                // No If-None-Match was sent: a 304 is a service error.
+                Read::NotModified => Err(Error::Service {
+                    status: StatusCode::NOT_MODIFIED,
+                    message: "304 without If-None-Match".into(),
+                }),
+            }
+        })
     }
 }
 
@@ -189,12 +191,14 @@ pub struct GetSessionIfNoneMatch<'c> {
     customizations: Customizations<'c>,
 }
 
-impl GetSessionIfNoneMatch<'_> {
+impl<'c> GetSessionIfNoneMatch<'c> {
     /// Reads the session unless it still has the given version.
-    pub async fn send(self) -> Result<Read, Error> {
-        self.client
-            .read_session(&self.target, Some(&self.etag), &self.customizations)
-            .await
+    pub fn send(self) -> impl Future<Output = Result<Read, Error>> + Send + 'c {
+        crate::sending::boxed(async move {
+            self.client
+                .read_session(&self.target, Some(&self.etag), &self.customizations)
+                .await
+        })
     }
 }
 

@@ -76,41 +76,11 @@ fn eight_digits(chunk: &[u8]) -> Option<u64> {
     Some((word & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001) >> 32)
 }
 
-/// The `Display` text of a value, written into a buffer on the stack (identifiers are at most 38
-/// characters); `None` when it does not fit.
-struct StackText {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// Serializes a value through its `Display` impl, as a JSON string: formatted on the stack and handed to
-/// the serializer whole (`collect_str` would escape every fragment `Display` writes, one by one), or
-/// through `collect_str` when longer than the buffer.
-pub(crate) fn serialize_display<T: fmt::Display, S: Serializer>(
-    v: &T,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use fmt::Write as _;
-    let mut text = StackText {
-        bytes: [0; 64],
-        len: 0,
-    };
-    if write!(text, "{v}").is_ok()
-        && let Ok(text) = std::str::from_utf8(&text.bytes[..text.len])
-    {
-        return s.serialize_str(text);
-    }
-    s.collect_str(v)
+/// An identifier's `Display` text, written into a buffer on the stack by `itoa` or `uuid` instead of
+/// `core::fmt` (which costs a `Formatter`, padding checks and a UTF-8 check per value).
+trait Text {
+    /// Calls `f` with the text `Display` writes.
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R;
 }
 
 /// Deserializes a `FromStr` value from a string or, when `NUMBERS` is set, from
@@ -177,8 +147,10 @@ macro_rules! serde_via_str {
     };
     ($ty:ty, $numbers:literal) => {
         impl Serialize for $ty {
+            /// The `Display` text, written without `core::fmt` (`Text`): identifiers are most of what a
+            /// session encode formats (BENCHMARKS.md, P2').
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                serialize_display(self, s)
+                self.with_text(|text| s.serialize_str(text))
             }
         }
         impl<'de> Deserialize<'de> for $ty {
@@ -299,6 +271,12 @@ impl fmt::Display for Xuid {
     }
 }
 
+impl Text for Xuid {
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(itoa::Buffer::new().format(self.0.get()))
+    }
+}
+
 serde_via_str!(Xuid, numbers);
 string_schema!(
     Xuid,
@@ -387,6 +365,12 @@ impl FromStr for HandleId {
 impl fmt::Display for HandleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0.hyphenated(), f)
+    }
+}
+
+impl Text for HandleId {
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
     }
 }
 
@@ -727,6 +711,12 @@ impl fmt::Display for TitleId {
     }
 }
 
+impl Text for TitleId {
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        f(itoa::Buffer::new().format(self.0))
+    }
+}
+
 serde_via_str!(TitleId, numbers);
 string_schema!(
     TitleId,
@@ -752,6 +742,23 @@ mod tests {
                 s.parse::<u64>().map_err(|_| DecimalError::OutOfRange)
             };
             prop_assert_eq!(parse_decimal::<u64>(&s), expected);
+        }
+
+        /// The identifiers encode as their `Display` text (written by `itoa` and `uuid`, not `core::fmt`), and
+        /// a `Lenient` built from a value encodes as the value.
+        #[test]
+        fn identifiers_encode_as_their_display_text(xuid in 1..=u64::MAX, title: u32, uuid: u128) {
+            let xuid = Xuid::new(xuid).unwrap();
+            let title = TitleId::new(title);
+            let handle = HandleId::new(Uuid::from_u128(uuid));
+            let text = |display: String| serde_json::to_string(&display).unwrap();
+            prop_assert_eq!(serde_json::to_string(&xuid).unwrap(), text(xuid.to_string()));
+            prop_assert_eq!(serde_json::to_string(&title).unwrap(), text(title.to_string()));
+            prop_assert_eq!(serde_json::to_string(&handle).unwrap(), text(handle.to_string()));
+            let lenient = crate::Lenient::from(handle);
+            prop_assert_eq!(serde_json::to_string(&lenient).unwrap(), text(handle.to_string()));
+            let lenient = crate::Lenient::from(*handle.as_uuid());
+            prop_assert_eq!(serde_json::to_string(&lenient).unwrap(), text(handle.to_string()));
         }
     }
 

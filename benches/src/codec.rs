@@ -106,7 +106,7 @@ pub fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
         Row::at_most(
             "P2",
             "typed session decode vs serde_json::Value (4 XSAPI sessions + a 100-member session)",
-            0.8,
+            0.7,
             Stats::of(ratios(&decode[0], &decode[1])),
             format!(
                 "{total} bytes per pass; median µs/pass typed {:.0}, Value {:.0}",

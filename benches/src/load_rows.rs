@@ -151,7 +151,7 @@ pub async fn rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
             "P4",
             "emulator GET /handles/{id}/session, 64 connections, vs hello-world hyper",
             Scenario::GetByHandle,
-            0.5,
+            0.6,
             10.0,
         ),
         (
@@ -165,7 +165,7 @@ pub async fn rows(effort: Effort) -> anyhow::Result<Vec<Row>> {
             "P4''",
             "emulator PUT, 64 connections on one shared session, vs hello-world hyper",
             Scenario::SharedSessionPut,
-            0.25,
+            0.35,
             15.0,
         ),
     ] {

@@ -248,7 +248,7 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
         Row::at_most(
             "P1",
             "SDK PUT /handles/{id}/session round trip vs hand-written reqwest → same typed struct",
-            1.05,
+            1.02,
             Stats::of(ratios(sdk, typed)),
             detail,
         ),

@@ -41,7 +41,7 @@ pub fn rows(effort: Effort) -> anyhow::Result<Vec<crate::report::Row>> {
     Ok(vec![Row::at_most(
         "P3",
         "activation-URI parse vs url::Url::parse alone (6 URI shapes)",
-        1.0,
+        0.6,
         Stats::of(ratios(&times[0], &times[1])),
         format!(
             "median ns/URI: Activation {:.0}, Url::parse {:.0}",

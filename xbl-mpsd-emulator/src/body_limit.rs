@@ -17,7 +17,7 @@
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{CONNECTION, CONTENT_LENGTH};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -51,12 +51,9 @@ enum Outcome {
     Failed(String),
 }
 
-/// The middleware: buffers the body within `limits`, or answers 413/408/400 itself.
-pub(crate) async fn limit_body(
-    State(limits): State<BodyLimits>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Buffers the body within `limits` and runs `next`, or answers 413/408/400 itself (run by the router's one
+/// middleware, `routes::front`).
+pub(crate) async fn limit_body(limits: BodyLimits, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -104,24 +101,39 @@ fn closing(mut response: Response) -> Response {
     response
 }
 
-/// Reads `body` to the end if it fits in `max` bytes; drains it when it does not.
+/// Reads `body` to the end if it fits in `max` bytes; drains it when it does not. A body that arrives as
+/// one frame (most do) is handed on as that frame's bytes, without a copy.
 async fn read(mut body: Body, max: usize, deadline: Instant) -> Outcome {
+    let mut first: Option<Bytes> = None;
     let mut buffer: Vec<u8> = Vec::new();
     loop {
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
             Err(_) => return Outcome::TimedOut,
-            Ok(None) => return Outcome::Complete(Bytes::from(buffer)),
+            Ok(None) => {
+                return Outcome::Complete(match first {
+                    Some(bytes) if buffer.is_empty() => bytes,
+                    _ => Bytes::from(buffer),
+                });
+            }
             Ok(Some(Err(error))) => return Outcome::Failed(error.to_string()),
             Ok(Some(Ok(frame))) => frame,
         };
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        if buffer.len().saturating_add(data.len()) > max {
-            drop(buffer);
+        let held = first.as_ref().map_or(0, Bytes::len) + buffer.len();
+        if held.saturating_add(data.len()) > max {
+            drop((first, buffer));
             return drain(body, deadline).await;
         }
-        buffer.extend_from_slice(&data);
+        if first.is_none() && buffer.is_empty() {
+            first = Some(data);
+        } else {
+            if let Some(bytes) = first.take() {
+                buffer.extend_from_slice(&bytes);
+            }
+            buffer.extend_from_slice(&data);
+        }
     }
 }
 
@@ -140,4 +152,42 @@ async fn drain(mut body: Body, deadline: Instant) -> Outcome {
         }
     }
     Outcome::TooLarge
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(chunks: &[&'static [u8]]) -> Body {
+        let frames: Vec<Result<Bytes, std::io::Error>> = chunks
+            .iter()
+            .map(|chunk| Ok(Bytes::from_static(chunk)))
+            .collect();
+        Body::from_stream(futures::stream::iter(frames))
+    }
+
+    async fn read_all(chunks: &[&'static [u8]], max: usize) -> Outcome {
+        read(body_of(chunks), max, Instant::now() + Duration::from_secs(5)).await
+    }
+
+    #[tokio::test]
+    async fn bodies_of_one_or_many_frames_arrive_whole_and_over_the_limit_is_too_large() {
+        for (chunks, expected) in [
+            (&[][..], &b""[..]),
+            (&[&b"{\"a\":1}"[..]][..], &b"{\"a\":1}"[..]),
+            (&[&b"{\"a\""[..], &b":"[..], &b"1}"[..]][..], &b"{\"a\":1}"[..]),
+            (&[&b""[..], &b"{}"[..]][..], &b"{}"[..]),
+        ] {
+            match read_all(chunks, 7).await {
+                Outcome::Complete(bytes) => assert_eq!(&bytes[..], expected, "{chunks:?}"),
+                _ => panic!("{chunks:?} was not read whole"),
+            }
+        }
+        for chunks in [&[&b"12345678"[..]][..], &[&b"1234"[..], &b"5678"[..]][..]] {
+            assert!(
+                matches!(read_all(chunks, 7).await, Outcome::TooLarge),
+                "{chunks:?}"
+            );
+        }
+    }
 }

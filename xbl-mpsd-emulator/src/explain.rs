@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use axum::extract::Request;
-use axum::middleware::Next;
+use axum::http::Method;
 use axum::response::Response;
 
 /// An example caller XUID for the banner.
@@ -70,24 +70,43 @@ fn is_loopback(base_url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Middleware: one `info` event per request with method, path, status and latency.
-pub(crate) async fn log_request(request: Request, next: Next) -> Response {
-    if !tracing::enabled!(target: "xbl_mpsd_emulator::request", tracing::Level::INFO) {
-        // Nobody listens: no copy of the method and path.
-        return next.run(request).await;
+/// One `info` event per request with method, path, status and latency: [`start`](Self::start) before the
+/// request is handled, [`finish`](Self::finish) with its response (run by the router's one middleware,
+/// `routes::front`).
+pub(crate) struct RequestLog {
+    started: Instant,
+    method: Method,
+    path: String,
+}
+
+impl RequestLog {
+    /// `None` when nobody listens (no copy of the method and path then).
+    pub(crate) fn start(request: &Request) -> Option<Self> {
+        if !tracing::enabled!(target: "xbl_mpsd_emulator::request", tracing::Level::INFO) {
+            return None;
+        }
+        Some(Self {
+            started: Instant::now(),
+            method: request.method().clone(),
+            path: request
+                .uri()
+                .path_and_query()
+                .map_or_else(|| request.uri().path().to_owned(), ToString::to_string),
+        })
     }
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| request.uri().path().to_owned(), ToString::to_string);
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    tracing::info!(
-        target: "xbl_mpsd_emulator::request",
-        "{method} {path} {status} {latency_ms:.1} ms"
-    );
-    response
+
+    /// Logs the request with `response`'s status.
+    pub(crate) fn finish(self, response: &Response) {
+        let Self {
+            started,
+            method,
+            path,
+        } = self;
+        let status = response.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "xbl_mpsd_emulator::request",
+            "{method} {path} {status} {latency_ms:.1} ms"
+        );
+    }
 }

@@ -10,7 +10,7 @@ mod templates;
 
 use std::sync::{Arc, Weak};
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, State};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::body_limit::{BodyLimits, limit_body};
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
+use crate::explain::RequestLog;
 use crate::rta::{RtaControl, RtaHub};
 use crate::store::Store;
 
@@ -135,10 +136,8 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
                 max_bytes: limit,
                 timeout: body_read_timeout,
             },
-            limit_body,
-        ))
-        .layer(axum::middleware::from_fn(crate::explain::log_request))
-        .layer(axum::middleware::from_fn(allow_header));
+            front,
+        ));
     if clock.is_manual() {
         app = app.layer(middleware::from_fn_with_state(clock, date_from_clock));
     }
@@ -178,22 +177,31 @@ impl<S: Send + Sync> FromRequestParts<S> for HandleId {
     }
 }
 
+/// The router's one middleware (one boxed future and one clone of the routes per request, where three
+/// layers cost three; BENCHMARKS.md, P4): the request log (`explain`), the body read within its limits
+/// (`body_limit`), and the `Allow` header of a 405.
+///
 /// A 405 names the methods its resource has (`Allow`, RFC 9110). The session-query, batch and template paths
 /// share their routes (their literal segments are matched ignoring case), so axum's own list would be their
 /// union: the right one is set from the path here.
-async fn allow_header(
+async fn front(
+    State(limits): State<BodyLimits>,
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    let allow = allowed_methods(request.uri().path());
-    let mut response = next.run(request).await;
+    let log = RequestLog::start(&request);
+    let uri = request.uri().clone();
+    let mut response = limit_body(limits, request, next).await;
     if response.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED
-        && let Some(allow) = allow
+        && let Some(allow) = allowed_methods(uri.path())
     {
         response.headers_mut().insert(
             axum::http::header::ALLOW,
             axum::http::HeaderValue::from_static(allow),
         );
+    }
+    if let Some(log) = log {
+        log.finish(&response);
     }
     response
 }

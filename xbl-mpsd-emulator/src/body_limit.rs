@@ -167,7 +167,12 @@ mod tests {
     }
 
     async fn read_all(chunks: &[&'static [u8]], max: usize) -> Outcome {
-        read(body_of(chunks), max, Instant::now() + Duration::from_secs(5)).await
+        read(
+            body_of(chunks),
+            max,
+            Instant::now() + Duration::from_secs(5),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -175,7 +180,10 @@ mod tests {
         for (chunks, expected) in [
             (&[][..], &b""[..]),
             (&[&b"{\"a\":1}"[..]][..], &b"{\"a\":1}"[..]),
-            (&[&b"{\"a\""[..], &b":"[..], &b"1}"[..]][..], &b"{\"a\":1}"[..]),
+            (
+                &[&b"{\"a\""[..], &b":"[..], &b"1}"[..]][..],
+                &b"{\"a\":1}"[..],
+            ),
             (&[&b""[..], &b"{}"[..]][..], &b"{}"[..]),
         ] {
             match read_all(chunks, 7).await {

@@ -339,39 +339,42 @@ impl<'c> SessionQuery<'c> {
             let api = client.wire();
             let results = client
                 .call(RetryMode::Idempotent, || async {
-                    let response = match (&self.template, self.is_batch()) {
-                        (None, false) => {
-                            let mut request = api.query_sessions().scid(self.scid.clone());
-                            if let Some(xuid) = self.xuids.first() {
-                                request = request.xuid(Lenient::from(*xuid));
+                    // Each arm builds a different generated builder; these two steps are the same for all.
+                    macro_rules! one_xuid {
+                        ($query:expr, $request:expr) => {
+                            match $query.xuids.first() {
+                                Some(xuid) => $request.xuid(Lenient::from(*xuid)),
+                                None => $request,
                             }
-                            self.customizations
-                                .apply(with_filters!(request, &self))?
+                        };
+                    }
+                    macro_rules! filtered_send {
+                        ($query:expr, $request:expr) => {
+                            $query
+                                .customizations
+                                .apply(with_filters!($request, &$query))?
                                 .send()
                                 .await
+                        };
+                    }
+                    let response = match (&self.template, self.is_batch()) {
+                        (None, false) => {
+                            let request = api.query_sessions().scid(self.scid.clone());
+                            filtered_send!(self, one_xuid!(self, request))
                         }
                         (Some(template), false) => {
-                            let mut request = api
+                            let request = api
                                 .query_template_sessions()
                                 .scid(self.scid.clone())
                                 .session_template_name(template.clone());
-                            if let Some(xuid) = self.xuids.first() {
-                                request = request.xuid(Lenient::from(*xuid));
-                            }
-                            self.customizations
-                                .apply(with_filters!(request, &self))?
-                                .send()
-                                .await
+                            filtered_send!(self, one_xuid!(self, request))
                         }
                         (None, true) => {
                             let request = api
                                 .query_sessions_batch()
                                 .scid(self.scid.clone())
                                 .body(self.batch_body());
-                            self.customizations
-                                .apply(with_filters!(request, &self))?
-                                .send()
-                                .await
+                            filtered_send!(self, request)
                         }
                         (Some(template), true) => {
                             let request = api
@@ -379,10 +382,7 @@ impl<'c> SessionQuery<'c> {
                                 .scid(self.scid.clone())
                                 .session_template_name(template.clone())
                                 .body(self.batch_body());
-                            self.customizations
-                                .apply(with_filters!(request, &self))?
-                                .send()
-                                .await
+                            filtered_send!(self, request)
                         }
                     };
                     match answer(response)? {

@@ -1,7 +1,7 @@
 //! MPSD session subscriptions over RTA: the `connections/` subscription, `properties.system.connection` and
 //! `subscription` writes, shoulder taps as typed streams, and fetching the session a tap announces.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -190,7 +190,7 @@ impl SessionSubscriptions {
             changes,
             subscription_id: subscription_id.clone(),
             route,
-            last: HashMap::new(),
+            last: Vec::new(),
             buffered: VecDeque::new(),
             session: None,
         };
@@ -296,8 +296,9 @@ pub struct SessionWatch {
     subscription_id: String,
     /// Its place in the taps of its session on this connection, and its other events.
     route: WatchRoute,
-    /// The highest changeNumber seen per branch.
-    last: HashMap<String, u64>,
+    /// The highest changeNumber seen per branch (a session has one branch at a time: a list, searched
+    /// without hashing).
+    last: Vec<(String, u64)>,
     buffered: VecDeque<WatchEvent>,
     session: Option<Session>,
 }
@@ -332,18 +333,27 @@ impl SessionWatch {
         if let (Some(branch), Some(number)) =
             (session.document.branch.as_ref(), session.change_number())
         {
-            let last = self.last.entry(branch.to_string()).or_insert(0);
+            let last = self.last_of(&branch.to_string());
             *last = (*last).max(number);
         }
+    }
+
+    /// The highest changeNumber seen on `branch` (0 when new).
+    fn last_of(&mut self, branch: &str) -> &mut u64 {
+        let index = match self.last.iter().position(|(seen, _)| seen == branch) {
+            Some(index) => index,
+            None => {
+                self.last.push((branch.to_owned(), 0));
+                self.last.len() - 1
+            }
+        };
+        &mut self.last[index].1
     }
 
     /// Whether a tap is newer than everything seen on its branch (and records it). Allocates only for a
     /// branch not seen before.
     fn is_new(&mut self, tap: &RoutedTap) -> bool {
-        let last = match self.last.get_mut(tap.branch.as_str()) {
-            Some(last) => last,
-            None => self.last.entry(tap.branch.clone()).or_insert(0),
-        };
+        let last = self.last_of(&tap.branch);
         if tap.change_number > *last || (*last == 0 && tap.change_number == 0) {
             *last = tap.change_number;
             true

@@ -142,7 +142,7 @@ async fn a_watcher_is_tapped_for_another_members_write() {
     assert_eq!(tap.change_number, change_number(&joined));
     assert!(tap.session.matches_ignore_case(&reference));
     assert_eq!(
-        Some(tap.branch.clone()),
+        Some(tap.branch.to_string()),
         joined
             .session()
             .unwrap()

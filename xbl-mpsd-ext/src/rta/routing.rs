@@ -2,8 +2,8 @@
 //!
 //! The watches of one session on one connection share one queue ([`Routes`]): a tap is parsed once per
 //! event, pushed once into its session's queue (an `Arc` in a ring of [`QUEUED_TAPS`]), and each watch of the
-//! session is woken; each watch reads the queue from its own position and builds its [`SessionTap`] only when
-//! it yields one. Before, every watch had its own unbounded channel, so a tap cost a send, a wake and a
+//! session is woken; each watch reads the queue from its own position and builds its [`SessionTap`] (reference
+//! counts, no copies) only when it yields one. Before, every watch had its own unbounded channel, so a tap cost a send, a wake and a
 //! receive per watch; with 100 watches of a session on one connection that was most of the time between a
 //! write and its last tap (BENCHMARKS.md, P9).
 //!
@@ -44,21 +44,25 @@ pub(super) enum Routed {
 #[derive(Debug)]
 pub(super) struct RoutedTap {
     /// The session's `branch`.
-    pub(super) branch: String,
+    pub(super) branch: Arc<str>,
     /// The session's `changeNumber` after the change.
     pub(super) change_number: u64,
     /// The tap's `subscription`, when sent.
-    pub(super) subscription: Option<String>,
+    pub(super) subscription: Option<Arc<str>>,
     /// The tap's `timestamp`, when sent.
-    pub(super) timestamp: Option<String>,
+    pub(super) timestamp: Option<Arc<str>>,
 }
 
 impl RoutedTap {
-    /// The [`SessionTap`] of a watch of `session` for `changes`.
-    pub(super) fn to_tap(&self, session: &SessionReference, changes: ChangeTypes) -> SessionTap {
+    /// The [`SessionTap`] of a watch of `session` for `changes` (reference counts, no copies).
+    pub(super) fn to_tap(
+        &self,
+        session: &Arc<SessionReference>,
+        changes: ChangeTypes,
+    ) -> SessionTap {
         SessionTap {
-            session: session.clone(),
-            branch: self.branch.clone(),
+            session: Arc::clone(session),
+            branch: Arc::clone(&self.branch),
             change_number: self.change_number,
             change_types: changes,
             subscription: self.subscription.clone(),
@@ -333,9 +337,9 @@ fn parse_tap(tap: &Value) -> Option<(SessionReference, RoutedTap)> {
         SessionTemplateName::new(template).ok()?,
         SessionName::new(name).ok()?,
     );
-    let text = |key: &str| tap.get(key).and_then(Value::as_str).map(str::to_owned);
+    let text = |key: &str| tap.get(key).and_then(Value::as_str).map(Arc::from);
     let routed = RoutedTap {
-        branch: tap.get("branch")?.as_str()?.to_owned(),
+        branch: Arc::from(tap.get("branch")?.as_str()?),
         change_number: tap.get("changeNumber")?.as_u64()?,
         subscription: text("subscription"),
         timestamp: text("timestamp"),
@@ -387,11 +391,11 @@ mod tests {
             "subscription": "S", "timestamp": "T"});
         let (reference, routed) = parse_tap(&tap).unwrap();
         assert_eq!(reference.template_name.as_str(), "Lobby");
-        assert_eq!((routed.branch.as_str(), routed.change_number), ("b", 3));
-        let built = routed.to_tap(&reference, ChangeTypes::EVERYTHING);
+        assert_eq!((&*routed.branch, routed.change_number), ("b", 3));
+        let built = routed.to_tap(&Arc::new(reference.clone()), ChangeTypes::EVERYTHING);
         assert_eq!(built.subscription.as_deref(), Some("S"));
         assert_eq!(built.timestamp.as_deref(), Some("T"));
-        assert_eq!(built.session, reference);
+        assert_eq!(*built.session, reference);
         for bad in [
             json!({"resource": "a~b", "branch": "b", "changeNumber": 1}),
             json!({"resource": "a~b~c~d", "branch": "b", "changeNumber": 1}),

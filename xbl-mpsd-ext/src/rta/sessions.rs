@@ -186,7 +186,7 @@ impl SessionSubscriptions {
         let route = self.shared.routes().add(id, &reference);
         let mut watch = SessionWatch {
             subscriptions: self.clone(),
-            reference: reference.clone(),
+            reference: Arc::new(reference.clone()),
             changes,
             subscription_id: subscription_id.clone(),
             route,
@@ -290,7 +290,7 @@ async fn rewrite_connection(shared: &Shared, connection_id: &ConnectionId) {
 /// hold memory that grows with the taps.
 pub struct SessionWatch {
     subscriptions: SessionSubscriptions,
-    reference: SessionReference,
+    reference: Arc<SessionReference>,
     /// The change types subscribed to (each tap reports them).
     changes: ChangeTypes,
     subscription_id: String,
@@ -417,7 +417,7 @@ impl SessionWatch {
                 .subscriptions
                 .shared
                 .mpsd
-                .get_session(&self.reference)
+                .get_session(&*self.reference)
                 .send()
                 .await;
             return Some(match result {

@@ -1,10 +1,11 @@
 //! Routing the shoulder taps of a `connections/` event to the watches of their session.
 //!
 //! The watches of one session on one connection share one queue ([`Routes`]): a tap is parsed once per
-//! event, pushed once into its session's queue (an `Arc` in a ring of [`QUEUED_TAPS`]), and each watch of the
-//! session is woken; each watch reads the queue from its own position and builds its [`SessionTap`] (reference
-//! counts, no copies) only when it yields one. Before, every watch had its own unbounded channel, so a tap cost a send, a wake and a
-//! receive per watch; with 100 watches of a session on one connection that was most of the time between a
+//! event, pushed once into its session's queue (an `Arc` in a ring of [`QUEUED_TAPS`]), and only the watches
+//! that were waiting for it are woken (a watch that has not read up to it yet finds it when next polled); each
+//! watch reads the queue from its own position and builds its [`SessionTap`] (reference counts, no copies)
+//! only when it yields one. Before, every watch had its own unbounded channel, so a tap cost a send, a wake and
+//! a receive per watch; with 100 watches of a session on one connection that was most of the time between a
 //! write and its last tap (BENCHMARKS.md, P9).
 //!
 //! Memory is bounded: a session's queue keeps the latest [`QUEUED_TAPS`] taps however slowly its watches read,
@@ -72,12 +73,15 @@ impl RoutedTap {
 }
 
 /// The taps of one session on one connection, shared by its watches: the latest [`QUEUED_TAPS`], numbered
-/// in order of arrival.
+/// in order of arrival, and the watches waiting for the next one.
 #[derive(Default)]
 struct TapQueue {
     /// The number of the next tap pushed (so every tap below it was pushed); read without the lock.
     next: AtomicU64,
     ring: Mutex<Ring>,
+    /// The watches that found nothing to read when last polled (each at most once: [`Watcher::waiting`]). A
+    /// tap wakes only these: a watch that has not caught up yet will find the tap when it is polled.
+    waiting: Mutex<Vec<Arc<Watcher>>>,
 }
 
 #[derive(Default)]
@@ -105,6 +109,16 @@ impl TapQueue {
             .store(ring.first + ring.taps.len() as u64, Ordering::Release);
     }
 
+    /// Wakes the watches waiting for a tap (outside the lock).
+    fn wake_waiting(&self) {
+        let waiting: Vec<Arc<Watcher>> = lock(&self.waiting).drain(..).collect();
+        for watcher in waiting {
+            // Cleared before the wake, so that a poll after it queues the watch again.
+            watcher.waiting.store(false, Ordering::Release);
+            watcher.waker.wake();
+        }
+    }
+
     /// The tap numbered `*at` or, when that one was dropped, the oldest one kept; advances `*at` past it.
     fn read(&self, at: &mut u64) -> Option<Arc<RoutedTap>> {
         let ring = lock(&self.ring);
@@ -122,6 +136,8 @@ impl TapQueue {
 #[derive(Default)]
 struct Watcher {
     waker: AtomicWaker,
+    /// Set while the watch is in its queue's waiting list.
+    waiting: AtomicBool,
     /// Set while `events` is not empty (checked without the lock).
     queued: AtomicBool,
     /// Each event with the number of the first tap routed after it.
@@ -214,7 +230,7 @@ impl Routes {
         }
     }
 
-    /// Pushes each shoulder tap of an event into its session's queue and wakes the session's watches.
+    /// Pushes each shoulder tap of an event into its session's queue and wakes the session's waiting watches.
     pub(super) fn route_taps(&self, data: &Value) {
         let Some(taps) = data.get("shoulderTaps").and_then(Value::as_array) else {
             tracing::debug!("RTA: connections/ event without shoulderTaps");
@@ -232,9 +248,7 @@ impl Routes {
                 .filter(|group| group.reference.matches_ignore_case(&reference))
             {
                 group.queue.push(Arc::clone(&routed));
-                for (_, watcher) in &group.watchers {
-                    watcher.waker.wake();
-                }
+                group.queue.wake_waiting();
             }
         }
     }
@@ -316,6 +330,10 @@ impl WatchRoute {
             return Poll::Ready(routed);
         }
         self.watcher.waker.register(cx.waker());
+        if !self.watcher.waiting.swap(true, Ordering::AcqRel) {
+            lock(&self.queue.waiting).push(Arc::clone(&self.watcher));
+        }
+        // Again: a tap pushed before the watch was in the waiting list woke nobody.
         match self.try_next() {
             Some(routed) => Poll::Ready(routed),
             None => Poll::Pending,
@@ -509,6 +527,9 @@ mod tests {
         let waker = waker(Arc::clone(&wakes));
         let mut cx = Context::from_waker(&waker);
         assert!(watch.poll_next(&mut cx).is_pending());
+        // Polled again while waiting: still one entry in the waiting list.
+        assert!(watch.poll_next(&mut cx).is_pending());
+        assert_eq!(lock(&routes.groups[0].queue.waiting).len(), 1);
         routes.route_taps(&tap("Else", 1));
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
         routes.route_taps(&tap("Name", 1));
@@ -524,6 +545,14 @@ mod tests {
             watch.poll_next(&mut cx),
             Poll::Ready(Routed::Event(WatchEvent::Resync))
         ));
+        // A watch that is not waiting (it has a tap to read) is not woken by the next one.
+        routes.route_taps(&tap("Name", 2));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        routes.route_taps(&tap("Name", 3));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 2);
+        assert!(
+            matches!(watch.poll_next(&mut cx), Poll::Ready(Routed::Tap(tap)) if tap.change_number == 2)
+        );
         // The last watch of a session takes its queue with it.
         routes.remove(&watch);
         assert_eq!((routes.len(), routes.groups.len()), (0, 0));

@@ -142,7 +142,7 @@ async fn a_watcher_is_tapped_for_another_members_write() {
     assert_eq!(tap.change_number, change_number(&joined));
     assert!(tap.session.matches_ignore_case(&reference));
     assert_eq!(
-        Some(tap.branch.clone()),
+        Some(tap.branch.to_string()),
         joined
             .session()
             .unwrap()
@@ -281,6 +281,47 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
         }
     }
     assert_eq!(seen, expected);
+}
+
+#[tokio::test]
+async fn a_watch_ends_after_its_last_tap_when_the_client_closes() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
+    let reference = session(&host, "closing").await;
+    guest
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let subscriptions = SessionSubscriptions::start(&host, rta(&host))
+        .await
+        .unwrap();
+    let mut watch = subscriptions
+        .watch(&reference, ChangeTypes::CUSTOM_PROPERTY)
+        .await
+        .unwrap();
+    let body = delta(json!({"properties": {"custom": {"map": "lava"}}}));
+    let number = change_number(&guest.write(&reference, body).send().await.unwrap());
+    // The tap arrives (well under this on loopback), then the client closes: the tap and the end are queued
+    // together.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscriptions.rta().close();
+    tokio::time::timeout(GUARD, async {
+        while subscriptions.connection_id().is_some() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // The tap turns into a read (which drains the end along with it), then the watch ends.
+    let read = tokio::time::timeout(GUARD, watch.next_session())
+        .await
+        .unwrap();
+    assert!(read.unwrap().unwrap().change_number() >= Some(number));
+    let after = tokio::time::timeout(GUARD, watch.next_session()).await;
+    assert!(matches!(after, Ok(None)), "the watch did not end");
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! MPSD session subscriptions over RTA: the `connections/` subscription, `properties.system.connection` and
 //! `subscription` writes, shoulder taps as typed streams, and fetching the session a tap announces.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,11 +10,11 @@ use std::task::{Context, Poll};
 
 use futures::Stream;
 use serde_json::Value;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use xbl_mpsd_api::ConnectionId;
 
 use super::client::RtaClient;
-use super::routing::{Entry, Routed, RoutedTap, route_taps};
+use super::routing::{Routed, RoutedTap, Routes, WatchRoute};
 use super::types::{RtaError, SessionTap, SubscriptionEvent, WatchEvent};
 use crate::changes::ChangeTypes;
 use crate::client::MpsdClient;
@@ -50,13 +50,13 @@ pub enum WatchError {
 struct Shared {
     mpsd: MpsdClient,
     connection: watch::Sender<Option<ConnectionId>>,
-    entries: Mutex<HashMap<u64, Entry>>,
+    routes: Mutex<Routes>,
     next: AtomicU64,
 }
 
 impl Shared {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        self.routes.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -110,7 +110,7 @@ impl fmt::Debug for SessionSubscriptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionSubscriptions")
             .field("connection_id", &*self.shared.connection.borrow())
-            .field("watches", &self.shared.entries().len())
+            .field("watches", &self.shared.routes().len())
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +127,7 @@ impl SessionSubscriptions {
         let shared = Arc::new(Shared {
             mpsd: mpsd.clone(),
             connection,
-            entries: Mutex::new(HashMap::new()),
+            routes: Mutex::default(),
             next: AtomicU64::new(1),
         });
         let task = tokio::spawn(dispatch(Arc::clone(&shared), subscription));
@@ -183,22 +183,14 @@ impl SessionSubscriptions {
         let subscription_id = subscription.to_string().to_uppercase();
         // Registered before the write, so that no tap after it is missed.
         let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.shared.entries().insert(
-            id,
-            Entry {
-                reference: reference.clone(),
-                tx,
-            },
-        );
+        let route = self.shared.routes().add(id, &reference);
         let mut watch = SessionWatch {
             subscriptions: self.clone(),
-            id,
-            reference: reference.clone(),
+            reference: Arc::new(reference.clone()),
             changes,
             subscription_id: subscription_id.clone(),
-            rx,
-            last: HashMap::new(),
+            route,
+            last: Vec::new(),
             buffered: VecDeque::new(),
             session: None,
         };
@@ -243,7 +235,7 @@ fn connection_id(data: &Value) -> Option<ConnectionId> {
 async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
     while let Some(event) = subscription.next_event().await {
         match event {
-            SubscriptionEvent::Event(data) => route_taps(&shared.entries(), &data),
+            SubscriptionEvent::Event(data) => shared.routes().route_taps(&data),
             SubscriptionEvent::Resubscribed(data) => {
                 let Some(connection_id) = connection_id(&data) else {
                     tracing::warn!("RTA: renewed connections/ subscription without a ConnectionId");
@@ -252,11 +244,7 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
                 shared.connection.send_replace(Some(connection_id.clone()));
                 rewrite_connection(&shared, &connection_id).await;
             }
-            SubscriptionEvent::Resync => {
-                for entry in shared.entries().values() {
-                    let _ = entry.tx.send(Routed::event(WatchEvent::Resync));
-                }
-            }
+            SubscriptionEvent::Resync => shared.routes().broadcast(&WatchEvent::Resync),
             SubscriptionEvent::Ended(status) => {
                 tracing::warn!(%status, "RTA: the connections/ subscription ended");
                 break;
@@ -264,19 +252,13 @@ async fn dispatch(shared: Arc<Shared>, mut subscription: super::Subscription) {
         }
     }
     shared.connection.send_replace(None);
-    for entry in shared.entries().values() {
-        let _ = entry.tx.send(Routed::event(WatchEvent::Ended));
-    }
+    shared.routes().broadcast(&WatchEvent::Ended);
 }
 
-/// Writes the new ConnectionId into every watched session, then tells its watch.
+/// Writes the new ConnectionId into every watched session (once per session), then tells its watches.
 async fn rewrite_connection(shared: &Shared, connection_id: &ConnectionId) {
-    let watched: Vec<(u64, SessionReference)> = shared
-        .entries()
-        .iter()
-        .map(|(id, entry)| (*id, entry.reference.clone()))
-        .collect();
-    for (id, reference) in watched {
+    let watched = shared.routes().sessions();
+    for (reference, watches) in watched {
         let delta = SessionDelta::new().active(true).connection(connection_id);
         let event = match shared
             .mpsd
@@ -295,25 +277,28 @@ async fn rewrite_connection(shared: &Shared, connection_id: &ConnectionId) {
                 message: error.to_string(),
             },
         };
-        if let Some(entry) = shared.entries().get(&id) {
-            let _ = entry.tx.send(Routed::event(event));
-        }
+        watches.send(&event);
     }
 }
 
 /// The taps of one watched session: a [`Stream`] of [`WatchEvent`]s. Dropping it stops the routing; the
 /// member's `subscription` stays in the session until the member leaves or writes another one (the typed
 /// delta cannot carry `subscription: null`), and taps for it are dropped locally.
+///
+/// The watches of a session on one connection share one queue of its latest 64 taps: a watch that falls
+/// further behind (or is never polled) skips the oldest — it still gets the newest — so an idle watch does not
+/// hold memory that grows with the taps.
 pub struct SessionWatch {
     subscriptions: SessionSubscriptions,
-    id: u64,
-    reference: SessionReference,
+    reference: Arc<SessionReference>,
     /// The change types subscribed to (each tap reports them).
     changes: ChangeTypes,
     subscription_id: String,
-    rx: mpsc::UnboundedReceiver<Routed>,
-    /// The highest changeNumber seen per branch.
-    last: HashMap<String, u64>,
+    /// Its place in the taps of its session on this connection, and its other events.
+    route: WatchRoute,
+    /// The highest changeNumber seen per branch (a session has one branch at a time: a list, searched
+    /// without hashing).
+    last: Vec<(String, u64)>,
     buffered: VecDeque<WatchEvent>,
     session: Option<Session>,
 }
@@ -348,18 +333,27 @@ impl SessionWatch {
         if let (Some(branch), Some(number)) =
             (session.document.branch.as_ref(), session.change_number())
         {
-            let last = self.last.entry(branch.to_string()).or_insert(0);
+            let last = self.last_of(&branch.to_string());
             *last = (*last).max(number);
         }
+    }
+
+    /// The highest changeNumber seen on `branch` (0 when new).
+    fn last_of(&mut self, branch: &str) -> &mut u64 {
+        let index = match self.last.iter().position(|(seen, _)| seen == branch) {
+            Some(index) => index,
+            None => {
+                self.last.push((branch.to_owned(), 0));
+                self.last.len() - 1
+            }
+        };
+        &mut self.last[index].1
     }
 
     /// Whether a tap is newer than everything seen on its branch (and records it). Allocates only for a
     /// branch not seen before.
     fn is_new(&mut self, tap: &RoutedTap) -> bool {
-        let last = match self.last.get_mut(tap.branch.as_str()) {
-            Some(last) => last,
-            None => self.last.entry(tap.branch.clone()).or_insert(0),
-        };
+        let last = self.last_of(&tap.branch);
         if tap.change_number > *last || (*last == 0 && tap.change_number == 0) {
             *last = tap.change_number;
             true
@@ -370,23 +364,17 @@ impl SessionWatch {
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<WatchEvent>> {
         if let Some(event) = self.buffered.pop_front() {
-            return Poll::Ready(Some(event));
+            return Poll::Ready(ended_is_none(event));
         }
         loop {
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(Routed::Tap(tap))) => {
+            match self.route.poll_next(cx) {
+                Poll::Ready(Routed::Tap(tap)) => {
                     if self.is_new(&tap) {
                         let tap: SessionTap = tap.to_tap(&self.reference, self.changes);
                         return Poll::Ready(Some(WatchEvent::Tap(tap)));
                     }
                 }
-                Poll::Ready(Some(Routed::Event(event))) => {
-                    return Poll::Ready(match *event {
-                        WatchEvent::Ended => None,
-                        event => Some(event),
-                    });
-                }
-                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Routed::Event(event)) => return Poll::Ready(ended_is_none(event)),
                 Poll::Pending => return Poll::Pending,
             }
         }
@@ -405,7 +393,7 @@ impl SessionWatch {
             };
             let mut newest = wanted;
             // Coalesce what is already queued.
-            while let Ok(more) = self.rx.try_recv() {
+            while let Some(more) = self.route.try_next() {
                 match more {
                     Routed::Tap(tap) if self.is_new(&tap) => {
                         newest =
@@ -413,8 +401,8 @@ impl SessionWatch {
                     }
                     Routed::Tap(_) => {}
                     Routed::Event(event) => {
-                        if *event != WatchEvent::Resync {
-                            self.buffered.push_back(*event);
+                        if event != WatchEvent::Resync {
+                            self.buffered.push_back(event);
                         }
                     }
                 }
@@ -429,7 +417,7 @@ impl SessionWatch {
                 .subscriptions
                 .shared
                 .mpsd
-                .get_session(&self.reference)
+                .get_session(&*self.reference)
                 .send()
                 .await;
             return Some(match result {
@@ -473,6 +461,14 @@ impl SessionWatch {
     }
 }
 
+/// What a watch yields for `event`: the end of the stream for [`WatchEvent::Ended`].
+fn ended_is_none(event: WatchEvent) -> Option<WatchEvent> {
+    match event {
+        WatchEvent::Ended => None,
+        event => Some(event),
+    }
+}
+
 /// A fresh session and what changed since the one read before it ([`SessionWatch::next_update`]).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -493,7 +489,7 @@ impl Stream for SessionWatch {
 
 impl Drop for SessionWatch {
     fn drop(&mut self) {
-        self.subscriptions.shared.entries().remove(&self.id);
+        self.subscriptions.shared.routes().remove(&self.route);
     }
 }
 

@@ -161,29 +161,32 @@ pub enum SubscriptionEvent {
 }
 
 /// A shoulder tap: the session changed. It carries no session data; see [`SessionWatch::next_session`](crate::rta::SessionWatch::next_session).
+///
+/// Its strings are shared (`Arc`) with the tap as it arrived and with every other watch of the session on the
+/// same connection, so yielding one allocates nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct SessionTap {
     /// The watched session (as the watch named it; the tap's `resource` matched it ignoring case).
     #[serde(serialize_with = "serialize_display")]
-    pub session: SessionReference,
+    pub session: Arc<SessionReference>,
     /// The session's `branch` (a `changeNumber` restarts with a new branch).
-    pub branch: String,
+    pub branch: Arc<str>,
     /// The session's `changeNumber` after the change.
     pub change_number: u64,
     /// The change types the watch subscribed to (the tap does not say which of them fired).
     pub change_types: ChangeTypes,
     /// The tap's `subscription` (the member's `subscription.id`), when sent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub subscription: Option<String>,
+    pub subscription: Option<Arc<str>>,
     /// The tap's `timestamp`, as sent.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub timestamp: Option<String>,
+    pub timestamp: Option<Arc<str>>,
 }
 
 fn serialize_display<S: serde::Serializer>(
-    value: &SessionReference,
+    value: &Arc<SessionReference>,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&value.to_uri_path())

@@ -35,16 +35,18 @@ impl MpsdClient {
     /// assert_eq!(joined.session().map(|s| s.member_xuids().len()), Some(2));
     /// # Ok(()) }
     /// ```
-    pub async fn join_from_activation(
-        &self,
-        activation: &Activation,
-    ) -> Result<WriteOutcome, Error> {
-        let handle = activation.handle().ok_or(Error::ActivationWithoutHandle {
-            action: activation.kind.action(),
-        })?;
-        self.write(handle, SessionDelta::new().join(activation.joining_user()))
-            .mode(WriteMode::UpdateExisting)
-            .send()
-            .await
+    pub fn join_from_activation<'a>(
+        &'a self,
+        activation: &'a Activation,
+    ) -> impl Future<Output = Result<WriteOutcome, Error>> + Send + 'a {
+        crate::sending::boxed(async move {
+            let handle = activation.handle().ok_or(Error::ActivationWithoutHandle {
+                action: activation.kind.action(),
+            })?;
+            self.write(handle, SessionDelta::new().join(activation.joining_user()))
+                .mode(WriteMode::UpdateExisting)
+                .send()
+                .await
+        })
     }
 }

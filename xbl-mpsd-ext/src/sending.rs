@@ -5,6 +5,13 @@
 //! every serde instantiation under them) into its own crate on every rebuild. A public `send` instead boxes
 //! its body here, in a function this crate compiles, and the consumer polls a `Box<dyn Future>`: one
 //! allocation per call against ~1,500 fewer items in each consumer build (BENCHMARKS.md, P7').
+//!
+//! A public method that takes an `impl Into<…>` converts its argument, then calls a private non-generic
+//! method that boxes (`RtaClient::subscribe`, `SessionSubscriptions::watch`): an `async` block inside a generic
+//! function is generic too. Still `async fn`, on purpose: the methods that take the caller's closures
+//! (`synchronized_update(..).send()`, `operation(..).send()`, `XboxSignIn::sign_in`, `RetryPolicy::run`), which
+//! are compiled in the caller's crate whatever their shape, and the event waits (`next_event`), a channel
+//! receive each.
 
 use std::future::Future;
 use std::pin::Pin;

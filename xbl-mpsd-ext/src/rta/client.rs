@@ -210,39 +210,51 @@ impl RtaClient {
     /// Throttled (1001) and unavailable (1002) replies are retried after XSAPI's `min(n², 60)` s; other
     /// refusals fail with [`RtaError::Refused`]. After a reconnect the subscription is renewed and its new
     /// data arrives as [`SubscriptionEvent::Resubscribed`].
-    pub async fn subscribe(&self, uri: impl Into<String>) -> Result<Subscription, RtaError> {
-        let uri = uri.into();
-        let client_id = self.inner.next_client.fetch_add(1, Ordering::Relaxed);
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (reply_tx, reply) = oneshot::channel();
-        self.inner
-            .cmd
-            .send(Command::Subscribe {
+    pub fn subscribe(
+        &self,
+        uri: impl Into<String>,
+    ) -> impl Future<Output = Result<Subscription, RtaError>> + Send + '_ {
+        self.subscribe_uri(uri.into())
+    }
+
+    /// [`subscribe`](Self::subscribe) after the conversion: not generic, so its body is compiled here once.
+    fn subscribe_uri(
+        &self,
+        uri: String,
+    ) -> crate::sending::Sending<'_, Result<Subscription, RtaError>> {
+        crate::sending::boxed(async move {
+            let client_id = self.inner.next_client.fetch_add(1, Ordering::Relaxed);
+            let (events_tx, events) = mpsc::unbounded_channel();
+            let (reply_tx, reply) = oneshot::channel();
+            self.inner
+                .cmd
+                .send(Command::Subscribe {
+                    uri: uri.clone(),
+                    client_id,
+                    events: events_tx,
+                    reply: reply_tx,
+                })
+                .map_err(|_| RtaError::Closed)?;
+            let subscription = |data| Subscription {
                 uri: uri.clone(),
                 client_id,
-                events: events_tx,
-                reply: reply_tx,
-            })
-            .map_err(|_| RtaError::Closed)?;
-        let subscription = |data| Subscription {
-            uri: uri.clone(),
-            client_id,
-            data,
-            events,
-            cmd: self.inner.cmd.clone(),
-        };
-        match tokio::time::timeout(self.inner.subscribe_timeout, reply).await {
-            Ok(Ok(Ok(data))) => Ok(subscription(data)),
-            Ok(Ok(Err(error))) => Err(error),
-            Ok(Err(_)) => Err(RtaError::Closed),
-            Err(_) => {
-                let _ = self.inner.cmd.send(Command::Unsubscribe { client_id });
-                Err(RtaError::SubscribeTimedOut {
-                    uri,
-                    timeout: self.inner.subscribe_timeout,
-                })
+                data,
+                events,
+                cmd: self.inner.cmd.clone(),
+            };
+            match tokio::time::timeout(self.inner.subscribe_timeout, reply).await {
+                Ok(Ok(Ok(data))) => Ok(subscription(data)),
+                Ok(Ok(Err(error))) => Err(error),
+                Ok(Err(_)) => Err(RtaError::Closed),
+                Err(_) => {
+                    let _ = self.inner.cmd.send(Command::Unsubscribe { client_id });
+                    Err(RtaError::SubscribeTimedOut {
+                        uri,
+                        timeout: self.inner.subscribe_timeout,
+                    })
+                }
             }
-        }
+        })
     }
 
     /// Closes the connection and ends every subscription's stream.

@@ -187,9 +187,15 @@ impl Stream for InviteStream {
 impl RtaClient {
     /// Subscribes to `xuid`'s game invites for `title` ([`invite_uri`]). The client's token must be that
     /// user's.
-    pub async fn invites(&self, xuid: Xuid, title: TitleId) -> Result<InviteStream, RtaError> {
-        let subscription = self.subscribe(invite_uri(xuid, title)).await?;
-        Ok(InviteStream { subscription })
+    pub fn invites(
+        &self,
+        xuid: Xuid,
+        title: TitleId,
+    ) -> impl Future<Output = Result<InviteStream, RtaError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let subscription = self.subscribe(invite_uri(xuid, title)).await?;
+            Ok(InviteStream { subscription })
+        })
     }
 }
 
@@ -197,17 +203,19 @@ impl MpsdClient {
     /// Accepts an invite: `PUT /handles/{handle}/session` with [`SessionDelta::join`] for the invited user, in
     /// [`WriteMode::UpdateExisting`] — the same request as
     /// [`join_from_activation`](MpsdClient::join_from_activation). The client's token must be the invitee's.
-    pub async fn join_from_invite(
-        &self,
-        invite: &InviteNotification,
-    ) -> Result<WriteOutcome, Error> {
-        self.write(
-            invite.handle_id,
-            SessionDelta::new().join(invite.invited_xuid),
-        )
-        .mode(WriteMode::UpdateExisting)
-        .send()
-        .await
+    pub fn join_from_invite<'a>(
+        &'a self,
+        invite: &'a InviteNotification,
+    ) -> impl Future<Output = Result<WriteOutcome, Error>> + Send + 'a {
+        crate::sending::boxed(async move {
+            self.write(
+                invite.handle_id,
+                SessionDelta::new().join(invite.invited_xuid),
+            )
+            .mode(WriteMode::UpdateExisting)
+            .send()
+            .await
+        })
     }
 }
 

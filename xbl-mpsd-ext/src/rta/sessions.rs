@@ -118,23 +118,30 @@ impl fmt::Debug for SessionSubscriptions {
 impl SessionSubscriptions {
     /// Subscribes `rta` to MPSD's `connections/` resource and starts routing its taps; `mpsd` (the same
     /// user's client) makes the writes.
-    pub async fn start(mpsd: &MpsdClient, rta: RtaClient) -> Result<Self, WatchError> {
-        let subscription = rta.subscribe(CONNECTIONS_URI).await?;
-        let connection_id = connection_id(subscription.data()).ok_or_else(|| {
-            RtaError::InvalidResponse("the connections/ subscribe reply has no ConnectionId".into())
-        })?;
-        let (connection, _) = watch::channel(Some(connection_id));
-        let shared = Arc::new(Shared {
-            mpsd: mpsd.clone(),
-            connection,
-            routes: Mutex::default(),
-            next: AtomicU64::new(1),
-        });
-        let task = tokio::spawn(dispatch(Arc::clone(&shared), subscription));
-        Ok(Self {
-            shared,
-            rta,
-            _task: Arc::new(Task(task)),
+    pub fn start(
+        mpsd: &MpsdClient,
+        rta: RtaClient,
+    ) -> impl Future<Output = Result<Self, WatchError>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let subscription = rta.subscribe(CONNECTIONS_URI).await?;
+            let connection_id = connection_id(subscription.data()).ok_or_else(|| {
+                RtaError::InvalidResponse(
+                    "the connections/ subscribe reply has no ConnectionId".into(),
+                )
+            })?;
+            let (connection, _) = watch::channel(Some(connection_id));
+            let shared = Arc::new(Shared {
+                mpsd: mpsd.clone(),
+                connection,
+                routes: Mutex::default(),
+                next: AtomicU64::new(1),
+            });
+            let task = tokio::spawn(dispatch(Arc::clone(&shared), subscription));
+            Ok(Self {
+                shared,
+                rta,
+                _task: Arc::new(Task(task)),
+            })
         })
     }
 
@@ -157,70 +164,81 @@ impl SessionSubscriptions {
     /// `members.me.properties.system {active: true, connection, subscription {id, changeTypes}}` to the
     /// existing session (a handle is resolved to its session first), and returns the stream of its taps.
     /// After a reconnect the new ConnectionId is written again.
-    pub async fn watch(
+    pub fn watch(
         &self,
         target: impl Into<SessionTarget>,
         changes: ChangeTypes,
-    ) -> Result<SessionWatch, WatchError> {
-        let reference = match target.into() {
-            SessionTarget::Reference(reference) => reference,
-            SessionTarget::Handle(handle) => self
+    ) -> impl Future<Output = Result<SessionWatch, WatchError>> + Send + '_ {
+        self.watch_target(target.into(), changes)
+    }
+
+    /// [`watch`](Self::watch) after the conversion: not generic, so its body is compiled here once.
+    fn watch_target(
+        &self,
+        target: SessionTarget,
+        changes: ChangeTypes,
+    ) -> crate::sending::Sending<'_, Result<SessionWatch, WatchError>> {
+        crate::sending::boxed(async move {
+            let reference = match target {
+                SessionTarget::Reference(reference) => reference,
+                SessionTarget::Handle(handle) => self
+                    .shared
+                    .mpsd
+                    .get_session(handle)
+                    .send()
+                    .await?
+                    .and_then(|session| session.reference().cloned())
+                    .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
+            };
+            let changes = if changes.is_empty() {
+                ChangeTypes::EVERYTHING
+            } else {
+                changes
+            };
+            let connection_id = self.connection_id().ok_or(WatchError::Ended)?;
+            let subscription = uuid::Uuid::new_v4();
+            let subscription_id = subscription.to_string().to_uppercase();
+            // Registered before the write, so that no tap after it is missed.
+            let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
+            let route = self.shared.routes().add(id, &reference);
+            let mut watch = SessionWatch {
+                subscriptions: self.clone(),
+                reference: Arc::new(reference.clone()),
+                changes,
+                subscription_id: subscription_id.clone(),
+                route,
+                last: Vec::new(),
+                buffered: VecDeque::new(),
+                session: None,
+            };
+            let delta = SessionDelta::new()
+                .active(true)
+                .connection(&connection_id)
+                .subscription(subscription, changes);
+            let outcome = self
                 .shared
                 .mpsd
-                .get_session(handle)
+                .write(&reference, delta)
+                .mode(WriteMode::UpdateExisting)
                 .send()
-                .await?
-                .and_then(|session| session.reference().cloned())
-                .ok_or_else(|| WatchError::NoSession(format!("/handles/{handle}/session")))?,
-        };
-        let changes = if changes.is_empty() {
-            ChangeTypes::EVERYTHING
-        } else {
-            changes
-        };
-        let connection_id = self.connection_id().ok_or(WatchError::Ended)?;
-        let subscription = uuid::Uuid::new_v4();
-        let subscription_id = subscription.to_string().to_uppercase();
-        // Registered before the write, so that no tap after it is missed.
-        let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
-        let route = self.shared.routes().add(id, &reference);
-        let mut watch = SessionWatch {
-            subscriptions: self.clone(),
-            reference: Arc::new(reference.clone()),
-            changes,
-            subscription_id: subscription_id.clone(),
-            route,
-            last: Vec::new(),
-            buffered: VecDeque::new(),
-            session: None,
-        };
-        let delta = SessionDelta::new()
-            .active(true)
-            .connection(&connection_id)
-            .subscription(subscription, changes);
-        let outcome = self
-            .shared
-            .mpsd
-            .write(&reference, delta)
-            .mode(WriteMode::UpdateExisting)
-            .send()
-            .await?;
-        match outcome {
-            WriteOutcome::Created(session)
-            | WriteOutcome::Updated(session)
-            | WriteOutcome::Accepted {
-                session: Some(session),
-                ..
-            } => {
-                watch.remember(&session);
-                watch.session = Some(*session);
+                .await?;
+            match outcome {
+                WriteOutcome::Created(session)
+                | WriteOutcome::Updated(session)
+                | WriteOutcome::Accepted {
+                    session: Some(session),
+                    ..
+                } => {
+                    watch.remember(&session);
+                    watch.session = Some(*session);
+                }
+                WriteOutcome::Accepted { session: None, .. } => {}
+                WriteOutcome::OutOfSync { .. } | WriteOutcome::SessionDeleted => {
+                    return Err(WatchError::NoSession(reference.to_uri_path()));
+                }
             }
-            WriteOutcome::Accepted { session: None, .. } => {}
-            WriteOutcome::OutOfSync { .. } | WriteOutcome::SessionDeleted => {
-                return Err(WatchError::NoSession(reference.to_uri_path()));
-            }
-        }
-        Ok(watch)
+            Ok(watch)
+        })
     }
 }
 
@@ -383,53 +401,58 @@ impl SessionWatch {
     /// Waits for the session to change and returns it fresh: on a tap newer than the session held (or a
     /// resync), drains the taps already queued (a burst costs one GET) and reads the session. `None` when the
     /// subscriptions ended.
-    pub async fn next_session(&mut self) -> Option<Result<Session, WatchError>> {
-        loop {
-            let event = futures::future::poll_fn(|cx| self.poll_event(cx)).await?;
-            let wanted = match event {
-                WatchEvent::Tap(tap) => Some(tap.change_number),
-                WatchEvent::Resync => None,
-                _ => continue,
-            };
-            let mut newest = wanted;
-            // Coalesce what is already queued.
-            while let Some(more) = self.route.try_next() {
-                match more {
-                    Routed::Tap(tap) if self.is_new(&tap) => {
-                        newest =
-                            Some(newest.map_or(tap.change_number, |n| n.max(tap.change_number)));
-                    }
-                    Routed::Tap(_) => {}
-                    Routed::Event(event) => {
-                        if event != WatchEvent::Resync {
-                            self.buffered.push_back(event);
+    pub fn next_session(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<Session, WatchError>>> + Send + '_ {
+        crate::sending::boxed(async move {
+            loop {
+                let event = futures::future::poll_fn(|cx| self.poll_event(cx)).await?;
+                let wanted = match event {
+                    WatchEvent::Tap(tap) => Some(tap.change_number),
+                    WatchEvent::Resync => None,
+                    _ => continue,
+                };
+                let mut newest = wanted;
+                // Coalesce what is already queued.
+                while let Some(more) = self.route.try_next() {
+                    match more {
+                        Routed::Tap(tap) if self.is_new(&tap) => {
+                            newest = Some(
+                                newest.map_or(tap.change_number, |n| n.max(tap.change_number)),
+                            );
+                        }
+                        Routed::Tap(_) => {}
+                        Routed::Event(event) => {
+                            if event != WatchEvent::Resync {
+                                self.buffered.push_back(event);
+                            }
                         }
                     }
                 }
-            }
-            let held = self.session.as_ref().and_then(Session::change_number);
-            if let (Some(newest), Some(held)) = (newest, held)
-                && newest <= held
-            {
-                continue;
-            }
-            let result = self
-                .subscriptions
-                .shared
-                .mpsd
-                .get_session(&*self.reference)
-                .send()
-                .await;
-            return Some(match result {
-                Ok(Some(session)) => {
-                    self.remember(&session);
-                    self.session = Some(session.clone());
-                    Ok(session)
+                let held = self.session.as_ref().and_then(Session::change_number);
+                if let (Some(newest), Some(held)) = (newest, held)
+                    && newest <= held
+                {
+                    continue;
                 }
-                Ok(None) => Err(WatchError::NoSession(self.reference.to_uri_path())),
-                Err(error) => Err(error.into()),
-            });
-        }
+                let result = self
+                    .subscriptions
+                    .shared
+                    .mpsd
+                    .get_session(&*self.reference)
+                    .send()
+                    .await;
+                return Some(match result {
+                    Ok(Some(session)) => {
+                        self.remember(&session);
+                        self.session = Some(session.clone());
+                        Ok(session)
+                    }
+                    Ok(None) => Err(WatchError::NoSession(self.reference.to_uri_path())),
+                    Err(error) => Err(error.into()),
+                });
+            }
+        })
     }
 
     /// [`next_session`](Self::next_session) with what changed since the session held before
@@ -448,16 +471,20 @@ impl SessionWatch {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn next_update(&mut self) -> Option<Result<SessionUpdate, WatchError>> {
-        let before = self.session.clone();
-        let session = match self.next_session().await? {
-            Ok(session) => session,
-            Err(error) => return Some(Err(error)),
-        };
-        let changes = before
-            .map(|before| crate::diff::diff(&before.document, &session.document))
-            .unwrap_or_default();
-        Some(Ok(SessionUpdate { session, changes }))
+    pub fn next_update(
+        &mut self,
+    ) -> impl Future<Output = Option<Result<SessionUpdate, WatchError>>> + Send + '_ {
+        crate::sending::boxed(async move {
+            let before = self.session.clone();
+            let session = match self.next_session().await? {
+                Ok(session) => session,
+                Err(error) => return Some(Err(error)),
+            };
+            let changes = before
+                .map(|before| crate::diff::diff(&before.document, &session.document))
+                .unwrap_or_default();
+            Some(Ok(SessionUpdate { session, changes }))
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use xbl_mpsd_emulator::{Emulator, EmulatorConfig};
+use xbl_mpsd_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use xbl_mpsd_ext::retry::FixedJitter;
 use xbl_mpsd_ext::rta::{
     ChangeTypes, ConnectionState, RtaClient, RtaError, RtaStatus, SessionSubscriptions,
@@ -59,6 +59,19 @@ async fn session(host: &MpsdClient, name: &str) -> SessionReference {
     let outcome = host.write(&reference, delta(body)).send().await.unwrap();
     assert!(matches!(outcome, WriteOutcome::Created(_)), "{outcome:?}");
     reference
+}
+
+/// An emulator, the host's and the guest's clients, and a session `name` the host created and the guest joined.
+async fn host_and_guest(name: &str) -> (RunningEmulator, MpsdClient, MpsdClient, SessionReference) {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
+    let reference = session(&host, name).await;
+    guest
+        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    (emulator, host, guest, reference)
 }
 
 fn change_number(outcome: &WriteOutcome) -> u64 {
@@ -227,14 +240,7 @@ async fn taps_follow_the_subscribed_change_types() {
 
 #[tokio::test]
 async fn taps_continue_after_the_emulator_drops_the_socket() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
-    let reference = session(&host, "reconnect").await;
-    guest
-        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let (emulator, host, guest, reference) = host_and_guest("reconnect").await;
     let subscriptions = SessionSubscriptions::start(&host, rta(&host))
         .await
         .unwrap();
@@ -285,14 +291,7 @@ async fn taps_continue_after_the_emulator_drops_the_socket() {
 
 #[tokio::test]
 async fn a_watch_ends_after_its_last_tap_when_the_client_closes() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
-    let reference = session(&host, "closing").await;
-    guest
-        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let (_emulator, host, guest, reference) = host_and_guest("closing").await;
     let subscriptions = SessionSubscriptions::start(&host, rta(&host))
         .await
         .unwrap();
@@ -326,14 +325,7 @@ async fn a_watch_ends_after_its_last_tap_when_the_client_closes() {
 
 #[tokio::test]
 async fn the_connection_is_recycled_proactively_and_resyncs_reach_the_watch() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
-    let reference = session(&host, "recycled").await;
-    guest
-        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let (emulator, host, _guest, reference) = host_and_guest("recycled").await;
     // A short lifetime stands in for XSAPI's 90 minutes.
     let rta = host
         .rta()
@@ -422,14 +414,7 @@ async fn an_invite_notification_leads_to_a_join() {
 
 #[tokio::test]
 async fn a_dropped_connection_makes_the_member_inactive_and_taps_the_others() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let (host, guest) = (client_for(&emulator, HOST), client_for(&emulator, GUEST));
-    let reference = session(&host, "dropped").await;
-    guest
-        .write(&reference, SessionDelta::new().join(GUEST.parse().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let (_emulator, host, guest, reference) = host_and_guest("dropped").await;
     let host_subs = SessionSubscriptions::start(&host, rta(&host))
         .await
         .unwrap();

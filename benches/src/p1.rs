@@ -162,6 +162,30 @@ fn canned(corpus: &Value) -> anyhow::Result<(Vec<(HeaderName, HeaderValue)>, Byt
 }
 
 /// Measures P1 and P1'.
+/// `XBL_MPSD_BENCH_P1_PROFILE=<variant>:<calls>` (`sdk`, `generated`, `reqwest-typed`, `reqwest-value`,
+/// `hyper`): run that variant alone, `calls` times, for `valgrind --tool=callgrind` (the difference of two
+/// call counts is the cost of the calls alone).
+fn profile_request() -> anyhow::Result<Option<(Variant, usize)>> {
+    let Ok(request) = std::env::var("XBL_MPSD_BENCH_P1_PROFILE") else {
+        return Ok(None);
+    };
+    let (name, calls) = request
+        .split_once(':')
+        .context("XBL_MPSD_BENCH_P1_PROFILE is <variant>:<calls>")?;
+    let variant = match name {
+        "sdk" => Variant::Sdk,
+        "generated" => Variant::Generated,
+        "reqwest-typed" => Variant::ReqwestTyped,
+        "reqwest-value" => Variant::ReqwestValue,
+        "hyper" => Variant::Hyper,
+        other => bail!("XBL_MPSD_BENCH_P1_PROFILE: unknown variant {other:?}"),
+    };
+    Ok(Some((
+        variant,
+        calls.parse().context("XBL_MPSD_BENCH_P1_PROFILE: calls")?,
+    )))
+}
+
 pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
     let (headers, body) = canned(corpus)?;
     let addr = serve_fixed(StatusCode::OK, headers, body).await?;
@@ -210,6 +234,11 @@ pub async fn rows(effort: Effort, corpus: &Value) -> anyhow::Result<Vec<Row>> {
         spec,
     };
 
+    if let Some((variant, calls)) = profile_request()? {
+        // One variant alone, for a profiler (BENCHMARKS.md, "How to run"): no row.
+        bench.run(variant, calls).await?;
+        return Ok(Vec::new());
+    }
     let iters = effort.iters(300);
     // Warm-up (connections, allocator).
     for variant in VARIANTS {

@@ -13,14 +13,27 @@ use crate::error::{ApiError, ApiResult};
 const MAX_REF_PART_LEN: usize = 99;
 
 /// A session reference as the caller spelled it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Compact, as every stored session holds one: its three parts in one allocation, one after another, with the
+/// byte lengths of the first two (24 bytes and one allocation, where three `String`s took 72 and three).
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct SessionRef {
-    /// Service configuration ID.
-    pub(crate) scid: String,
-    /// Session template name.
-    pub(crate) template_name: String,
-    /// Session name.
-    pub(crate) name: String,
+    /// The scid, the template name and the name, concatenated.
+    parts: Box<str>,
+    /// The byte length of the scid.
+    scid_len: u32,
+    /// The byte length of the template name.
+    template_len: u32,
+}
+
+impl std::fmt::Debug for SessionRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRef")
+            .field("scid", &self.scid())
+            .field("template_name", &self.template_name())
+            .field("name", &self.name())
+            .finish()
+    }
 }
 
 /// The case-insensitive identity of a session: its scid, template name and name in lower case, joined by
@@ -73,11 +86,44 @@ impl SessionRef {
                 )));
             }
         }
-        Ok(Self {
-            scid: scid.to_owned(),
-            template_name: template_name.to_owned(),
-            name: name.to_owned(),
-        })
+        Ok(Self::from_parts(scid, template_name, name))
+    }
+
+    /// A reference of these parts as they are, unchecked (restored records, fixed references).
+    pub(crate) fn from_parts(scid: &str, template_name: &str, name: &str) -> Self {
+        // A part longer than 4 GiB cannot reach here (requests and records are far smaller); the lengths
+        // saturate rather than panic, and the accessors never slice out of bounds.
+        let len = |part: &str| u32::try_from(part.len()).unwrap_or(u32::MAX);
+        Self {
+            parts: [scid, template_name, name].concat().into_boxed_str(),
+            scid_len: len(scid),
+            template_len: len(template_name),
+        }
+    }
+
+    /// The byte offsets where the template name and the name start.
+    fn bounds(&self) -> (usize, usize) {
+        let scid_end = self.scid_len as usize;
+        (
+            scid_end,
+            scid_end.saturating_add(self.template_len as usize),
+        )
+    }
+
+    /// The service configuration ID.
+    pub(crate) fn scid(&self) -> &str {
+        self.parts.get(..self.bounds().0).unwrap_or("")
+    }
+
+    /// The session template name.
+    pub(crate) fn template_name(&self) -> &str {
+        let (start, end) = self.bounds();
+        self.parts.get(start..end).unwrap_or("")
+    }
+
+    /// The session name.
+    pub(crate) fn name(&self) -> &str {
+        self.parts.get(self.bounds().1..).unwrap_or("")
     }
 
     /// Reads a `{scid, templateName, name}` object found at `field` of `body`.
@@ -118,7 +164,7 @@ impl SessionRef {
     /// Built in one buffer (every request takes it at least once): an ASCII part is lowered byte by byte,
     /// any other through `str::to_lowercase`, as a whole, for the same result.
     pub(crate) fn key(&self) -> SessionKey {
-        let parts = [&self.scid, &self.template_name, &self.name];
+        let parts = [self.scid(), self.template_name(), self.name()];
         let mut key = String::with_capacity(
             parts.iter().map(|part| part.len()).sum::<usize>() + 2 * KEY_SEPARATOR.len_utf8(),
         );
@@ -137,16 +183,16 @@ impl SessionRef {
 
     /// The JSON form `{scid, templateName, name}`.
     pub(crate) fn to_json(&self) -> Value {
-        json!({ "scid": self.scid, "templateName": self.template_name, "name": self.name })
+        json!({ "scid": self.scid(), "templateName": self.template_name(), "name": self.name() })
     }
 
     /// The session URI path, as sent in `Content-Location`.
     pub(crate) fn uri_path(&self) -> String {
         format!(
             "/serviceconfigs/{}/sessionTemplates/{}/sessions/{}",
-            percent_encode(&self.scid),
-            percent_encode(&self.template_name),
-            percent_encode(&self.name)
+            percent_encode(self.scid()),
+            percent_encode(self.template_name()),
+            percent_encode(self.name())
         )
     }
 }
@@ -189,13 +235,50 @@ pub(crate) fn timestamp(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A fresh opaque ETag: an upper-case (version 4) GUID. Its random bytes come from the thread-local generator,
-/// not a system call: a new ETag is made under the session's lock on every write.
-pub(crate) fn new_etag() -> String {
-    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
-    id.hyphenated()
-        .encode_upper(&mut Uuid::encode_buffer())
-        .to_owned()
+/// A session's opaque ETag.
+///
+/// The emulator issues upper-case (version 4) GUIDs and keeps them as their 16 bytes, spelled out when sent
+/// (a `String` took 24 bytes and a 36-byte allocation per session); any other text (from a record written
+/// elsewhere) is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Etag {
+    /// A GUID, spelled upper case with hyphens.
+    Guid(Uuid),
+    /// Any other spelling, verbatim.
+    Text(Box<str>),
+}
+
+impl Etag {
+    /// A fresh ETag. Its random bytes come from the thread-local generator, not a system call: a new ETag is
+    /// made under the session's lock on every write.
+    pub(crate) fn new() -> Self {
+        Self::Guid(uuid::Builder::from_random_bytes(rand::random()).into_uuid())
+    }
+
+    /// The ETag spelled `text` (a GUID only when `text` is exactly how a GUID ETag is spelled, so the text
+    /// round-trips).
+    pub(crate) fn from_text(text: &str) -> Self {
+        match Uuid::try_parse(text) {
+            Ok(id) if id.hyphenated().encode_upper(&mut Uuid::encode_buffer()) == text => {
+                Self::Guid(id)
+            }
+            _ => Self::Text(text.into()),
+        }
+    }
+
+    /// Runs `f` on the ETag's text (a GUID is spelled on the stack).
+    pub(crate) fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        match self {
+            Self::Guid(id) => f(id.hyphenated().encode_upper(&mut Uuid::encode_buffer())),
+            Self::Text(text) => f(text),
+        }
+    }
+}
+
+impl std::fmt::Display for Etag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.with_text(|text| f.write_str(text))
+    }
 }
 
 #[cfg(test)]
@@ -226,7 +309,86 @@ mod tests {
         }
     }
 
+    #[test]
+    fn references_keep_their_parts() {
+        for (scid, template, name) in [
+            ("MockScid", "Lobby", "Game-1"),
+            ("ΣΑΣ", "ÖDE", "İstanbul"),
+            ("a", "b", "c"),
+            ("", "", ""),
+            ("", "t", ""),
+        ] {
+            let reference = SessionRef::from_parts(scid, template, name);
+            assert_eq!(
+                (
+                    reference.scid(),
+                    reference.template_name(),
+                    reference.name()
+                ),
+                (scid, template, name)
+            );
+            assert_eq!(reference, reference.clone());
+            assert_eq!(
+                format!("{reference:?}"),
+                format!(
+                    "SessionRef {{ scid: {scid:?}, template_name: {template:?}, name: {name:?} }}"
+                )
+            );
+        }
+        // The boundaries belong to the parts: moving a character between parts is another reference.
+        assert_ne!(
+            SessionRef::from_parts("ab", "c", "d"),
+            SessionRef::from_parts("a", "bc", "d")
+        );
+        assert_eq!(std::mem::size_of::<SessionRef>(), 24);
+    }
+
+    #[test]
+    fn etags_are_guids_spelled_upper_case_or_kept_verbatim() {
+        let fresh = Etag::new();
+        assert!(matches!(fresh, Etag::Guid(_)));
+        let text = fresh.to_string();
+        assert_eq!(text.len(), 36);
+        assert_eq!(text, text.to_uppercase());
+        assert_eq!(Etag::from_text(&text), fresh);
+        assert_ne!(Etag::new(), fresh);
+        for other in [
+            "",
+            "abc",
+            "\"quoted\"",
+            // A GUID spelled otherwise (lower case, braces, no hyphens) keeps its spelling.
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "{0F8FAD5B-D9CB-469F-A165-70867728950E}",
+            "0F8FAD5BD9CB469FA16570867728950E",
+        ] {
+            let etag = Etag::from_text(other);
+            assert!(matches!(etag, Etag::Text(_)), "{other}");
+            assert_eq!(etag.to_string(), other);
+        }
+        let guid = Etag::from_text("0F8FAD5B-D9CB-469F-A165-70867728950E");
+        assert!(matches!(guid, Etag::Guid(_)));
+        assert_eq!(guid.to_string(), "0F8FAD5B-D9CB-469F-A165-70867728950E");
+        assert_eq!(guid.with_text(str::len), 36);
+    }
+
     proptest! {
+        #[test]
+        fn etag_text_round_trips(text in "\\PC{0,40}") {
+            prop_assert_eq!(Etag::from_text(&text).to_string(), text);
+        }
+
+        #[test]
+        fn reference_parts_round_trip(
+            scid in "\\PC{0,20}",
+            template in "\\PC{0,20}",
+            name in "\\PC{0,20}",
+        ) {
+            let reference = SessionRef::from_parts(&scid, &template, &name);
+            prop_assert_eq!(reference.scid(), scid.as_str());
+            prop_assert_eq!(reference.template_name(), template.as_str());
+            prop_assert_eq!(reference.name(), name.as_str());
+        }
+
         #[test]
         fn keys_equal_the_reference_definition(
             scid in "[^\\p{Cc}]{1,20}",

@@ -30,9 +30,9 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind};
-use crate::model::SessionRef;
+use crate::model::{Etag, SessionRef};
 use crate::session::timers::{Initializing, Stage};
-use crate::session::{Bag, Member, Members, Session};
+use crate::session::{Bag, Member, Members, Session, TitleId};
 
 /// The database file inside the data directory.
 pub(crate) const FILE_NAME: &str = "mpsd.redb";
@@ -54,18 +54,14 @@ struct RefRecord {
 impl RefRecord {
     fn of(reference: &SessionRef) -> Self {
         Self {
-            scid: reference.scid.clone(),
-            template_name: reference.template_name.clone(),
-            name: reference.name.clone(),
+            scid: reference.scid().to_owned(),
+            template_name: reference.template_name().to_owned(),
+            name: reference.name().to_owned(),
         }
     }
 
     fn into_ref(self) -> SessionRef {
-        SessionRef {
-            scid: self.scid,
-            template_name: self.template_name,
-            name: self.name,
-        }
+        SessionRef::from_parts(&self.scid, &self.template_name, &self.name)
     }
 }
 
@@ -159,9 +155,9 @@ struct HandleRecord {
 pub(crate) fn session_key(reference: &SessionRef) -> String {
     format!(
         "{}\u{1f}{}\u{1f}{}",
-        reference.scid.to_lowercase(),
-        reference.template_name.to_lowercase(),
-        reference.name.to_lowercase()
+        reference.scid().to_lowercase(),
+        reference.template_name().to_lowercase(),
+        reference.name().to_lowercase()
     )
 }
 
@@ -188,7 +184,7 @@ impl Batch {
             correlation_id: session.correlation_id,
             start_time: session.start_time,
             change_number: session.change_number,
-            etag: session.etag.clone(),
+            etag: session.etag.to_string(),
             constants: session.constants().raw(),
             properties: session.properties.raw(),
             role_types: session.role_types.as_deref(),
@@ -203,7 +199,7 @@ impl Batch {
                     properties: member.properties().raw(),
                     roles: member.roles.as_deref(),
                     reserved: member.reserved,
-                    active_title_id: member.active_title_id.clone(),
+                    active_title_id: member.active_title_id.as_ref().map(ToString::to_string),
                     join_time: member.join_time,
                     state_since: Some(member.state_since),
                     episode: member.episode,
@@ -212,7 +208,7 @@ impl Batch {
                 .collect(),
             next_index: session.next_index,
             search_handle: session.search_handle,
-            former_members: session.former_members.iter().copied().collect(),
+            former_members: session.former_members().collect(),
             empty_since: session.empty_since,
             initializing: session.initializing.map(|init| InitRecord {
                 stage: init.stage.as_str().to_owned(),
@@ -385,7 +381,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
                 &member.constants,
                 &member.properties,
                 member.reserved,
-                member.active_title_id,
+                member.active_title_id.as_deref().map(TitleId::from_text),
                 member.join_time,
             );
             rebuilt.roles = member.roles.map(Box::new);
@@ -400,7 +396,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
     session.branch = record.branch;
     session.correlation_id = record.correlation_id;
     session.change_number = record.change_number;
-    session.etag = record.etag;
+    session.etag = Etag::from_text(&record.etag);
     session.set_constants(&record.constants);
     session.properties = Bag::from_map(&record.properties);
     session.role_types = record.role_types.map(Box::new);
@@ -408,7 +404,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
     session.members = members;
     session.next_index = record.next_index;
     session.search_handle = record.search_handle;
-    session.former_members = record.former_members.into_iter().collect::<BTreeSet<u64>>();
+    session.set_former_members(record.former_members.into_iter().collect::<BTreeSet<u64>>());
     session.empty_since = record.empty_since;
     session.initializing = record.initializing.and_then(|init| {
         Some(Initializing {

@@ -361,9 +361,9 @@ impl RtaHub {
         let key = after.reference.key();
         let resource = format!(
             "{}~{}~{}",
-            after.reference.scid.to_lowercase(),
-            after.reference.template_name.to_lowercase(),
-            after.reference.name.to_lowercase()
+            after.reference.scid().to_lowercase(),
+            after.reference.template_name().to_lowercase(),
+            after.reference.name().to_lowercase()
         );
         let capable =
             !self.require_capability || after.capability("connectionRequiredForActiveMembers");

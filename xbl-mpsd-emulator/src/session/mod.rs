@@ -10,6 +10,7 @@ pub(crate) mod view;
 pub(crate) mod write;
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU64;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use uuid::Uuid;
 pub(crate) use self::bag::Bag;
 pub(crate) use self::members::Members;
 use self::view::SessionView;
-use crate::model::{SessionRef, new_etag};
+use crate::model::{Etag, SessionRef};
 
 /// `constants.system` defaults filled in when a session is created (contract 107).
 fn default_constants_system() -> Map<String, Value> {
@@ -126,6 +127,44 @@ impl MemberFacts {
     }
 }
 
+/// A member's `activeTitleId`: the emulator writes a title ID's decimal spelling, held as the number (no
+/// allocation per member); any other text (from a record written elsewhere) is kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TitleId {
+    /// A title ID, spelled in decimal without padding.
+    Number(u32),
+    /// Any other spelling (boxed twice so the type stays two words).
+    Text(Box<Box<str>>),
+}
+
+impl TitleId {
+    /// The title ID spelled `text`.
+    pub(crate) fn from_text(text: &str) -> Self {
+        match text.parse::<u32>() {
+            Ok(number) if itoa::Buffer::new().format(number) == text => Self::Number(number),
+            _ => Self::Text(Box::new(text.into())),
+        }
+    }
+}
+
+impl std::fmt::Display for TitleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(number) => f.write_str(itoa::Buffer::new().format(*number)),
+            Self::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl serde::Serialize for TitleId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Number(number) => serializer.serialize_str(itoa::Buffer::new().format(*number)),
+            Self::Text(text) => serializer.serialize_str(text),
+        }
+    }
+}
+
 /// One member of a session.
 #[derive(Debug, Clone)]
 pub(crate) struct Member {
@@ -142,7 +181,7 @@ pub(crate) struct Member {
     /// True until the reserved user joins.
     pub(crate) reserved: bool,
     /// The title the member joined from.
-    pub(crate) active_title_id: Option<String>,
+    pub(crate) active_title_id: Option<TitleId>,
     /// Join (or reservation) time.
     pub(crate) join_time: DateTime<Utc>,
     /// Since when the member is in its current state (reserved, inactive, ready, active): its timers count from
@@ -192,7 +231,7 @@ impl Member {
         constants: &Map<String, Value>,
         properties: &Map<String, Value>,
         reserved: bool,
-        active_title_id: Option<String>,
+        active_title_id: Option<TitleId>,
         join_time: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -242,14 +281,17 @@ impl Member {
 
 /// What the emulator reads from a session's (write-once) constants on reads and writes, cached when they are
 /// set.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct ConstantFacts {
     visibility: Visibility,
     max_members: u64,
     large: bool,
     connection_required: bool,
-    timeouts: timers::Timeouts,
-    init: Option<timers::InitConfig>,
+    /// The removal timeouts; `None` when they are the defaults (most sessions), so the session carries 8 bytes
+    /// for them instead of 72.
+    timeouts: Option<Box<timers::Timeouts>>,
+    /// `memberInitialization`, boxed (rarely set).
+    init: Option<Box<timers::InitConfig>>,
 }
 
 impl ConstantFacts {
@@ -272,8 +314,10 @@ impl ConstantFacts {
                 .unwrap_or(validate::MAX_MEMBERS_NORMAL),
             large: capability("large"),
             connection_required: capability("connectionRequiredForActiveMembers"),
-            timeouts: timers::Timeouts::of(system(constants)),
-            init: timers::InitConfig::of(system(constants)),
+            timeouts: Some(timers::Timeouts::of(system(constants)))
+                .filter(|timeouts| *timeouts != timers::Timeouts::DEFAULT)
+                .map(Box::new),
+            init: timers::InitConfig::of(system(constants)).map(Box::new),
         }
     }
 }
@@ -292,7 +336,7 @@ pub(crate) struct Session {
     pub(crate) start_time: DateTime<Utc>,
     /// Number of committed writes.
     pub(crate) change_number: u64,
-    pub(crate) etag: String,
+    pub(crate) etag: Etag,
     /// `{system, custom}`; write-once. Set through [`Session::set_constants`].
     constants: Bag,
     /// Cached from `constants`.
@@ -310,7 +354,8 @@ pub(crate) struct Session {
     /// The session's search handle, if one exists.
     pub(crate) search_handle: Option<Uuid>,
     /// XUIDs of accepted members who left; they may rejoin a `locked` session.
-    pub(crate) former_members: BTreeSet<u64>,
+    /// (Boxed and made on the first: most sessions have none.)
+    former_members: Option<Box<BTreeSet<u64>>>,
     /// `nextTimer`: the earliest pending timer (computed whenever the session is committed).
     pub(crate) next_timer: Option<DateTime<Utc>>,
     /// Since when the session has no member (`sessionEmptyTimeout` counts from here).
@@ -319,6 +364,9 @@ pub(crate) struct Session {
     pub(crate) initializing: Option<timers::Initializing>,
     /// The number of initialization episodes started so far.
     pub(crate) episodes: u32,
+    /// Who created the session (the per-user session limit); `None` for a restored session whose record names
+    /// nobody. Kept here rather than in a map of every session.
+    creator: Option<NonZeroU64>,
 }
 
 impl Session {
@@ -335,7 +383,7 @@ impl Session {
             correlation_id: Uuid::new_v4(),
             start_time: now,
             change_number: 0,
-            etag: new_etag(),
+            etag: Etag::new(),
             constants: Bag::from_map(&constants),
             facts: ConstantFacts::of(&constants),
             properties: Bag::from_map(&empty_bag()),
@@ -344,12 +392,47 @@ impl Session {
             members: Members::default(),
             next_index: 0,
             search_handle: None,
-            former_members: BTreeSet::new(),
+            former_members: None,
             next_timer: None,
             empty_since: None,
             initializing: None,
             episodes: 0,
+            creator: None,
         }
+    }
+
+    /// Whether `xuid` is an accepted member who left.
+    pub(crate) fn is_former_member(&self, xuid: u64) -> bool {
+        self.former_members
+            .as_ref()
+            .is_some_and(|former| former.contains(&xuid))
+    }
+
+    /// Records that the accepted member `xuid` left.
+    pub(crate) fn add_former_member(&mut self, xuid: u64) {
+        self.former_members.get_or_insert_default().insert(xuid);
+    }
+
+    /// The accepted members who left, ascending.
+    pub(crate) fn former_members(&self) -> impl Iterator<Item = u64> + '_ {
+        self.former_members
+            .iter()
+            .flat_map(|former| former.iter().copied())
+    }
+
+    /// Replaces the accepted members who left (a restored session).
+    pub(crate) fn set_former_members(&mut self, former: BTreeSet<u64>) {
+        self.former_members = (!former.is_empty()).then(|| Box::new(former));
+    }
+
+    /// Who created the session, when known.
+    pub(crate) fn creator(&self) -> Option<u64> {
+        self.creator.map(NonZeroU64::get)
+    }
+
+    /// Records who created the session (a XUID of 0, which no caller has, records nobody).
+    pub(crate) fn set_creator(&mut self, creator: Option<u64>) {
+        self.creator = creator.and_then(NonZeroU64::new);
     }
 
     /// `constants`.
@@ -386,7 +469,7 @@ impl Session {
     /// Records a committed change: advances `changeNumber` and issues a new ETag.
     pub(crate) fn touch(&mut self) {
         self.change_number += 1;
-        self.etag = new_etag();
+        self.etag = Etag::new();
     }
 
     /// Sets or clears the search handle; a change is a committed change of the session document.
@@ -419,14 +502,27 @@ impl Session {
         self.facts.visibility
     }
 
+    /// The four removal timeouts (`constants.system`).
+    pub(crate) fn timeouts(&self) -> &timers::Timeouts {
+        self.facts
+            .timeouts
+            .as_deref()
+            .unwrap_or(&timers::Timeouts::DEFAULT)
+    }
+
+    /// `constants.system.memberInitialization` with its defaults, when the session has one.
+    pub(crate) fn init_config(&self) -> Option<timers::InitConfig> {
+        self.facts.init.as_deref().copied()
+    }
+
     /// Whether an empty session is deleted at once (`sessionEmptyTimeout` is 0).
     pub(crate) fn deleted_when_empty(&self) -> bool {
-        self.facts.timeouts.empty == Some(0)
+        self.timeouts().empty == Some(0)
     }
 
     /// Whether a timeout is stored as `null` (infinite): the rendering leaves such keys out.
     pub(crate) fn has_null_timeout(&self) -> bool {
-        self.facts.timeouts.any_null
+        self.timeouts().any_null
     }
 
     /// `constants.system.inviteProtocol`.
@@ -484,7 +580,7 @@ impl Session {
             session: Arc::clone(self),
             contract_version,
             caller,
-            etag: self.etag.clone(),
+            etag: self.etag.to_string(),
             location: self.reference.uri_path(),
         }
     }
@@ -548,5 +644,38 @@ impl Session {
     /// `roleInfo` of a search handle: `{roleTypes}`.
     pub(crate) fn role_info(&self) -> Value {
         json!({ "roleTypes": self.role_types.as_deref().cloned().unwrap_or(json!({})) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_ids_keep_their_spelling() {
+        for (text, number) in [
+            ("0", Some(0)),
+            ("1234567", Some(1_234_567)),
+            ("4294967295", Some(u32::MAX)),
+            ("4294967296", None),
+            ("01234", None),
+            ("+12", None),
+            ("-1", None),
+            ("", None),
+            ("title", None),
+            (" 12", None),
+        ] {
+            let title = TitleId::from_text(text);
+            assert_eq!(title.to_string(), text);
+            assert_eq!(
+                serde_json::to_string(&title).ok(),
+                serde_json::to_string(text).ok()
+            );
+            match number {
+                Some(number) => assert_eq!(title, TitleId::Number(number)),
+                None => assert!(matches!(title, TitleId::Text(_)), "{text}"),
+            }
+        }
+        assert_eq!(std::mem::size_of::<Option<TitleId>>(), 16);
     }
 }

@@ -270,7 +270,7 @@ mod tests {
             );
             out.insert("reserved".to_owned(), Value::Bool(member.reserved));
             if let Some(title) = &member.active_title_id {
-                out.insert("activeTitleId".to_owned(), Value::String(title.clone()));
+                out.insert("activeTitleId".to_owned(), Value::String(title.to_string()));
             }
             out.insert("joinTime".to_owned(), json!(timestamp(member.join_time)));
             out.insert("next".to_owned(), json!(next));

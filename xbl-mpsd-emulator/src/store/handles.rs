@@ -170,7 +170,7 @@ impl Store {
             }
         }
         let protocol = session.invite_protocol();
-        let scid = request.session.scid.clone();
+        let scid = request.session.scid().to_owned();
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
         let mut handles = lock(&self.handles);
@@ -208,7 +208,7 @@ impl Store {
         }
         let committed = self.commit(|batch| {
             if kind == HandleKind::Search {
-                let creator = lock(&self.owners).creator(&session.reference.key());
+                let creator = session.creator();
                 batch.put_session(session, creator)?;
             }
             for old in &replaced {
@@ -279,7 +279,7 @@ impl Store {
                 session.set_search_handle(None);
                 // Should this commit fail, the handle is gone anyway; a restart clears the dangling
                 // `searchHandle` (see `Store::open`).
-                let creator = lock(&self.owners).creator(&session.reference.key());
+                let creator = session.creator();
                 self.commit(|batch| batch.put_session(session, creator))?;
                 self.notify(Committed::Session {
                     before: Some(&before),

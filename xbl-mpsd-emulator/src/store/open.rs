@@ -52,8 +52,9 @@ impl Store {
                     session.search_handle = None;
                 }
                 let key = session.reference.key();
-                if let Some(creator) = creator {
-                    owners.created(key.clone(), creator);
+                session.set_creator(creator);
+                if let Some(creator) = session.creator() {
+                    owners.created(creator);
                 }
                 session.next_timer = timers::next_deadline(&session);
                 lock(&store.deadlines).set(&key, session.next_timer);

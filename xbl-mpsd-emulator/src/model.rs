@@ -14,16 +14,21 @@ const MAX_REF_PART_LEN: usize = 99;
 
 /// A session reference as the caller spelled it.
 ///
-/// Compact, as every stored session holds one: its three parts in one allocation, one after another, with the
-/// byte lengths of the first two (24 bytes and one allocation, where three `String`s took 72 and three).
+/// Compact, as every stored session holds one: one shared text holds the session's key, U+001E, then the three
+/// parts as spelled, one after another, with the byte lengths needed to cut them out (24 bytes and one
+/// allocation, where three `String`s and a separate key took 72 bytes and four). [`SessionRef::key`] shares the
+/// text instead of building a new one, so the session map's key and the stored session's reference are one
+/// allocation.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct SessionRef {
-    /// The scid, the template name and the name, concatenated.
-    parts: Box<str>,
+    /// `key` U+001E `scid` `template_name` `name`.
+    text: Arc<str>,
+    /// The byte length of the key.
+    key_len: u16,
     /// The byte length of the scid.
-    scid_len: u32,
+    scid_len: u16,
     /// The byte length of the template name.
-    template_len: u32,
+    template_len: u16,
 }
 
 impl std::fmt::Debug for SessionRef {
@@ -37,21 +42,33 @@ impl std::fmt::Debug for SessionRef {
 }
 
 /// The case-insensitive identity of a session: its scid, template name and name in lower case, joined by
-/// U+001F (which no part can hold: parts are printable). One shared allocation, so the maps that index a
-/// session (the session map, the session owners) hold one copy of it between them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// U+001F (which no part can hold: parts are printable).
+///
+/// It shares the text of the [`SessionRef`] it was taken from (the key is that text up to U+001E), so a key is
+/// made without allocating and the maps that index a session hold no copy of their own. Equality, hashing and
+/// order look at the key only.
+#[derive(Clone)]
 pub(crate) struct SessionKey(Arc<str>);
 
 /// The separator of the parts of a [`SessionKey`].
 const KEY_SEPARATOR: char = '\u{1f}';
 
+/// The separator of a reference's key and its spelled parts (a control character: no part holds one).
+const SPELLING_SEPARATOR: char = '\u{1e}';
+
 impl SessionKey {
-    /// The lower-case scid and template name.
-    fn scid_and_template(&self) -> (&str, &str) {
-        let mut parts = self.0.split(KEY_SEPARATOR);
-        (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+    /// The key: the shared text up to the spelling.
+    fn as_str(&self) -> &str {
+        self.0
+            .split_once(SPELLING_SEPARATOR)
+            .map_or(&*self.0, |(key, _)| key)
     }
 
+    /// The lower-case scid and template name.
+    fn scid_and_template(&self) -> (&str, &str) {
+        let mut parts = self.as_str().split(KEY_SEPARATOR);
+        (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+    }
     /// Whether this session belongs to `scid` (ignoring case).
     pub(crate) fn in_scid(&self, scid: &str) -> bool {
         self.scid_and_template().0 == scid.to_lowercase()
@@ -61,6 +78,38 @@ impl SessionKey {
     pub(crate) fn in_template(&self, scid: &str, template_name: &str) -> bool {
         let (own_scid, own_template) = self.scid_and_template();
         own_scid == scid.to_lowercase() && own_template == template_name.to_lowercase()
+    }
+}
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for SessionKey {}
+
+impl std::hash::Hash for SessionKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for SessionKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SessionKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("SessionKey").field(&self.as_str()).finish()
     }
 }
 
@@ -86,44 +135,60 @@ impl SessionRef {
                 )));
             }
         }
-        Ok(Self::from_parts(scid, template_name, name))
+        Self::build(scid, template_name, name)
+            .ok_or_else(|| ApiError::bad_request(format!("{context} is too long")))
     }
 
-    /// A reference of these parts as they are, unchecked (restored records, fixed references).
-    pub(crate) fn from_parts(scid: &str, template_name: &str, name: &str) -> Self {
-        // A part longer than 4 GiB cannot reach here (requests and records are far smaller); the lengths
-        // saturate rather than panic, and the accessors never slice out of bounds.
-        let len = |part: &str| u32::try_from(part.len()).unwrap_or(u32::MAX);
-        Self {
-            parts: [scid, template_name, name].concat().into_boxed_str(),
-            scid_len: len(scid),
-            template_len: len(template_name),
+    /// The reference of these parts (`None` only when a length does not fit in 16 bits, which the checks of
+    /// [`SessionRef::new`] rule out). The key is built in the same buffer: an ASCII part is lowered byte by
+    /// byte, any other through `str::to_lowercase`, as a whole, for the same result.
+    fn build(scid: &str, template_name: &str, name: &str) -> Option<Self> {
+        let parts = [scid, template_name, name];
+        let spelled: usize = parts.iter().map(|part| part.len()).sum();
+        let mut text = String::with_capacity(2 * spelled + 3);
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                text.push(KEY_SEPARATOR);
+            }
+            if part.is_ascii() {
+                text.extend(part.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+            } else {
+                text.push_str(&part.to_lowercase());
+            }
         }
+        let key_len = u16::try_from(text.len()).ok()?;
+        text.push(SPELLING_SEPARATOR);
+        parts.into_iter().for_each(|part| text.push_str(part));
+        Some(Self {
+            text: text.into(),
+            key_len,
+            scid_len: u16::try_from(scid.len()).ok()?,
+            template_len: u16::try_from(template_name.len()).ok()?,
+        })
     }
 
-    /// The byte offsets where the template name and the name start.
-    fn bounds(&self) -> (usize, usize) {
-        let scid_end = self.scid_len as usize;
-        (
-            scid_end,
-            scid_end.saturating_add(self.template_len as usize),
-        )
+    /// The byte offsets where the scid, the template name and the name start.
+    fn bounds(&self) -> (usize, usize, usize) {
+        let scid = usize::from(self.key_len) + SPELLING_SEPARATOR.len_utf8();
+        let template = scid + usize::from(self.scid_len);
+        (scid, template, template + usize::from(self.template_len))
     }
 
     /// The service configuration ID.
     pub(crate) fn scid(&self) -> &str {
-        self.parts.get(..self.bounds().0).unwrap_or("")
+        let (scid, template, _) = self.bounds();
+        self.text.get(scid..template).unwrap_or("")
     }
 
     /// The session template name.
     pub(crate) fn template_name(&self) -> &str {
-        let (start, end) = self.bounds();
-        self.parts.get(start..end).unwrap_or("")
+        let (_, template, name) = self.bounds();
+        self.text.get(template..name).unwrap_or("")
     }
 
     /// The session name.
     pub(crate) fn name(&self) -> &str {
-        self.parts.get(self.bounds().1..).unwrap_or("")
+        self.text.get(self.bounds().2..).unwrap_or("")
     }
 
     /// Reads a `{scid, templateName, name}` object found at `field` of `body`.
@@ -159,26 +224,9 @@ impl SessionRef {
         Self::new(part("scid")?, part("templateName")?, name, field)
     }
 
-    /// The case-insensitive identity.
-    ///
-    /// Built in one buffer (every request takes it at least once): an ASCII part is lowered byte by byte,
-    /// any other through `str::to_lowercase`, as a whole, for the same result.
+    /// The case-insensitive identity: shares the reference's text (no allocation).
     pub(crate) fn key(&self) -> SessionKey {
-        let parts = [self.scid(), self.template_name(), self.name()];
-        let mut key = String::with_capacity(
-            parts.iter().map(|part| part.len()).sum::<usize>() + 2 * KEY_SEPARATOR.len_utf8(),
-        );
-        for (i, part) in parts.into_iter().enumerate() {
-            if i > 0 {
-                key.push(KEY_SEPARATOR);
-            }
-            if part.is_ascii() {
-                key.extend(part.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-            } else {
-                key.push_str(&part.to_lowercase());
-            }
-        }
-        SessionKey(key.into())
+        SessionKey(Arc::clone(&self.text))
     }
 
     /// The JSON form `{scid, templateName, name}`.
@@ -305,7 +353,10 @@ mod tests {
             ("a", "ΟΔΟΣ", "x"),
         ] {
             let reference = SessionRef::new(scid, template, name, "sessionRef").expect("valid");
-            assert_eq!(&*reference.key().0, reference_key(scid, template, name));
+            assert_eq!(
+                reference.key().as_str(),
+                reference_key(scid, template, name)
+            );
         }
     }
 
@@ -318,7 +369,7 @@ mod tests {
             ("", "", ""),
             ("", "t", ""),
         ] {
-            let reference = SessionRef::from_parts(scid, template, name);
+            let reference = SessionRef::build(scid, template, name).expect("short parts");
             assert_eq!(
                 (
                     reference.scid(),
@@ -337,10 +388,38 @@ mod tests {
         }
         // The boundaries belong to the parts: moving a character between parts is another reference.
         assert_ne!(
-            SessionRef::from_parts("ab", "c", "d"),
-            SessionRef::from_parts("a", "bc", "d")
+            SessionRef::build("ab", "c", "d"),
+            SessionRef::build("a", "bc", "d")
         );
         assert_eq!(std::mem::size_of::<SessionRef>(), 24);
+        // A part too long for the lengths is refused, not cut.
+        let long = "x".repeat(usize::from(u16::MAX) + 1);
+        assert!(SessionRef::build(&long, "t", "n").is_none());
+        assert!(SessionRef::build("s", &long, "n").is_none());
+    }
+
+    #[test]
+    fn keys_share_the_reference_text_and_compare_the_key_only() {
+        use std::hash::BuildHasher as _;
+
+        let one = SessionRef::new("MockScid", "Lobby", "Game-1", "t").expect("valid");
+        let two = SessionRef::new("MOCKSCID", "lobby", "GAME-1", "t").expect("valid");
+        assert_ne!(one, two);
+        let (key_one, key_two) = (one.key(), two.key());
+        assert!(Arc::ptr_eq(&key_one.0, &one.text));
+        assert_eq!(key_one, key_two);
+        assert_eq!(key_one.cmp(&key_two), std::cmp::Ordering::Equal);
+        let hasher = std::collections::hash_map::RandomState::new();
+        assert_eq!(hasher.hash_one(&key_one), hasher.hash_one(&key_two));
+        assert_eq!(
+            format!("{key_one:?}"),
+            "SessionKey(\"mockscid\\u{1f}lobby\\u{1f}game-1\")"
+        );
+        assert!(key_one.in_template("mockSCID", "LOBBY"));
+        assert!(!key_one.in_scid("other"));
+        let other = SessionRef::new("MockScid", "Lobby", "Game-2", "t").expect("valid");
+        assert_ne!(key_one, other.key());
+        assert!(key_one < other.key());
     }
 
     #[test]
@@ -383,7 +462,7 @@ mod tests {
             template in "\\PC{0,20}",
             name in "\\PC{0,20}",
         ) {
-            let reference = SessionRef::from_parts(&scid, &template, &name);
+            let reference = SessionRef::build(&scid, &template, &name).expect("short parts");
             prop_assert_eq!(reference.scid(), scid.as_str());
             prop_assert_eq!(reference.template_name(), template.as_str());
             prop_assert_eq!(reference.name(), name.as_str());
@@ -396,7 +475,8 @@ mod tests {
             name in "[^\\p{Cc}]{1,20}",
         ) {
             let reference = SessionRef::new(&scid, &template, &name, "sessionRef").expect("valid");
-            prop_assert_eq!(&*reference.key().0, reference_key(&scid, &template, &name));
+            let key = reference.key();
+            prop_assert_eq!(key.as_str(), reference_key(&scid, &template, &name));
         }
     }
 }

@@ -60,8 +60,15 @@ impl RefRecord {
         }
     }
 
-    fn into_ref(self) -> SessionRef {
-        SessionRef::from_parts(&self.scid, &self.template_name, &self.name)
+    /// The reference, checked as a request's would be (a record with a part no request could hold is corrupt).
+    fn into_ref(self) -> io::Result<SessionRef> {
+        SessionRef::new(
+            &self.scid,
+            &self.template_name,
+            &self.name,
+            "stored sessionRef",
+        )
+        .map_err(|error| io_error(format!("{error:?}")))
     }
 }
 
@@ -335,7 +342,7 @@ impl Persist {
                     key.value()
                 ))
             })?;
-            loaded.sessions.push(session_from(record));
+            loaded.sessions.push(session_from(record)?);
         }
         for entry in txn
             .open_table(HANDLES)
@@ -360,8 +367,8 @@ impl Persist {
                 id: record.id,
                 kind,
                 creator: record.creator,
-                session: record.session.into_ref(),
-                origin: record.origin.map(RefRecord::into_ref),
+                session: record.session.into_ref()?,
+                origin: record.origin.map(RefRecord::into_ref).transpose()?,
                 invited: record.invited,
                 doc: record.doc,
             });
@@ -371,7 +378,7 @@ impl Persist {
 }
 
 /// Rebuilds a session from its record.
-fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
+fn session_from(record: LoadedRecord) -> io::Result<(Session, Option<u64>)> {
     let members: Members = record
         .members
         .into_iter()
@@ -391,7 +398,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
             (member.index, Arc::new(rebuilt))
         })
         .collect();
-    let reference = record.reference.into_ref();
+    let reference = record.reference.into_ref()?;
     let mut session = Session::new(&reference, record.start_time);
     session.branch = record.branch;
     session.correlation_id = record.correlation_id;
@@ -414,5 +421,5 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
         })
     });
     session.episodes = record.episodes;
-    (session, record.creator)
+    Ok((session, record.creator))
 }

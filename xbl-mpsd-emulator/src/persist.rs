@@ -214,10 +214,10 @@ impl Batch {
                 })
                 .collect(),
             next_index: session.next_index,
-            search_handle: session.search_handle,
+            search_handle: session.search_handle(),
             former_members: session.former_members().collect(),
             empty_since: session.empty_since,
-            initializing: session.initializing.map(|init| InitRecord {
+            initializing: session.initializing().map(|init| InitRecord {
                 stage: init.stage.as_str().to_owned(),
                 stage_start: init.stage_start,
                 episode: init.episode,
@@ -410,16 +410,16 @@ fn session_from(record: LoadedRecord) -> io::Result<(Session, Option<u64>)> {
     session.servers = record.servers.map(Box::new);
     session.members = members;
     session.next_index = record.next_index;
-    session.search_handle = record.search_handle;
+    session.put_search_handle(record.search_handle);
     session.set_former_members(record.former_members.into_iter().collect::<BTreeSet<u64>>());
     session.empty_since = record.empty_since;
-    session.initializing = record.initializing.and_then(|init| {
+    session.set_initializing(record.initializing.and_then(|init| {
         Some(Initializing {
             stage: Stage::parse(&init.stage)?,
             stage_start: init.stage_start,
             episode: init.episode,
         })
-    });
+    }));
     session.episodes = record.episodes;
     Ok((session, record.creator))
 }

@@ -621,7 +621,7 @@ impl ChangeSet {
             counterpart(before, *index, a)
                 .is_some_and(|b| b.episode != a.episode || b.failure != a.failure)
         });
-        if before.initializing != after.initializing || member_initialization {
+        if before.initializing() != after.initializing() || member_initialization {
             set.push("initialization");
         }
         Self(set)

@@ -38,7 +38,7 @@ fn initialization(session: &Session, member: &Member) -> String {
     if let Some(failure) = &member.failure {
         return format!("failed: {failure}");
     }
-    match (member.episode, session.initializing) {
+    match (member.episode, session.initializing()) {
         (Some(episode), Some(init)) if init.episode == episode && init.stage != Stage::Failed => {
             format!("episode {episode}: {}", init.stage.as_str())
         }
@@ -118,7 +118,7 @@ pub(super) fn session(
                     dt { "Started" } dd { (time_element(session.start_time)) }
                     dt { "Next timer" } dd { (next_timer(session.next_timer, now)) }
                     dt { "Correlation ID" } dd.mono { (session.correlation_id) }
-                    @if let Some(init) = session.initializing {
+                    @if let Some(init) = session.initializing() {
                         dt { "Initializing" } dd { "episode " (init.episode) ": " (init.stage.as_str()) }
                     }
                 }

@@ -96,34 +96,35 @@ pub(crate) fn counterpart<'a>(
     }
 }
 
-/// What the emulator reads from a member's properties on every write or commit, cached whenever they are set.
-#[derive(Debug, Clone, Default)]
+/// What the emulator reads from a member's properties on every write or commit, cached whenever they are set
+/// (with the member's `connection`, a field of its own so these flags pack with `reserved`).
+#[derive(Debug, Clone, Copy, Default)]
 struct MemberFacts {
     /// `properties.system.active` is `true`.
     active: bool,
     /// `properties.system.ready` is `true`.
     ready: bool,
-    /// `properties.system.connection`, lower case, when a non-empty string.
-    connection: Option<Box<str>>,
 }
 
 impl MemberFacts {
-    fn of(properties: &Map<String, Value>) -> Self {
+    /// The flags of `properties`, and its `system.connection`, lower case, when a non-empty string.
+    fn of(properties: &Map<String, Value>) -> (Self, Option<Box<str>>) {
         let sys = system(properties);
         let flag = |key: &str| {
             sys.and_then(|sys| sys.get(key))
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         };
-        Self {
+        let facts = Self {
             active: flag("active"),
             ready: flag("ready"),
-            connection: sys
-                .and_then(|sys| sys.get("connection"))
-                .and_then(Value::as_str)
-                .filter(|cid| !cid.is_empty())
-                .map(|cid| cid.to_lowercase().into_boxed_str()),
-        }
+        };
+        let connection = sys
+            .and_then(|sys| sys.get("connection"))
+            .and_then(Value::as_str)
+            .filter(|cid| !cid.is_empty())
+            .map(|cid| cid.to_lowercase().into_boxed_str());
+        (facts, connection)
     }
 }
 
@@ -176,6 +177,8 @@ pub(crate) struct Member {
     properties: Bag,
     /// Cached from `properties`.
     facts: MemberFacts,
+    /// `properties.system.connection`, lower case, when a non-empty string (cached from `properties`).
+    connection: Option<Box<str>>,
     /// `roles`, when written (boxed: most members have none).
     pub(crate) roles: Option<Box<Value>>,
     /// True until the reserved user joins.
@@ -197,8 +200,10 @@ pub(crate) struct Member {
 
 /// A member's rendered entry (everything but `next`), built on first use. A copy of a member starts without
 /// it, and every change to a stored member goes through a copy ([`Member::make_mut`]), so it is never stale.
+/// Behind a thin pointer: the cache costs every member 16 bytes, not 24, and only members of large sessions
+/// fill it.
 #[derive(Debug, Default)]
-struct RenderCache(OnceLock<Box<[u8]>>);
+struct RenderCache(OnceLock<Box<Box<[u8]>>>);
 
 impl Clone for RenderCache {
     fn clone(&self) -> Self {
@@ -221,7 +226,7 @@ impl Member {
         self.rendered.0.get_or_init(|| {
             let mut out = Vec::new();
             render::write_member_head(&mut out, self);
-            out.into_boxed_slice()
+            Box::new(out.into_boxed_slice())
         })
     }
 
@@ -234,11 +239,13 @@ impl Member {
         active_title_id: Option<TitleId>,
         join_time: DateTime<Utc>,
     ) -> Self {
+        let (facts, connection) = MemberFacts::of(properties);
         Self {
             xuid,
             constants: Bag::from_map(constants),
             properties: Bag::from_map(properties),
-            facts: MemberFacts::of(properties),
+            facts,
+            connection,
             roles: None,
             reserved,
             active_title_id,
@@ -258,7 +265,7 @@ impl Member {
     /// Replaces `properties`.
     pub(crate) fn set_properties(&mut self, properties: &Map<String, Value>) {
         self.properties = Bag::from_map(properties);
-        self.facts = MemberFacts::of(properties);
+        (self.facts, self.connection) = MemberFacts::of(properties);
         self.rendered = RenderCache::default();
     }
 
@@ -275,7 +282,7 @@ impl Member {
 
     /// `properties.system.connection`, lower case, when it is a non-empty string.
     pub(crate) fn connection(&self) -> Option<&str> {
-        self.facts.connection.as_deref()
+        self.connection.as_deref()
     }
 }
 
@@ -284,7 +291,9 @@ impl Member {
 #[derive(Debug, Clone)]
 struct ConstantFacts {
     visibility: Visibility,
-    max_members: u64,
+    /// `maxMembersCount` (validated to at most 1000; a larger stored value saturates, which no member count
+    /// reaches either).
+    max_members: u32,
     large: bool,
     connection_required: bool,
     /// The removal timeouts; `None` when they are the defaults (most sessions), so the session carries 8 bytes
@@ -309,9 +318,12 @@ impl ConstantFacts {
                 Some(text) if text.eq_ignore_ascii_case("visible") => Visibility::Visible,
                 _ => Visibility::Open,
             },
-            max_members: constant("maxMembersCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(validate::MAX_MEMBERS_NORMAL),
+            max_members: u32::try_from(
+                constant("maxMembersCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(validate::MAX_MEMBERS_NORMAL),
+            )
+            .unwrap_or(u32::MAX),
             large: capability("large"),
             connection_required: capability("connectionRequiredForActiveMembers"),
             timeouts: Some(timers::Timeouts::of(system(constants)))
@@ -352,7 +364,8 @@ pub(crate) struct Session {
     /// The index the next member gets.
     pub(crate) next_index: u32,
     /// The session's search handle, if one exists.
-    pub(crate) search_handle: Option<Uuid>,
+    /// (Boxed: most sessions have none, and the box keeps `Session` in a smaller allocation size class.)
+    search_handle: Option<Box<Uuid>>,
     /// XUIDs of accepted members who left; they may rejoin a `locked` session.
     /// (Boxed and made on the first: most sessions have none.)
     former_members: Option<Box<BTreeSet<u64>>>,
@@ -361,7 +374,8 @@ pub(crate) struct Session {
     /// Since when the session has no member (`sessionEmptyTimeout` counts from here).
     pub(crate) empty_since: Option<DateTime<Utc>>,
     /// `initializing`, while member initialization runs (or after episode 1 failed).
-    pub(crate) initializing: Option<timers::Initializing>,
+    /// (Boxed: most sessions never run it.)
+    initializing: Option<Box<timers::Initializing>>,
     /// The number of initialization episodes started so far.
     pub(crate) episodes: u32,
     /// Who created the session (the per-user session limit); `None` for a restored session whose record names
@@ -399,6 +413,16 @@ impl Session {
             episodes: 0,
             creator: None,
         }
+    }
+
+    /// `initializing`, while member initialization runs (or after episode 1 failed).
+    pub(crate) fn initializing(&self) -> Option<timers::Initializing> {
+        self.initializing.as_deref().copied()
+    }
+
+    /// Sets or clears `initializing`.
+    pub(crate) fn set_initializing(&mut self, initializing: Option<timers::Initializing>) {
+        self.initializing = initializing.map(Box::new);
     }
 
     /// Whether `xuid` is an accepted member who left.
@@ -474,10 +498,20 @@ impl Session {
 
     /// Sets or clears the search handle; a change is a committed change of the session document.
     pub(crate) fn set_search_handle(&mut self, handle: Option<Uuid>) {
-        if self.search_handle != handle {
-            self.search_handle = handle;
+        if self.search_handle() != handle {
+            self.put_search_handle(handle);
             self.touch();
         }
+    }
+
+    /// The session's search handle, if one exists.
+    pub(crate) fn search_handle(&self) -> Option<Uuid> {
+        self.search_handle.as_deref().copied()
+    }
+
+    /// Sets or clears the search handle without committing a change (a restored session, an undone commit).
+    pub(crate) fn put_search_handle(&mut self, handle: Option<Uuid>) {
+        self.search_handle = handle.map(Box::new);
     }
 
     /// `constants.system.capabilities.<name>`.
@@ -494,7 +528,7 @@ impl Session {
 
     /// `constants.system.maxMembersCount`.
     pub(crate) fn max_members(&self) -> u64 {
-        self.facts.max_members
+        u64::from(self.facts.max_members)
     }
 
     /// `constants.system.visibility`.
@@ -677,5 +711,21 @@ mod tests {
             }
         }
         assert_eq!(std::mem::size_of::<Option<TitleId>>(), 16);
+    }
+
+    /// A stored session and member stay within their allocation size classes (glibc rounds an allocation up to
+    /// a multiple of 16 with an 8-byte header; an `Arc` adds 16 bytes): growing either costs every session.
+    #[test]
+    fn stored_types_stay_small() {
+        assert!(
+            std::mem::size_of::<Member>() <= 152,
+            "{}",
+            std::mem::size_of::<Member>()
+        );
+        assert!(
+            std::mem::size_of::<Session>() <= 296,
+            "{}",
+            std::mem::size_of::<Session>()
+        );
     }
 }

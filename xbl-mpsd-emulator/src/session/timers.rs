@@ -229,7 +229,7 @@ fn member_timer(member: &Member, timeouts: &Timeouts) -> Option<(DateTime<Utc>, 
 
 /// The deadline of the running initialization stage, if any.
 fn stage_deadline(session: &Session) -> Option<DateTime<Utc>> {
-    let init = session.initializing?;
+    let init = session.initializing()?;
     let config = session.init_config()?;
     let timeout = match init.stage {
         Stage::Joining => config.join,
@@ -397,7 +397,7 @@ pub(crate) fn on_write(
         }
         start_episode(session, &new, now);
     } else if !new.is_empty() {
-        match session.initializing {
+        match session.initializing() {
             Some(init) if init.stage != Stage::Failed => {
                 for index in &new {
                     set_episode(session, *index, Some(init.episode + 1));
@@ -425,11 +425,11 @@ fn start_episode(session: &mut Session, members: &[u32], at: DateTime<Utc>) {
     for index in members {
         set_episode(session, *index, Some(episode));
     }
-    session.initializing = Some(Initializing {
+    session.set_initializing(Some(Initializing {
         stage: Stage::Joining,
         stage_start: at,
         episode,
-    });
+    }));
 }
 
 /// The indices of the members of episode `episode`.
@@ -470,7 +470,7 @@ pub(crate) fn advance_initialization(
     let mut removed = None;
     // Each pass ends one stage; an episode has at most three.
     for _ in 0..4 {
-        let Some(init) = session.initializing else {
+        let Some(init) = session.initializing() else {
             break;
         };
         let deadline = stage_deadline(session);
@@ -567,11 +567,11 @@ fn next_stage(
         Stage::Joining | Stage::Measuring if config.external => Stage::Evaluating,
         _ => return finish_episode(session, config, init, at),
     };
-    session.initializing = Some(Initializing {
+    session.set_initializing(Some(Initializing {
         stage,
         stage_start: at,
         ..init
-    });
+    }));
 }
 
 /// Ends episode `init.episode` at `at`. Episode 1 fails when fewer than `membersNeededToStart` members succeeded:
@@ -600,14 +600,14 @@ fn finish_episode(
         for index in &members {
             fail_member(session, *index, "episode");
         }
-        session.initializing = Some(Initializing {
+        session.set_initializing(Some(Initializing {
             stage: Stage::Failed,
             stage_start: at,
             ..init
-        });
+        }));
         return;
     }
-    session.initializing = None;
+    session.set_initializing(None);
     let waiting = episode_members(session, init.episode + 1);
     if !waiting.is_empty() {
         start_episode(session, &waiting, at);

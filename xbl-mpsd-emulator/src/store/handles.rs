@@ -163,7 +163,7 @@ impl Store {
                     "A search handle needs a session with constants.system.capabilities.searchable",
                 ));
             }
-            if session.search_handle.is_some() {
+            if session.search_handle().is_some() {
                 return Err(ApiError::conflict(
                     "The session already has a search handle; delete it before creating another",
                 ));
@@ -191,7 +191,7 @@ impl Store {
         // on a copy if a snapshot of the session is still being rendered.)
         let session = Arc::make_mut(stored);
         let before = (
-            session.search_handle,
+            session.search_handle(),
             session.change_number,
             session.etag.clone(),
         );
@@ -217,7 +217,9 @@ impl Store {
             batch.put_handle(&handle)
         });
         if let Err(error) = committed {
-            (session.search_handle, session.change_number, session.etag) = before;
+            let (search_handle, change_number, etag) = before;
+            session.put_search_handle(search_handle);
+            (session.change_number, session.etag) = (change_number, etag);
             return Err(error);
         }
         let mut counts = lock(&self.handle_counts);
@@ -271,7 +273,7 @@ impl Store {
         };
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
             self.with_session_mut(&handle.session, |session| {
-                let Some(session) = session.filter(|session| session.search_handle == Some(id))
+                let Some(session) = session.filter(|session| session.search_handle() == Some(id))
                 else {
                     return Ok(());
                 };

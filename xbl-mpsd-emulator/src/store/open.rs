@@ -46,10 +46,10 @@ impl Store {
             for (mut session, creator) in loaded.sessions {
                 // A search handle deleted just before a crash may still be named by its session.
                 if session
-                    .search_handle
+                    .search_handle()
                     .is_some_and(|id| !handles.contains(&id))
                 {
-                    session.search_handle = None;
+                    session.put_search_handle(None);
                 }
                 let key = session.reference.key();
                 session.set_creator(creator);

@@ -368,6 +368,10 @@ pub(crate) struct Session {
     search_handle: Option<Box<Uuid>>,
     /// XUIDs of accepted members who left; they may rejoin a `locked` session.
     /// (Boxed and made on the first: most sessions have none.)
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer in every session instead of a 24-byte set most never fill"
+    )]
     former_members: Option<Box<BTreeSet<u64>>>,
     /// `nextTimer`: the earliest pending timer (computed whenever the session is committed).
     pub(crate) next_timer: Option<DateTime<Utc>>,

@@ -75,10 +75,13 @@ pub enum WriteCheck {
 /// preconditions would, and reports each outcome. A body that is not a JSON object is refused (400) as by
 /// the server. For fuzzing (`fuzz/fuzz_targets/emulator_merge_validate.rs`) and property tests.
 pub fn check_writes(writes: &[(u64, serde_json::Value)]) -> Vec<WriteCheck> {
-    let reference = model::SessionRef {
-        scid: "00000000-0000-0000-0000-00007a5b8c9d".to_owned(),
-        template_name: "lobby".to_owned(),
-        name: "fuzz".to_owned(),
+    let Ok(reference) = model::SessionRef::new(
+        "00000000-0000-0000-0000-00007a5b8c9d",
+        "lobby",
+        "fuzz",
+        "sessionRef",
+    ) else {
+        return Vec::new();
     };
     let start = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH + chrono::Duration::days(20_000);
     let mut current: Option<session::Session> = None;

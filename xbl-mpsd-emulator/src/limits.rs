@@ -19,22 +19,16 @@ use serde::Serialize;
 
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
-use crate::model::SessionKey;
 use crate::session::Session;
 
-/// Who created each existing session, and how many each user has.
+/// How many existing sessions each user has created (each session names its own creator,
+/// [`Session::creator`], so no map of every session is kept here).
 #[derive(Debug, Default)]
 pub(crate) struct SessionOwners {
-    creator: HashMap<SessionKey, u64>,
     count: HashMap<u64, usize>,
 }
 
 impl SessionOwners {
-    /// The creator of `key`, if the session exists.
-    pub(crate) fn creator(&self, key: &SessionKey) -> Option<u64> {
-        self.creator.get(key).copied()
-    }
-
     /// 403 when `user` may not create another session.
     pub(crate) fn check_room(&self, user: u64, config: &EmulatorConfig) -> ApiResult<()> {
         let owned = self.count.get(&user).copied().unwrap_or(0);
@@ -47,17 +41,14 @@ impl SessionOwners {
         Ok(())
     }
 
-    /// Records that `user` created the session `key`.
-    pub(crate) fn created(&mut self, key: SessionKey, user: u64) {
-        if let Some(previous) = self.creator.insert(key, user) {
-            self.release(previous);
-        }
+    /// Records that `user` created a session.
+    pub(crate) fn created(&mut self, user: u64) {
         *self.count.entry(user).or_default() += 1;
     }
 
-    /// Records that the session `key` no longer exists.
-    pub(crate) fn deleted(&mut self, key: &SessionKey) {
-        if let Some(user) = self.creator.remove(key) {
+    /// Records that a session created by `creator` (if known) no longer exists.
+    pub(crate) fn deleted(&mut self, creator: Option<u64>) {
+        if let Some(user) = creator {
             self.release(user);
         }
     }

@@ -30,9 +30,9 @@ use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::handles::{Handle, HandleKind};
-use crate::model::SessionRef;
+use crate::model::{Etag, SessionRef};
 use crate::session::timers::{Initializing, Stage};
-use crate::session::{Bag, Member, Members, Session};
+use crate::session::{Bag, Member, Members, Session, TitleId};
 
 /// The database file inside the data directory.
 pub(crate) const FILE_NAME: &str = "mpsd.redb";
@@ -54,18 +54,21 @@ struct RefRecord {
 impl RefRecord {
     fn of(reference: &SessionRef) -> Self {
         Self {
-            scid: reference.scid.clone(),
-            template_name: reference.template_name.clone(),
-            name: reference.name.clone(),
+            scid: reference.scid().to_owned(),
+            template_name: reference.template_name().to_owned(),
+            name: reference.name().to_owned(),
         }
     }
 
-    fn into_ref(self) -> SessionRef {
-        SessionRef {
-            scid: self.scid,
-            template_name: self.template_name,
-            name: self.name,
-        }
+    /// The reference, checked as a request's would be (a record with a part no request could hold is corrupt).
+    fn into_ref(self) -> io::Result<SessionRef> {
+        SessionRef::new(
+            &self.scid,
+            &self.template_name,
+            &self.name,
+            "stored sessionRef",
+        )
+        .map_err(|error| io_error(format!("{error:?}")))
     }
 }
 
@@ -159,9 +162,9 @@ struct HandleRecord {
 pub(crate) fn session_key(reference: &SessionRef) -> String {
     format!(
         "{}\u{1f}{}\u{1f}{}",
-        reference.scid.to_lowercase(),
-        reference.template_name.to_lowercase(),
-        reference.name.to_lowercase()
+        reference.scid().to_lowercase(),
+        reference.template_name().to_lowercase(),
+        reference.name().to_lowercase()
     )
 }
 
@@ -188,7 +191,7 @@ impl Batch {
             correlation_id: session.correlation_id,
             start_time: session.start_time,
             change_number: session.change_number,
-            etag: session.etag.clone(),
+            etag: session.etag.to_string(),
             constants: session.constants().raw(),
             properties: session.properties.raw(),
             role_types: session.role_types.as_deref(),
@@ -203,7 +206,7 @@ impl Batch {
                     properties: member.properties().raw(),
                     roles: member.roles.as_deref(),
                     reserved: member.reserved,
-                    active_title_id: member.active_title_id.clone(),
+                    active_title_id: member.active_title_id.as_ref().map(ToString::to_string),
                     join_time: member.join_time,
                     state_since: Some(member.state_since),
                     episode: member.episode,
@@ -211,10 +214,10 @@ impl Batch {
                 })
                 .collect(),
             next_index: session.next_index,
-            search_handle: session.search_handle,
-            former_members: session.former_members.iter().copied().collect(),
+            search_handle: session.search_handle(),
+            former_members: session.former_members().collect(),
             empty_since: session.empty_since,
-            initializing: session.initializing.map(|init| InitRecord {
+            initializing: session.initializing().map(|init| InitRecord {
                 stage: init.stage.as_str().to_owned(),
                 stage_start: init.stage_start,
                 episode: init.episode,
@@ -339,7 +342,7 @@ impl Persist {
                     key.value()
                 ))
             })?;
-            loaded.sessions.push(session_from(record));
+            loaded.sessions.push(session_from(record)?);
         }
         for entry in txn
             .open_table(HANDLES)
@@ -364,8 +367,8 @@ impl Persist {
                 id: record.id,
                 kind,
                 creator: record.creator,
-                session: record.session.into_ref(),
-                origin: record.origin.map(RefRecord::into_ref),
+                session: record.session.into_ref()?,
+                origin: record.origin.map(RefRecord::into_ref).transpose()?,
                 invited: record.invited,
                 doc: record.doc,
             });
@@ -375,7 +378,7 @@ impl Persist {
 }
 
 /// Rebuilds a session from its record.
-fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
+fn session_from(record: LoadedRecord) -> io::Result<(Session, Option<u64>)> {
     let members: Members = record
         .members
         .into_iter()
@@ -385,7 +388,7 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
                 &member.constants,
                 &member.properties,
                 member.reserved,
-                member.active_title_id,
+                member.active_title_id.as_deref().map(TitleId::from_text),
                 member.join_time,
             );
             rebuilt.roles = member.roles.map(Box::new);
@@ -395,28 +398,28 @@ fn session_from(record: LoadedRecord) -> (Session, Option<u64>) {
             (member.index, Arc::new(rebuilt))
         })
         .collect();
-    let reference = record.reference.into_ref();
+    let reference = record.reference.into_ref()?;
     let mut session = Session::new(&reference, record.start_time);
     session.branch = record.branch;
     session.correlation_id = record.correlation_id;
     session.change_number = record.change_number;
-    session.etag = record.etag;
+    session.etag = Etag::from_text(&record.etag);
     session.set_constants(&record.constants);
     session.properties = Bag::from_map(&record.properties);
     session.role_types = record.role_types.map(Box::new);
     session.servers = record.servers.map(Box::new);
     session.members = members;
     session.next_index = record.next_index;
-    session.search_handle = record.search_handle;
-    session.former_members = record.former_members.into_iter().collect::<BTreeSet<u64>>();
+    session.put_search_handle(record.search_handle);
+    session.set_former_members(record.former_members.into_iter().collect::<BTreeSet<u64>>());
     session.empty_since = record.empty_since;
-    session.initializing = record.initializing.and_then(|init| {
+    session.set_initializing(record.initializing.and_then(|init| {
         Some(Initializing {
             stage: Stage::parse(&init.stage)?,
             stage_start: init.stage_start,
             episode: init.episode,
         })
-    });
+    }));
     session.episodes = record.episodes;
-    (session, record.creator)
+    Ok((session, record.creator))
 }

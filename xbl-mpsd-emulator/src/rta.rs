@@ -361,9 +361,9 @@ impl RtaHub {
         let key = after.reference.key();
         let resource = format!(
             "{}~{}~{}",
-            after.reference.scid.to_lowercase(),
-            after.reference.template_name.to_lowercase(),
-            after.reference.name.to_lowercase()
+            after.reference.scid().to_lowercase(),
+            after.reference.template_name().to_lowercase(),
+            after.reference.name().to_lowercase()
         );
         let capable =
             !self.require_capability || after.capability("connectionRequiredForActiveMembers");
@@ -621,7 +621,7 @@ impl ChangeSet {
             counterpart(before, *index, a)
                 .is_some_and(|b| b.episode != a.episode || b.failure != a.failure)
         });
-        if before.initializing != after.initializing || member_initialization {
+        if before.initializing() != after.initializing() || member_initialization {
             set.push("initialization");
         }
         Self(set)

@@ -218,7 +218,9 @@ fn addressed(
             "No such session",
             &format!(
                 "There is no session {}/{}/{} (it may have been deleted).",
-                reference.scid, reference.template_name, reference.name
+                reference.scid(),
+                reference.template_name(),
+                reference.name()
             ),
         ));
     };

@@ -38,7 +38,7 @@ fn initialization(session: &Session, member: &Member) -> String {
     if let Some(failure) = &member.failure {
         return format!("failed: {failure}");
     }
-    match (member.episode, session.initializing) {
+    match (member.episode, session.initializing()) {
         (Some(episode), Some(init)) if init.episode == episode && init.stage != Stage::Failed => {
             format!("episode {episode}: {}", init.stage.as_str())
         }
@@ -93,9 +93,9 @@ pub(super) fn session(
     let properties = session.properties.to_map();
     let constants = session.constants().to_map();
     let session_fields = html! {
-        input type="hidden" name="scid" value=(reference.scid);
-        input type="hidden" name="template" value=(reference.template_name);
-        input type="hidden" name="name" value=(reference.name);
+        input type="hidden" name="scid" value=(reference.scid());
+        input type="hidden" name="template" value=(reference.template_name());
+        input type="hidden" name="name" value=(reference.name());
     };
     let body = html! {
         p.links {
@@ -106,9 +106,9 @@ pub(super) fn session(
             section aria-labelledby="h-overview" {
                 h2 #h-overview { "Overview" }
                 dl.overview {
-                    dt { "SCID" } dd.mono { (reference.scid) }
-                    dt { "Template" } dd { (reference.template_name) }
-                    dt { "Name" } dd { (reference.name) }
+                    dt { "SCID" } dd.mono { (reference.scid()) }
+                    dt { "Template" } dd { (reference.template_name()) }
+                    dt { "Name" } dd { (reference.name()) }
                     dt { "Members" } dd { (session.members.len()) " / " (session.max_members()) }
                     dt { "Visibility" } dd { (text("visibility")) }
                     dt { "Join restriction" } dd { (text("joinRestriction")) }
@@ -118,7 +118,7 @@ pub(super) fn session(
                     dt { "Started" } dd { (time_element(session.start_time)) }
                     dt { "Next timer" } dd { (next_timer(session.next_timer, now)) }
                     dt { "Correlation ID" } dd.mono { (session.correlation_id) }
-                    @if let Some(init) = session.initializing {
+                    @if let Some(init) = session.initializing() {
                         dt { "Initializing" } dd { "episode " (init.episode) ": " (init.stage.as_str()) }
                     }
                 }
@@ -183,7 +183,7 @@ pub(super) fn session(
             }
         }
     };
-    layout(&reference.name, Nav::Sessions, body)
+    layout(reference.name(), Nav::Sessions, body)
 }
 
 /// The members holding an RTA ConnectionId: whether its socket is open, and what they subscribed to.

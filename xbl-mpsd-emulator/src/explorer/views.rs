@@ -50,9 +50,11 @@ impl Filter {
     /// Whether `session` passes the filters.
     pub(super) fn accepts(&self, session: &Session) -> bool {
         let reference = &session.reference;
-        (self.scid.is_empty() || reference.scid.eq_ignore_ascii_case(&self.scid))
+        (self.scid.is_empty() || reference.scid().eq_ignore_ascii_case(&self.scid))
             && (self.template.is_empty()
-                || reference.template_name.eq_ignore_ascii_case(&self.template))
+                || reference
+                    .template_name()
+                    .eq_ignore_ascii_case(&self.template))
             && self.xuid.is_none_or(|xuid| session.has_member(xuid))
     }
 
@@ -77,9 +79,9 @@ pub(super) fn clock_form(back: &str) -> Markup {
 pub(super) fn session_url(reference: &SessionRef) -> String {
     format!(
         "/explorer/sessions/{}/{}/{}",
-        percent_encode(&reference.scid),
-        percent_encode(&reference.template_name),
-        percent_encode(&reference.name)
+        percent_encode(reference.scid()),
+        percent_encode(reference.template_name()),
+        percent_encode(reference.name())
     )
 }
 
@@ -242,9 +244,9 @@ fn session_row(session: &Session, now: DateTime<Utc>) -> Markup {
     let reference = &session.reference;
     html! {
         tr {
-            th scope="row" { a href=(session_url(reference)) { (reference.name) } }
-            td.mono { (reference.scid) }
-            td { (reference.template_name) }
+            th scope="row" { a href=(session_url(reference)) { (reference.name()) } }
+            td.mono { (reference.scid()) }
+            td { (reference.template_name()) }
             td.num { (session.members.len()) " / " (session.max_members()) }
             td { (text("visibility")) }
             td { (text("joinRestriction")) }
@@ -294,7 +296,7 @@ pub(super) fn handles_table(handles: &[Arc<Handle>], with_session: bool) -> Mark
                     td.mono { @if let Some(invited) = handle.invited { (invited) } @else { "—" } }
                     td { (handle.doc.get("expiration").and_then(Value::as_str).unwrap_or("—")) }
                     @if with_session {
-                        td { a href=(session_url(&handle.session)) { (handle.session.name) } }
+                        td { a href=(session_url(&handle.session)) { (handle.session.name()) } }
                     }
                 }
             }

@@ -79,8 +79,12 @@ pub(super) fn results(sessions: &[Arc<Session>], filters: &Filters, xuids: &[u64
         let reference = &session.reference;
         (
             session.start_time,
-            [&reference.scid, &reference.template_name, &reference.name]
-                .map(|part| part.to_lowercase()),
+            [
+                reference.scid(),
+                reference.template_name(),
+                reference.name(),
+            ]
+            .map(|part| part.to_lowercase()),
         )
     });
     let mut out = Vec::new();

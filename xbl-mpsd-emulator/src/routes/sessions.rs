@@ -136,7 +136,7 @@ fn read_session(
     state
         .store
         .templates()
-        .template_for(&reference.scid, &reference.template_name)?;
+        .template_for(reference.scid(), reference.template_name())?;
     let Some(view) = state.store.read(
         target.reference,
         caller.xuid,
@@ -166,7 +166,7 @@ fn write_session(
     let template = state
         .store
         .templates()
-        .template_for(&reference.scid, &reference.template_name)?;
+        .template_for(reference.scid(), reference.template_name())?;
     let request = WriteRequest {
         body: &body.0,
         nocommit,

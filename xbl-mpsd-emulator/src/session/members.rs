@@ -1,83 +1,151 @@
-//! A session's members by index: one vector sorted by index, so copying a session for a write (and dropping
-//! the state it replaces) is one allocation and a reference count per member, where a `BTreeMap` of 64
-//! members allocated and freed a node per 11 (issue #10, P4'').
+//! A session's members by index: sorted by index, one inline or several in one vector, so copying a session for
+//! a write (and dropping the state it replaces) is at most one allocation and a reference count per member, where
+//! a `BTreeMap` of 64 members allocated and freed a node per 11 (issue #10, P4''); a session of one member
+//! allocates nothing for it (P5).
 
 use std::sync::Arc;
 
 use super::Member;
 
 /// Members by index, ascending; each shared with earlier snapshots until a write changes it.
+///
+/// A session of one member (most of them) keeps it inline: no vector allocation.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Members(Vec<(u32, Arc<Member>)>);
+pub(crate) struct Members(Entries);
+
+/// The entries of [`Members`], sorted by index.
+#[derive(Debug, Clone, Default)]
+enum Entries {
+    /// No member.
+    #[default]
+    Empty,
+    /// One member, inline.
+    One([(u32, Arc<Member>); 1]),
+    /// Two or more, in an exactly sized vector (a stored session keeps no spare capacity; a write's copy of
+    /// the vector is exact anyway).
+    Many(Vec<(u32, Arc<Member>)>),
+}
 
 impl Members {
+    /// The entries as a slice.
+    fn slice(&self) -> &[(u32, Arc<Member>)] {
+        match &self.0 {
+            Entries::Empty => &[],
+            Entries::One(one) => one,
+            Entries::Many(many) => many,
+        }
+    }
+
+    /// The entries as a slice, to change (not to add or remove).
+    fn slice_mut(&mut self) -> &mut [(u32, Arc<Member>)] {
+        match &mut self.0 {
+            Entries::Empty => &mut [],
+            Entries::One(one) => one,
+            Entries::Many(many) => many,
+        }
+    }
+
     /// The position of `index`, or where it would go.
     fn position(&self, index: u32) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&index, |(at, _)| *at)
+        self.slice().binary_search_by_key(&index, |(at, _)| *at)
     }
 
     /// The member at `index`.
     pub(crate) fn get(&self, index: &u32) -> Option<&Arc<Member>> {
         let position = self.position(*index).ok()?;
-        self.0.get(position).map(|(_, member)| member)
+        self.slice().get(position).map(|(_, member)| member)
     }
 
     /// The member at `index`, to change (through [`Member::make_mut`]).
     pub(crate) fn get_mut(&mut self, index: &u32) -> Option<&mut Arc<Member>> {
         let position = self.position(*index).ok()?;
-        self.0.get_mut(position).map(|(_, member)| member)
+        self.slice_mut().get_mut(position).map(|(_, member)| member)
     }
 
     /// Puts `member` at `index`; the member it replaces.
     pub(crate) fn insert(&mut self, index: u32, member: Arc<Member>) -> Option<Arc<Member>> {
-        match self.position(index) {
-            Ok(position) => Some(std::mem::replace(&mut self.0[position].1, member)),
-            Err(position) => {
-                self.0.insert(position, (index, member));
-                None
+        let position = match self.position(index) {
+            Ok(position) => {
+                let slot = self.slice_mut().get_mut(position)?;
+                return Some(std::mem::replace(&mut slot.1, member));
             }
-        }
+            Err(position) => position,
+        };
+        self.0 = match std::mem::take(&mut self.0) {
+            Entries::Empty => Entries::One([(index, member)]),
+            Entries::One([only]) => {
+                let mut many = Vec::with_capacity(2);
+                many.push(only);
+                many.insert(position, (index, member));
+                Entries::Many(many)
+            }
+            Entries::Many(mut many) => {
+                many.reserve_exact(1);
+                many.insert(position, (index, member));
+                Entries::Many(many)
+            }
+        };
+        None
     }
 
     /// Removes the member at `index`.
     pub(crate) fn remove(&mut self, index: &u32) -> Option<Arc<Member>> {
         let position = self.position(*index).ok()?;
-        Some(self.0.remove(position).1)
+        let (entries, removed) = match std::mem::take(&mut self.0) {
+            Entries::Empty => (Entries::Empty, None),
+            Entries::One([(_, only)]) => (Entries::Empty, Some(only)),
+            Entries::Many(mut many) => {
+                let removed = many.remove(position).1;
+                let entries = match many.len() {
+                    0 => Entries::Empty,
+                    1 => match many.pop() {
+                        Some(only) => Entries::One([only]),
+                        None => Entries::Empty,
+                    },
+                    _ => Entries::Many(many),
+                };
+                (entries, Some(removed))
+            }
+        };
+        self.0 = entries;
+        removed
     }
 
     /// `(index, member)` in index order.
     pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (&u32, &Arc<Member>)> + Clone {
-        self.0.iter().map(|(index, member)| (index, member))
+        self.slice().iter().map(|(index, member)| (index, member))
     }
 
     /// The indices, ascending.
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &u32> + Clone {
-        self.0.iter().map(|(index, _)| index)
+        self.slice().iter().map(|(index, _)| index)
     }
 
     /// The members in index order.
     pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &Arc<Member>> + Clone {
-        self.0.iter().map(|(_, member)| member)
+        self.slice().iter().map(|(_, member)| member)
     }
 
     /// The members in index order, to change.
     pub(crate) fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Arc<Member>> {
-        self.0.iter_mut().map(|(_, member)| member)
+        self.slice_mut().iter_mut().map(|(_, member)| member)
     }
 
     /// `(index, member)` in index order, to change.
     pub(crate) fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&u32, &mut Arc<Member>)> {
-        self.0.iter_mut().map(|(index, member)| (&*index, member))
+        self.slice_mut()
+            .iter_mut()
+            .map(|(index, member)| (&*index, member))
     }
 
     /// How many members there are.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.slice().len()
     }
 
     /// Whether there are none.
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.slice().is_empty()
     }
 }
 
@@ -153,6 +221,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn one_member_is_inline_and_many_are_exact() {
+        let mut members = Members::default();
+        assert!(matches!(members.0, Entries::Empty));
+        members.insert(4, member(40));
+        assert!(matches!(members.0, Entries::One(_)));
+        members.insert(2, member(20));
+        members.insert(9, member(90));
+        match &members.0 {
+            Entries::Many(many) => assert_eq!(many.capacity(), 3),
+            other => panic!("expected a vector, got {other:?}"),
+        }
+        assert_eq!(members.keys().copied().collect::<Vec<_>>(), [2, 4, 9]);
+        assert_eq!(members.remove(&4).map(|m| m.xuid), Some(40));
+        assert_eq!(members.remove(&2).map(|m| m.xuid), Some(20));
+        assert!(matches!(members.0, Entries::One(_)));
+        assert_eq!(members.get(&9).map(|m| m.xuid), Some(90));
+        assert_eq!(members.remove(&5).map(|m| m.xuid), None);
+        assert_eq!(members.remove(&9).map(|m| m.xuid), Some(90));
+        assert!(matches!(members.0, Entries::Empty));
+        assert!(members.is_empty());
+        assert!(std::mem::size_of::<Members>() <= 24);
     }
 
     #[test]

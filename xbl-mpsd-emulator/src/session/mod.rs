@@ -10,6 +10,7 @@ pub(crate) mod view;
 pub(crate) mod write;
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU64;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +20,7 @@ use uuid::Uuid;
 pub(crate) use self::bag::Bag;
 pub(crate) use self::members::Members;
 use self::view::SessionView;
-use crate::model::{SessionRef, new_etag};
+use crate::model::{Etag, SessionRef};
 
 /// `constants.system` defaults filled in when a session is created (contract 107).
 fn default_constants_system() -> Map<String, Value> {
@@ -95,33 +96,72 @@ pub(crate) fn counterpart<'a>(
     }
 }
 
-/// What the emulator reads from a member's properties on every write or commit, cached whenever they are set.
-#[derive(Debug, Clone, Default)]
+/// What the emulator reads from a member's properties on every write or commit, cached whenever they are set
+/// (with the member's `connection`, a field of its own so these flags pack with `reserved`).
+#[derive(Debug, Clone, Copy, Default)]
 struct MemberFacts {
     /// `properties.system.active` is `true`.
     active: bool,
     /// `properties.system.ready` is `true`.
     ready: bool,
-    /// `properties.system.connection`, lower case, when a non-empty string.
-    connection: Option<Box<str>>,
 }
 
 impl MemberFacts {
-    fn of(properties: &Map<String, Value>) -> Self {
+    /// The flags of `properties`, and its `system.connection`, lower case, when a non-empty string.
+    fn of(properties: &Map<String, Value>) -> (Self, Option<Box<str>>) {
         let sys = system(properties);
         let flag = |key: &str| {
             sys.and_then(|sys| sys.get(key))
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         };
-        Self {
+        let facts = Self {
             active: flag("active"),
             ready: flag("ready"),
-            connection: sys
-                .and_then(|sys| sys.get("connection"))
-                .and_then(Value::as_str)
-                .filter(|cid| !cid.is_empty())
-                .map(|cid| cid.to_lowercase().into_boxed_str()),
+        };
+        let connection = sys
+            .and_then(|sys| sys.get("connection"))
+            .and_then(Value::as_str)
+            .filter(|cid| !cid.is_empty())
+            .map(|cid| cid.to_lowercase().into_boxed_str());
+        (facts, connection)
+    }
+}
+
+/// A member's `activeTitleId`: the emulator writes a title ID's decimal spelling, held as the number (no
+/// allocation per member); any other text (from a record written elsewhere) is kept verbatim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TitleId {
+    /// A title ID, spelled in decimal without padding.
+    Number(u32),
+    /// Any other spelling (boxed twice so the type stays two words).
+    Text(Box<Box<str>>),
+}
+
+impl TitleId {
+    /// The title ID spelled `text`.
+    pub(crate) fn from_text(text: &str) -> Self {
+        match text.parse::<u32>() {
+            Ok(number) if itoa::Buffer::new().format(number) == text => Self::Number(number),
+            _ => Self::Text(Box::new(text.into())),
+        }
+    }
+}
+
+impl std::fmt::Display for TitleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Number(number) => f.write_str(itoa::Buffer::new().format(*number)),
+            Self::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl serde::Serialize for TitleId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Number(number) => serializer.serialize_str(itoa::Buffer::new().format(*number)),
+            Self::Text(text) => serializer.serialize_str(text),
         }
     }
 }
@@ -137,12 +177,14 @@ pub(crate) struct Member {
     properties: Bag,
     /// Cached from `properties`.
     facts: MemberFacts,
+    /// `properties.system.connection`, lower case, when a non-empty string (cached from `properties`).
+    connection: Option<Box<str>>,
     /// `roles`, when written (boxed: most members have none).
     pub(crate) roles: Option<Box<Value>>,
     /// True until the reserved user joins.
     pub(crate) reserved: bool,
     /// The title the member joined from.
-    pub(crate) active_title_id: Option<String>,
+    pub(crate) active_title_id: Option<TitleId>,
     /// Join (or reservation) time.
     pub(crate) join_time: DateTime<Utc>,
     /// Since when the member is in its current state (reserved, inactive, ready, active): its timers count from
@@ -158,8 +200,10 @@ pub(crate) struct Member {
 
 /// A member's rendered entry (everything but `next`), built on first use. A copy of a member starts without
 /// it, and every change to a stored member goes through a copy ([`Member::make_mut`]), so it is never stale.
+/// Behind a thin pointer: the cache costs every member 16 bytes, not 24, and only members of large sessions
+/// fill it.
 #[derive(Debug, Default)]
-struct RenderCache(OnceLock<Box<[u8]>>);
+struct RenderCache(OnceLock<Box<Box<[u8]>>>);
 
 impl Clone for RenderCache {
     fn clone(&self) -> Self {
@@ -182,7 +226,7 @@ impl Member {
         self.rendered.0.get_or_init(|| {
             let mut out = Vec::new();
             render::write_member_head(&mut out, self);
-            out.into_boxed_slice()
+            Box::new(out.into_boxed_slice())
         })
     }
 
@@ -192,14 +236,16 @@ impl Member {
         constants: &Map<String, Value>,
         properties: &Map<String, Value>,
         reserved: bool,
-        active_title_id: Option<String>,
+        active_title_id: Option<TitleId>,
         join_time: DateTime<Utc>,
     ) -> Self {
+        let (facts, connection) = MemberFacts::of(properties);
         Self {
             xuid,
             constants: Bag::from_map(constants),
             properties: Bag::from_map(properties),
-            facts: MemberFacts::of(properties),
+            facts,
+            connection,
             roles: None,
             reserved,
             active_title_id,
@@ -219,7 +265,7 @@ impl Member {
     /// Replaces `properties`.
     pub(crate) fn set_properties(&mut self, properties: &Map<String, Value>) {
         self.properties = Bag::from_map(properties);
-        self.facts = MemberFacts::of(properties);
+        (self.facts, self.connection) = MemberFacts::of(properties);
         self.rendered = RenderCache::default();
     }
 
@@ -236,20 +282,25 @@ impl Member {
 
     /// `properties.system.connection`, lower case, when it is a non-empty string.
     pub(crate) fn connection(&self) -> Option<&str> {
-        self.facts.connection.as_deref()
+        self.connection.as_deref()
     }
 }
 
 /// What the emulator reads from a session's (write-once) constants on reads and writes, cached when they are
 /// set.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct ConstantFacts {
     visibility: Visibility,
-    max_members: u64,
+    /// `maxMembersCount` (validated to at most 1000; a larger stored value saturates, which no member count
+    /// reaches either).
+    max_members: u32,
     large: bool,
     connection_required: bool,
-    timeouts: timers::Timeouts,
-    init: Option<timers::InitConfig>,
+    /// The removal timeouts; `None` when they are the defaults (most sessions), so the session carries 8 bytes
+    /// for them instead of 72.
+    timeouts: Option<Box<timers::Timeouts>>,
+    /// `memberInitialization`, boxed (rarely set).
+    init: Option<Box<timers::InitConfig>>,
 }
 
 impl ConstantFacts {
@@ -267,13 +318,18 @@ impl ConstantFacts {
                 Some(text) if text.eq_ignore_ascii_case("visible") => Visibility::Visible,
                 _ => Visibility::Open,
             },
-            max_members: constant("maxMembersCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(validate::MAX_MEMBERS_NORMAL),
+            max_members: u32::try_from(
+                constant("maxMembersCount")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(validate::MAX_MEMBERS_NORMAL),
+            )
+            .unwrap_or(u32::MAX),
             large: capability("large"),
             connection_required: capability("connectionRequiredForActiveMembers"),
-            timeouts: timers::Timeouts::of(system(constants)),
-            init: timers::InitConfig::of(system(constants)),
+            timeouts: Some(timers::Timeouts::of(system(constants)))
+                .filter(|timeouts| *timeouts != timers::Timeouts::DEFAULT)
+                .map(Box::new),
+            init: timers::InitConfig::of(system(constants)).map(Box::new),
         }
     }
 }
@@ -292,7 +348,7 @@ pub(crate) struct Session {
     pub(crate) start_time: DateTime<Utc>,
     /// Number of committed writes.
     pub(crate) change_number: u64,
-    pub(crate) etag: String,
+    pub(crate) etag: Etag,
     /// `{system, custom}`; write-once. Set through [`Session::set_constants`].
     constants: Bag,
     /// Cached from `constants`.
@@ -308,17 +364,27 @@ pub(crate) struct Session {
     /// The index the next member gets.
     pub(crate) next_index: u32,
     /// The session's search handle, if one exists.
-    pub(crate) search_handle: Option<Uuid>,
+    /// (Boxed: most sessions have none, and the box keeps `Session` in a smaller allocation size class.)
+    search_handle: Option<Box<Uuid>>,
     /// XUIDs of accepted members who left; they may rejoin a `locked` session.
-    pub(crate) former_members: BTreeSet<u64>,
+    /// (Boxed and made on the first: most sessions have none.)
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer in every session instead of a 24-byte set most never fill"
+    )]
+    former_members: Option<Box<BTreeSet<u64>>>,
     /// `nextTimer`: the earliest pending timer (computed whenever the session is committed).
     pub(crate) next_timer: Option<DateTime<Utc>>,
     /// Since when the session has no member (`sessionEmptyTimeout` counts from here).
     pub(crate) empty_since: Option<DateTime<Utc>>,
     /// `initializing`, while member initialization runs (or after episode 1 failed).
-    pub(crate) initializing: Option<timers::Initializing>,
+    /// (Boxed: most sessions never run it.)
+    initializing: Option<Box<timers::Initializing>>,
     /// The number of initialization episodes started so far.
     pub(crate) episodes: u32,
+    /// Who created the session (the per-user session limit); `None` for a restored session whose record names
+    /// nobody. Kept here rather than in a map of every session.
+    creator: Option<NonZeroU64>,
 }
 
 impl Session {
@@ -335,7 +401,7 @@ impl Session {
             correlation_id: Uuid::new_v4(),
             start_time: now,
             change_number: 0,
-            etag: new_etag(),
+            etag: Etag::new(),
             constants: Bag::from_map(&constants),
             facts: ConstantFacts::of(&constants),
             properties: Bag::from_map(&empty_bag()),
@@ -344,12 +410,57 @@ impl Session {
             members: Members::default(),
             next_index: 0,
             search_handle: None,
-            former_members: BTreeSet::new(),
+            former_members: None,
             next_timer: None,
             empty_since: None,
             initializing: None,
             episodes: 0,
+            creator: None,
         }
+    }
+
+    /// `initializing`, while member initialization runs (or after episode 1 failed).
+    pub(crate) fn initializing(&self) -> Option<timers::Initializing> {
+        self.initializing.as_deref().copied()
+    }
+
+    /// Sets or clears `initializing`.
+    pub(crate) fn set_initializing(&mut self, initializing: Option<timers::Initializing>) {
+        self.initializing = initializing.map(Box::new);
+    }
+
+    /// Whether `xuid` is an accepted member who left.
+    pub(crate) fn is_former_member(&self, xuid: u64) -> bool {
+        self.former_members
+            .as_ref()
+            .is_some_and(|former| former.contains(&xuid))
+    }
+
+    /// Records that the accepted member `xuid` left.
+    pub(crate) fn add_former_member(&mut self, xuid: u64) {
+        self.former_members.get_or_insert_default().insert(xuid);
+    }
+
+    /// The accepted members who left, ascending.
+    pub(crate) fn former_members(&self) -> impl Iterator<Item = u64> + '_ {
+        self.former_members
+            .iter()
+            .flat_map(|former| former.iter().copied())
+    }
+
+    /// Replaces the accepted members who left (a restored session).
+    pub(crate) fn set_former_members(&mut self, former: BTreeSet<u64>) {
+        self.former_members = (!former.is_empty()).then(|| Box::new(former));
+    }
+
+    /// Who created the session, when known.
+    pub(crate) fn creator(&self) -> Option<u64> {
+        self.creator.map(NonZeroU64::get)
+    }
+
+    /// Records who created the session (a XUID of 0, which no caller has, records nobody).
+    pub(crate) fn set_creator(&mut self, creator: Option<u64>) {
+        self.creator = creator.and_then(NonZeroU64::new);
     }
 
     /// `constants`.
@@ -386,15 +497,25 @@ impl Session {
     /// Records a committed change: advances `changeNumber` and issues a new ETag.
     pub(crate) fn touch(&mut self) {
         self.change_number += 1;
-        self.etag = new_etag();
+        self.etag = Etag::new();
     }
 
     /// Sets or clears the search handle; a change is a committed change of the session document.
     pub(crate) fn set_search_handle(&mut self, handle: Option<Uuid>) {
-        if self.search_handle != handle {
-            self.search_handle = handle;
+        if self.search_handle() != handle {
+            self.put_search_handle(handle);
             self.touch();
         }
+    }
+
+    /// The session's search handle, if one exists.
+    pub(crate) fn search_handle(&self) -> Option<Uuid> {
+        self.search_handle.as_deref().copied()
+    }
+
+    /// Sets or clears the search handle without committing a change (a restored session, an undone commit).
+    pub(crate) fn put_search_handle(&mut self, handle: Option<Uuid>) {
+        self.search_handle = handle.map(Box::new);
     }
 
     /// `constants.system.capabilities.<name>`.
@@ -411,7 +532,7 @@ impl Session {
 
     /// `constants.system.maxMembersCount`.
     pub(crate) fn max_members(&self) -> u64 {
-        self.facts.max_members
+        u64::from(self.facts.max_members)
     }
 
     /// `constants.system.visibility`.
@@ -419,14 +540,27 @@ impl Session {
         self.facts.visibility
     }
 
+    /// The four removal timeouts (`constants.system`).
+    pub(crate) fn timeouts(&self) -> &timers::Timeouts {
+        self.facts
+            .timeouts
+            .as_deref()
+            .unwrap_or(&timers::Timeouts::DEFAULT)
+    }
+
+    /// `constants.system.memberInitialization` with its defaults, when the session has one.
+    pub(crate) fn init_config(&self) -> Option<timers::InitConfig> {
+        self.facts.init.as_deref().copied()
+    }
+
     /// Whether an empty session is deleted at once (`sessionEmptyTimeout` is 0).
     pub(crate) fn deleted_when_empty(&self) -> bool {
-        self.facts.timeouts.empty == Some(0)
+        self.timeouts().empty == Some(0)
     }
 
     /// Whether a timeout is stored as `null` (infinite): the rendering leaves such keys out.
     pub(crate) fn has_null_timeout(&self) -> bool {
-        self.facts.timeouts.any_null
+        self.timeouts().any_null
     }
 
     /// `constants.system.inviteProtocol`.
@@ -484,7 +618,7 @@ impl Session {
             session: Arc::clone(self),
             contract_version,
             caller,
-            etag: self.etag.clone(),
+            etag: self.etag.to_string(),
             location: self.reference.uri_path(),
         }
     }
@@ -548,5 +682,54 @@ impl Session {
     /// `roleInfo` of a search handle: `{roleTypes}`.
     pub(crate) fn role_info(&self) -> Value {
         json!({ "roleTypes": self.role_types.as_deref().cloned().unwrap_or(json!({})) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_ids_keep_their_spelling() {
+        for (text, number) in [
+            ("0", Some(0)),
+            ("1234567", Some(1_234_567)),
+            ("4294967295", Some(u32::MAX)),
+            ("4294967296", None),
+            ("01234", None),
+            ("+12", None),
+            ("-1", None),
+            ("", None),
+            ("title", None),
+            (" 12", None),
+        ] {
+            let title = TitleId::from_text(text);
+            assert_eq!(title.to_string(), text);
+            assert_eq!(
+                serde_json::to_string(&title).ok(),
+                serde_json::to_string(text).ok()
+            );
+            match number {
+                Some(number) => assert_eq!(title, TitleId::Number(number)),
+                None => assert!(matches!(title, TitleId::Text(_)), "{text}"),
+            }
+        }
+        assert_eq!(std::mem::size_of::<Option<TitleId>>(), 16);
+    }
+
+    /// A stored session and member stay within their allocation size classes (glibc rounds an allocation up to
+    /// a multiple of 16 with an 8-byte header; an `Arc` adds 16 bytes): growing either costs every session.
+    #[test]
+    fn stored_types_stay_small() {
+        assert!(
+            std::mem::size_of::<Member>() <= 152,
+            "{}",
+            std::mem::size_of::<Member>()
+        );
+        assert!(
+            std::mem::size_of::<Session>() <= 296,
+            "{}",
+            std::mem::size_of::<Session>()
+        );
     }
 }

@@ -216,14 +216,14 @@ impl Serialize for Head<'_, '_> {
         map.serialize_entry("branch", &session.branch)?;
         map.serialize_entry("changeNumber", &session.change_number)?;
         map.serialize_entry("correlationId", &session.correlation_id)?;
-        if let Some(search) = &session.search_handle {
+        if let Some(search) = &session.search_handle() {
             map.serialize_entry("searchHandle", search)?;
         }
         map.serialize_entry("startTime", &Timestamp(session.start_time))?;
         if let Some(next_timer) = session.next_timer {
             map.serialize_entry("nextTimer", &Timestamp(next_timer))?;
         }
-        if let Some(init) = &session.initializing {
+        if let Some(init) = &session.initializing() {
             map.serialize_entry("initializing", &InitializingView(init))?;
         }
         map.serialize_entry("membersInfo", &MembersInfo(session))?;
@@ -270,7 +270,7 @@ mod tests {
             );
             out.insert("reserved".to_owned(), Value::Bool(member.reserved));
             if let Some(title) = &member.active_title_id {
-                out.insert("activeTitleId".to_owned(), Value::String(title.clone()));
+                out.insert("activeTitleId".to_owned(), Value::String(title.to_string()));
             }
             out.insert("joinTime".to_owned(), json!(timestamp(member.join_time)));
             out.insert("next".to_owned(), json!(next));
@@ -284,7 +284,7 @@ mod tests {
             "correlationId".to_owned(),
             json!(session.correlation_id.to_string()),
         );
-        if let Some(search) = session.search_handle {
+        if let Some(search) = session.search_handle() {
             doc.insert("searchHandle".to_owned(), json!(search.to_string()));
         }
         doc.insert("startTime".to_owned(), json!(timestamp(session.start_time)));

@@ -57,6 +57,15 @@ pub(crate) struct Timeouts {
 }
 
 impl Timeouts {
+    /// The 107 defaults (no key written).
+    pub(crate) const DEFAULT: Self = Self {
+        reserved: Some(DEFAULT_RESERVED),
+        inactive: Some(DEFAULT_INACTIVE),
+        ready: Some(DEFAULT_READY),
+        empty: Some(DEFAULT_EMPTY),
+        any_null: false,
+    };
+
     /// Reads the timeouts of `constants.system`: absent is the default, `null` infinite.
     pub(crate) fn of(system: Option<&Map<String, Value>>) -> Self {
         let mut any_null = false;
@@ -220,8 +229,8 @@ fn member_timer(member: &Member, timeouts: &Timeouts) -> Option<(DateTime<Utc>, 
 
 /// The deadline of the running initialization stage, if any.
 fn stage_deadline(session: &Session) -> Option<DateTime<Utc>> {
-    let init = session.initializing?;
-    let config = session.facts.init?;
+    let init = session.initializing()?;
+    let config = session.init_config()?;
     let timeout = match init.stage {
         Stage::Joining => config.join,
         Stage::Measuring => config.measurement,
@@ -233,7 +242,7 @@ fn stage_deadline(session: &Session) -> Option<DateTime<Utc>> {
 
 /// The earliest pending deadline of `session`: `nextTimer`.
 pub(crate) fn next_deadline(session: &Session) -> Option<DateTime<Utc>> {
-    let timeouts = &session.facts.timeouts;
+    let timeouts = session.timeouts();
     let members = session
         .members
         .values()
@@ -287,7 +296,7 @@ pub(crate) fn apply(session: &Session, now: DateTime<Utc>) -> Applied {
         return Applied::Unchanged;
     }
     let mut next = session.clone();
-    let timeouts = next.facts.timeouts;
+    let timeouts = *next.timeouts();
     let mut due: Vec<(DateTime<Utc>, u32, Expiry)> = next
         .members
         .iter()
@@ -304,7 +313,7 @@ pub(crate) fn apply(session: &Session, now: DateTime<Utc>) -> Applied {
             Expiry::Remove => {
                 if let Some(member) = next.members.remove(&index) {
                     if !member.reserved {
-                        next.former_members.insert(member.xuid);
+                        next.add_former_member(member.xuid);
                     }
                     last_removal = Some(at);
                 }
@@ -361,7 +370,7 @@ pub(crate) fn on_write(
     before: Option<&Session>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let Some(config) = session.facts.init else {
+    let Some(config) = session.init_config() else {
         return Ok(());
     };
     let new: Vec<u32> = session
@@ -388,7 +397,7 @@ pub(crate) fn on_write(
         }
         start_episode(session, &new, now);
     } else if !new.is_empty() {
-        match session.initializing {
+        match session.initializing() {
             Some(init) if init.stage != Stage::Failed => {
                 for index in &new {
                     set_episode(session, *index, Some(init.episode + 1));
@@ -416,11 +425,11 @@ fn start_episode(session: &mut Session, members: &[u32], at: DateTime<Utc>) {
     for index in members {
         set_episode(session, *index, Some(episode));
     }
-    session.initializing = Some(Initializing {
+    session.set_initializing(Some(Initializing {
         stage: Stage::Joining,
         stage_start: at,
         episode,
-    });
+    }));
 }
 
 /// The indices of the members of episode `episode`.
@@ -457,11 +466,11 @@ pub(crate) fn advance_initialization(
     session: &mut Session,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    let config = session.facts.init?;
+    let config = session.init_config()?;
     let mut removed = None;
     // Each pass ends one stage; an episode has at most three.
     for _ in 0..4 {
-        let Some(init) = session.initializing else {
+        let Some(init) = session.initializing() else {
             break;
         };
         let deadline = stage_deadline(session);
@@ -558,11 +567,11 @@ fn next_stage(
         Stage::Joining | Stage::Measuring if config.external => Stage::Evaluating,
         _ => return finish_episode(session, config, init, at),
     };
-    session.initializing = Some(Initializing {
+    session.set_initializing(Some(Initializing {
         stage,
         stage_start: at,
         ..init
-    });
+    }));
 }
 
 /// Ends episode `init.episode` at `at`. Episode 1 fails when fewer than `membersNeededToStart` members succeeded:
@@ -591,14 +600,14 @@ fn finish_episode(
         for index in &members {
             fail_member(session, *index, "episode");
         }
-        session.initializing = Some(Initializing {
+        session.set_initializing(Some(Initializing {
             stage: Stage::Failed,
             stage_start: at,
             ..init
-        });
+        }));
         return;
     }
-    session.initializing = None;
+    session.set_initializing(None);
     let waiting = episode_members(session, init.episode + 1);
     if !waiting.is_empty() {
         start_episode(session, &waiting, at);

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::merge::{constant_change, merge, merge_into_slot};
 use super::timers;
 use super::validate::{self, bag, member_patch, object};
-use super::{Bag, Member, Session, Visibility, empty_bag, repair_bag, system};
+use super::{Bag, Member, Session, TitleId, Visibility, empty_bag, repair_bag, system};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{SessionRef, parse_xuid};
 use crate::templates::Template;
@@ -143,7 +143,7 @@ pub(crate) fn apply(
             Some(Value::Null) => {
                 if let Some((index, member)) = session.member(ctx.caller) {
                     if !member.reserved {
-                        session.former_members.insert(ctx.caller);
+                        session.add_former_member(ctx.caller);
                     }
                     session.members.remove(&index);
                 }
@@ -413,7 +413,7 @@ fn accept_reservation(
             member.constants = Bag::from_map(&stored);
         }
         member.reserved = false;
-        member.active_title_id = Some(ctx.title_id.to_string());
+        member.active_title_id = Some(TitleId::Number(ctx.title_id));
         member.join_time = ctx.now;
     }
 }
@@ -432,7 +432,7 @@ fn add_member(
                 "The session is closed (properties.system.closed): no new members can join until it is reopened",
             ));
         }
-        if before.is_locked() && !before.former_members.contains(&ctx.caller) {
+        if before.is_locked() && !before.is_former_member(ctx.caller) {
             return Err(ApiError::forbidden(
                 "The session is locked (properties.system.locked): only members who left may rejoin",
             ));
@@ -459,7 +459,7 @@ fn add_member(
             &member_constants(index, ctx.caller, constants),
             &empty_bag(),
             false,
-            Some(ctx.title_id.to_string()),
+            Some(TitleId::Number(ctx.title_id)),
             ctx.now,
         )),
     );

@@ -163,14 +163,14 @@ impl Store {
                     "A search handle needs a session with constants.system.capabilities.searchable",
                 ));
             }
-            if session.search_handle.is_some() {
+            if session.search_handle().is_some() {
                 return Err(ApiError::conflict(
                     "The session already has a search handle; delete it before creating another",
                 ));
             }
         }
         let protocol = session.invite_protocol();
-        let scid = request.session.scid.clone();
+        let scid = request.session.scid().to_owned();
         let handle = request.into_handle(caller, now, config, protocol);
         let (id, doc) = (handle.id, Value::Object(handle.doc.clone()));
         let mut handles = lock(&self.handles);
@@ -191,7 +191,7 @@ impl Store {
         // on a copy if a snapshot of the session is still being rendered.)
         let session = Arc::make_mut(stored);
         let before = (
-            session.search_handle,
+            session.search_handle(),
             session.change_number,
             session.etag.clone(),
         );
@@ -208,7 +208,7 @@ impl Store {
         }
         let committed = self.commit(|batch| {
             if kind == HandleKind::Search {
-                let creator = lock(&self.owners).creator(&session.reference.key());
+                let creator = session.creator();
                 batch.put_session(session, creator)?;
             }
             for old in &replaced {
@@ -217,7 +217,9 @@ impl Store {
             batch.put_handle(&handle)
         });
         if let Err(error) = committed {
-            (session.search_handle, session.change_number, session.etag) = before;
+            let (search_handle, change_number, etag) = before;
+            session.put_search_handle(search_handle);
+            (session.change_number, session.etag) = (change_number, etag);
             return Err(error);
         }
         let mut counts = lock(&self.handle_counts);
@@ -271,7 +273,7 @@ impl Store {
         };
         if let Some(handle) = removed.filter(|handle| handle.kind == HandleKind::Search) {
             self.with_session_mut(&handle.session, |session| {
-                let Some(session) = session.filter(|session| session.search_handle == Some(id))
+                let Some(session) = session.filter(|session| session.search_handle() == Some(id))
                 else {
                     return Ok(());
                 };
@@ -279,7 +281,7 @@ impl Store {
                 session.set_search_handle(None);
                 // Should this commit fail, the handle is gone anyway; a restart clears the dangling
                 // `searchHandle` (see `Store::open`).
-                let creator = lock(&self.owners).creator(&session.reference.key());
+                let creator = session.creator();
                 self.commit(|batch| batch.put_session(session, creator))?;
                 self.notify(Committed::Session {
                     before: Some(&before),

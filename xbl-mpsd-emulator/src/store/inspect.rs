@@ -45,7 +45,7 @@ impl Store {
             .as_ref()
             .map_or_else(Vec::new, |history| history.newest_first());
         drop(state);
-        let creator = lock(&self.owners).creator(key);
+        let creator = session.creator();
         Some(Inspected {
             session,
             history,
@@ -81,6 +81,7 @@ impl Store {
         let reference = current.reference.clone();
         let departed = current.member_xuids();
         let before = current.next_timer;
+        let creator = current.creator();
         let committed = self.commit_session(None, &reference, key, |h| match h.kind {
             HandleKind::Activity => departed.contains(&h.creator),
             HandleKind::Transfer | HandleKind::Search => true,
@@ -91,7 +92,7 @@ impl Store {
             return false;
         }
         let evicted = self.store_change(&mut guard, Writer::Explorer, self.now(), None);
-        lock(&self.owners).deleted(key);
+        lock(&self.owners).deleted(creator);
         self.schedule(key, before, None);
         drop(guard);
         drop(evicted);
@@ -118,7 +119,7 @@ impl Store {
         let reference = session.reference.clone();
         let template = self
             .templates()
-            .template_for(&reference.scid, &reference.template_name)?;
+            .template_for(reference.scid(), reference.template_name())?;
         let Value::Object(body) = json!({ "members": { "me": null } }) else {
             return Err(ApiError::bad_request("the leave body is not an object"));
         };

@@ -46,14 +46,15 @@ impl Store {
             for (mut session, creator) in loaded.sessions {
                 // A search handle deleted just before a crash may still be named by its session.
                 if session
-                    .search_handle
+                    .search_handle()
                     .is_some_and(|id| !handles.contains(&id))
                 {
-                    session.search_handle = None;
+                    session.put_search_handle(None);
                 }
                 let key = session.reference.key();
-                if let Some(creator) = creator {
-                    owners.created(key.clone(), creator);
+                session.set_creator(creator);
+                if let Some(creator) = session.creator() {
+                    owners.created(creator);
                 }
                 session.next_timer = timers::next_deadline(&session);
                 lock(&store.deadlines).set(&key, session.next_timer);

@@ -91,12 +91,16 @@ fn check_preconditions(
                 ));
             }
             None => return Err(ApiError::PreconditionFailed(None)),
-            Some(session) if !etag_listed(if_match, &session.etag) => return Err(failed(session)),
+            Some(session) if !session.etag.with_text(|etag| etag_listed(if_match, etag)) => {
+                return Err(failed(session));
+            }
             Some(_) => {}
         }
     }
     if let (Some(if_none_match), Some(session)) = (&preconditions.if_none_match, current)
-        && etag_listed(if_none_match, &session.etag)
+        && session
+            .etag
+            .with_text(|etag| etag_listed(if_none_match, etag))
     {
         return Err(failed(session));
     }
@@ -134,7 +138,7 @@ impl Store {
             .filter(|m| m.is_present() && next.member(m.xuid).is_some_and(|(_, a)| !a.is_present()))
             .map(|m| m.xuid)
             .collect();
-        let creator = lock(&self.owners).creator(key);
+        let creator = next.creator();
         let reference = next.reference.clone();
         if let Err(error) = self.commit_session(Some((&next, creator)), &reference, key, |h| {
             h.kind == HandleKind::Activity && departed.contains(&h.creator)
@@ -266,27 +270,29 @@ impl Store {
                 created,
                 departed,
             } => {
-                let session = Arc::new(*session);
+                let mut session = *session;
+                if created {
+                    session.set_creator(Some(caller));
+                }
+                let session = Arc::new(session);
                 // A snapshot: the document is rendered from it after the lock is released.
                 let mut view = session.view(request.contract_version, caller);
                 if request.nocommit {
                     if let Some(current) = guard.session.as_ref() {
                         // Nothing was stored, so the current ETag is still the one to send back.
-                        view.etag = current.etag.clone();
+                        view.etag = current.etag.to_string();
                     }
                 } else {
                     check_session_size(&session, &self.config)?;
-                    let creator = if created {
+                    if created {
                         lock(&self.owners).check_room(caller, &self.config)?;
-                        Some(caller)
-                    } else {
-                        lock(&self.owners).creator(&key)
-                    };
+                    }
+                    let creator = session.creator();
                     self.commit_session(Some((&session, creator)), reference, &key, |h| {
                         h.kind == HandleKind::Activity && departed.contains(&h.creator)
                     })?;
                     if created {
-                        lock(&self.owners).created(key.clone(), caller);
+                        lock(&self.owners).created(caller);
                     }
                     self.notify(Committed::Session {
                         before: guard.session.as_deref(),
@@ -317,6 +323,7 @@ impl Store {
                     && let Some(current) = guard.session.as_ref()
                 {
                     let before = current.next_timer;
+                    let creator = current.creator();
                     self.commit_session(None, reference, &key, |h| match h.kind {
                         HandleKind::Activity => departed.contains(&h.creator),
                         HandleKind::Transfer | HandleKind::Search => true,
@@ -324,7 +331,7 @@ impl Store {
                     })?;
                     let evicted =
                         self.store_change(&mut guard, request.writer, request.ctx.now, None);
-                    lock(&self.owners).deleted(&key);
+                    lock(&self.owners).deleted(creator);
                     self.schedule(&key, before, None);
                     drop(guard);
                     drop(evicted);

@@ -145,7 +145,7 @@ impl Store {
                 let mut next = *next;
                 next.touch();
                 let departed = lost_activity(current, &next);
-                let creator = lock(&self.owners).creator(key);
+                let creator = next.creator();
                 let reference = next.reference.clone();
                 self.commit_session(Some((&next, creator)), &reference, key, |h| {
                     h.kind == HandleKind::Activity && departed.contains(&h.creator)
@@ -163,6 +163,7 @@ impl Store {
                 let reference = current.reference.clone();
                 let departed = current.member_xuids();
                 let before = current.next_timer;
+                let creator = current.creator();
                 self.commit_session(None, &reference, key, |h| match h.kind {
                     HandleKind::Activity => departed.contains(&h.creator),
                     HandleKind::Transfer | HandleKind::Search => true,
@@ -170,7 +171,7 @@ impl Store {
                 })?;
                 let evicted = self.store_change(guard, Writer::Timers, now, None);
                 drop(evicted);
-                lock(&self.owners).deleted(key);
+                lock(&self.owners).deleted(creator);
                 self.schedule(key, before, None);
                 Ok(())
             }

@@ -102,10 +102,9 @@ impl CallPolicy {
             if !outcome.is_unauthorized() {
                 return outcome;
             }
-            match self.refresh_token().await {
-                Ok(true) if mode.allows_retry() => attempt(true).await,
-                Ok(_) => outcome,
-                Err(e) => outcome.refresh_failed(e),
+            match self.refresh_after_401(outcome, mode).await {
+                Ok(done) => done,
+                Err(_) => attempt(true).await,
             }
         };
         let result = self
@@ -125,6 +124,16 @@ impl CallPolicy {
             .await;
         match result {
             Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    /// After `outcome`, a 401: refreshes the token. `Err` when the call may be repeated with the new token
+    /// (`mode` allows it and the provider gave one), `Ok` with what the call ends with otherwise.
+    async fn refresh_after_401<O: Outcome>(&self, outcome: O, mode: RetryMode) -> Result<O, O> {
+        match self.refresh_token().await {
+            Ok(true) if mode.allows_retry() => Err(outcome),
+            Ok(_) => Ok(outcome),
+            Err(e) => Ok(outcome.refresh_failed(e)),
         }
     }
 
@@ -153,18 +162,25 @@ impl ExecPolicy for CallPolicy {
         send: &'a SendOnce<'a>,
     ) -> ExecFuture<'a> {
         Box::pin(async move {
+            if !idempotent {
+                // Sent once (repeating a write could apply it twice), so there is nothing to copy for a
+                // repeat; a 401 still refreshes the token for the next requests.
+                let outcome = send(request).await;
+                if !outcome.is_unauthorized() {
+                    return outcome;
+                }
+                let (Ok(outcome) | Err(outcome)) = self
+                    .refresh_after_401(outcome, RetryMode::NonIdempotent)
+                    .await;
+                return outcome;
+            }
             // A body that is not in memory (a stream) cannot be sent again.
             let Some(template) = Template::of(&request) else {
                 return send(request).await;
             };
             drop(request);
-            let mode = if idempotent {
-                RetryMode::Idempotent
-            } else {
-                RetryMode::NonIdempotent
-            };
             let template = &template;
-            self.run(mode, |after_refresh| async move {
+            self.run(RetryMode::Idempotent, |after_refresh| async move {
                 let mut copy = template.request();
                 if after_refresh
                     && copy.headers().contains_key(AUTHORIZATION)

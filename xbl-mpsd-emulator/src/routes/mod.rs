@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Router, middleware};
 use uuid::Uuid;
 
+use crate::SignInMock;
 use crate::body_limit::{BodyLimits, limit_body};
 use crate::config::EmulatorConfig;
 use crate::error::ApiError;
@@ -129,12 +130,14 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
         .merge(explorer)
         .merge(queries)
         .merge(crate::signin_mock::router(sign_in.clone()))
-        .layer(axum::Extension(sign_in))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
-            BodyLimits {
-                max_bytes: limit,
-                timeout: body_read_timeout,
+            Front {
+                limits: BodyLimits {
+                    max_bytes: limit,
+                    timeout: body_read_timeout,
+                },
+                sign_in,
             },
             front,
         ));
@@ -177,18 +180,28 @@ impl<S: Send + Sync> FromRequestParts<S> for HandleId {
     }
 }
 
-/// The router's one middleware (one boxed future and one clone of the routes per request, where three
-/// layers cost three; BENCHMARKS.md, P4): the request log (`explain`), the body read within its limits
-/// (`body_limit`), and the `Allow` header of a 405.
+/// The state of [`front`].
+#[derive(Clone)]
+struct Front {
+    limits: BodyLimits,
+    sign_in: SignInMock,
+}
+
+/// The router's one middleware (one boxed future and one clone of the routes per request, where four
+/// layers cost four; BENCHMARKS.md, P4): the sign-in mock as a request extension, the request log (`explain`),
+/// the body read within its limits (`body_limit`), and the `Allow` header of a 405.
 ///
 /// A 405 names the methods its resource has (`Allow`, RFC 9110). The session-query, batch and template paths
 /// share their routes (their literal segments are matched ignoring case), so axum's own list would be their
 /// union: the right one is set from the path here.
 async fn front(
-    State(limits): State<BodyLimits>,
-    request: axum::extract::Request,
+    State(Front { limits, sign_in }): State<Front>,
+    mut request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
+    // The sign-in mock, for `Caller` to accept its tokens (an extension set here rather than by a layer of
+    // its own).
+    request.extensions_mut().insert(sign_in);
     let log = RequestLog::start(&request);
     let uri = request.uri().clone();
     let mut response = limit_body(limits, request, next).await;

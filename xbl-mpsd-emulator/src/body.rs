@@ -1,7 +1,7 @@
 //! The JSON body extractor: maps every body problem to a plain-text 4xx instead of axum's default rejections.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use http_body_util::BodyExt as _;
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -13,13 +13,17 @@ pub(crate) struct JsonObject(pub(crate) Map<String, Value>);
 impl<S: Send + Sync> FromRequest<S> for JsonObject {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
+    async fn from_request(request: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        // The body was already read within the emulator's limits (`body_limit`, run by the router's one
+        // middleware), so it is taken as it is, without axum's limit layer.
+        let bytes = request
+            .into_body()
+            .collect()
             .await
-            .map_err(|rejection| {
-                // Chiefly 413 when the body is over the limit; the status comes from axum.
-                ApiError::Text(rejection.status().as_u16(), rejection.body_text())
-            })?;
+            .map_err(|error| {
+                ApiError::bad_request(format!("The request body could not be read: {error}"))
+            })?
+            .to_bytes();
         if bytes.is_empty() {
             return Err(ApiError::bad_request(
                 "The request body is empty; a JSON object is required",

@@ -10,7 +10,7 @@ mod templates;
 
 use std::sync::{Arc, Weak};
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, OriginalUri, Path, State};
+use axum::extract::{FromRequestParts, OriginalUri, Path, State};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -130,7 +130,6 @@ pub(crate) fn build(config: EmulatorConfig, store: Store) -> (Router, Arc<RtaHub
         .merge(explorer)
         .merge(queries)
         .merge(crate::signin_mock::router(sign_in.clone()))
-        .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             Front {
                 limits: BodyLimits {

@@ -198,12 +198,24 @@ fn write_session(
     })
 }
 
+/// The request's headers, moved out of it: axum's `HeaderMap` extractor copies the map for every request.
+/// Comes after every extractor that reads a header (`Caller`); the body extractor after it reads none.
+pub(super) struct TakenHeaders(HeaderMap);
+
+impl<S: Send + Sync> FromRequestParts<S> for TakenHeaders {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(std::mem::take(&mut parts.headers)))
+    }
+}
+
 /// `GET /serviceconfigs/{scid}/sessionTemplates/{template}/sessions/{name}`.
 pub(super) async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
     SessionSegments(path): SessionSegments,
-    headers: HeaderMap,
+    TakenHeaders(headers): TakenHeaders,
 ) -> ApiResult<Response> {
     let reference = session_ref(path)?;
     let target = Target::by_reference(&state, &reference, caller);
@@ -216,7 +228,7 @@ pub(super) async fn put_session(
     caller: Caller,
     SessionSegments(path): SessionSegments,
     QueryPairs(query): QueryPairs,
-    headers: HeaderMap,
+    TakenHeaders(headers): TakenHeaders,
     body: JsonObject,
 ) -> ApiResult<Response> {
     let reference = session_ref(path)?;
@@ -229,7 +241,7 @@ pub(super) async fn get_session_by_handle(
     State(state): State<AppState>,
     caller: Caller,
     HandleId(id): HandleId,
-    headers: HeaderMap,
+    TakenHeaders(headers): TakenHeaders,
 ) -> ApiResult<Response> {
     let handle = state.store.handle(id)?;
     read_session(
@@ -246,7 +258,7 @@ pub(super) async fn put_session_by_handle(
     caller: Caller,
     HandleId(id): HandleId,
     QueryPairs(query): QueryPairs,
-    headers: HeaderMap,
+    TakenHeaders(headers): TakenHeaders,
     body: JsonObject,
 ) -> ApiResult<Response> {
     let handle = state.store.handle(id)?;

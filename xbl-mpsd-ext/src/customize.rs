@@ -196,3 +196,21 @@ macro_rules! customize_one {
 }
 
 pub(crate) use customize_one;
+
+/// The `customize` method of a helper that sends one of several generated builders (the caller types the
+/// closure's parameter); its doc, which names those builders, is given as the macro's attributes.
+macro_rules! customize_any {
+    ($(#[$doc:meta])*) => {
+        $(#[$doc])*
+        pub fn customize<B, F>(mut self, change: F) -> Self
+        where
+            B: $crate::customize::Customizable<'c>,
+            F: Fn(B) -> B + Send + Sync + 'c,
+        {
+            self.customizations.push(change);
+            self
+        }
+    };
+}
+
+pub(crate) use customize_any;

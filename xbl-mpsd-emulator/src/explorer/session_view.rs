@@ -16,8 +16,8 @@ use crate::store::{ChangeRecord, Inspected};
 
 use super::diff::{Difference, diff};
 use super::views::{
-    Actions, Nav, clock_form, columns, handles_table, json_text, layout, next_timer, session_url,
-    table, time_element,
+    Actions, Nav, clock_form, columns, handles_table, info_text, json_text, layout, next_timer,
+    session_url, table, time_element,
 };
 
 /// How many differences one history entry lists.
@@ -84,12 +84,7 @@ pub(super) fn session(
     let reference = &session.reference;
     let url = session_url(reference);
     let info = session.related_info(false);
-    let text = |key: &str| {
-        info.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
+    let text = |key: &str| info_text(&info, key);
     let properties = session.properties.to_map();
     let constants = session.constants().to_map();
     let session_fields = html! {

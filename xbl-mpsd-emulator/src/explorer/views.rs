@@ -232,15 +232,18 @@ pub(super) fn sessions(
     )
 }
 
+/// The text at `key` of a session's `related_info`, or nothing.
+pub(super) fn info_text(info: &Value, key: &str) -> String {
+    info.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
 /// One row of the sessions list.
 fn session_row(session: &Session, now: DateTime<Utc>) -> Markup {
     let info = session.related_info(false);
-    let text = |key: &str| {
-        info.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
+    let text = |key: &str| info_text(&info, key);
     let reference = &session.reference;
     html! {
         tr {

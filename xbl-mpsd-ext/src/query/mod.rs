@@ -19,7 +19,7 @@ use xbl_mpsd_api::types::{
 };
 
 use crate::client::MpsdClient;
-use crate::customize::{Customizable, Customizations};
+use crate::customize::Customizations;
 use crate::error::Error;
 use crate::ids::{Scid, Xuid};
 use crate::response::{Answer, answer, raw_success};
@@ -296,37 +296,31 @@ impl<'c> SessionQuery<'c> {
         Ok(())
     }
 
-    /// Changes the generated request before it is sent, e.g. to set a query parameter this builder has no
-    /// method for yet: `change` gets the generated builder the query sends (type its parameter:
-    /// `api::builder::QuerySessions`, `QueryTemplateSessions`, `QuerySessionsBatch` or
-    /// `QueryTemplateSessionsBatch`, by whether a template and several XUIDs are set) after every filter
-    /// of this builder is on it. Give one closure per builder the query may send; see
-    /// [`customize`](crate::customize).
-    ///
-    /// ```
-    /// # use xbl_mpsd_ext::{MpsdClient, XblToken, api::builder};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
-    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
-    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
-    /// let found = client
-    ///     .query_sessions("00000000-0000-0000-0000-000000000001".parse()?)
-    ///     .template("lobby".parse()?)
-    ///     .keyword("ctf")
-    ///     .customize(|request: builder::QueryTemplateSessions<'_>| request.take(5))
-    ///     .send()
-    ///     .await?;
-    /// assert!(found.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub fn customize<B, F>(mut self, change: F) -> Self
-    where
-        B: Customizable<'c>,
-        F: Fn(B) -> B + Send + Sync + 'c,
-    {
-        self.customizations.push(change);
-        self
+    crate::customize::customize_any! {
+        /// Changes the generated request before it is sent, e.g. to set a query parameter this builder has no
+        /// method for yet: `change` gets the generated builder the query sends (type its parameter:
+        /// `api::builder::QuerySessions`, `QueryTemplateSessions`, `QuerySessionsBatch` or
+        /// `QueryTemplateSessionsBatch`, by whether a template and several XUIDs are set) after every filter
+        /// of this builder is on it. Give one closure per builder the query may send; see
+        /// [`customize`](crate::customize).
+        ///
+        /// ```
+        /// # use xbl_mpsd_ext::{MpsdClient, XblToken, api::builder};
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+        /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+        /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+        /// let found = client
+        ///     .query_sessions("00000000-0000-0000-0000-000000000001".parse()?)
+        ///     .template("lobby".parse()?)
+        ///     .keyword("ctf")
+        ///     .customize(|request: builder::QueryTemplateSessions<'_>| request.take(5))
+        ///     .send()
+        ///     .await?;
+        /// assert!(found.is_empty());
+        /// # Ok(()) }
+        /// ```
     }
 
     /// Checks the rules, then sends the query (`GET …/sessions` for one XUID or none, `POST …/batch` for

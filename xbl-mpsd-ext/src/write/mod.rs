@@ -7,7 +7,7 @@ use xbl_mpsd_api::builder::{WriteSession, WriteSessionByHandle};
 use xbl_mpsd_api::types::MultiplayerSessionRequest;
 
 use crate::client::MpsdClient;
-use crate::customize::{Customizable, Customizations};
+use crate::customize::Customizations;
 use crate::error::Error;
 use crate::response::{
     api_error, error_from, json_body_raw, raw_success, session_answer, session_from,
@@ -186,18 +186,12 @@ impl<'c> Write<'c> {
         self
     }
 
-    /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
-    /// for yet: `change` gets the generated builder the write sends (type its parameter:
-    /// `api::builder::WriteSession` for a session reference, `api::builder::WriteSessionByHandle` for a
-    /// handle) with everything this builder sets. Runs again for each retry; see
-    /// [`customize`](crate::customize).
-    pub fn customize<B, F>(mut self, change: F) -> Self
-    where
-        B: Customizable<'c>,
-        F: Fn(B) -> B + Send + Sync + 'c,
-    {
-        self.customizations.push(change);
-        self
+    crate::customize::customize_any! {
+        /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
+        /// for yet: `change` gets the generated builder the write sends (type its parameter:
+        /// `api::builder::WriteSession` for a session reference, `api::builder::WriteSessionByHandle` for a
+        /// handle) with everything this builder sets. Runs again for each retry; see
+        /// [`customize`](crate::customize).
     }
 
     /// Sends the write.

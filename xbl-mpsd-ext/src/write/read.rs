@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use xbl_mpsd_api::builder::{self as api_builder, GetSessionByHandle};
 
 use crate::client::MpsdClient;
-use crate::customize::{Customizable, Customizations};
+use crate::customize::Customizations;
 use crate::error::Error;
 use crate::response::{api_error, error_from, raw_success, session_answer, session_from};
 use crate::retry::RetryMode;
@@ -128,36 +128,30 @@ impl<'c> GetSession<'c> {
         }
     }
 
-    /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
-    /// for yet: `change` gets the generated builder the read sends (type its parameter:
-    /// `api::builder::GetSession` for a session reference, `api::builder::GetSessionByHandle` for a handle)
-    /// with everything this builder sets; it is kept by [`if_none_match`](Self::if_none_match). Runs again
-    /// for each retry; see [`customize`](crate::customize).
-    ///
-    /// ```
-    /// # use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken, api::builder};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
-    /// # let client = MpsdClient::builder().base_url(emulator.base_url())
-    /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
-    /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
-    /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
-    /// let read = client
-    ///     .get_session(&session)
-    ///     .customize(|request: builder::GetSession<'_>| request.accept_language("en-US"))
-    ///     .send()
-    ///     .await?;
-    /// assert!(read.is_some());
-    /// # Ok(()) }
-    /// ```
-    pub fn customize<B, F>(mut self, change: F) -> Self
-    where
-        B: Customizable<'c>,
-        F: Fn(B) -> B + Send + Sync + 'c,
-    {
-        self.customizations.push(change);
-        self
+    crate::customize::customize_any! {
+        /// Changes the generated request before it is sent, e.g. to set a parameter this builder has no method
+        /// for yet: `change` gets the generated builder the read sends (type its parameter:
+        /// `api::builder::GetSession` for a session reference, `api::builder::GetSessionByHandle` for a handle)
+        /// with everything this builder sets; it is kept by [`if_none_match`](Self::if_none_match). Runs again
+        /// for each retry; see [`customize`](crate::customize).
+        ///
+        /// ```
+        /// # use xbl_mpsd_ext::{MpsdClient, SessionDelta, SessionReference, XblToken, api::builder};
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+        /// # let emulator = xbl_mpsd_emulator::Emulator::start(Default::default()).await?;
+        /// # let client = MpsdClient::builder().base_url(emulator.base_url())
+        /// #     .token(XblToken::new("-", "2533274792693551")?).build()?;
+        /// let session: SessionReference = "/serviceconfigs/MockScid/sessionTemplates/lobby/sessions/s1".parse()?;
+        /// client.write(&session, SessionDelta::new().join("2533274792693551".parse()?)).send().await?;
+        /// let read = client
+        ///     .get_session(&session)
+        ///     .customize(|request: builder::GetSession<'_>| request.accept_language("en-US"))
+        ///     .send()
+        ///     .await?;
+        /// assert!(read.is_some());
+        /// # Ok(()) }
+        /// ```
     }
 
     /// Reads the session; `None` when it does not exist (204).

@@ -21,7 +21,8 @@
 //!   identifiers are [`Lenient`]: typed when the text parses, and written back exactly as received either way.
 //!
 //! Hand-written modules beside `generated.rs`: [`ids`], [`session_ref`], [`open_enum`](mod@open_enum),
-//! [`lenient`], and `hooks` (authorization and an observer of every exchange).
+//! [`lenient`], `hooks` (authorization and an observer of every exchange), and [`FromJson`] (every generated
+//! struct decoded by code compiled in this crate).
 //!
 //! ```
 //! use xbl_mpsd_api::{Client, types};
@@ -70,6 +71,7 @@ extern crate self as xbl_mpsd_api;
 mod accessors;
 pub mod body_limit;
 mod hooks;
+mod json;
 mod observer;
 mod operation;
 mod path_segment;
@@ -97,6 +99,7 @@ pub use ids::{
     HandleId, HandleIdError, NameError, NameKind, SCID_MAX_LEN, Scid, TitleId, TitleIdError, Xuid,
     XuidError,
 };
+pub use json::FromJson;
 pub use lenient::Lenient;
 pub use member_key::MemberKey;
 pub use nullable::Nullable;

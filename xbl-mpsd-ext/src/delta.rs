@@ -39,7 +39,7 @@ use xbl_mpsd_api::types::{
     SessionMemberRequest, SessionProperties, SessionPropertiesSystem,
     SessionPropertiesSystemMatchmaking, Visibility,
 };
-use xbl_mpsd_api::{ConnectionId, Lenient, MemberKey, Nullable};
+use xbl_mpsd_api::{ConnectionId, FromJson, Lenient, MemberKey, Nullable};
 
 use crate::changes::ChangeTypes;
 use crate::ids::Xuid;
@@ -408,9 +408,8 @@ impl SessionDelta {
         self
     }
 
-    /// Sets the session's capabilities (a constant: only when the session is created), e.g.
-    /// `SessionCapabilities::builder().connectivity(true).gameplay(true)` converted with `try_into()`, or a
-    /// `SessionCapabilities::default()` with fields set.
+    /// Sets the session's capabilities (a constant: only when the session is created): a
+    /// `SessionCapabilities::default()` with the fields set that should be.
     pub fn capabilities(mut self, capabilities: SessionCapabilities) -> Self {
         self.constants().capabilities = capabilities.into();
         self
@@ -429,10 +428,13 @@ impl SessionDelta {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn merge_json(self, json: Value) -> Result<Self, serde_json::Error> {
-        let mut current = serde_json::to_value(&self.request)?;
+        // Through the JSON text rather than `to_value`/`from_value`: the request is encoded to bytes when it is
+        // sent and its parts are decoded from bytes when a session is read, so this adds no second (`Value`)
+        // copy of every document type's code to the SDK's build (BENCHMARKS.md, P7). Merging is rare.
+        let mut current: Value = serde_json::from_slice(&serde_json::to_vec(&self.request)?)?;
         merge(&mut current, json);
         Ok(Self {
-            request: serde_json::from_value(current)?,
+            request: MultiplayerSessionRequest::from_json(&serde_json::to_vec(&current)?)?,
         })
     }
 }

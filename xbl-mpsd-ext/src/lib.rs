@@ -42,7 +42,8 @@
 //! ([`Error`]) and can be branched on ([`Error::is_not_found`], [`Error::is_retryable`], …).
 //!
 //! The wire types are generated from the spec and re-exported here as [`types`]: documents and requests
-//! (`#[non_exhaustive]`: build requests with [`SessionDelta`], the [`handles`] functions or `X::builder()`),
+//! (`#[non_exhaustive]`: build requests with [`SessionDelta`] and the [`handles`] functions, parts of them with
+//! `X::default()` and their public fields),
 //! and open enumerations (`Visibility`, `HandleType`, …) that keep any value the service sends and give a
 //! `.kind()` to `match` on. The identifier types ([`Xuid`], [`HandleId`], [`Scid`], [`TitleId`],
 //! [`SessionReference`]) are shared with the generated layer; document fields holding them are [`Lenient`].

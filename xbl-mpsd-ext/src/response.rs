@@ -7,8 +7,7 @@
 
 use progenitor_client::{Error as ApiError, ResponseValue};
 use reqwest::{Response, header::HeaderMap};
-use serde::de::DeserializeOwned;
-use xbl_mpsd_api::AUTHORIZATION_FAILED;
+use xbl_mpsd_api::{AUTHORIZATION_FAILED, FromJson};
 use xbl_mpsd_api::types::MultiplayerSession;
 
 use crate::error::{Error, MAX_MESSAGE_BYTES, message_text};
@@ -88,7 +87,7 @@ pub(crate) async fn error_from(mut response: Response, by_handle: bool) -> Error
 
 /// A raw answer of a call whose typed success is `T`: any 2xx the generated client does not type (e.g.
 /// 202) is a success — `Some` body when it decodes as `T`, else `None` — and anything else an error.
-pub(crate) async fn raw_success<T: DeserializeOwned>(
+pub(crate) async fn raw_success<T: FromJson>(
     response: Response,
     by_handle: bool,
 ) -> Result<Option<T>, Error> {
@@ -109,7 +108,7 @@ pub(crate) async fn raw_success<T: DeserializeOwned>(
 /// Decodes a JSON body read from a raw answer; `None` for an empty body. The body is read up to the
 /// client's `max_response_bytes` (enforced by the api crate's `exec` hook, [`Error::ResponseTooLarge`]
 /// past it).
-pub(crate) async fn json_body<T: DeserializeOwned>(
+pub(crate) async fn json_body<T: FromJson>(
     response: Response,
 ) -> Result<Option<(T, HeaderMap)>, Error> {
     Ok(json_body_raw(response)
@@ -118,7 +117,7 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
 }
 
 /// [`json_body`], with the body as received.
-pub(crate) async fn json_body_raw<T: DeserializeOwned>(
+pub(crate) async fn json_body_raw<T: FromJson>(
     mut response: Response,
 ) -> Result<Option<(T, HeaderMap, bytes::Bytes)>, Error> {
     let status = response.status();
@@ -127,7 +126,8 @@ pub(crate) async fn json_body_raw<T: DeserializeOwned>(
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    match serde_json::from_slice(&body) {
+    // The document's decoder is compiled in the api crate (`FromJson`), not here.
+    match T::from_json(&body) {
         Ok(value) => Ok(Some((value, headers, bytes::Bytes::from(body)))),
         Err(e) => Err(Error::InvalidResponse {
             status: Some(status),
@@ -165,7 +165,7 @@ pub(crate) async fn session_answer(
     // The box is allocated before the document is decoded, and the document matched (not `?`-ed) into
     // it: the compiler then copies it twice (out of serde's `Result`, into the box), not once per layer.
     let session = Box::new_uninit();
-    match serde_json::from_slice::<MultiplayerSession>(&body) {
+    match MultiplayerSession::from_json(&body) {
         Ok(document) => Ok(Box::write(
             session,
             Session::from_answer(document, headers, known.cloned(), Some(body)),

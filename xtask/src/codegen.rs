@@ -256,6 +256,7 @@ fn generate(
     if let Output::Client = output {
         postprocess::types_module(&mut file, open_enums, map_keys)?;
         postprocess::operation_builders(&mut file)?;
+        postprocess::body_builders_only(&mut file)?;
     }
     let body = prettyplease::unparse(&file);
     Ok(format!("{}{body}", header()))

@@ -5,15 +5,19 @@
 //! 1. **The open enums are appended**: one `::xbl_mpsd_api::open_enum!` invocation per enumeration of the
 //!    spec ([`crate::enums`]), which progenitor was told to use instead of generating closed enums.
 //! 2. **Every generated struct is `#[non_exhaustive]`**: outside `xbl-mpsd-api` it cannot be built with a
-//!    struct literal (use its builder, `X::builder()`, or `Default` and assign fields), so a field added to
-//!    the spec never breaks a caller.
+//!    struct literal (use `Default` and assign fields, or a request body's builder, `X::builder()`), so a field
+//!    added to the spec never breaks a caller.
 //! 3. **Every struct whose fields are all optional derives `Default`** (a delta or query can start from
 //!    `X::default()`); a struct with a required field does not, so it cannot be sent without it.
 //! 4. **A builder starts with an empty map of unknown keys** (`extra`): typify treats the flattened map
 //!    as a required field, so `X::builder()…try_into()` would fail with "no value supplied for extra".
+//! 5. **Every generated struct implements `FromJson`** (one `::xbl_mpsd_api::from_json!` invocation naming
+//!    them): its decoder is compiled in `xbl-mpsd-api`, not in every crate that reads it
+//!    (`xbl-mpsd-api/src/json.rs`).
 //!
 //! In the operation `builder` module ([`operation_builders`]): the request body is a boxed `RequestBody` (sent
-//! as given), and no `api-version` header is sent.
+//! as given), and no `api-version` header is sent. Then only the request bodies keep a struct builder
+//! ([`body_builders_only`]).
 
 use std::collections::BTreeMap;
 
@@ -22,7 +26,7 @@ use syn::{Attribute, Fields, Item, ItemStruct, parse_quote};
 
 use crate::enums::OpenEnum;
 
-/// Applies the three steps to the `types` module of the generated client.
+/// Applies the steps above to the `types` module of the generated client.
 pub fn types_module(
     file: &mut syn::File,
     open_enums: &[OpenEnum],
@@ -71,6 +75,17 @@ pub fn types_module(
             .with_context(|| format!("the open enum `{}` does not parse", e.name))?;
         types.push(item);
     }
+    let structs: Vec<&syn::Ident> = types
+        .iter()
+        .filter_map(|item| match item {
+            Item::Struct(s) => Some(&s.ident),
+            _ => None,
+        })
+        .collect();
+    if structs.is_empty() {
+        bail!("progenitor's `types` module has no struct");
+    }
+    types.push(parse_quote!(::xbl_mpsd_api::from_json!(#(#structs),*);));
     Ok(())
 }
 
@@ -978,6 +993,105 @@ pub fn operation_builders(file: &mut syn::File) -> Result<()> {
     Ok(())
 }
 
+/// Keeps the struct builders (`types::builder::X`, `X::builder()`) of the request bodies only: typify writes one
+/// for every generated struct, but a request body is the only type the operation builders build through one
+/// (`body_map`). Every other struct is read from an answer or is a part of a body, set with `X::default()` and
+/// its public fields (step 3 of [`types_module`]): one way to build it, and a quarter of the generated code
+/// less for every consumer to compile (each builder is a struct of `Result` fields, a setter per field and
+/// three conversions). Run after [`operation_builders`], which names the body types.
+pub fn body_builders_only(file: &mut syn::File) -> Result<()> {
+    use std::collections::BTreeSet;
+
+    /// The names `X` of the `types::builder::X` paths it visits.
+    struct BodyBuilders(BTreeSet<String>);
+    impl syn::visit_mut::VisitMut for BodyBuilders {
+        fn visit_path_mut(&mut self, path: &mut syn::Path) {
+            let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+            if let [.., types, builder, name] = names.as_slice()
+                && types == "types"
+                && builder == "builder"
+            {
+                self.0.insert(name.clone());
+            }
+            syn::visit_mut::visit_path_mut(self, path);
+        }
+    }
+
+    let mut bodies = BodyBuilders(BTreeSet::new());
+    for item in file.items.iter_mut() {
+        if let Item::Mod(m) = item
+            && m.ident == "builder"
+        {
+            syn::visit_mut::VisitMut::visit_item_mod_mut(&mut bodies, m);
+        }
+    }
+    let bodies = bodies.0;
+    if bodies.is_empty() {
+        bail!("no operation builder names a `types::builder::` body: has progenitor's output changed?");
+    }
+    let Some(types) = file.items.iter_mut().find_map(|item| match item {
+        Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
+        _ => None,
+    }) else {
+        bail!("progenitor's output has no `types` module");
+    };
+    // The type an impl is for: the builder struct and its target share the name (`impl From<super::X> for X`,
+    // `impl TryFrom<X> for super::X`).
+    let subject = |ty: &syn::Type| match ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    let mut kept = BTreeSet::new();
+    let mut dropped = 0;
+    for item in types.iter_mut() {
+        match item {
+            Item::Mod(m) if m.ident == "builder" => {
+                let Some((_, items)) = m.content.as_mut() else {
+                    bail!("the `types::builder` module has no body");
+                };
+                items.retain(|item| {
+                    let name = match item {
+                        Item::Struct(s) => Some(s.ident.to_string()),
+                        Item::Impl(i) => subject(&i.self_ty),
+                        _ => None,
+                    };
+                    match name {
+                        Some(name) if bodies.contains(&name) => {
+                            kept.insert(name);
+                            true
+                        }
+                        Some(_) => {
+                            dropped += 1;
+                            false
+                        }
+                        None => true,
+                    }
+                });
+            }
+            // `impl X { pub fn builder() -> builder::X { … } }`.
+            Item::Impl(i) if i.trait_.is_none() => {
+                if subject(&i.self_ty).is_some_and(|name| !bodies.contains(&name)) {
+                    i.items.retain(
+                        |item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "builder"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    types.retain(|item| !matches!(item, Item::Impl(i) if i.trait_.is_none() && i.items.is_empty()));
+    if kept != bodies {
+        bail!(
+            "the request bodies {bodies:?} should each have a struct builder, found {kept:?}: has typify's output \
+             changed?"
+        );
+    }
+    if dropped == 0 {
+        bail!("no struct builder besides the request bodies' was found: has typify's output changed?");
+    }
+    Ok(())
+}
+
 /// Splits an operation builder's `send` in two: `send_untyped` makes the request (hooks, headers, body) and
 /// returns the response as it came, whatever its status, and `send` calls it and decodes the typed statuses,
 /// which `TYPED_STATUSES` lists. For a caller that reads the answer itself: the SDK builds its `Session`
@@ -1087,6 +1201,11 @@ mod tests {
         assert_eq!(out.matches("derive(Default)").count(), 1, "{out}");
         assert!(
             !out.contains("#[non_exhaustive]\n    pub struct Wrapper"),
+            "{out}"
+        );
+        // Every struct decodes through `FromJson`, compiled in the api crate.
+        assert!(
+            out.contains("::xbl_mpsd_api::from_json!(Delta, Request, Wrapper);"),
             "{out}"
         );
     }
@@ -1203,6 +1322,56 @@ mod tests {
         "#);
         assert!(out.contains("a: Err("), "{out}");
         assert!(out.contains("extra: Ok(Default::default())"), "{out}");
+    }
+
+    #[test]
+    fn only_request_bodies_keep_their_struct_builders() {
+        let source = r#"
+            pub mod types {
+                pub struct Delta { pub a: Option<Part> }
+                impl Delta { pub fn builder() -> builder::Delta { Default::default() } }
+                pub struct Part { pub b: Option<i64> }
+                impl Part { pub fn builder() -> builder::Part { Default::default() } }
+                impl std::fmt::Display for Part {}
+                pub mod builder {
+                    pub struct Delta { a: Result<Option<super::Part>, String> }
+                    impl Default for Delta {}
+                    impl Delta { pub fn a<T>(self, value: T) -> Self { self } }
+                    impl TryFrom<Delta> for super::Delta {}
+                    impl From<super::Delta> for Delta {}
+                    pub struct Part { b: Result<Option<i64>, String> }
+                    impl Default for Part {}
+                    impl Part { pub fn b<T>(self, value: T) -> Self { self } }
+                    impl TryFrom<Part> for super::Part {}
+                    impl From<super::Part> for Part {}
+                }
+            }
+            pub mod builder {
+                pub struct Write<'a> { body: Result<RequestBody<types::Delta, types::builder::Delta>, String> }
+            }
+        "#;
+        let mut file: syn::File = syn::parse_str(source).unwrap();
+        body_builders_only(&mut file).unwrap();
+        let out = prettyplease::unparse(&file).replace(char::is_whitespace, "");
+        for kept in [
+            "implDelta{pubfnbuilder()->builder::Delta",
+            "pubstructDelta{a:Result<",
+            "implTryFrom<Delta>forsuper::Delta",
+            "implFrom<super::Delta>forDelta",
+            "implstd::fmt::DisplayforPart{}",
+            "pubstructPart{pubb:Option<i64>,}",
+        ] {
+            assert!(out.contains(kept), "{kept} not in {out}");
+        }
+        for dropped in ["builder::Part", "b:Result<", "forsuper::Part", "implPart{"] {
+            assert!(!out.contains(dropped), "{dropped} still in {out}");
+        }
+        // No body named, or a body without a builder: an error, not a silent change.
+        let mut file: syn::File = syn::parse_str(&source.replace("types::builder::Delta", "X")).unwrap();
+        assert!(body_builders_only(&mut file).is_err());
+        let mut file: syn::File =
+            syn::parse_str(&source.replace("types::builder::Delta>", "types::builder::Other>")).unwrap();
+        assert!(body_builders_only(&mut file).is_err());
     }
 
     #[test]

@@ -3769,64 +3769,82 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/handles/{handleId}/session`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiplayerSession>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self { client, handle_id, accept_language, if_none_match, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}/session", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session_by_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    handle_id,
+                    accept_language,
+                    if_none_match,
+                    signature,
+                } = self;
+                let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/handles/{}/session", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_none_match {
+                    header_map.append("If-None-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "get_session_by_handle",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::write_session_by_handle`]
@@ -3968,15 +3986,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/handles/{handleId}/session`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiplayerSession>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    201u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -3990,74 +4016,80 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                handle_id,
-                nocommit,
-                accept_language,
-                if_match,
-                if_none_match,
-                signature,
-                body,
-            } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_match = if_match.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}/session", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_match {
-                header_map.append("If-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    client
-                        .client
-                        .put(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            {
-                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                    "application/json",
-                                );
-                                VALUE
-                            },
-                        )
-                        .json(&body),
-                    &nocommit,
-                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "write_session_by_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    handle_id,
+                    nocommit,
+                    accept_language,
+                    if_match,
+                    if_none_match,
+                    signature,
+                    body,
+                } = self;
+                let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+                let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let if_match = if_match.map_err(Error::InvalidRequest)?;
+                let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/handles/{}/session", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_match {
+                    header_map.append("If-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_none_match {
+                    header_map.append("If-None-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                        client
+                            .client
+                            .put(url)
+                            .header(
+                                ::reqwest::header::ACCEPT,
+                                {
+                                    const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                        "application/json",
+                                    );
+                                    VALUE
+                                },
+                            )
+                            .json(&body),
+                        &nocommit,
+                        &progenitor_client::QueryParam::new("nocommit", &nocommit),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "write_session_by_handle",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::create_handle`]
@@ -4140,15 +4172,23 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/handles`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::HandleDocument>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    201u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -4162,48 +4202,54 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self { client, accept_language, signature, body } = self;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!("{}/handles", client.baseurl,),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .post(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .json(&body)
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self { client, accept_language, signature, body } = self;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!("{}/handles", client.baseurl,),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .post(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .json(&body)
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "create_handle",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::query_handles`]
@@ -4406,14 +4452,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/handles/query`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::HandleQueryResponse>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::HandleQueryResponse>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -4427,50 +4479,54 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                inactive,
-                include,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                xuid,
-                accept_language,
-                signature,
-                body,
-            } = self;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let include = include.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let xuid = xuid.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!("{}/handles/query", client.baseurl,),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    inactive,
+                    include,
+                    keyword,
+                    private,
+                    reservations,
+                    take,
+                    version,
+                    visibility,
+                    xuid,
+                    accept_language,
+                    signature,
+                    body,
+                } = self;
+                let inactive = inactive.map_err(Error::InvalidRequest)?;
+                let include = include.map_err(Error::InvalidRequest)?;
+                let keyword = keyword.map_err(Error::InvalidRequest)?;
+                let private = private.map_err(Error::InvalidRequest)?;
+                let reservations = reservations.map_err(Error::InvalidRequest)?;
+                let take = take.map_err(Error::InvalidRequest)?;
+                let version = version.map_err(Error::InvalidRequest)?;
+                let visibility = visibility.map_err(Error::InvalidRequest)?;
+                let xuid = xuid.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!("{}/handles/query", client.baseurl,),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
                         ::xbl_mpsd_api::query_param::unless_none(
                             ::xbl_mpsd_api::query_param::unless_none(
                                 ::xbl_mpsd_api::query_param::unless_none(
@@ -4478,59 +4534,64 @@ pub mod builder {
                                         ::xbl_mpsd_api::query_param::unless_none(
                                             ::xbl_mpsd_api::query_param::unless_none(
                                                 ::xbl_mpsd_api::query_param::unless_none(
-                                                    client
-                                                        .client
-                                                        .post(url)
-                                                        .header(
-                                                            ::reqwest::header::ACCEPT,
-                                                            {
-                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                                    "application/json",
-                                                                );
-                                                                VALUE
-                                                            },
-                                                        )
-                                                        .json(&body),
-                                                    &inactive,
-                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                    ::xbl_mpsd_api::query_param::unless_none(
+                                                        client
+                                                            .client
+                                                            .post(url)
+                                                            .header(
+                                                                ::reqwest::header::ACCEPT,
+                                                                {
+                                                                    const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                        "application/json",
+                                                                    );
+                                                                    VALUE
+                                                                },
+                                                            )
+                                                            .json(&body),
+                                                        &inactive,
+                                                        &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                    ),
+                                                    &include,
+                                                    &progenitor_client::QueryParam::new("include", &include),
                                                 ),
-                                                &include,
-                                                &progenitor_client::QueryParam::new("include", &include),
+                                                &keyword,
+                                                &progenitor_client::QueryParam::new("keyword", &keyword),
                                             ),
-                                            &keyword,
-                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                            &private,
+                                            &progenitor_client::QueryParam::new("private", &private),
                                         ),
-                                        &private,
-                                        &progenitor_client::QueryParam::new("private", &private),
-                                    ),
-                                    &reservations,
-                                    &progenitor_client::QueryParam::new(
-                                        "reservations",
                                         &reservations,
+                                        &progenitor_client::QueryParam::new(
+                                            "reservations",
+                                            &reservations,
+                                        ),
                                     ),
+                                    &take,
+                                    &progenitor_client::QueryParam::new("take", &take),
                                 ),
-                                &take,
-                                &progenitor_client::QueryParam::new("take", &take),
+                                &version,
+                                &progenitor_client::QueryParam::new("version", &version),
                             ),
-                            &version,
-                            &progenitor_client::QueryParam::new("version", &version),
+                            &visibility,
+                            &progenitor_client::QueryParam::new(
+                                "visibility",
+                                &visibility,
+                            ),
                         ),
-                        &visibility,
-                        &progenitor_client::QueryParam::new("visibility", &visibility),
-                    ),
-                    &xuid,
-                    &progenitor_client::QueryParam::new("xuid", &xuid),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_handles",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+                        &xuid,
+                        &progenitor_client::QueryParam::new("xuid", &xuid),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "query_handles",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::get_handle`]
@@ -4591,60 +4652,72 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/handles/{handleId}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::HandleDocument>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::HandleDocument>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self { client, handle_id, accept_language, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self { client, handle_id, accept_language, signature } = self;
+                let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/handles/{}", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "get_handle",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::delete_handle`]
@@ -4705,46 +4778,58 @@ pub mod builder {
             self
         }
         ///Sends a `DELETE` request to `/handles/{handleId}`
-        pub async fn send(self) -> Result<ResponseValue<()>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => Ok(ResponseValue::empty(response)),
-                204u16 => Ok(ResponseValue::empty(response)),
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        pub fn send(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<()>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => Ok(ResponseValue::empty(response)),
+                    204u16 => Ok(ResponseValue::empty(response)),
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self { client, handle_id, accept_language, signature } = self;
-            let handle_id = handle_id.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/handles/{}", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client.client.delete(url).headers(header_map).build()?;
-            let info = OperationInfo {
-                operation_id: "delete_handle",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self { client, handle_id, accept_language, signature } = self;
+                let handle_id = handle_id.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/handles/{}", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& handle_id),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client.client.delete(url).headers(header_map).build()?;
+                let info = OperationInfo {
+                    operation_id: "delete_handle",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::get_session`]
@@ -4849,77 +4934,90 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiplayerSession>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                session_name,
-                accept_language,
-                if_none_match,
-                signature,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let session_name = session_name.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
-                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    session_template_name,
+                    session_name,
+                    accept_language,
+                    if_none_match,
+                    signature,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let session_template_name = session_template_name
+                    .map_err(Error::InvalidRequest)?;
+                let session_name = session_name.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                        .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                        ::xbl_mpsd_api::path_segment::PathSegment(&
+                        session_template_name),
+                        ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_none_match {
+                    header_map.append("If-None-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "get_session",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::write_session`]
@@ -5090,15 +5188,23 @@ pub mod builder {
             self
         }
         ///Sends a `PUT` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}/sessions/{sessionName}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::MultiplayerSession>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                201u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::MultiplayerSession>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    201u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -5112,81 +5218,88 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16, 201u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                session_name,
-                nocommit,
-                accept_language,
-                if_match,
-                if_none_match,
-                signature,
-                body,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let session_name = session_name.map_err(Error::InvalidRequest)?;
-            let nocommit = nocommit.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let if_match = if_match.map_err(Error::InvalidRequest)?;
-            let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
-                    .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_match {
-                header_map.append("If-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = if_none_match {
-                header_map.append("If-None-Match", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    client
-                        .client
-                        .put(url)
-                        .header(
-                            ::reqwest::header::ACCEPT,
-                            {
-                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                    "application/json",
-                                );
-                                VALUE
-                            },
-                        )
-                        .json(&body),
-                    &nocommit,
-                    &progenitor_client::QueryParam::new("nocommit", &nocommit),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "write_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    session_template_name,
+                    session_name,
+                    nocommit,
+                    accept_language,
+                    if_match,
+                    if_none_match,
+                    signature,
+                    body,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let session_template_name = session_template_name
+                    .map_err(Error::InvalidRequest)?;
+                let session_name = session_name.map_err(Error::InvalidRequest)?;
+                let nocommit = nocommit.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let if_match = if_match.map_err(Error::InvalidRequest)?;
+                let if_none_match = if_none_match.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessionTemplates/{}/sessions/{}", client
+                        .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                        ::xbl_mpsd_api::path_segment::PathSegment(&
+                        session_template_name),
+                        ::xbl_mpsd_api::path_segment::PathSegment(& session_name),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_match {
+                    header_map.append("If-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = if_none_match {
+                    header_map.append("If-None-Match", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
+                        client
+                            .client
+                            .put(url)
+                            .header(
+                                ::reqwest::header::ACCEPT,
+                                {
+                                    const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                        "application/json",
+                                    );
+                                    VALUE
+                                },
+                            )
+                            .json(&body),
+                        &nocommit,
+                        &progenitor_client::QueryParam::new("nocommit", &nocommit),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "write_session",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::list_session_templates`]
@@ -5246,60 +5359,72 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionTemplateList>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionTemplateList>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self { client, scid, accept_language, signature } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_session_templates",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self { client, scid, accept_language, signature } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessionTemplates", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "list_session_templates",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::get_session_template`]
@@ -5375,69 +5500,82 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessionTemplates/{sessionTemplateName}`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionTemplate>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionTemplate>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                accept_language,
-                signature,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessionTemplates/{}", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = client
-                .client
-                .get(url)
-                .header(
-                    ::reqwest::header::ACCEPT,
-                    {
-                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                            "application/json",
-                        );
-                        VALUE
-                    },
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session_template",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    session_template_name,
+                    accept_language,
+                    signature,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let session_template_name = session_template_name
+                    .map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessionTemplates/{}", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                        ::xbl_mpsd_api::path_segment::PathSegment(&
+                        session_template_name),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = client
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        {
+                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            );
+                            VALUE
+                        },
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "get_session_template",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::query_sessions`]
@@ -5602,116 +5740,131 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessions`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionQueryResponse>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                inactive,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                xuid,
-                accept_language,
-                signature,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let xuid = xuid.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessions", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    inactive,
+                    keyword,
+                    private,
+                    reservations,
+                    take,
+                    version,
+                    visibility,
+                    xuid,
+                    accept_language,
+                    signature,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let inactive = inactive.map_err(Error::InvalidRequest)?;
+                let keyword = keyword.map_err(Error::InvalidRequest)?;
+                let private = private.map_err(Error::InvalidRequest)?;
+                let reservations = reservations.map_err(Error::InvalidRequest)?;
+                let take = take.map_err(Error::InvalidRequest)?;
+                let version = version.map_err(Error::InvalidRequest)?;
+                let visibility = visibility.map_err(Error::InvalidRequest)?;
+                let xuid = xuid.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessions", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
                         ::xbl_mpsd_api::query_param::unless_none(
                             ::xbl_mpsd_api::query_param::unless_none(
                                 ::xbl_mpsd_api::query_param::unless_none(
                                     ::xbl_mpsd_api::query_param::unless_none(
                                         ::xbl_mpsd_api::query_param::unless_none(
                                             ::xbl_mpsd_api::query_param::unless_none(
-                                                client
-                                                    .client
-                                                    .get(url)
-                                                    .header(
-                                                        ::reqwest::header::ACCEPT,
-                                                        {
-                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                                "application/json",
-                                                            );
-                                                            VALUE
-                                                        },
-                                                    ),
-                                                &inactive,
-                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ::xbl_mpsd_api::query_param::unless_none(
+                                                    client
+                                                        .client
+                                                        .get(url)
+                                                        .header(
+                                                            ::reqwest::header::ACCEPT,
+                                                            {
+                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                    "application/json",
+                                                                );
+                                                                VALUE
+                                                            },
+                                                        ),
+                                                    &inactive,
+                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ),
+                                                &keyword,
+                                                &progenitor_client::QueryParam::new("keyword", &keyword),
                                             ),
-                                            &keyword,
-                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                            &private,
+                                            &progenitor_client::QueryParam::new("private", &private),
                                         ),
-                                        &private,
-                                        &progenitor_client::QueryParam::new("private", &private),
-                                    ),
-                                    &reservations,
-                                    &progenitor_client::QueryParam::new(
-                                        "reservations",
                                         &reservations,
+                                        &progenitor_client::QueryParam::new(
+                                            "reservations",
+                                            &reservations,
+                                        ),
                                     ),
+                                    &take,
+                                    &progenitor_client::QueryParam::new("take", &take),
                                 ),
-                                &take,
-                                &progenitor_client::QueryParam::new("take", &take),
+                                &version,
+                                &progenitor_client::QueryParam::new("version", &version),
                             ),
-                            &version,
-                            &progenitor_client::QueryParam::new("version", &version),
+                            &visibility,
+                            &progenitor_client::QueryParam::new(
+                                "visibility",
+                                &visibility,
+                            ),
                         ),
-                        &visibility,
-                        &progenitor_client::QueryParam::new("visibility", &visibility),
-                    ),
-                    &xuid,
-                    &progenitor_client::QueryParam::new("xuid", &xuid),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_sessions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+                        &xuid,
+                        &progenitor_client::QueryParam::new("xuid", &xuid),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "query_sessions",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::query_template_sessions`]
@@ -5892,120 +6045,136 @@ pub mod builder {
             self
         }
         ///Sends a `GET` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/sessions`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionQueryResponse>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                inactive,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                xuid,
-                accept_language,
-                signature,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let xuid = xuid.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessiontemplates/{}/sessions", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    session_template_name,
+                    inactive,
+                    keyword,
+                    private,
+                    reservations,
+                    take,
+                    version,
+                    visibility,
+                    xuid,
+                    accept_language,
+                    signature,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let session_template_name = session_template_name
+                    .map_err(Error::InvalidRequest)?;
+                let inactive = inactive.map_err(Error::InvalidRequest)?;
+                let keyword = keyword.map_err(Error::InvalidRequest)?;
+                let private = private.map_err(Error::InvalidRequest)?;
+                let reservations = reservations.map_err(Error::InvalidRequest)?;
+                let take = take.map_err(Error::InvalidRequest)?;
+                let version = version.map_err(Error::InvalidRequest)?;
+                let visibility = visibility.map_err(Error::InvalidRequest)?;
+                let xuid = xuid.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessiontemplates/{}/sessions", client
+                        .baseurl, ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                        ::xbl_mpsd_api::path_segment::PathSegment(&
+                        session_template_name),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
                         ::xbl_mpsd_api::query_param::unless_none(
                             ::xbl_mpsd_api::query_param::unless_none(
                                 ::xbl_mpsd_api::query_param::unless_none(
                                     ::xbl_mpsd_api::query_param::unless_none(
                                         ::xbl_mpsd_api::query_param::unless_none(
                                             ::xbl_mpsd_api::query_param::unless_none(
-                                                client
-                                                    .client
-                                                    .get(url)
-                                                    .header(
-                                                        ::reqwest::header::ACCEPT,
-                                                        {
-                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                                "application/json",
-                                                            );
-                                                            VALUE
-                                                        },
-                                                    ),
-                                                &inactive,
-                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ::xbl_mpsd_api::query_param::unless_none(
+                                                    client
+                                                        .client
+                                                        .get(url)
+                                                        .header(
+                                                            ::reqwest::header::ACCEPT,
+                                                            {
+                                                                const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                    "application/json",
+                                                                );
+                                                                VALUE
+                                                            },
+                                                        ),
+                                                    &inactive,
+                                                    &progenitor_client::QueryParam::new("inactive", &inactive),
+                                                ),
+                                                &keyword,
+                                                &progenitor_client::QueryParam::new("keyword", &keyword),
                                             ),
-                                            &keyword,
-                                            &progenitor_client::QueryParam::new("keyword", &keyword),
+                                            &private,
+                                            &progenitor_client::QueryParam::new("private", &private),
                                         ),
-                                        &private,
-                                        &progenitor_client::QueryParam::new("private", &private),
-                                    ),
-                                    &reservations,
-                                    &progenitor_client::QueryParam::new(
-                                        "reservations",
                                         &reservations,
+                                        &progenitor_client::QueryParam::new(
+                                            "reservations",
+                                            &reservations,
+                                        ),
                                     ),
+                                    &take,
+                                    &progenitor_client::QueryParam::new("take", &take),
                                 ),
-                                &take,
-                                &progenitor_client::QueryParam::new("take", &take),
+                                &version,
+                                &progenitor_client::QueryParam::new("version", &version),
                             ),
-                            &version,
-                            &progenitor_client::QueryParam::new("version", &version),
+                            &visibility,
+                            &progenitor_client::QueryParam::new(
+                                "visibility",
+                                &visibility,
+                            ),
                         ),
-                        &visibility,
-                        &progenitor_client::QueryParam::new("visibility", &visibility),
-                    ),
-                    &xuid,
-                    &progenitor_client::QueryParam::new("xuid", &xuid),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_template_sessions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+                        &xuid,
+                        &progenitor_client::QueryParam::new("xuid", &xuid),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "query_template_sessions",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::query_sessions_batch`]
@@ -6193,14 +6362,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/serviceconfigs/{scid}/batch`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionQueryResponse>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -6214,103 +6389,109 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                inactive,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                accept_language,
-                signature,
-                body,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/batch", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    inactive,
+                    keyword,
+                    private,
+                    reservations,
+                    take,
+                    version,
+                    visibility,
+                    accept_language,
+                    signature,
+                    body,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let inactive = inactive.map_err(Error::InvalidRequest)?;
+                let keyword = keyword.map_err(Error::InvalidRequest)?;
+                let private = private.map_err(Error::InvalidRequest)?;
+                let reservations = reservations.map_err(Error::InvalidRequest)?;
+                let take = take.map_err(Error::InvalidRequest)?;
+                let version = version.map_err(Error::InvalidRequest)?;
+                let visibility = visibility.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/batch", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
                         ::xbl_mpsd_api::query_param::unless_none(
                             ::xbl_mpsd_api::query_param::unless_none(
                                 ::xbl_mpsd_api::query_param::unless_none(
                                     ::xbl_mpsd_api::query_param::unless_none(
                                         ::xbl_mpsd_api::query_param::unless_none(
-                                            client
-                                                .client
-                                                .post(url)
-                                                .header(
-                                                    ::reqwest::header::ACCEPT,
-                                                    {
-                                                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                            "application/json",
-                                                        );
-                                                        VALUE
-                                                    },
-                                                )
-                                                .json(&body),
-                                            &inactive,
-                                            &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                client
+                                                    .client
+                                                    .post(url)
+                                                    .header(
+                                                        ::reqwest::header::ACCEPT,
+                                                        {
+                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                "application/json",
+                                                            );
+                                                            VALUE
+                                                        },
+                                                    )
+                                                    .json(&body),
+                                                &inactive,
+                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
                                         ),
-                                        &keyword,
-                                        &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
                                     ),
-                                    &private,
-                                    &progenitor_client::QueryParam::new("private", &private),
-                                ),
-                                &reservations,
-                                &progenitor_client::QueryParam::new(
-                                    "reservations",
                                     &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
                                 ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
                             ),
-                            &take,
-                            &progenitor_client::QueryParam::new("take", &take),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
                         ),
-                        &version,
-                        &progenitor_client::QueryParam::new("version", &version),
-                    ),
-                    &visibility,
-                    &progenitor_client::QueryParam::new("visibility", &visibility),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_sessions_batch",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "query_sessions_batch",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
     /**Builder for [`Client::query_template_sessions_batch`]
@@ -6514,14 +6695,20 @@ pub mod builder {
             self
         }
         ///Sends a `POST` request to `/serviceconfigs/{scid}/sessiontemplates/{sessionTemplateName}/batch`
-        pub async fn send(
+        pub fn send(
             self,
-        ) -> Result<ResponseValue<types::SessionQueryResponse>, Error<()>> {
-            let response = self.send_untyped().await?;
-            match response.status().as_u16() {
-                200u16 => ::xbl_mpsd_api::typed_response::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
-            }
+        ) -> impl ::std::future::Future<
+            Output = Result<ResponseValue<types::SessionQueryResponse>, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let response = self.send_untyped().await?;
+                match response.status().as_u16() {
+                    200u16 => {
+                        ::xbl_mpsd_api::typed_response::from_response(response).await
+                    }
+                    _ => Err(Error::UnexpectedResponse(response)),
+                }
+            })
         }
         /// Sets the body from a value already on the heap: it is sent as it is, without being
         /// copied or converted (`body` takes any value convertible to the body type).
@@ -6535,107 +6722,114 @@ pub mod builder {
         ///The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`.
         pub const TYPED_STATUSES: &'static [u16] = &[200u16];
         ///Sends the request as `send` does (same hooks, headers and body) and returns the response as it came, whatever its status, for a caller that reads the answer itself.
-        pub async fn send_untyped(self) -> Result<::reqwest::Response, Error<()>> {
-            let Self {
-                client,
-                scid,
-                session_template_name,
-                inactive,
-                keyword,
-                private,
-                reservations,
-                take,
-                version,
-                visibility,
-                accept_language,
-                signature,
-                body,
-            } = self;
-            let scid = scid.map_err(Error::InvalidRequest)?;
-            let session_template_name = session_template_name
-                .map_err(Error::InvalidRequest)?;
-            let inactive = inactive.map_err(Error::InvalidRequest)?;
-            let keyword = keyword.map_err(Error::InvalidRequest)?;
-            let private = private.map_err(Error::InvalidRequest)?;
-            let reservations = reservations.map_err(Error::InvalidRequest)?;
-            let take = take.map_err(Error::InvalidRequest)?;
-            let version = version.map_err(Error::InvalidRequest)?;
-            let visibility = visibility.map_err(Error::InvalidRequest)?;
-            let accept_language = accept_language.map_err(Error::InvalidRequest)?;
-            let signature = signature.map_err(Error::InvalidRequest)?;
-            let body = body
-                .and_then(|v| v.into_value().map_err(|e| e.to_string()))
-                .map_err(Error::InvalidRequest)?;
-            let url = ::xbl_mpsd_api::path_segment::request_url(
-                client.baseurl.len(),
-                format_args!(
-                    "{}/serviceconfigs/{}/sessiontemplates/{}/batch", client.baseurl,
-                    ::xbl_mpsd_api::path_segment::PathSegment(& scid),
-                    ::xbl_mpsd_api::path_segment::PathSegment(& session_template_name),
-                ),
-            );
-            let mut header_map = ::reqwest::header::HeaderMap::new();
-            if let Some(value) = accept_language {
-                header_map.append("Accept-Language", value.to_string().try_into()?);
-            }
-            if let Some(value) = signature {
-                header_map.append("Signature", value.to_string().try_into()?);
-            }
-            #[allow(unused_mut)]
-            let mut request = ::xbl_mpsd_api::query_param::unless_none(
-                    ::xbl_mpsd_api::query_param::unless_none(
+        pub fn send_untyped(
+            self,
+        ) -> impl ::std::future::Future<
+            Output = Result<::reqwest::Response, Error<()>>,
+        > + ::std::marker::Send + 'a {
+            ::xbl_mpsd_api::sending::boxed(async move {
+                let Self {
+                    client,
+                    scid,
+                    session_template_name,
+                    inactive,
+                    keyword,
+                    private,
+                    reservations,
+                    take,
+                    version,
+                    visibility,
+                    accept_language,
+                    signature,
+                    body,
+                } = self;
+                let scid = scid.map_err(Error::InvalidRequest)?;
+                let session_template_name = session_template_name
+                    .map_err(Error::InvalidRequest)?;
+                let inactive = inactive.map_err(Error::InvalidRequest)?;
+                let keyword = keyword.map_err(Error::InvalidRequest)?;
+                let private = private.map_err(Error::InvalidRequest)?;
+                let reservations = reservations.map_err(Error::InvalidRequest)?;
+                let take = take.map_err(Error::InvalidRequest)?;
+                let version = version.map_err(Error::InvalidRequest)?;
+                let visibility = visibility.map_err(Error::InvalidRequest)?;
+                let accept_language = accept_language.map_err(Error::InvalidRequest)?;
+                let signature = signature.map_err(Error::InvalidRequest)?;
+                let body = body
+                    .and_then(|v| v.into_value().map_err(|e| e.to_string()))
+                    .map_err(Error::InvalidRequest)?;
+                let url = ::xbl_mpsd_api::path_segment::request_url(
+                    client.baseurl.len(),
+                    format_args!(
+                        "{}/serviceconfigs/{}/sessiontemplates/{}/batch", client.baseurl,
+                        ::xbl_mpsd_api::path_segment::PathSegment(& scid),
+                        ::xbl_mpsd_api::path_segment::PathSegment(&
+                        session_template_name),
+                    ),
+                );
+                let mut header_map = ::reqwest::header::HeaderMap::new();
+                if let Some(value) = accept_language {
+                    header_map.append("Accept-Language", value.to_string().try_into()?);
+                }
+                if let Some(value) = signature {
+                    header_map.append("Signature", value.to_string().try_into()?);
+                }
+                #[allow(unused_mut)]
+                let mut request = ::xbl_mpsd_api::query_param::unless_none(
                         ::xbl_mpsd_api::query_param::unless_none(
                             ::xbl_mpsd_api::query_param::unless_none(
                                 ::xbl_mpsd_api::query_param::unless_none(
                                     ::xbl_mpsd_api::query_param::unless_none(
                                         ::xbl_mpsd_api::query_param::unless_none(
-                                            client
-                                                .client
-                                                .post(url)
-                                                .header(
-                                                    ::reqwest::header::ACCEPT,
-                                                    {
-                                                        const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
-                                                            "application/json",
-                                                        );
-                                                        VALUE
-                                                    },
-                                                )
-                                                .json(&body),
-                                            &inactive,
-                                            &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ::xbl_mpsd_api::query_param::unless_none(
+                                                client
+                                                    .client
+                                                    .post(url)
+                                                    .header(
+                                                        ::reqwest::header::ACCEPT,
+                                                        {
+                                                            const VALUE: ::reqwest::header::HeaderValue = ::reqwest::header::HeaderValue::from_static(
+                                                                "application/json",
+                                                            );
+                                                            VALUE
+                                                        },
+                                                    )
+                                                    .json(&body),
+                                                &inactive,
+                                                &progenitor_client::QueryParam::new("inactive", &inactive),
+                                            ),
+                                            &keyword,
+                                            &progenitor_client::QueryParam::new("keyword", &keyword),
                                         ),
-                                        &keyword,
-                                        &progenitor_client::QueryParam::new("keyword", &keyword),
+                                        &private,
+                                        &progenitor_client::QueryParam::new("private", &private),
                                     ),
-                                    &private,
-                                    &progenitor_client::QueryParam::new("private", &private),
-                                ),
-                                &reservations,
-                                &progenitor_client::QueryParam::new(
-                                    "reservations",
                                     &reservations,
+                                    &progenitor_client::QueryParam::new(
+                                        "reservations",
+                                        &reservations,
+                                    ),
                                 ),
+                                &take,
+                                &progenitor_client::QueryParam::new("take", &take),
                             ),
-                            &take,
-                            &progenitor_client::QueryParam::new("take", &take),
+                            &version,
+                            &progenitor_client::QueryParam::new("version", &version),
                         ),
-                        &version,
-                        &progenitor_client::QueryParam::new("version", &version),
-                    ),
-                    &visibility,
-                    &progenitor_client::QueryParam::new("visibility", &visibility),
-                )
-                .headers(header_map)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "query_template_sessions_batch",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
-            Ok(response)
+                        &visibility,
+                        &progenitor_client::QueryParam::new("visibility", &visibility),
+                    )
+                    .headers(header_map)
+                    .build()?;
+                let info = OperationInfo {
+                    operation_id: "query_template_sessions_batch",
+                };
+                client.pre(&mut request, &info).await?;
+                let result = client.exec(request, &info).await;
+                client.post(&result, &info).await?;
+                let response = result?;
+                Ok(response)
+            })
         }
     }
 }

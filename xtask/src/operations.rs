@@ -82,6 +82,29 @@ fn generic_arg(ty: &syn::Type, outer: &str, index: usize) -> Option<syn::Type> {
         .nth(index)
 }
 
+/// `T` of `impl Future<Output = T> + …`; any other type as it is.
+fn future_output(ty: &syn::Type) -> syn::Type {
+    let syn::Type::ImplTrait(bounds) = ty else {
+        return ty.clone();
+    };
+    bounds
+        .bounds
+        .iter()
+        .find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(t) => match &t.path.segments.last()?.arguments {
+                syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                    syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                        Some(assoc.ty.clone())
+                    }
+                    _ => None,
+                }),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_else(|| ty.clone())
+}
+
 fn tokens(value: &impl ToTokens) -> String {
     value.to_token_stream().to_string()
 }
@@ -126,6 +149,8 @@ pub fn builders(client_source: &str) -> Result<Vec<BuilderOp>> {
             let syn::ReturnType::Type(_, ret) = &f.sig.output else {
                 bail!("builder::{name}::send returns nothing");
             };
+            // `send` returns its result, or (boxed in the api crate) `impl Future<Output = …>`.
+            let ret = &future_output(ret);
             let ok = generic_arg(ret, "Result", 0)
                 .with_context(|| format!("builder::{name}::send does not return a Result"))?;
             let err = generic_arg(ret, "Result", 1)

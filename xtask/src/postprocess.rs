@@ -82,10 +82,9 @@ pub fn types_module(
             _ => None,
         })
         .collect();
-    if structs.is_empty() {
-        bail!("progenitor's `types` module has no struct");
+    if !structs.is_empty() {
+        types.push(parse_quote!(::xbl_mpsd_api::from_json!(#(#structs),*);));
     }
-    types.push(parse_quote!(::xbl_mpsd_api::from_json!(#(#structs),*);));
     Ok(())
 }
 
@@ -1159,7 +1158,41 @@ fn send_untyped(imp: &mut syn::ItemImpl) -> Result<Option<[syn::ImplItem; 2]>> {
         #[doc = "The statuses whose body `send` decodes as the typed success; `send` returns any other as `Error::UnexpectedResponse`."]
         pub const TYPED_STATUSES: &'static [u16] = &[#(#typed),*];
     };
+    let Some(lifetime) = imp.generics.lifetimes().next().map(|l| l.lifetime.clone()) else {
+        bail!("an operation builder has no lifetime parameter: has progenitor's output changed?");
+    };
+    for method in imp.items.iter_mut().filter_map(|item| match item {
+        syn::ImplItem::Fn(f) if f.sig.ident == "send" => Some(f),
+        _ => None,
+    }) {
+        boxed_in_api(method, &lifetime)?;
+    }
+    boxed_in_api(&mut untyped, &lifetime)?;
     Ok(Some([statuses, syn::ImplItem::Fn(untyped)]))
+}
+
+/// `async fn f(self) -> T { … }` becomes `fn f(self) -> impl Future<Output = T> + Send + 'a` whose body is
+/// boxed by `xbl-mpsd-api` (`src/sending.rs`): the request's code is compiled once, in the api crate, instead
+/// of in every crate that awaits it (BENCHMARKS.md, P7). Callers still write `.send().await`.
+fn boxed_in_api(method: &mut syn::ImplItemFn, lifetime: &syn::Lifetime) -> Result<()> {
+    if method.sig.asyncness.take().is_none() {
+        bail!(
+            "`{}` is not an `async fn`: has progenitor's output changed?",
+            method.sig.ident
+        );
+    }
+    let syn::ReturnType::Type(_, output) = &method.sig.output else {
+        bail!("`{}` returns nothing: has progenitor's output changed?", method.sig.ident);
+    };
+    let output = output.clone();
+    method.sig.output = parse_quote!(
+        -> impl ::std::future::Future<Output = #output> + ::std::marker::Send + #lifetime
+    );
+    let stmts = &method.block.stmts;
+    method.block = parse_quote!({
+        ::xbl_mpsd_api::sending::boxed(async move { #(#stmts)* })
+    });
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1437,12 +1470,12 @@ mod tests {
             "body.and_then(|v|v.into_value().map_err(|e|e.to_string()))",
             "HeaderMap::new()",
             "leturl=::xbl_mpsd_api::path_segment::request_url(client.baseurl.len(),format_args!(\"{}/handles/{}/session\",client.baseurl,::xbl_mpsd_api::path_segment::PathSegment(&handle_id),),);",
-            "200u16=>::xbl_mpsd_api::typed_response::from_response(response).await,",
-            "pubasyncfnsend_untyped(self)->Result<::reqwest::Response,Error<()>>",
-            "letresponse=client.exec(request).await?;Ok(response)}",
+            "200u16=>{::xbl_mpsd_api::typed_response::from_response(response).await}",
+            "pubfnsend_untyped(self,)->impl::std::future::Future<Output=Result<::reqwest::Response,Error<()>>,>+::std::marker::Send+'a{::xbl_mpsd_api::sending::boxed(asyncmove{",
+            "letresponse=client.exec(request).await?;Ok(response)})}",
             "letrequest=::xbl_mpsd_api::query_param::unless_none(client.client.put(url),&nocommit,&progenitor_client::QueryParam::new(\"nocommit\",&nocommit),).build()?;",
             "pubconstTYPED_STATUSES:&'static[u16]=&[200u16];",
-            "pubasyncfnsend(self)->Result<ResponseValue<types::Session>,Error<()>>{letresponse=self.send_untyped().await?;matchresponse.status().as_u16(){",
+            "pubfnsend(self,)->impl::std::future::Future<Output=Result<ResponseValue<types::Session>,Error<()>>,>+::std::marker::Send+'a{::xbl_mpsd_api::sending::boxed(asyncmove{letresponse=self.send_untyped().await?;matchresponse.status().as_u16(){",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }

@@ -42,7 +42,7 @@ pub(super) enum Routed {
 }
 
 /// A shoulder tap as it arrived, before it is a [`SessionTap`] of one watch.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct RoutedTap {
     /// The session's `branch`.
     pub(super) branch: Arc<str>,
@@ -89,6 +89,9 @@ struct Ring {
     /// The number of `taps[0]`.
     first: u64,
     taps: VecDeque<Arc<RoutedTap>>,
+    /// The branch of the last tap pushed: a tap on the same branch shares it, so that a watch recognises the
+    /// branch by pointer (a session's branch changes rarely).
+    branch: Option<Arc<str>>,
 }
 
 impl TapQueue {
@@ -98,8 +101,13 @@ impl TapQueue {
     }
 
     /// Pushes a tap, dropping the oldest beyond [`QUEUED_TAPS`].
-    fn push(&self, tap: Arc<RoutedTap>) {
+    fn push(&self, mut tap: RoutedTap) {
         let mut ring = lock(&self.ring);
+        match &ring.branch {
+            Some(branch) if **branch == *tap.branch => tap.branch = Arc::clone(branch),
+            _ => ring.branch = Some(Arc::clone(&tap.branch)),
+        }
+        let tap = Arc::new(tap);
         if ring.taps.len() == QUEUED_TAPS {
             ring.taps.pop_front();
             ring.first += 1;
@@ -241,13 +249,12 @@ impl Routes {
                 tracing::debug!("RTA: skipping a malformed shoulder tap");
                 continue;
             };
-            let routed = Arc::new(routed);
             for group in self
                 .groups
                 .iter()
                 .filter(|group| group.reference.matches_ignore_case(&reference))
             {
-                group.queue.push(Arc::clone(&routed));
+                group.queue.push(routed.clone());
                 group.queue.wake_waiting();
             }
         }
@@ -446,6 +453,29 @@ mod tests {
         assert!(drain(&mut late).is_empty());
         routes.route_taps(&tap("Name", 8));
         assert_eq!(drain(&mut late), [Tap(8)]);
+    }
+
+    #[test]
+    fn taps_of_one_branch_share_its_text() {
+        let mut routes = Routes::default();
+        let mut route = routes.add(1, &reference("Name"));
+        let mut branch_of = |data: Value| {
+            routes.route_taps(&data);
+            match route.try_next() {
+                Some(Routed::Tap(tap)) => Arc::clone(&tap.branch),
+                _ => panic!("no tap routed"),
+            }
+        };
+        let on = |branch: &str, number: u64| json!({"shoulderTaps": [{"resource": "SCID~lobby~Name", "branch": branch, "changeNumber": number}]});
+        let first = branch_of(on("b1", 1));
+        let same = branch_of(on("b1", 2));
+        assert!(
+            Arc::ptr_eq(&first, &same),
+            "a watch recognises the branch by pointer"
+        );
+        let other = branch_of(on("b2", 1));
+        assert_eq!(&*other, "b2");
+        assert!(!Arc::ptr_eq(&first, &other));
     }
 
     #[test]

@@ -316,7 +316,7 @@ pub struct SessionWatch {
     route: WatchRoute,
     /// The highest changeNumber seen per branch (a session has one branch at a time: a list, searched
     /// without hashing).
-    last: Vec<(String, u64)>,
+    last: Vec<(Arc<str>, u64)>,
     buffered: VecDeque<WatchEvent>,
     session: Option<Session>,
 }
@@ -351,17 +351,22 @@ impl SessionWatch {
         if let (Some(branch), Some(number)) =
             (session.document.branch.as_ref(), session.change_number())
         {
-            let last = self.last_of(&branch.to_string());
+            let last = self.last_of(&Arc::from(branch.to_string()));
             *last = (*last).max(number);
         }
     }
 
     /// The highest changeNumber seen on `branch` (0 when new).
-    fn last_of(&mut self, branch: &str) -> &mut u64 {
-        let index = match self.last.iter().position(|(seen, _)| seen == branch) {
+    fn last_of(&mut self, branch: &Arc<str>) -> &mut u64 {
+        // Taps of one branch share its text (`routing`): the pointer answers without comparing the text.
+        let index = match self
+            .last
+            .iter()
+            .position(|(seen, _)| Arc::ptr_eq(seen, branch) || seen == branch)
+        {
             Some(index) => index,
             None => {
-                self.last.push((branch.to_owned(), 0));
+                self.last.push((Arc::clone(branch), 0));
                 self.last.len() - 1
             }
         };

@@ -2,8 +2,8 @@
 //! `XblMultiplayerSessionChangeTypes` in `Include/xsapi-c/multiplayer_c.h`, go-xsapi `mpsd/description.go`).
 //!
 //! [`ChangeTypes`] is the one way to name them in the SDK: a delta's subscription
-//! ([`SessionDelta::subscription`](crate::SessionDelta::subscription)) and a watch
-//! ([`SessionSubscriptions::watch`](crate::rta::SessionSubscriptions)) both take it. The generated
+//! ([`SessionDelta::subscription`](crate::SessionDelta::subscription)) and a watch (`rta::SessionSubscriptions::watch`,
+//! with the `rta` feature) both take it. The generated
 //! `types::ChangeType` is the wire value inside documents (an open enum: a value this SDK does not know is kept
 //! when read).
 

@@ -7,8 +7,8 @@
 
 use progenitor_client::{Error as ApiError, ResponseValue};
 use reqwest::{Response, header::HeaderMap};
-use xbl_mpsd_api::{AUTHORIZATION_FAILED, FromJson};
 use xbl_mpsd_api::types::MultiplayerSession;
+use xbl_mpsd_api::{AUTHORIZATION_FAILED, FromJson};
 
 use crate::error::{Error, MAX_MESSAGE_BYTES, message_text};
 use crate::session::Session;

@@ -92,12 +92,14 @@ fn future_output(ty: &syn::Type) -> syn::Type {
         .iter()
         .find_map(|bound| match bound {
             syn::TypeParamBound::Trait(t) => match &t.path.segments.last()?.arguments {
-                syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
-                    syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
-                        Some(assoc.ty.clone())
-                    }
-                    _ => None,
-                }),
+                syn::PathArguments::AngleBracketed(args) => {
+                    args.args.iter().find_map(|a| match a {
+                        syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                            Some(assoc.ty.clone())
+                        }
+                        _ => None,
+                    })
+                }
                 _ => None,
             },
             _ => None,

@@ -1026,7 +1026,9 @@ pub fn body_builders_only(file: &mut syn::File) -> Result<()> {
     }
     let bodies = bodies.0;
     if bodies.is_empty() {
-        bail!("no operation builder names a `types::builder::` body: has progenitor's output changed?");
+        bail!(
+            "no operation builder names a `types::builder::` body: has progenitor's output changed?"
+        );
     }
     let Some(types) = file.items.iter_mut().find_map(|item| match item {
         Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, items)| items),
@@ -1068,12 +1070,13 @@ pub fn body_builders_only(file: &mut syn::File) -> Result<()> {
                 });
             }
             // `impl X { pub fn builder() -> builder::X { … } }`.
-            Item::Impl(i) if i.trait_.is_none() => {
-                if subject(&i.self_ty).is_some_and(|name| !bodies.contains(&name)) {
-                    i.items.retain(
-                        |item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "builder"),
-                    );
-                }
+            Item::Impl(i)
+                if i.trait_.is_none()
+                    && subject(&i.self_ty).is_some_and(|name| !bodies.contains(&name)) =>
+            {
+                i.items.retain(
+                    |item| !matches!(item, syn::ImplItem::Fn(f) if f.sig.ident == "builder"),
+                );
             }
             _ => {}
         }
@@ -1086,7 +1089,9 @@ pub fn body_builders_only(file: &mut syn::File) -> Result<()> {
         );
     }
     if dropped == 0 {
-        bail!("no struct builder besides the request bodies' was found: has typify's output changed?");
+        bail!(
+            "no struct builder besides the request bodies' was found: has typify's output changed?"
+        );
     }
     Ok(())
 }
@@ -1182,7 +1187,10 @@ fn boxed_in_api(method: &mut syn::ImplItemFn, lifetime: &syn::Lifetime) -> Resul
         );
     }
     let syn::ReturnType::Type(_, output) = &method.sig.output else {
-        bail!("`{}` returns nothing: has progenitor's output changed?", method.sig.ident);
+        bail!(
+            "`{}` returns nothing: has progenitor's output changed?",
+            method.sig.ident
+        );
     };
     let output = output.clone();
     method.sig.output = parse_quote!(
@@ -1400,10 +1408,12 @@ mod tests {
             assert!(!out.contains(dropped), "{dropped} still in {out}");
         }
         // No body named, or a body without a builder: an error, not a silent change.
-        let mut file: syn::File = syn::parse_str(&source.replace("types::builder::Delta", "X")).unwrap();
+        let mut file: syn::File =
+            syn::parse_str(&source.replace("types::builder::Delta", "X")).unwrap();
         assert!(body_builders_only(&mut file).is_err());
         let mut file: syn::File =
-            syn::parse_str(&source.replace("types::builder::Delta>", "types::builder::Other>")).unwrap();
+            syn::parse_str(&source.replace("types::builder::Delta>", "types::builder::Other>"))
+                .unwrap();
         assert!(body_builders_only(&mut file).is_err());
     }
 

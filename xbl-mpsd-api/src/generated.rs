@@ -9,7 +9,7 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///One team's result.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -38,7 +38,7 @@ numbers. Kept as one object (not `oneOf`) so that the generated request type sta
 specified, MPSD fills in a GUID" (DOCS `uri-handlespost.md`). The schema keeps `name`
 required, so clients send `""` for "fill in a GUID".
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct CreateHandleRequest {
@@ -157,7 +157,7 @@ In a delta, `null` values delete keys.
         }
     }
     ///Launch data of one platform in a handle's `gameTypes` (go-xsapi `mpsd/activity.go`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -188,7 +188,7 @@ In a delta, `null` values delete keys.
     /**A handle as the service returns it: the union of the four kinds (there is no single documented schema).
 Handles are immutable: they are created, read and deleted, never updated.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleDocument {
@@ -323,7 +323,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///With `include=roleInfo`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -342,7 +342,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Either explicit `xuids` or a `people` moniker — never both.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -360,7 +360,7 @@ Handles are immutable: they are created, read and deleted, never updated.
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///A social group.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -384,7 +384,7 @@ Handles are immutable: they are created, read and deleted, never updated.
     /**Activity query (`type: activity`, `scid`, `owners`) or search query (`type: search`, `scid`,
 `templateName`, `filter`, `orderBy`, `sessionMembers`, `global`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryRequest {
@@ -439,7 +439,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         }
     }
     ///At most 100 handles.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct HandleQueryResponse {
@@ -450,7 +450,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The session's joinability, with `include=relatedInfo`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -514,7 +514,7 @@ the service needs is unverified; the docs' table is the more detailed (DOCS
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///What the invite toast shows and what the invitee's title receives.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -554,7 +554,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///A matchmaking status (`properties.system.matchmaking.clientResult`, `servers.matchmaking`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -599,7 +599,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The matchmaking service's section (`servers.matchmaking`); XSAPI `DeserializeMatchmakingServer`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -617,7 +617,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The properties of `servers.matchmaking`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -632,7 +632,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
     /**A member's QoS measurement of one other device (XSAPI `XblMultiplayerSessionMember`'s
 `MembersMeasurementsJson`; fixture `qosMeasurementsJson`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -665,7 +665,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
 `arbitrationResultJson`, `arbitrationResultRankJson`). Arbitration is deprecated (DOCS
 `live-xbox-multiplayer-session-directory.md`, "/constants/system").
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -680,7 +680,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Set when the member joins or is reserved.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -696,7 +696,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Service-defined member constants.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -729,7 +729,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Writable only by the member itself.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -745,7 +745,7 @@ ApiExplorer sends `//MPSD/custominvitestrings_JoinMyGame`; Partner Center prepen
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Service-defined member properties.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -823,7 +823,7 @@ no client sends it. Spelled as documented (capital R).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Session-change subscription (XSAPI and go-xsapi form).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -847,7 +847,7 @@ no client sends it. Spelled as documented (capital R).
     /**One entry of a member's `subscriptions` (the docs' form, `live-mpsd-details.md`): what the subscription
 is for and on behalf of which title. XSAPI and go-xsapi send `subscription` instead.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -869,7 +869,7 @@ is for and on behalf of which title. XSAPI and go-xsapi send `subscription` inst
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Bookkeeping of the member list.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -898,7 +898,7 @@ them. The service always sends `constants`, `properties` (each with `system`) an
 refuses a document without them; they are not `required` here so that a client can still read a partial
 rendering. Large sessions list only `members.me`.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1004,7 +1004,7 @@ rendering. Large sessions list only `members.me`.
     /**A session delta (the PUT body). Every field is optional; `{}` is valid. Constants only take effect when
 the session or member is created (a conflicting change is 409).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1051,7 +1051,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         }
     }
     ///One role's counts.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1079,7 +1079,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///A role type and its roles.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1110,7 +1110,7 @@ field is optional and an empty `{}` is written back, not dropped.)
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///What a search handle can be filtered and ordered by.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1136,7 +1136,7 @@ field is optional and an empty `{}` is written back, not dropped.)
 `matchmaking` has a documented shape (`/servers/matchmaking/properties/system`); the others are kept as
 raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1149,7 +1149,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Session capabilities; all default to false.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1236,7 +1236,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Set at creation (or by the template); read-only afterwards.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1257,7 +1257,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
 `null` for infinite); `memberInitialization`: `joinTimeout` 10000, `measurementTimeout` 30000,
 `evaluationTimeout` 5000 ms.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1397,7 +1397,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Deprecated tournament timeouts.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1421,7 +1421,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`SessionConstantsSystemMeasurementServerAddressesValue`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1438,7 +1438,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Managed member initialization (contract 104 called it `managedInitialization`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1483,7 +1483,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Which QoS metrics members measure (requires `connectivity`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1513,7 +1513,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Requires `hasOwners`.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1542,7 +1542,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///QoS requirements between peers and the host.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1582,7 +1582,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///QoS requirements between peers.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1606,7 +1606,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Present during member initialization; removed when the episode completes.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1629,7 +1629,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///A member as the service returns it.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1704,7 +1704,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///A member in a delta (`members.me` or `members.reserve_<n>`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1728,7 +1728,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Writable by members at any time.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1744,7 +1744,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Service-defined session properties.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1823,7 +1823,7 @@ raw JSON, as XSAPI does (`XblMultiplayerSessionRawServersJson`).
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Client matchmaking state.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1858,7 +1858,7 @@ and XSAPI sends every XUID of its query (`SessionQuery::RequestBody`); 1 to 100 
 other MPSD list (`take`, handle queries), which the emulator enforces (400) and the SDK checks before
 sending.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryBatchRequest {
@@ -1877,7 +1877,7 @@ sending.
 inline" (DOCS `uri-serviceconfigsscidsessionsget.md`). XSAPI reads each result with
 `Serializers::DeserializeMultiplayerSessionQueryResult` (`multiplayer_serializers.cpp`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryResponse {
@@ -1890,7 +1890,7 @@ inline" (DOCS `uri-serviceconfigsscidsessionsget.md`). XSAPI reads each result w
     /**One session a query found, and a little of its state (DOCS `uri-serviceconfigsscidbatchpost.md`;
 XSAPI `XblMultiplayerSessionQueryResult`; fixture `defaultQuerySessionsResponse`).
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[non_exhaustive]
     pub struct SessionQueryResult {
@@ -1954,7 +1954,7 @@ may add constants the template leaves unset, and a constant that differs from th
 ⚠ UNCONFIRMED response shape (the REST reference shows a copied session-query body); modelled as the
 template itself.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -1990,7 +1990,7 @@ template versions").
     /**The session templates configured for a SCID. ⚠ UNCONFIRMED shape (the REST reference shows a copied
 session-query body); modelled as one `{name, contractVersion}` entry per template.
 */
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -2003,7 +2003,7 @@ session-query body); modelled as one `{name, contractVersion}` entry per templat
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///One configured session template (⚠ UNCONFIRMED shape, see `SessionTemplateList`).
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[derive(Default)]
     #[non_exhaustive]
@@ -2706,6 +2706,3801 @@ DOCS `live-configure-the-multiplayer-service.md`; 99 usable by XSAPI).
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ArbitrationResult {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = ArbitrationResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct ArbitrationResult")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<ArbitrationResult, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "outcome" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "outcome")?
+                            }
+                            "ranking" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "ranking")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(ArbitrationResult {
+                        outcome: field0.unwrap_or_default(),
+                        ranking: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for CreateHandleRequest {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = CreateHandleRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct CreateHandleRequest")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<CreateHandleRequest, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "inviteAttributes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "inviteAttributes",
+                                )?
+                            }
+                            "invitedXuid" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "invitedXuid",
+                                )?
+                            }
+                            "originSessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "originSessionRef",
+                                )?
+                            }
+                            "searchAttributes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "searchAttributes",
+                                )?
+                            }
+                            "sessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "sessionRef",
+                                )?
+                            }
+                            "type" => {
+                                ::xbl_mpsd_api::de::field(&mut field5, &mut map, "type")?
+                            }
+                            "version" => {
+                                ::xbl_mpsd_api::de::field(&mut field6, &mut map, "version")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(CreateHandleRequest {
+                        invite_attributes: field0.unwrap_or_default(),
+                        invited_xuid: field1.unwrap_or_default(),
+                        origin_session_ref: field2.unwrap_or_default(),
+                        search_attributes: field3.unwrap_or_default(),
+                        session_ref: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field4, "sessionRef")?,
+                        type_: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field5, "type")?,
+                        version: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field6, "version")?,
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GameType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = GameType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct GameType")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<GameType, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "boundPfns" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "boundPfns",
+                                )?
+                            }
+                            "pfn" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "pfn")?
+                            }
+                            "titleId" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "titleId")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(GameType {
+                        bound_pfns: field0.unwrap_or_default(),
+                        pfn: field1.unwrap_or_default(),
+                        title_id: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleDocument {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleDocument;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleDocument")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleDocument, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut field13 = ::std::option::Option::None;
+                    let mut field14 = ::std::option::Option::None;
+                    let mut field15 = ::std::option::Option::None;
+                    let mut field16 = ::std::option::Option::None;
+                    let mut field17 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "createTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "createTime",
+                                )?
+                            }
+                            "customProperties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "customProperties",
+                                )?
+                            }
+                            "expiration" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "expiration",
+                                )?
+                            }
+                            "gameTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "gameTypes",
+                                )?
+                            }
+                            "id" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "id")?
+                            }
+                            "inviteAttributes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "inviteAttributes",
+                                )?
+                            }
+                            "inviteProtocol" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "inviteProtocol",
+                                )?
+                            }
+                            "invitedXuid" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "invitedXuid",
+                                )?
+                            }
+                            "originSessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field8,
+                                    &mut map,
+                                    "originSessionRef",
+                                )?
+                            }
+                            "ownerXuid" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "ownerXuid",
+                                )?
+                            }
+                            "relatedInfo" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "relatedInfo",
+                                )?
+                            }
+                            "roleInfo" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "roleInfo",
+                                )?
+                            }
+                            "searchAttributes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field12,
+                                    &mut map,
+                                    "searchAttributes",
+                                )?
+                            }
+                            "senderXuid" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field13,
+                                    &mut map,
+                                    "senderXuid",
+                                )?
+                            }
+                            "sessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field14,
+                                    &mut map,
+                                    "sessionRef",
+                                )?
+                            }
+                            "titleId" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field15,
+                                    &mut map,
+                                    "titleId",
+                                )?
+                            }
+                            "type" => {
+                                ::xbl_mpsd_api::de::field(&mut field16, &mut map, "type")?
+                            }
+                            "version" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field17,
+                                    &mut map,
+                                    "version",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleDocument {
+                        create_time: field0.unwrap_or_default(),
+                        custom_properties: field1.unwrap_or_default(),
+                        expiration: field2.unwrap_or_default(),
+                        game_types: field3.unwrap_or_default(),
+                        id: field4.unwrap_or_default(),
+                        invite_attributes: field5.unwrap_or_default(),
+                        invite_protocol: field6.unwrap_or_default(),
+                        invited_xuid: field7.unwrap_or_default(),
+                        origin_session_ref: field8.unwrap_or_default(),
+                        owner_xuid: field9.unwrap_or_default(),
+                        related_info: field10.unwrap_or_default(),
+                        role_info: field11.unwrap_or_default(),
+                        search_attributes: field12.unwrap_or_default(),
+                        sender_xuid: field13.unwrap_or_default(),
+                        session_ref: field14.unwrap_or_default(),
+                        title_id: field15.unwrap_or_default(),
+                        type_: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field16, "type")?,
+                        version: field17.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleDocumentRoleInfo {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleDocumentRoleInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleDocumentRoleInfo")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleDocumentRoleInfo, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "roleTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "roleTypes",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleDocumentRoleInfo {
+                        role_types: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleQueryOwners {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleQueryOwners;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleQueryOwners")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleQueryOwners, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "people" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "people")?
+                            }
+                            "xuids" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "xuids")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleQueryOwners {
+                        people: field0.unwrap_or_default(),
+                        xuids: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleQueryOwnersPeople {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleQueryOwnersPeople;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleQueryOwnersPeople")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleQueryOwnersPeople, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "moniker" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "moniker")?
+                            }
+                            "monikerXuid" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "monikerXuid",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleQueryOwnersPeople {
+                        moniker: field0.unwrap_or_default(),
+                        moniker_xuid: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleQueryRequest {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleQueryRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleQueryRequest")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleQueryRequest, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "filter" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "filter")?
+                            }
+                            "global" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "global")?
+                            }
+                            "orderBy" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "orderBy")?
+                            }
+                            "owners" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "owners")?
+                            }
+                            "scid" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "scid")?
+                            }
+                            "sessionMembers" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "sessionMembers",
+                                )?
+                            }
+                            "templateName" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "templateName",
+                                )?
+                            }
+                            "type" => {
+                                ::xbl_mpsd_api::de::field(&mut field7, &mut map, "type")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleQueryRequest {
+                        filter: field0.unwrap_or_default(),
+                        global: field1.unwrap_or_default(),
+                        order_by: field2.unwrap_or_default(),
+                        owners: field3.unwrap_or_default(),
+                        scid: field4.unwrap_or_default(),
+                        session_members: field5.unwrap_or_default(),
+                        template_name: field6.unwrap_or_default(),
+                        type_: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field7, "type")?,
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleQueryResponse {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleQueryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleQueryResponse")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleQueryResponse, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "results" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "results")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleQueryResponse {
+                        results: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field0, "results")?,
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for HandleRelatedInfo {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = HandleRelatedInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct HandleRelatedInfo")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<HandleRelatedInfo, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "closed" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "closed")?
+                            }
+                            "inviteProtocol" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "inviteProtocol",
+                                )?
+                            }
+                            "joinRestriction" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "joinRestriction",
+                                )?
+                            }
+                            "maxMembersCount" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "maxMembersCount",
+                                )?
+                            }
+                            "membersCount" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "membersCount",
+                                )?
+                            }
+                            "postedTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "postedTime",
+                                )?
+                            }
+                            "sessionOwners" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "sessionOwners",
+                                )?
+                            }
+                            "visibility" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "visibility",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(HandleRelatedInfo {
+                        closed: field0.unwrap_or_default(),
+                        invite_protocol: field1.unwrap_or_default(),
+                        join_restriction: field2.unwrap_or_default(),
+                        max_members_count: field3.unwrap_or_default(),
+                        members_count: field4.unwrap_or_default(),
+                        posted_time: field5.unwrap_or_default(),
+                        session_owners: field6.unwrap_or_default(),
+                        visibility: field7.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for InviteAttributes {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = InviteAttributes;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct InviteAttributes")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<InviteAttributes, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "context" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "context")?
+                            }
+                            "contextString" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "contextString",
+                                )?
+                            }
+                            "senderString" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "senderString",
+                                )?
+                            }
+                            "titleId" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "titleId")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(InviteAttributes {
+                        context: field0.unwrap_or_default(),
+                        context_string: field1.unwrap_or_default(),
+                        sender_string: field2.unwrap_or_default(),
+                        title_id: field3.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MatchmakingResult {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MatchmakingResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MatchmakingResult")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MatchmakingResult, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "lockId" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "lockId")?
+                            }
+                            "status" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "status")?
+                            }
+                            "statusDetails" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "statusDetails",
+                                )?
+                            }
+                            "targetSessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "targetSessionRef",
+                                )?
+                            }
+                            "typicalWait" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "typicalWait",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MatchmakingResult {
+                        lock_id: field0.unwrap_or_default(),
+                        status: field1.unwrap_or_default(),
+                        status_details: field2.unwrap_or_default(),
+                        target_session_ref: field3.unwrap_or_default(),
+                        typical_wait: field4.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MatchmakingServer {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MatchmakingServer;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MatchmakingServer")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MatchmakingServer, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "properties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "properties",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MatchmakingServer {
+                        constants: field0.unwrap_or_default(),
+                        properties: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MatchmakingServerProperties {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MatchmakingServerProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MatchmakingServerProperties")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MatchmakingServerProperties, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "system" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "system")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MatchmakingServerProperties {
+                        system: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Measurement {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = Measurement;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct Measurement")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<Measurement, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bandwidthDown" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "bandwidthDown",
+                                )?
+                            }
+                            "bandwidthUp" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "bandwidthUp",
+                                )?
+                            }
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "custom")?
+                            }
+                            "latency" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "latency")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(Measurement {
+                        bandwidth_down: field0.unwrap_or_default(),
+                        bandwidth_up: field1.unwrap_or_default(),
+                        custom: field2.unwrap_or_default(),
+                        latency: field3.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberArbitration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberArbitration;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberArbitration")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberArbitration, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "results" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "results")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberArbitration {
+                        results: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberConstants {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberConstants;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberConstants")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberConstants, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "custom")?
+                            }
+                            "system" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "system")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberConstants {
+                        custom: field0.unwrap_or_default(),
+                        system: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberConstantsSystem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberConstantsSystem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberConstantsSystem")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberConstantsSystem, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "index" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "index")?
+                            }
+                            "initialize" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "initialize",
+                                )?
+                            }
+                            "matchmakingResult" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "matchmakingResult",
+                                )?
+                            }
+                            "team" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "team")?
+                            }
+                            "xuid" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "xuid")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberConstantsSystem {
+                        index: field0.unwrap_or_default(),
+                        initialize: field1.unwrap_or_default(),
+                        matchmaking_result: field2.unwrap_or_default(),
+                        team: field3.unwrap_or_default(),
+                        xuid: field4.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberProperties {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberProperties")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberProperties, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "custom")?
+                            }
+                            "system" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "system")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberProperties {
+                        custom: field0.unwrap_or_default(),
+                        system: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberPropertiesSystem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberPropertiesSystem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberPropertiesSystem")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberPropertiesSystem, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "active" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "active")?
+                            }
+                            "arbitration" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "arbitration",
+                                )?
+                            }
+                            "connection" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "connection",
+                                )?
+                            }
+                            "encounters" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "encounters",
+                                )?
+                            }
+                            "groups" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "groups")?
+                            }
+                            "initializationGroup" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "initializationGroup",
+                                )?
+                            }
+                            "measurements" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "measurements",
+                                )?
+                            }
+                            "ready" => {
+                                ::xbl_mpsd_api::de::field(&mut field7, &mut map, "ready")?
+                            }
+                            "RolePreference" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field8,
+                                    &mut map,
+                                    "RolePreference",
+                                )?
+                            }
+                            "secureDeviceAddress" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "secureDeviceAddress",
+                                )?
+                            }
+                            "serverMeasurements" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "serverMeasurements",
+                                )?
+                            }
+                            "subscription" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "subscription",
+                                )?
+                            }
+                            "subscriptions" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field12,
+                                    &mut map,
+                                    "subscriptions",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberPropertiesSystem {
+                        active: field0.unwrap_or_default(),
+                        arbitration: field1.unwrap_or_default(),
+                        connection: field2.unwrap_or_default(),
+                        encounters: field3.unwrap_or_default(),
+                        groups: field4.unwrap_or_default(),
+                        initialization_group: field5.unwrap_or_default(),
+                        measurements: field6.unwrap_or_default(),
+                        ready: field7.unwrap_or_default(),
+                        role_preference: field8.unwrap_or_default(),
+                        secure_device_address: field9.unwrap_or_default(),
+                        server_measurements: field10.unwrap_or_default(),
+                        subscription: field11.unwrap_or_default(),
+                        subscriptions: field12.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberPropertiesSystemSubscription {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberPropertiesSystemSubscription;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberPropertiesSystemSubscription")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberPropertiesSystemSubscription, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "changeTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "changeTypes",
+                                )?
+                            }
+                            "id" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "id")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberPropertiesSystemSubscription {
+                        change_types: field0.unwrap_or_default(),
+                        id: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MemberSubscriptionEntry {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MemberSubscriptionEntry;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MemberSubscriptionEntry")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MemberSubscriptionEntry, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "onBehalfOfTitleId" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "onBehalfOfTitleId",
+                                )?
+                            }
+                            "profile" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "profile")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MemberSubscriptionEntry {
+                        on_behalf_of_title_id: field0.unwrap_or_default(),
+                        profile: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MembersInfo {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MembersInfo;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MembersInfo")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MembersInfo, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "accepted" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "accepted",
+                                )?
+                            }
+                            "active" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "active")?
+                            }
+                            "count" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "count")?
+                            }
+                            "first" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "first")?
+                            }
+                            "next" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "next")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MembersInfo {
+                        accepted: field0.unwrap_or_default(),
+                        active: field1.unwrap_or_default(),
+                        count: field2.unwrap_or_default(),
+                        first: field3.unwrap_or_default(),
+                        next: field4.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultiplayerSession {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MultiplayerSession;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MultiplayerSession")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MultiplayerSession, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut field13 = ::std::option::Option::None;
+                    let mut field14 = ::std::option::Option::None;
+                    let mut field15 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "branch" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "branch")?
+                            }
+                            "changeNumber" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "changeNumber",
+                                )?
+                            }
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "contractVersion" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "contractVersion",
+                                )?
+                            }
+                            "correlationId" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "correlationId",
+                                )?
+                            }
+                            "hostCandidates" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "hostCandidates",
+                                )?
+                            }
+                            "initializing" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "initializing",
+                                )?
+                            }
+                            "key" => {
+                                ::xbl_mpsd_api::de::field(&mut field7, &mut map, "key")?
+                            }
+                            "members" => {
+                                ::xbl_mpsd_api::de::field(&mut field8, &mut map, "members")?
+                            }
+                            "membersInfo" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "membersInfo",
+                                )?
+                            }
+                            "nextTimer" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "nextTimer",
+                                )?
+                            }
+                            "properties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "properties",
+                                )?
+                            }
+                            "roleTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field12,
+                                    &mut map,
+                                    "roleTypes",
+                                )?
+                            }
+                            "searchHandle" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field13,
+                                    &mut map,
+                                    "searchHandle",
+                                )?
+                            }
+                            "servers" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field14,
+                                    &mut map,
+                                    "servers",
+                                )?
+                            }
+                            "startTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field15,
+                                    &mut map,
+                                    "startTime",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MultiplayerSession {
+                        branch: field0.unwrap_or_default(),
+                        change_number: field1.unwrap_or_default(),
+                        constants: field2.unwrap_or_default(),
+                        contract_version: field3.unwrap_or_default(),
+                        correlation_id: field4.unwrap_or_default(),
+                        host_candidates: field5.unwrap_or_default(),
+                        initializing: field6.unwrap_or_default(),
+                        key: field7.unwrap_or_default(),
+                        members: field8.unwrap_or_default(),
+                        members_info: field9.unwrap_or_default(),
+                        next_timer: field10.unwrap_or_default(),
+                        properties: field11.unwrap_or_default(),
+                        role_types: field12.unwrap_or_default(),
+                        search_handle: field13.unwrap_or_default(),
+                        servers: field14.unwrap_or_default(),
+                        start_time: field15.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for MultiplayerSessionRequest {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = MultiplayerSessionRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct MultiplayerSessionRequest")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<MultiplayerSessionRequest, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "members" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "members")?
+                            }
+                            "properties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "properties",
+                                )?
+                            }
+                            "roleTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "roleTypes",
+                                )?
+                            }
+                            "servers" => {
+                                ::xbl_mpsd_api::de::field(&mut field4, &mut map, "servers")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(MultiplayerSessionRequest {
+                        constants: field0.unwrap_or_default(),
+                        members: field1.unwrap_or_default(),
+                        properties: field2.unwrap_or_default(),
+                        role_types: field3.unwrap_or_default(),
+                        servers: field4.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Role {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = Role;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct Role")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<Role, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "count" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "count")?
+                            }
+                            "max" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "max")?
+                            }
+                            "memberXuids" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "memberXuids",
+                                )?
+                            }
+                            "target" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "target")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(Role {
+                        count: field0.unwrap_or_default(),
+                        max: field1.unwrap_or_default(),
+                        member_xuids: field2.unwrap_or_default(),
+                        target: field3.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for RoleType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = RoleType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct RoleType")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<RoleType, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "mutableRoleSettings" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "mutableRoleSettings",
+                                )?
+                            }
+                            "ownerManaged" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "ownerManaged",
+                                )?
+                            }
+                            "roles" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "roles")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(RoleType {
+                        mutable_role_settings: field0.unwrap_or_default(),
+                        owner_managed: field1.unwrap_or_default(),
+                        roles: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SearchAttributes {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SearchAttributes;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SearchAttributes")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SearchAttributes, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "numbers" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "numbers")?
+                            }
+                            "strings" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "strings")?
+                            }
+                            "tags" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "tags")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SearchAttributes {
+                        numbers: field0.unwrap_or_default(),
+                        strings: field1.unwrap_or_default(),
+                        tags: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Servers {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = Servers;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct Servers")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<Servers, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "matchmaking" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "matchmaking",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(Servers {
+                        matchmaking: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionCapabilities {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionCapabilities;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionCapabilities")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionCapabilities, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut field13 = ::std::option::Option::None;
+                    let mut field14 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "arbitration" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "arbitration",
+                                )?
+                            }
+                            "autoPopulateServerCandidates" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "autoPopulateServerCandidates",
+                                )?
+                            }
+                            "broadcast" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "broadcast",
+                                )?
+                            }
+                            "clientMatchmaking" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "clientMatchmaking",
+                                )?
+                            }
+                            "cloudCompute" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "cloudCompute",
+                                )?
+                            }
+                            "connectionRequiredForActiveMembers" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "connectionRequiredForActiveMembers",
+                                )?
+                            }
+                            "connectivity" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "connectivity",
+                                )?
+                            }
+                            "crossPlay" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "crossPlay",
+                                )?
+                            }
+                            "gameplay" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field8,
+                                    &mut map,
+                                    "gameplay",
+                                )?
+                            }
+                            "hasOwners" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "hasOwners",
+                                )?
+                            }
+                            "large" => {
+                                ::xbl_mpsd_api::de::field(&mut field10, &mut map, "large")?
+                            }
+                            "searchable" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "searchable",
+                                )?
+                            }
+                            "suppressPresenceActivityCheck" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field12,
+                                    &mut map,
+                                    "suppressPresenceActivityCheck",
+                                )?
+                            }
+                            "team" => {
+                                ::xbl_mpsd_api::de::field(&mut field13, &mut map, "team")?
+                            }
+                            "userAuthorizationStyle" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field14,
+                                    &mut map,
+                                    "userAuthorizationStyle",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionCapabilities {
+                        arbitration: field0.unwrap_or_default(),
+                        auto_populate_server_candidates: field1.unwrap_or_default(),
+                        broadcast: field2.unwrap_or_default(),
+                        client_matchmaking: field3.unwrap_or_default(),
+                        cloud_compute: field4.unwrap_or_default(),
+                        connection_required_for_active_members: field5
+                            .unwrap_or_default(),
+                        connectivity: field6.unwrap_or_default(),
+                        cross_play: field7.unwrap_or_default(),
+                        gameplay: field8.unwrap_or_default(),
+                        has_owners: field9.unwrap_or_default(),
+                        large: field10.unwrap_or_default(),
+                        searchable: field11.unwrap_or_default(),
+                        suppress_presence_activity_check: field12.unwrap_or_default(),
+                        team: field13.unwrap_or_default(),
+                        user_authorization_style: field14.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstants {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstants;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstants")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionConstants, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "custom")?
+                            }
+                            "system" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "system")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstants {
+                        custom: field0.unwrap_or_default(),
+                        system: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstantsSystem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystem")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionConstantsSystem, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut field13 = ::std::option::Option::None;
+                    let mut field14 = ::std::option::Option::None;
+                    let mut field15 = ::std::option::Option::None;
+                    let mut field16 = ::std::option::Option::None;
+                    let mut field17 = ::std::option::Option::None;
+                    let mut field18 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "arbitration" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "arbitration",
+                                )?
+                            }
+                            "broadcastViewerTitleIds" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "broadcastViewerTitleIds",
+                                )?
+                            }
+                            "capabilities" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "capabilities",
+                                )?
+                            }
+                            "cloudComputePackage" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "cloudComputePackage",
+                                )?
+                            }
+                            "inactiveRemovalTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "inactiveRemovalTimeout",
+                                )?
+                            }
+                            "initiators" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "initiators",
+                                )?
+                            }
+                            "inviteProtocol" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "inviteProtocol",
+                                )?
+                            }
+                            "maxMembersCount" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "maxMembersCount",
+                                )?
+                            }
+                            "measurementServerAddresses" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field8,
+                                    &mut map,
+                                    "measurementServerAddresses",
+                                )?
+                            }
+                            "memberInitialization" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "memberInitialization",
+                                )?
+                            }
+                            "metrics" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "metrics",
+                                )?
+                            }
+                            "ownershipPolicies" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "ownershipPolicies",
+                                )?
+                            }
+                            "peerToHostRequirements" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field12,
+                                    &mut map,
+                                    "peerToHostRequirements",
+                                )?
+                            }
+                            "peerToPeerRequirements" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field13,
+                                    &mut map,
+                                    "peerToPeerRequirements",
+                                )?
+                            }
+                            "readyRemovalTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field14,
+                                    &mut map,
+                                    "readyRemovalTimeout",
+                                )?
+                            }
+                            "reservedRemovalTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field15,
+                                    &mut map,
+                                    "reservedRemovalTimeout",
+                                )?
+                            }
+                            "sessionEmptyTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field16,
+                                    &mut map,
+                                    "sessionEmptyTimeout",
+                                )?
+                            }
+                            "version" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field17,
+                                    &mut map,
+                                    "version",
+                                )?
+                            }
+                            "visibility" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field18,
+                                    &mut map,
+                                    "visibility",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystem {
+                        arbitration: field0.unwrap_or_default(),
+                        broadcast_viewer_title_ids: field1.unwrap_or_default(),
+                        capabilities: field2.unwrap_or_default(),
+                        cloud_compute_package: field3.unwrap_or_default(),
+                        inactive_removal_timeout: field4.unwrap_or_default(),
+                        initiators: field5.unwrap_or_default(),
+                        invite_protocol: field6.unwrap_or_default(),
+                        max_members_count: field7.unwrap_or_default(),
+                        measurement_server_addresses: field8.unwrap_or_default(),
+                        member_initialization: field9.unwrap_or_default(),
+                        metrics: field10.unwrap_or_default(),
+                        ownership_policies: field11.unwrap_or_default(),
+                        peer_to_host_requirements: field12.unwrap_or_default(),
+                        peer_to_peer_requirements: field13.unwrap_or_default(),
+                        ready_removal_timeout: field14.unwrap_or_default(),
+                        reserved_removal_timeout: field15.unwrap_or_default(),
+                        session_empty_timeout: field16.unwrap_or_default(),
+                        version: field17.unwrap_or_default(),
+                        visibility: field18.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstantsSystemArbitration {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemArbitration;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemArbitration")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionConstantsSystemArbitration, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "arbitrationTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "arbitrationTimeout",
+                                )?
+                            }
+                            "forfeitTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "forfeitTimeout",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemArbitration {
+                        arbitration_timeout: field0.unwrap_or_default(),
+                        forfeit_timeout: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for SessionConstantsSystemMeasurementServerAddressesValue {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemMeasurementServerAddressesValue;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str(
+                        "struct SessionConstantsSystemMeasurementServerAddressesValue",
+                    )
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<
+                    SessionConstantsSystemMeasurementServerAddressesValue,
+                    M::Error,
+                >
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "secureDeviceAddress" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "secureDeviceAddress",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemMeasurementServerAddressesValue {
+                        secure_device_address: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstantsSystemMemberInitialization {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemMemberInitialization;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemMemberInitialization")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<
+                    SessionConstantsSystemMemberInitialization,
+                    M::Error,
+                >
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "evaluationTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "evaluationTimeout",
+                                )?
+                            }
+                            "externalEvaluation" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "externalEvaluation",
+                                )?
+                            }
+                            "joinTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "joinTimeout",
+                                )?
+                            }
+                            "measurementTimeout" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "measurementTimeout",
+                                )?
+                            }
+                            "membersNeededToStart" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "membersNeededToStart",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemMemberInitialization {
+                        evaluation_timeout: field0.unwrap_or_default(),
+                        external_evaluation: field1.unwrap_or_default(),
+                        join_timeout: field2.unwrap_or_default(),
+                        measurement_timeout: field3.unwrap_or_default(),
+                        members_needed_to_start: field4.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstantsSystemMetrics {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemMetrics;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemMetrics")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionConstantsSystemMetrics, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bandwidthDown" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "bandwidthDown",
+                                )?
+                            }
+                            "bandwidthUp" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "bandwidthUp",
+                                )?
+                            }
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "custom")?
+                            }
+                            "latency" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "latency")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemMetrics {
+                        bandwidth_down: field0.unwrap_or_default(),
+                        bandwidth_up: field1.unwrap_or_default(),
+                        custom: field2.unwrap_or_default(),
+                        latency: field3.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionConstantsSystemOwnershipPolicies {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemOwnershipPolicies;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemOwnershipPolicies")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<
+                    SessionConstantsSystemOwnershipPolicies,
+                    M::Error,
+                >
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allowNonOwnerInviteHandles" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "allowNonOwnerInviteHandles",
+                                )?
+                            }
+                            "migration" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "migration",
+                                )?
+                            }
+                            "nonOwnerModifiableSystemProperties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "nonOwnerModifiableSystemProperties",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemOwnershipPolicies {
+                        allow_non_owner_invite_handles: field0.unwrap_or_default(),
+                        migration: field1.unwrap_or_default(),
+                        non_owner_modifiable_system_properties: field2
+                            .unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for SessionConstantsSystemPeerToHostRequirements {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemPeerToHostRequirements;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemPeerToHostRequirements")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<
+                    SessionConstantsSystemPeerToHostRequirements,
+                    M::Error,
+                >
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bandwidthDownMinimum" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "bandwidthDownMinimum",
+                                )?
+                            }
+                            "bandwidthUpMinimum" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "bandwidthUpMinimum",
+                                )?
+                            }
+                            "hostSelectionMetric" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "hostSelectionMetric",
+                                )?
+                            }
+                            "latencyMaximum" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "latencyMaximum",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemPeerToHostRequirements {
+                        bandwidth_down_minimum: field0.unwrap_or_default(),
+                        bandwidth_up_minimum: field1.unwrap_or_default(),
+                        host_selection_metric: field2.unwrap_or_default(),
+                        latency_maximum: field3.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de>
+    for SessionConstantsSystemPeerToPeerRequirements {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionConstantsSystemPeerToPeerRequirements;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionConstantsSystemPeerToPeerRequirements")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<
+                    SessionConstantsSystemPeerToPeerRequirements,
+                    M::Error,
+                >
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "bandwidthMinimum" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "bandwidthMinimum",
+                                )?
+                            }
+                            "latencyMaximum" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "latencyMaximum",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionConstantsSystemPeerToPeerRequirements {
+                        bandwidth_minimum: field0.unwrap_or_default(),
+                        latency_maximum: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionInitializing {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionInitializing;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionInitializing")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionInitializing, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "episode" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "episode")?
+                            }
+                            "stage" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "stage")?
+                            }
+                            "stageStartTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "stageStartTime",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionInitializing {
+                        episode: field0.unwrap_or_default(),
+                        stage: field1.unwrap_or_default(),
+                        stage_start_time: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionMember {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionMember;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionMember")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionMember, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "activeTitleId" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "activeTitleId",
+                                )?
+                            }
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "deviceToken" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "deviceToken",
+                                )?
+                            }
+                            "gamertag" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "gamertag",
+                                )?
+                            }
+                            "initializationEpisode" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "initializationEpisode",
+                                )?
+                            }
+                            "initializationFailure" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "initializationFailure",
+                                )?
+                            }
+                            "joinTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field6,
+                                    &mut map,
+                                    "joinTime",
+                                )?
+                            }
+                            "nat" => {
+                                ::xbl_mpsd_api::de::field(&mut field7, &mut map, "nat")?
+                            }
+                            "next" => {
+                                ::xbl_mpsd_api::de::field(&mut field8, &mut map, "next")?
+                            }
+                            "properties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field9,
+                                    &mut map,
+                                    "properties",
+                                )?
+                            }
+                            "reserved" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "reserved",
+                                )?
+                            }
+                            "roles" => {
+                                ::xbl_mpsd_api::de::field(&mut field11, &mut map, "roles")?
+                            }
+                            "turn" => {
+                                ::xbl_mpsd_api::de::field(&mut field12, &mut map, "turn")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionMember {
+                        active_title_id: field0.unwrap_or_default(),
+                        constants: field1.unwrap_or_default(),
+                        device_token: field2.unwrap_or_default(),
+                        gamertag: field3.unwrap_or_default(),
+                        initialization_episode: field4.unwrap_or_default(),
+                        initialization_failure: field5.unwrap_or_default(),
+                        join_time: field6.unwrap_or_default(),
+                        nat: field7.unwrap_or_default(),
+                        next: field8.unwrap_or_default(),
+                        properties: field9.unwrap_or_default(),
+                        reserved: field10.unwrap_or_default(),
+                        roles: field11.unwrap_or_default(),
+                        turn: field12.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionMemberRequest {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionMemberRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionMemberRequest")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionMemberRequest, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "properties" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "properties",
+                                )?
+                            }
+                            "roles" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "roles")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionMemberRequest {
+                        constants: field0.unwrap_or_default(),
+                        properties: field1.unwrap_or_default(),
+                        roles: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionProperties {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionProperties;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionProperties")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionProperties, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "custom" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "custom")?
+                            }
+                            "system" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "system")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionProperties {
+                        custom: field0.unwrap_or_default(),
+                        system: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionPropertiesSystem {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionPropertiesSystem;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionPropertiesSystem")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionPropertiesSystem, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut field9 = ::std::option::Option::None;
+                    let mut field10 = ::std::option::Option::None;
+                    let mut field11 = ::std::option::Option::None;
+                    let mut field12 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "allocateCloudCompute" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "allocateCloudCompute",
+                                )?
+                            }
+                            "closed" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "closed")?
+                            }
+                            "host" => {
+                                ::xbl_mpsd_api::de::field(&mut field2, &mut map, "host")?
+                            }
+                            "initializationSucceeded" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field3,
+                                    &mut map,
+                                    "initializationSucceeded",
+                                )?
+                            }
+                            "joinRestriction" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "joinRestriction",
+                                )?
+                            }
+                            "keywords" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "keywords",
+                                )?
+                            }
+                            "locked" => {
+                                ::xbl_mpsd_api::de::field(&mut field6, &mut map, "locked")?
+                            }
+                            "matchmaking" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "matchmaking",
+                                )?
+                            }
+                            "matchmakingResubmit" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field8,
+                                    &mut map,
+                                    "matchmakingResubmit",
+                                )?
+                            }
+                            "owners" => {
+                                ::xbl_mpsd_api::de::field(&mut field9, &mut map, "owners")?
+                            }
+                            "readRestriction" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field10,
+                                    &mut map,
+                                    "readRestriction",
+                                )?
+                            }
+                            "serverConnectionStringCandidates" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field11,
+                                    &mut map,
+                                    "serverConnectionStringCandidates",
+                                )?
+                            }
+                            "turn" => {
+                                ::xbl_mpsd_api::de::field(&mut field12, &mut map, "turn")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionPropertiesSystem {
+                        allocate_cloud_compute: field0.unwrap_or_default(),
+                        closed: field1.unwrap_or_default(),
+                        host: field2.unwrap_or_default(),
+                        initialization_succeeded: field3.unwrap_or_default(),
+                        join_restriction: field4.unwrap_or_default(),
+                        keywords: field5.unwrap_or_default(),
+                        locked: field6.unwrap_or_default(),
+                        matchmaking: field7.unwrap_or_default(),
+                        matchmaking_resubmit: field8.unwrap_or_default(),
+                        owners: field9.unwrap_or_default(),
+                        read_restriction: field10.unwrap_or_default(),
+                        server_connection_string_candidates: field11.unwrap_or_default(),
+                        turn: field12.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionPropertiesSystemMatchmaking {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionPropertiesSystemMatchmaking;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionPropertiesSystemMatchmaking")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionPropertiesSystemMatchmaking, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "clientResult" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "clientResult",
+                                )?
+                            }
+                            "serverConnectionString" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "serverConnectionString",
+                                )?
+                            }
+                            "targetSessionConstants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "targetSessionConstants",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionPropertiesSystemMatchmaking {
+                        client_result: field0.unwrap_or_default(),
+                        server_connection_string: field1.unwrap_or_default(),
+                        target_session_constants: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionQueryBatchRequest {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionQueryBatchRequest;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionQueryBatchRequest")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionQueryBatchRequest, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "xuids" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "xuids")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionQueryBatchRequest {
+                        xuids: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field0, "xuids")?,
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionQueryResponse {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionQueryResponse;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionQueryResponse")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionQueryResponse, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "results" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "results")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionQueryResponse {
+                        results: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field0, "results")?,
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionQueryResult {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionQueryResult;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionQueryResult")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionQueryResult, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut field3 = ::std::option::Option::None;
+                    let mut field4 = ::std::option::Option::None;
+                    let mut field5 = ::std::option::Option::None;
+                    let mut field6 = ::std::option::Option::None;
+                    let mut field7 = ::std::option::Option::None;
+                    let mut field8 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "accepted" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "accepted",
+                                )?
+                            }
+                            "joinRestriction" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "joinRestriction",
+                                )?
+                            }
+                            "keywords" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "keywords",
+                                )?
+                            }
+                            "myTurn" => {
+                                ::xbl_mpsd_api::de::field(&mut field3, &mut map, "myTurn")?
+                            }
+                            "sessionRef" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field4,
+                                    &mut map,
+                                    "sessionRef",
+                                )?
+                            }
+                            "startTime" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field5,
+                                    &mut map,
+                                    "startTime",
+                                )?
+                            }
+                            "status" => {
+                                ::xbl_mpsd_api::de::field(&mut field6, &mut map, "status")?
+                            }
+                            "visibility" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field7,
+                                    &mut map,
+                                    "visibility",
+                                )?
+                            }
+                            "xuid" => {
+                                ::xbl_mpsd_api::de::field(&mut field8, &mut map, "xuid")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionQueryResult {
+                        accepted: field0.unwrap_or_default(),
+                        join_restriction: field1.unwrap_or_default(),
+                        keywords: field2.unwrap_or_default(),
+                        my_turn: field3.unwrap_or_default(),
+                        session_ref: ::xbl_mpsd_api::de::required::<
+                            _,
+                            M::Error,
+                        >(field4, "sessionRef")?,
+                        start_time: field5.unwrap_or_default(),
+                        status: field6.unwrap_or_default(),
+                        visibility: field7.unwrap_or_default(),
+                        xuid: field8.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionTemplate {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionTemplate;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionTemplate")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionTemplate, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut field2 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "constants" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "constants",
+                                )?
+                            }
+                            "contractVersion" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field1,
+                                    &mut map,
+                                    "contractVersion",
+                                )?
+                            }
+                            "roleTypes" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field2,
+                                    &mut map,
+                                    "roleTypes",
+                                )?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionTemplate {
+                        constants: field0.unwrap_or_default(),
+                        contract_version: field1.unwrap_or_default(),
+                        role_types: field2.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionTemplateList {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionTemplateList;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionTemplateList")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionTemplateList, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "results" => {
+                                ::xbl_mpsd_api::de::field(&mut field0, &mut map, "results")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionTemplateList {
+                        results: field0.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for SessionTemplateSummary {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct Fields;
+            impl<'de> ::serde::de::Visitor<'de> for Fields {
+                type Value = SessionTemplateSummary;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("struct SessionTemplateSummary")
+                }
+                fn visit_map<M>(
+                    self,
+                    mut map: M,
+                ) -> ::std::result::Result<SessionTemplateSummary, M::Error>
+                where
+                    M: ::serde::de::MapAccess<'de>,
+                {
+                    let mut field0 = ::std::option::Option::None;
+                    let mut field1 = ::std::option::Option::None;
+                    let mut extra = ::serde_json::Map::new();
+                    while let ::std::option::Option::Some(key) = map
+                        .next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                    {
+                        match key.as_str() {
+                            "contractVersion" => {
+                                ::xbl_mpsd_api::de::field(
+                                    &mut field0,
+                                    &mut map,
+                                    "contractVersion",
+                                )?
+                            }
+                            "name" => {
+                                ::xbl_mpsd_api::de::field(&mut field1, &mut map, "name")?
+                            }
+                            _ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,
+                        }
+                    }
+                    ::std::result::Result::Ok(SessionTemplateSummary {
+                        contract_version: field0.unwrap_or_default(),
+                        name: field1.unwrap_or_default(),
+                        extra: extra,
+                    })
+                }
+            }
+            deserializer.deserialize_map(Fields)
         }
     }
     ::xbl_mpsd_api::open_enum! {

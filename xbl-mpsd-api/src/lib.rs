@@ -70,6 +70,8 @@ extern crate self as xbl_mpsd_api;
 
 mod accessors;
 pub mod body_limit;
+#[doc(hidden)]
+pub mod de;
 mod hooks;
 mod json;
 mod observer;

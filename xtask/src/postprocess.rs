@@ -52,6 +52,15 @@ pub fn types_module(
         }
     }
     field_docs_from_types(types);
+    let mut decoders = Vec::new();
+    for item in types.iter_mut() {
+        if let Item::Struct(s) = item
+            && let Some(decoder) = deserialize_impl(s)?
+        {
+            decoders.push(decoder);
+        }
+    }
+    types.extend(decoders);
     for item in types.iter_mut() {
         match item {
             Item::Struct(s) => struct_attributes(s),
@@ -659,6 +668,154 @@ fn schema_derive_behind_feature(attrs: &mut Vec<Attribute>) {
     if found {
         attrs.push(parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]));
     }
+}
+
+/// The wire name and role of a struct field, from its `#[serde(…)]` attributes.
+enum FieldRole {
+    /// Absent → its type's default (`#[serde(default)]`: every optional field, a `Nullable`).
+    Optional(String),
+    /// Absent → `missing field`.
+    Required(String),
+    /// The map of unknown keys (`#[serde(flatten)]`).
+    Unknown,
+}
+
+fn field_role(field: &syn::Field) -> Result<FieldRole> {
+    let ident = field
+        .ident
+        .as_ref()
+        .context("a named field without a name")?;
+    let mut wire = ident.to_string();
+    let mut default = false;
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut flatten = false;
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                wire = meta.value()?.parse::<syn::LitStr>()?.value();
+            } else if meta.path.is_ident("default") {
+                default = true;
+            } else if meta.path.is_ident("flatten") {
+                flatten = true;
+            } else if meta.path.is_ident("skip_serializing_if") {
+                meta.value()?.parse::<syn::LitStr>()?;
+            } else {
+                return Err(meta.error("a serde field attribute the decoder does not handle"));
+            }
+            Ok(())
+        })
+        .with_context(|| format!("the serde attributes of field `{ident}`"))?;
+        if flatten {
+            return Ok(FieldRole::Unknown);
+        }
+    }
+    Ok(if default {
+        FieldRole::Optional(wire)
+    } else {
+        FieldRole::Required(wire)
+    })
+}
+
+/// Replaces serde's derived `Deserialize` of a struct with named fields by an impl that matches each key once
+/// and decodes its value straight into its field, unknown keys straight into the map of unknown keys, through
+/// the shared functions of `xbl-mpsd-api/src/de.rs`. serde's derive writes a field-name enum with four
+/// visitors per struct and, with a flattened map, buffers every unknown entry as its private `Content`: half of
+/// the api crate's code, and most of its type-check and borrow-check time in every consumer's build
+/// (BENCHMARKS.md, P7). Decoded values and errors are the same. `None` (the derive kept) for a struct that is
+/// not one (a tuple struct, `#[serde(transparent)]`) or does not derive `Deserialize`.
+fn deserialize_impl(s: &mut ItemStruct) -> Result<Option<Item>> {
+    let Fields::Named(fields) = &s.fields else {
+        return Ok(None);
+    };
+    let container_serde = s.attrs.iter().any(|a| a.path().is_ident("serde"));
+    if container_serde || !derives(&s.attrs, "Deserialize") {
+        return Ok(None);
+    }
+    let name = &s.ident;
+    let mut slots = Vec::new();
+    let mut arms = Vec::new();
+    let mut inits = Vec::new();
+    let mut unknown = None;
+    for (index, field) in fields.named.iter().enumerate() {
+        let Some(ident) = &field.ident else {
+            bail!("a named field of `{name}` without a name");
+        };
+        let slot = quote::format_ident!("field{index}");
+        let (wire, value): (String, syn::Expr) =
+            match field_role(field).with_context(|| format!("struct `{name}`"))? {
+                FieldRole::Unknown => {
+                    if unknown.replace(ident.clone()).is_some() {
+                        bail!("`{name}` has two flattened fields");
+                    }
+                    continue;
+                }
+                FieldRole::Optional(wire) => (wire, parse_quote!(#slot.unwrap_or_default())),
+                FieldRole::Required(wire) => {
+                    let value =
+                        parse_quote!(::xbl_mpsd_api::de::required::<_, M::Error>(#slot, #wire)?);
+                    (wire, value)
+                }
+            };
+        slots.push(quote::quote!(let mut #slot = ::std::option::Option::None;));
+        arms.push(quote::quote!(#wire => ::xbl_mpsd_api::de::field(&mut #slot, &mut map, #wire)?,));
+        inits.push(quote::quote!(#ident: #value,));
+    }
+    let (extra_slot, other_arm, extra_init) = match &unknown {
+        Some(ident) => (
+            quote::quote!(let mut extra = ::serde_json::Map::new();),
+            quote::quote!(_ => ::xbl_mpsd_api::de::unknown(&mut extra, key, &mut map)?,),
+            quote::quote!(#ident: extra,),
+        ),
+        None => (
+            quote::quote!(),
+            quote::quote!(_ => ::xbl_mpsd_api::de::skip(&mut map)?,),
+            quote::quote!(),
+        ),
+    };
+    let expecting = format!("struct {name}");
+    // The derive goes from the struct; `Serialize` keeps reading the field attributes.
+    for attr in s.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
+        let paths = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        )?;
+        let kept: Vec<&syn::Path> = paths
+            .iter()
+            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Deserialize"))
+            .collect();
+        *attr = parse_quote!(#[derive(#(#kept),*)]);
+    }
+    Ok(Some(parse_quote! {
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                struct Fields;
+                impl<'de> ::serde::de::Visitor<'de> for Fields {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<M>(self, mut map: M) -> ::std::result::Result<#name, M::Error>
+                    where
+                        M: ::serde::de::MapAccess<'de>,
+                    {
+                        #(#slots)*
+                        #extra_slot
+                        while let ::std::option::Option::Some(key) =
+                            map.next_key::<::xbl_mpsd_api::de::Key<'de>>()?
+                        {
+                            match key.as_str() {
+                                #(#arms)*
+                                #other_arm
+                            }
+                        }
+                        ::std::result::Result::Ok(#name { #(#inits)* #extra_init })
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    }))
 }
 
 fn struct_attributes(s: &mut ItemStruct) {
@@ -1363,6 +1520,56 @@ mod tests {
         "#);
         assert!(out.contains("a: Err("), "{out}");
         assert!(out.contains("extra: Ok(Default::default())"), "{out}");
+    }
+
+    #[test]
+    fn structs_decode_through_the_shared_decoder() {
+        let out = run(r#"
+            pub mod types {
+                #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+                pub struct Doc {
+                    #[serde(rename = "maxCount", default, skip_serializing_if = "::std::option::Option::is_none")]
+                    pub max_count: ::std::option::Option<i32>,
+                    pub version: i32,
+                    #[serde(rename = "type")]
+                    pub type_: String,
+                    #[serde(flatten)]
+                    pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+                }
+                #[derive(::serde::Deserialize, ::serde::Serialize)]
+                pub struct Closed { pub a: i32 }
+                #[derive(::serde::Deserialize, ::serde::Serialize)]
+                #[serde(transparent)]
+                pub struct Custom(pub ::serde_json::Value);
+            }
+        "#)
+        .replace(char::is_whitespace, "");
+        for expected in [
+            "#[derive(::serde::Serialize,Clone,Debug)]",
+            "impl<'de>::serde::Deserialize<'de>forDoc{",
+            "f.write_str(\"structDoc\")",
+            "\"maxCount\"=>{::xbl_mpsd_api::de::field(&mutfield0,&mutmap,\"maxCount\",)?}",
+            "\"version\"=>{::xbl_mpsd_api::de::field(&mutfield1,&mutmap,\"version\")?}",
+            "\"type\"=>{::xbl_mpsd_api::de::field(&mutfield2,&mutmap,\"type\")?}",
+            "_=>::xbl_mpsd_api::de::unknown(&mutextra,key,&mutmap)?,",
+            "max_count:field0.unwrap_or_default(),",
+            "version:::xbl_mpsd_api::de::required::<_,M::Error,>(field1,\"version\")?,",
+            "extra:extra,",
+            "_=>::xbl_mpsd_api::de::skip(&mutmap)?,",
+            // A transparent newtype keeps serde's derive.
+            "#[derive(::serde::Deserialize,::serde::Serialize)]#[serde(transparent)]",
+        ] {
+            assert!(out.contains(expected), "{expected} not in {out}");
+        }
+        // An attribute the decoder does not know is an error, not a silently different decoder.
+        let mut file: syn::File = syn::parse_str(
+            r#"pub mod types {
+                #[derive(::serde::Deserialize)]
+                pub struct Doc { #[serde(alias = "b")] pub a: i32 }
+            }"#,
+        )
+        .unwrap();
+        assert!(types_module(&mut file, &[], &[]).is_err());
     }
 
     #[test]

@@ -25,9 +25,20 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct ConnectionId(Box<str>);
 
 /// A [`ConnectionId`] that is empty or holds control characters.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid RTA connection id {0:?}: it must be non-empty text without control characters")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectionIdError(pub String);
+
+impl fmt::Display for ConnectionIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid RTA connection id {:?}: it must be non-empty text without control characters",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for ConnectionIdError {}
 
 impl ConnectionId {
     /// Checks and wraps a connection id.

@@ -226,30 +226,45 @@ impl From<Xuid> for u64 {
 }
 
 /// Why a string is not a [`Xuid`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum XuidError {
     /// The input was empty.
-    #[error("XUID is empty")]
     Empty,
     /// The input contains something other than ASCII digits (a sign, whitespace, …).
-    #[error("XUID {input:?} is not a decimal number (only the digits 0-9 are allowed)")]
     NotDecimal {
         /// The offending input.
         input: String,
     },
     /// The number does not fit in 64 bits.
-    #[error("XUID {input:?} does not fit in an unsigned 64-bit integer")]
     OutOfRange {
         /// The offending input.
         input: String,
     },
     /// The number is 0.
-    #[error("XUID {input:?} is zero, which is not a valid user")]
     Zero {
         /// The offending input.
         input: String,
     },
 }
+
+impl fmt::Display for XuidError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "XUID is empty"),
+            Self::NotDecimal { input } => write!(
+                f,
+                "XUID {input:?} is not a decimal number (only the digits 0-9 are allowed)"
+            ),
+            Self::OutOfRange { input } => write!(
+                f,
+                "XUID {input:?} does not fit in an unsigned 64-bit integer"
+            ),
+            Self::Zero { input } => write!(f, "XUID {input:?} is zero, which is not a valid user"),
+        }
+    }
+}
+
+impl std::error::Error for XuidError {}
 
 impl FromStr for Xuid {
     type Err = XuidError;
@@ -318,20 +333,30 @@ impl From<HandleId> for Uuid {
 }
 
 /// Why a string is not a [`HandleId`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandleIdError {
     /// The input was empty.
-    #[error("handle id is empty")]
     Empty,
     /// The input is not a hyphenated GUID.
-    #[error(
-        "handle id {input:?} is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, optionally in braces)"
-    )]
     NotAGuid {
         /// The offending input.
         input: String,
     },
 }
+
+impl fmt::Display for HandleIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "handle id is empty"),
+            Self::NotAGuid { input } => write!(
+                f,
+                "handle id {input:?} is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, optionally in braces)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HandleIdError {}
 
 /// Length of a hyphenated GUID.
 const HYPHENATED_LEN: usize = 36;
@@ -402,16 +427,14 @@ impl fmt::Display for NameKind {
 }
 
 /// Why a string is not a valid [`Scid`], session template name or session name.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NameError {
     /// The input was empty.
-    #[error("{kind} is empty")]
     Empty {
         /// Which identifier.
         kind: NameKind,
     },
     /// The input is longer than allowed.
-    #[error("{kind} {input:?} is {len} bytes long; at most {max} are allowed")]
     TooLong {
         /// Which identifier.
         kind: NameKind,
@@ -423,7 +446,6 @@ pub enum NameError {
         max: usize,
     },
     /// The input is `.` or `..`, which cannot appear as a URI path segment.
-    #[error("{kind} {input:?} is a dot segment, which cannot be used in a URI path")]
     DotSegment {
         /// Which identifier.
         kind: NameKind,
@@ -431,7 +453,6 @@ pub enum NameError {
         input: String,
     },
     /// The input contains a character that is not allowed.
-    #[error("{kind} {input:?} contains the character {ch:?}, which is not allowed")]
     InvalidChar {
         /// Which identifier.
         kind: NameKind,
@@ -441,6 +462,33 @@ pub enum NameError {
         ch: char,
     },
 }
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty { kind } => write!(f, "{kind} is empty"),
+            Self::TooLong {
+                kind,
+                input,
+                len,
+                max,
+            } => write!(
+                f,
+                "{kind} {input:?} is {len} bytes long; at most {max} are allowed"
+            ),
+            Self::DotSegment { kind, input } => write!(
+                f,
+                "{kind} {input:?} is a dot segment, which cannot be used in a URI path"
+            ),
+            Self::InvalidChar { kind, input, ch } => write!(
+                f,
+                "{kind} {input:?} contains the character {ch:?}, which is not allowed"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NameError {}
 
 /// Checks length (in bytes), dot segments and characters of a validated name: an ASCII character is
 /// allowed when `ascii` says so, any other when `allowed` does.
@@ -664,30 +712,48 @@ impl From<TitleId> for u32 {
 }
 
 /// Why a string is not a [`TitleId`].
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TitleIdError {
     /// The input was empty.
-    #[error("title id is empty")]
     Empty,
     /// Decimal form: something other than ASCII digits.
-    #[error("title id {input:?} is not a decimal number (only the digits 0-9 are allowed)")]
     NotDecimal {
         /// The offending input.
         input: String,
     },
     /// Decimal form: larger than 32 bits.
-    #[error("title id {input:?} does not fit in an unsigned 32-bit integer")]
     OutOfRange {
         /// The offending input.
         input: String,
     },
     /// Hex form: not 1–8 hex digits.
-    #[error("title id {input:?} is not a 32-bit hex number (expected 1 to 8 hex digits)")]
     NotHex {
         /// The offending input.
         input: String,
     },
 }
+
+impl fmt::Display for TitleIdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "title id is empty"),
+            Self::NotDecimal { input } => write!(
+                f,
+                "title id {input:?} is not a decimal number (only the digits 0-9 are allowed)"
+            ),
+            Self::OutOfRange { input } => write!(
+                f,
+                "title id {input:?} does not fit in an unsigned 32-bit integer"
+            ),
+            Self::NotHex { input } => write!(
+                f,
+                "title id {input:?} is not a 32-bit hex number (expected 1 to 8 hex digits)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TitleIdError {}
 
 impl FromStr for TitleId {
     type Err = TitleIdError;

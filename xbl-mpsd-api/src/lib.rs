@@ -109,7 +109,9 @@ pub use nullable::Nullable;
 pub use session_ref::{
     SESSION_NAME_MAX_LEN, SessionName, SessionRefError, SessionReference, SessionTemplateName,
 };
-pub use timestamp::{Timestamp, TimestampError};
+pub use timestamp::Timestamp;
+#[cfg(feature = "chrono")]
+pub use timestamp::TimestampError;
 
 pub use body_limit::{BodyTooLarge, DEFAULT_MAX_RESPONSE_BYTES};
 

@@ -86,16 +86,14 @@ pub struct SessionReference {
 }
 
 /// Why a `Content-Location` value is not a session reference.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionRefError {
     /// Neither a path starting with a single `/` nor an absolute URL.
-    #[error("{input:?} is neither a path starting with '/' nor an absolute URL")]
     NotAUri {
         /// The offending input.
         input: String,
     },
     /// An absolute URL whose scheme is not `http` or `https`.
-    #[error("{input:?} has scheme {scheme:?}; expected https")]
     UnsupportedScheme {
         /// The offending input.
         input: String,
@@ -103,15 +101,11 @@ pub enum SessionRefError {
         scheme: String,
     },
     /// The path does not have the six segments of a session path.
-    #[error(
-        "{input:?} is not of the form /serviceconfigs/{{scid}}/sessionTemplates/{{template}}/sessions/{{name}}"
-    )]
     WrongShape {
         /// The offending input.
         input: String,
     },
     /// A literal segment (`serviceconfigs`, `sessionTemplates`, `sessions`) is wrong.
-    #[error("{input:?}: expected the path segment {expected:?}, found {found:?}")]
     UnexpectedSegment {
         /// The offending input.
         input: String,
@@ -121,7 +115,6 @@ pub enum SessionRefError {
         found: String,
     },
     /// A segment does not percent-decode to UTF-8.
-    #[error("{input:?}: path segment {segment:?} does not percent-decode to UTF-8")]
     NotUtf8 {
         /// The offending input.
         input: String,
@@ -129,13 +122,52 @@ pub enum SessionRefError {
         segment: String,
     },
     /// The scid, template name or session name is invalid.
-    #[error("{input:?}: {source}")]
     InvalidPart {
         /// The offending input.
         input: String,
         /// What is wrong with the part.
         source: NameError,
     },
+}
+
+impl fmt::Display for SessionRefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotAUri { input } => write!(
+                f,
+                "{input:?} is neither a path starting with '/' nor an absolute URL"
+            ),
+            Self::UnsupportedScheme { input, scheme } => {
+                write!(f, "{input:?} has scheme {scheme:?}; expected https")
+            }
+            Self::WrongShape { input } => write!(
+                f,
+                "{input:?} is not of the form /serviceconfigs/{{scid}}/sessionTemplates/{{template}}/sessions/{{name}}"
+            ),
+            Self::UnexpectedSegment {
+                input,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{input:?}: expected the path segment {expected:?}, found {found:?}"
+            ),
+            Self::NotUtf8 { input, segment } => write!(
+                f,
+                "{input:?}: path segment {segment:?} does not percent-decode to UTF-8"
+            ),
+            Self::InvalidPart { input, source } => write!(f, "{input:?}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionRefError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::InvalidPart { source, .. } => Some(source),
+            _ => None,
+        }
+    }
 }
 
 /// Characters left unencoded in path segments: RFC 3986 unreserved.

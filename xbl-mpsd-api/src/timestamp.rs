@@ -3,33 +3,37 @@
 //! The service writes timestamps with seven fractional digits (`"2016-06-08T17:03:19.5578022Z"`); parsing
 //! that into a `DateTime` and formatting it again changes the text (`…19.557802200Z`), so a read-modify-write
 //! would rewrite fields it never meant to touch. A `Timestamp` keeps the text and parses it only when asked
-//! ([`Timestamp::to_datetime`]); encoding writes the text back unchanged, which is also cheaper than formatting.
+//! (`Timestamp::to_datetime`, with the `chrono` feature); encoding writes the text back unchanged, which is also
+//! cheaper than formatting. Without the feature this crate does not build chrono: the SDK itself needs the
+//! instant only for timers (`xbl-mpsd-ext`'s `rta` feature turns it on), and a program that only sends requests
+//! does not pay for a date-time library (BENCHMARKS.md, P7).
 
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "chrono")]
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An ISO 8601 / RFC 3339 date-time from a document, written back exactly as it was received.
 ///
-/// Two timestamps are equal when their texts are; compare [`to_datetime`](Timestamp::to_datetime) for the
-/// instant. A `Timestamp` made from a [`DateTime`] is written in RFC 3339 with a `Z`.
+/// Two timestamps are equal when their texts are; compare `to_datetime()` (feature `chrono`) for the instant.
+/// A `Timestamp` made from a chrono `DateTime` is written in RFC 3339 with a `Z`.
 ///
 /// ```
 /// use xbl_mpsd_api::Timestamp;
 ///
 /// let t: Timestamp = serde_json::from_str(r#""2016-06-08T17:03:19.5578022Z""#)?;
-/// assert_eq!(t.to_datetime()?.timestamp_subsec_nanos(), 557_802_200);
+/// assert_eq!(t.as_str(), "2016-06-08T17:03:19.5578022Z");
 /// assert_eq!(serde_json::to_string(&t)?, r#""2016-06-08T17:03:19.5578022Z""#);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(Box<str>);
 
 /// A [`Timestamp`]'s text is not an RFC 3339 date-time.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not an RFC 3339 date-time: {reason}")]
+#[cfg(feature = "chrono")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TimestampError {
     /// The text that did not parse.
@@ -38,13 +42,34 @@ pub struct TimestampError {
     pub reason: String,
 }
 
+#[cfg(feature = "chrono")]
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not an RFC 3339 date-time: {}",
+            self.text, self.reason
+        )
+    }
+}
+
+#[cfg(feature = "chrono")]
+impl std::error::Error for TimestampError {}
+
 impl Timestamp {
     /// The text as received (or as written from a `DateTime`).
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The instant, parsed from the text (RFC 3339, any offset, converted to UTC).
+    /// The instant, parsed from the text (RFC 3339, any offset, converted to UTC). Feature `chrono`.
+    ///
+    /// ```
+    /// let t: xbl_mpsd_api::Timestamp = "2016-06-08T17:03:19.5578022Z".parse()?;
+    /// assert_eq!(t.to_datetime()?.timestamp_subsec_nanos(), 557_802_200);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "chrono")]
     pub fn to_datetime(&self) -> Result<DateTime<Utc>, TimestampError> {
         DateTime::parse_from_rfc3339(&self.0)
             .map(|t| t.with_timezone(&Utc))
@@ -55,6 +80,7 @@ impl Timestamp {
     }
 }
 
+#[cfg(feature = "chrono")]
 impl From<DateTime<Utc>> for Timestamp {
     /// RFC 3339 with as many fractional digits as the instant needs and a `Z`.
     fn from(value: DateTime<Utc>) -> Self {
@@ -66,7 +92,7 @@ impl FromStr for Timestamp {
     type Err = std::convert::Infallible;
 
     /// Never fails: any text is kept (a document read from the service must decode whatever it holds);
-    /// [`Timestamp::to_datetime`] says whether it is a date-time.
+    /// `Timestamp::to_datetime` (feature `chrono`) says whether it is a date-time.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Self(s.into()))
     }
@@ -117,7 +143,7 @@ impl schemars::JsonSchema for Timestamp {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "chrono"))]
 mod tests {
     use super::*;
 

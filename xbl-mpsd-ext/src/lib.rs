@@ -125,6 +125,10 @@ pub mod write;
 pub use xbl_mpsd_api as api;
 #[doc(inline)]
 pub use xbl_mpsd_api::Lenient;
+/// Why a [`Timestamp`] is not a date-time (feature `chrono`).
+#[cfg(feature = "chrono")]
+#[doc(inline)]
+pub use xbl_mpsd_api::TimestampError;
 /// The session and handle documents, requests and open enumerations, generated from the spec.
 #[doc(inline)]
 pub use xbl_mpsd_api::types;
@@ -134,9 +138,7 @@ pub use xbl_mpsd_api::{
 /// The lossless document types (an optional field that may be `null`, a timestamp kept as its text, a member
 /// key) and the RTA connection id, shared with the generated layer.
 #[doc(inline)]
-pub use xbl_mpsd_api::{
-    ConnectionId, ConnectionIdError, MemberKey, Nullable, Timestamp, TimestampError,
-};
+pub use xbl_mpsd_api::{ConnectionId, ConnectionIdError, MemberKey, Nullable, Timestamp};
 /// The identifier types, shared with the generated layer.
 #[doc(inline)]
 pub use xbl_mpsd_api::{ids, session_ref};

@@ -11,7 +11,8 @@
 //! Memory is bounded: a session's queue keeps the latest [`QUEUED_TAPS`] taps however slowly its watches read,
 //! and a watch that falls further behind (or is never polled) skips to the oldest tap still queued — taps
 //! coalesce, and the newest is never lost. Other events (resyncs, reconnects, the end) are rare and queued per
-//! watch, each after the taps routed before it.
+//! watch, each after the taps routed before it; a later one replaces an unread one of its kind, so a watch keeps
+//! at most one of each.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -153,10 +154,14 @@ struct Watcher {
 }
 
 impl Watcher {
-    /// Queues `event` after every tap numbered below `after`, and wakes the watch.
+    /// Queues `event` after every tap numbered below `after`, and wakes the watch. An unread event of the same
+    /// kind is superseded (a later resync or reconnect says all an earlier one did), so a watch that is never
+    /// read holds at most one of each kind, however often its connection drops.
     fn send(&self, after: u64, event: WatchEvent) {
         {
             let mut events = lock(&self.events);
+            let kind = std::mem::discriminant(&event);
+            events.retain(|(_, queued)| std::mem::discriminant(queued) != kind);
             events.push_back((after, event));
             self.queued.store(true, Ordering::Release);
         }
@@ -380,6 +385,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ConnectionId;
 
     fn reference(name: &str) -> SessionReference {
         format!("/serviceconfigs/scid/sessionTemplates/Lobby/sessions/{name}")
@@ -453,6 +459,32 @@ mod tests {
         assert!(drain(&mut late).is_empty());
         routes.route_taps(&tap("Name", 8));
         assert_eq!(drain(&mut late), [Tap(8)]);
+    }
+
+    #[test]
+    fn an_unread_watch_keeps_one_event_of_each_kind() {
+        let mut routes = Routes::default();
+        let mut idle = routes.add(1, &reference("Name"));
+        for n in 0..1_000 {
+            routes.broadcast(&WatchEvent::Resync);
+            routes.broadcast(&WatchEvent::Reconnected {
+                connection_id: ConnectionId::new(format!("c{n}")).unwrap(),
+            });
+        }
+        routes.route_taps(&tap("Name", 1));
+        routes.broadcast(&WatchEvent::Resync);
+        assert_eq!(lock(&routes.groups[0].watchers[0].1.events).len(), 2);
+        // The latest of each kind, in the order of the last ones, after the taps routed before them.
+        assert_eq!(
+            drain(&mut idle),
+            [
+                Event(WatchEvent::Reconnected {
+                    connection_id: ConnectionId::new("c999").unwrap()
+                }),
+                Tap(1),
+                Event(WatchEvent::Resync),
+            ]
+        );
     }
 
     #[test]

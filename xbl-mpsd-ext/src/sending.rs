@@ -13,21 +13,9 @@
 //! are compiled in the caller's crate whatever their shape, and the event waits (`next_event`), a channel
 //! receive each.
 
-use std::future::Future;
-use std::pin::Pin;
-
-/// A boxed `send` future.
-pub(crate) type Sending<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// Boxes `body` in this crate. `#[inline(never)]`: inlined into a consumer, its vtable (the body's `poll`)
-/// would be instantiated there again.
-#[inline(never)]
-pub(crate) fn boxed<'a, T, F>(body: F) -> Sending<'a, T>
-where
-    F: Future<Output = T> + Send + 'a,
-{
-    Box::pin(body)
-}
+// The one boxing function, shared with the generated operations (`xbl-mpsd-api/src/sending.rs`): it is generic,
+// so each body is compiled in the crate whose body it is — this one for the SDK's `send` methods.
+pub(crate) use xbl_mpsd_api::sending::{Sending, boxed};
 
 #[cfg(test)]
 mod tests {

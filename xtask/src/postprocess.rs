@@ -647,27 +647,29 @@ fn nullable_setters(item: &mut syn::ItemImpl, nullable: &BTreeMap<String, BTreeM
 /// `#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`, so a program that only calls MPSD does
 /// not compile the schema code of every type.
 fn schema_derive_behind_feature(attrs: &mut Vec<Attribute>) {
+    if remove_derive(attrs, "JsonSchema") {
+        attrs.push(parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]));
+    }
+}
+
+/// Takes the trait `name` out of every `#[derive(…)]` list; whether one held it.
+fn remove_derive(attrs: &mut [Attribute], name: &str) -> bool {
     let mut found = false;
-    for attr in attrs.iter_mut() {
-        if !attr.path().is_ident("derive") {
-            continue;
-        }
+    for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
         let Ok(paths) = attr.parse_args_with(
             syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
         ) else {
             continue;
         };
-        let is_schema = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == "JsonSchema");
-        if !paths.iter().any(is_schema) {
+        let is_it = |p: &syn::Path| p.segments.last().is_some_and(|s| s.ident == name);
+        if !paths.iter().any(is_it) {
             continue;
         }
         found = true;
-        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schema(p)).collect();
+        let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_it(p)).collect();
         *attr = parse_quote!(#[derive(#(#kept),*)]);
     }
-    if found {
-        attrs.push(parse_quote!(#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]));
-    }
+    found
 }
 
 /// The wire name and role of a struct field, from its `#[serde(…)]` attributes.
@@ -773,16 +775,7 @@ fn deserialize_impl(s: &mut ItemStruct) -> Result<Option<Item>> {
     };
     let expecting = format!("struct {name}");
     // The derive goes from the struct; `Serialize` keeps reading the field attributes.
-    for attr in s.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
-        let paths = attr.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-        )?;
-        let kept: Vec<&syn::Path> = paths
-            .iter()
-            .filter(|p| p.segments.last().is_none_or(|s| s.ident != "Deserialize"))
-            .collect();
-        *attr = parse_quote!(#[derive(#(#kept),*)]);
-    }
+    remove_derive(&mut s.attrs, "Deserialize");
     Ok(Some(parse_quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>

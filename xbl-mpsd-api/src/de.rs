@@ -108,6 +108,43 @@ mod tests {
         assert_eq!(session.extra["a\"b"], serde_json::json!([1]));
     }
 
+    /// The keys of a map, their values skipped, as a generated decoder of a struct without a map of unknown
+    /// keys does.
+    struct Keys(Vec<String>);
+
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a map")
+                }
+                fn visit_map<M: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: M,
+                ) -> Result<Keys, M::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(key) = map.next_key::<super::Key<'de>>()? {
+                        keys.push(key.as_str().to_owned());
+                        super::skip(&mut map)?;
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            deserializer.deserialize_map(Visit)
+        }
+    }
+
+    #[test]
+    fn skip_passes_over_a_value_of_any_shape() {
+        let keys: Keys =
+            serde_json::from_str(r#"{"a": {"b": [1, {"c": null}]}, "d": "x", "e\u0021": 2.5}"#)
+                .unwrap();
+        assert_eq!(keys.0, ["a", "d", "e!"]);
+        assert!(serde_json::from_str::<Keys>(r#"{"a": [1, }"#).is_err());
+    }
+
     #[test]
     fn errors_are_serdes() {
         let twice =

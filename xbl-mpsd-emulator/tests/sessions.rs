@@ -577,6 +577,19 @@ async fn system_fields_are_validated() {
         ),
         (json!({ "properties": 7 }), "properties"),
         (json!({ "changeNumbers": 7 }), "changeNumbers"),
+        (
+            json!({ "roleTypes": { "lfg": { "mutableRoleSettings": [1.5, "max"] } } }),
+            "roleTypes.lfg.mutableRoleSettings",
+        ),
+        (
+            json!({ "roleTypes": { "lfg": { "ownerManaged": "yes" } } }),
+            "roleTypes.lfg.ownerManaged",
+        ),
+        (
+            json!({ "roleTypes": { "lfg": { "roles": { "friend": 4 } } } }),
+            "roleTypes.lfg.roles.friend",
+        ),
+        (json!({ "roleTypes": { "lfg": [] } }), "roleTypes.lfg"),
     ];
     for (body, field) in cases {
         let message = text_error(

@@ -96,8 +96,21 @@ fn non_negative_int64(value: &Value) -> bool {
     value.as_i64().is_some_and(|number| number >= 0)
 }
 
-/// Checks `roleTypes.<type>.roles.<role>.{max, target}`: integers from 0 to `i64::MAX` when present.
+/// The typed fields of a role type, `roleTypes.<type>` (`RoleType`; a role's `max` and `target` are
+/// checked in [`role_types`]).
+const ROLE_TYPE: &[(&str, Shape)] = &[
+    ("ownerManaged", Shape::Bool),
+    ("mutableRoleSettings", Shape::Strings),
+    ("roles", Shape::MapOf(&[])),
+];
+
+/// Checks `roleTypes` as the spec types it (`RoleType`): each role type an object with a boolean
+/// `ownerManaged`, an array of strings `mutableRoleSettings` and an object of role objects `roles`, whose
+/// `max` and `target` are integers from 0 to `i64::MAX` when present.
 pub(crate) fn role_types(role_types: Option<&Value>) -> ApiResult<()> {
+    if let Some(role_types) = role_types {
+        shape_of(role_types, Shape::MapOf(ROLE_TYPE), "roleTypes")?;
+    }
     let types = role_types.and_then(Value::as_object).into_iter().flatten();
     for (type_name, role_type) in types {
         let roles = role_type.get("roles").and_then(Value::as_object);

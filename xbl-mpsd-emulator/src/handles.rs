@@ -101,6 +101,21 @@ pub(crate) fn parse_request(body: &Map<String, Value>) -> ApiResult<HandleReques
         return Err(ApiError::bad_request("version is required and must be 1"));
     }
     let session = SessionRef::from_json_filling_name(body, "sessionRef")?;
+    // Every field the spec types is checked whatever the handle type, so that a field of the wrong type is
+    // a 400 rather than silently ignored; each is then kept only by the handle type it belongs to.
+    let present = |key: &str| body.get(key).filter(|value| !value.is_null());
+    let invited = present("invitedXuid")
+        .map(|value| xuid_from_json(Some(value), "invitedXuid"))
+        .transpose()?;
+    let invite = present("inviteAttributes")
+        .map(invite_attributes)
+        .transpose()?;
+    let search = present("searchAttributes")
+        .map(search_attributes)
+        .transpose()?;
+    let origin = present("originSessionRef")
+        .map(|_| SessionRef::from_json(body, "originSessionRef"))
+        .transpose()?;
     let mut request = HandleRequest {
         kind,
         session,
@@ -112,20 +127,18 @@ pub(crate) fn parse_request(body: &Map<String, Value>) -> ApiResult<HandleReques
     match kind {
         HandleKind::Activity => {}
         HandleKind::Invite => {
-            request.invited = Some(xuid_from_json(body.get("invitedXuid"), "invitedXuid")?);
-            request.invite_attributes = match body.get("inviteAttributes") {
-                None | Some(Value::Null) => None,
-                Some(value) => Some(invite_attributes(value)?),
-            };
+            request.invited = Some(match invited {
+                Some(xuid) => xuid,
+                None => xuid_from_json(None, "invitedXuid")?,
+            });
+            request.invite_attributes = invite;
         }
-        HandleKind::Search => {
-            request.search_attributes = match body.get("searchAttributes") {
-                None | Some(Value::Null) => None,
-                Some(value) => Some(search_attributes(value)?),
-            };
-        }
+        HandleKind::Search => request.search_attributes = search,
         HandleKind::Transfer => {
-            request.origin = Some(SessionRef::from_json(body, "originSessionRef")?)
+            request.origin = Some(match origin {
+                Some(origin) => origin,
+                None => SessionRef::from_json(body, "originSessionRef")?,
+            });
         }
     }
     Ok(request)
@@ -310,10 +323,73 @@ pub(crate) enum HandleQuery {
         template_name: String,
         /// Whether `sessionMembers.people` restricts results to a social group (always empty here).
         social: bool,
+        /// `sessionMembers.xuids`: only sessions with at least one of these accepted members.
+        members: Option<Vec<u64>>,
     },
 }
 
-/// Validates a `POST /handles/query` body.
+/// The owners (or session members) of a handle query, `HandleQueryOwners`.
+enum Owners {
+    /// `xuids`.
+    Xuids(Vec<u64>),
+    /// `people`: a social group, which needs a social graph the emulator does not have.
+    People,
+}
+
+/// Checks `body[key]` as `HandleQueryOwners`: `{xuids: [XUID]}` (at most 100) or `{people: {moniker,
+/// monikerXuid}}`, never both; `None` when absent.
+fn query_owners(body: &Map<String, Value>, key: &str) -> ApiResult<Option<Owners>> {
+    let Some(value) = body.get(key).filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let owners = value.as_object().ok_or_else(|| {
+        ApiError::bad_request(format!("{key} must be an object with xuids or people"))
+    })?;
+    let xuids_error = || {
+        ApiError::bad_request(format!(
+            "{key}.xuids must be an array of decimal XUID strings"
+        ))
+    };
+    match (owners.get("xuids"), owners.get("people")) {
+        (Some(_), Some(_)) => Err(ApiError::bad_request(format!(
+            "{key} must hold either xuids or people, not both"
+        ))),
+        (Some(Value::Array(xuids)), None) => {
+            if xuids.len() > MAX_QUERY_RESULTS {
+                return Err(ApiError::bad_request(format!(
+                    "{key}.xuids holds at most {MAX_QUERY_RESULTS} XUIDs"
+                )));
+            }
+            let parsed: Option<Vec<u64>> = xuids
+                .iter()
+                .map(|x| x.as_str().and_then(parse_xuid))
+                .collect();
+            Ok(Some(Owners::Xuids(parsed.ok_or_else(xuids_error)?)))
+        }
+        (None, Some(Value::Object(people))) => {
+            if people
+                .get("moniker")
+                .is_some_and(|moniker| !moniker.is_null() && !moniker.is_string())
+            {
+                return Err(ApiError::bad_request(format!(
+                    "{key}.people.moniker must be a string"
+                )));
+            }
+            if let Some(xuid) = people.get("monikerXuid").filter(|xuid| !xuid.is_null()) {
+                xuid_from_json(Some(xuid), &format!("{key}.people.monikerXuid"))?;
+            }
+            Ok(Some(Owners::People))
+        }
+        (None, Some(_)) => Err(ApiError::bad_request(format!(
+            "{key}.people must be an object {{moniker, monikerXuid}}"
+        ))),
+        _ => Err(xuids_error()),
+    }
+}
+
+/// Validates a `POST /handles/query` body. Every field the spec types is checked whatever the query type (a
+/// field of the wrong type is a 400, never silently ignored); each is then used by the query type it
+/// belongs to.
 pub(crate) fn parse_query(body: &Map<String, Value>) -> ApiResult<HandleQuery> {
     let string = |key: &str| -> ApiResult<Option<String>> {
         match body.get(key) {
@@ -324,75 +400,52 @@ pub(crate) fn parse_query(body: &Map<String, Value>) -> ApiResult<HandleQuery> {
             ))),
         }
     };
+    let scid = string("scid")?;
+    let template_name = string("templateName")?;
+    let filter = string("filter")?;
+    string("orderBy")?;
+    if body
+        .get("global")
+        .is_some_and(|global| !global.is_null() && !global.is_boolean())
+    {
+        return Err(ApiError::bad_request("global must be a boolean"));
+    }
+    let owners = query_owners(body, "owners")?;
+    let session_members = query_owners(body, "sessionMembers")?;
     match body.get("type").and_then(Value::as_str) {
         Some("activity") => {
-            let owners = body
-                .get("owners")
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
+            let owners = match owners {
+                Some(Owners::Xuids(xuids)) => Some(xuids),
+                Some(Owners::People) => None,
+                None => {
+                    return Err(ApiError::bad_request(
                         "owners is required and must be an object with xuids or people",
-                    )
-                })?;
-            let owners = match (owners.get("xuids"), owners.get("people")) {
-                (Some(_), Some(_)) => {
-                    return Err(ApiError::bad_request(
-                        "owners must hold either xuids or people, not both",
-                    ));
-                }
-                (Some(Value::Array(xuids)), None) => {
-                    if xuids.len() > MAX_QUERY_RESULTS {
-                        return Err(ApiError::bad_request(format!(
-                            "owners.xuids holds at most {MAX_QUERY_RESULTS} XUIDs"
-                        )));
-                    }
-                    let parsed: Option<Vec<u64>> = xuids
-                        .iter()
-                        .map(|x| x.as_str().and_then(parse_xuid))
-                        .collect();
-                    Some(parsed.ok_or_else(|| {
-                        ApiError::bad_request(
-                            "owners.xuids must be an array of decimal XUID strings",
-                        )
-                    })?)
-                }
-                (None, Some(Value::Object(_))) => None,
-                (None, Some(_)) => {
-                    return Err(ApiError::bad_request(
-                        "owners.people must be an object {moniker, monikerXuid}",
-                    ));
-                }
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "owners.xuids must be an array of decimal XUID strings",
                     ));
                 }
             };
-            Ok(HandleQuery::Activity {
-                scid: string("scid")?,
-                owners,
-            })
+            Ok(HandleQuery::Activity { scid, owners })
         }
         Some("search") => {
-            let scid = string("scid")?
-                .ok_or_else(|| ApiError::bad_request("scid is required for a search query"))?;
-            let template_name = string("templateName")?.ok_or_else(|| {
+            let scid =
+                scid.ok_or_else(|| ApiError::bad_request("scid is required for a search query"))?;
+            let template_name = template_name.ok_or_else(|| {
                 ApiError::bad_request("templateName is required for a search query")
             })?;
-            if string("filter")?.is_some() {
+            if filter.is_some() {
                 return Err(ApiError::bad_request(
                     "filter: OData filters are not supported by the emulator; omit filter to list every search handle",
                 ));
             }
-            string("orderBy")?;
-            let social = body
-                .get("sessionMembers")
-                .and_then(|members| members.get("people"))
-                .is_some();
+            let (social, members) = match session_members {
+                Some(Owners::People) => (true, None),
+                Some(Owners::Xuids(xuids)) => (false, Some(xuids)),
+                None => (false, None),
+            };
             Ok(HandleQuery::Search {
                 scid,
                 template_name,
                 social,
+                members,
             })
         }
         _ => Err(ApiError::bad_request(

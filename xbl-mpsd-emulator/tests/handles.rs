@@ -355,6 +355,24 @@ async fn search_handles_one_per_session_and_query() {
         5
     );
 
+    // `sessionMembers.xuids`: only sessions with one of them as a member; a social group has no one here.
+    for (members, expected) in [
+        (json!({ "xuids": [BOB.to_string(), ALICE.to_string()] }), 1),
+        (json!({ "xuids": [BOB.to_string()] }), 0),
+        (
+            json!({ "people": { "moniker": "friends", "monikerXuid": BOB.to_string() } }),
+            0,
+        ),
+    ] {
+        let query = json!({ "type": "search", "scid": SCID, "templateName": TEMPLATE, "sessionMembers": members });
+        let found = json(h.post(BOB, "/handles/query", query).await).await;
+        assert_eq!(
+            found["results"].as_array().unwrap().len(),
+            expected,
+            "{members}"
+        );
+    }
+
     let filtered = json!({ "type": "search", "scid": SCID, "templateName": TEMPLATE, "filter": "tags/any(d:d eq 'x')" });
     let message = text_error(
         h.post(BOB, "/handles/query", filtered).await,

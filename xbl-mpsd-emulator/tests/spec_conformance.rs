@@ -1408,3 +1408,221 @@ async fn session_queries_conform() {
         c.assert_covered(op);
     }
 }
+
+/// One step of a path into a request body: a property (or map key), or the first item of an array.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(&'static str),
+    Item,
+}
+
+/// `value` set at `path` inside `body`, creating the objects and arrays on the way.
+fn set_at(body: &mut Value, path: &[Step], value: Value) {
+    match path.split_first() {
+        None => *body = value,
+        Some((Step::Key(key), rest)) => {
+            if !body.is_object() {
+                *body = json!({});
+            }
+            let map = body.as_object_mut().expect("just made an object");
+            set_at(map.entry(*key).or_insert(Value::Null), rest, value);
+        }
+        Some((Step::Item, rest)) => {
+            *body = json!([null]);
+            set_at(&mut body[0], rest, value);
+        }
+    }
+}
+
+fn dotted(path: &[Step]) -> String {
+    path.iter()
+        .map(|step| match step {
+            Step::Key(key) => format!(".{key}"),
+            Step::Item => "[0]".to_owned(),
+        })
+        .collect()
+}
+
+impl Spec {
+    /// The JSON schema of `operation_id`'s request body.
+    fn request_schema(&self, operation_id: &str) -> &Value {
+        let (_, _, operation) = self.operation(operation_id);
+        let body = self.resolve(&operation["requestBody"]);
+        &body["content"]["application/json"]["schema"]
+    }
+
+    /// Every writable field under `schema` with a declared JSON type or a closed set of values, with a value
+    /// the spec does not allow there (a value of another type; a string outside the `enum`). Read-only
+    /// fields are skipped (a server may ignore them); map values are reached through the key `k` (`me`
+    /// under `members`).
+    fn wrong_values(&self, schema: &Value, path: Vec<Step>, out: &mut Vec<(Vec<Step>, Value)>) {
+        let schema = self.resolve(schema);
+        let mut parts = vec![schema];
+        parts.extend(
+            schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|part| self.resolve(part)),
+        );
+        if parts.iter().any(|part| part["readOnly"] == true) {
+            return;
+        }
+        let own = |key: &str| parts.iter().find_map(|part| part.get(key));
+        let kind = own("type").and_then(Value::as_str).or_else(|| {
+            // An open enum: `anyOf` alternatives of one type.
+            let options = own("anyOf")?.as_array()?;
+            let kinds: BTreeSet<_> = options
+                .iter()
+                .map(|option| self.resolve(option)["type"].as_str())
+                .collect();
+            (kinds.len() == 1).then(|| kinds.into_iter().next().flatten())?
+        });
+        match kind {
+            Some("object") => out.push((path.clone(), json!(7))),
+            Some("array") => out.push((path.clone(), json!(7))),
+            Some("string") => out.push((path.clone(), json!(7))),
+            Some("integer") | Some("number") => out.push((path.clone(), json!("7"))),
+            Some("boolean") => out.push((path.clone(), json!("yes"))),
+            Some(other) => panic!("unknown schema type {other}"),
+            None => {}
+        }
+        if kind == Some("string")
+            && let Some(values) = own("enum")
+            && values.as_array().is_some_and(|values| !values.is_empty())
+        {
+            out.push((path.clone(), json!("not-one-of-the-values")));
+        }
+        for part in &parts {
+            for (key, property) in part
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let key: &'static str = Box::leak(key.clone().into_boxed_str());
+                let mut child = path.clone();
+                child.push(Step::Key(key));
+                self.wrong_values(property, child, out);
+            }
+            if let Some(extra) = part
+                .get("additionalProperties")
+                .filter(|extra| extra.as_object().is_some_and(|extra| !extra.is_empty()))
+            {
+                let key = match path.last() {
+                    Some(Step::Key("members")) => "me",
+                    _ => "k",
+                };
+                let mut child = path.clone();
+                child.push(Step::Key(key));
+                self.wrong_values(extra, child, out);
+            }
+        }
+        if kind == Some("array")
+            && let Some(items) = own("items")
+        {
+            let mut child = path.clone();
+            child.push(Step::Item);
+            self.wrong_values(items, child, out);
+        }
+    }
+}
+
+/// Every typed field of every request body, given a value of the wrong type (or outside its `enum`), is
+/// refused with a 400 — never accepted and ignored (schemathesis's "schema-violating request accepted").
+/// Each wrong value is set in a body that is accepted without it, and the spec's own validator confirms that
+/// the result violates the schema.
+#[tokio::test]
+async fn every_typed_field_of_a_request_body_refuses_a_wrong_value() {
+    let c = Checker::start().await;
+    let searchable =
+        json!({ "constants": { "system": { "capabilities": { "searchable": true } } } });
+    c.join(ALICE, "target", searchable, 201).await;
+    let reference = json!({ "scid": SCID, "templateName": TEMPLATE, "name": "target" });
+    let handle = |kind: &str, extra: Value| {
+        with(
+            json!({ "type": kind, "version": 1, "sessionRef": reference }),
+            extra,
+        )
+    };
+    // (operation, bodies it accepts, how to send one; the session writes go to a new session each time).
+    let bases: Vec<(&str, Vec<Value>)> = vec![
+        ("write_session", vec![join_body()]),
+        (
+            "create_handle",
+            vec![
+                handle("activity", json!({})),
+                handle(
+                    "invite",
+                    json!({ "invitedXuid": BOB.to_string(), "inviteAttributes": { "titleId": "1234" } }),
+                ),
+                handle("search", json!({ "searchAttributes": { "tags": ["t"] } })),
+            ],
+        ),
+        (
+            "query_handles",
+            vec![
+                json!({ "type": "activity", "scid": SCID, "owners": { "xuids": [ALICE.to_string()] } }),
+                json!({ "type": "search", "scid": SCID, "templateName": TEMPLATE }),
+            ],
+        ),
+        (
+            "query_sessions_batch",
+            vec![json!({ "xuids": [ALICE.to_string()] })],
+        ),
+    ];
+    let mut accepted = Vec::new();
+    let mut sent = 0;
+    for (operation, bodies) in bases {
+        let schema = c.spec.request_schema(operation);
+        let mut cases = Vec::new();
+        c.spec.wrong_values(schema, Vec::new(), &mut cases);
+        assert!(cases.len() > 1, "{operation}: {} cases", cases.len());
+        for (index, body) in bodies.iter().enumerate() {
+            for (case, (path, wrong)) in cases.iter().enumerate() {
+                if path.is_empty() {
+                    continue; // A body that is not an object: the robustness tests send those.
+                }
+                let mut bad = body.clone();
+                set_at(&mut bad, path, wrong.clone());
+                let mut errors = Vec::new();
+                c.spec.validate(schema, &bad, "$", &mut errors);
+                assert!(!errors.is_empty(), "{operation}: {bad} is valid");
+                let (url, method) = match operation {
+                    "write_session" => (session_path(&format!("w{case}")), Method::PUT),
+                    "create_handle" => ("/handles".to_owned(), Method::POST),
+                    "query_handles" => (
+                        "/handles/query?include=relatedInfo".to_owned(),
+                        Method::POST,
+                    ),
+                    _ => (format!("/serviceconfigs/{SCID}/batch"), Method::POST),
+                };
+                let response = c.h.send(method, ALICE, &url, Some(&bad), &[]).await;
+                let status = response.status();
+                sent += 1;
+                if status != StatusCode::BAD_REQUEST {
+                    let text = response.text().await.unwrap_or_default();
+                    if operation == "create_handle" && status.is_success() {
+                        // Delete what was wrongly created, so it cannot turn later cases into 409s.
+                        let id: Value = serde_json::from_str(&text).unwrap_or_default();
+                        let id = id["id"].as_str().unwrap_or_default();
+                        c.h.delete(ALICE, &format!("/handles/{id}")).await;
+                    }
+                    accepted.push(format!(
+                        "{operation} (body {index}) {}={wrong}: {status} {}",
+                        dotted(path),
+                        text.chars().take(120).collect::<String>()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(sent > 100, "only {sent} wrong values were sent");
+    assert!(
+        accepted.is_empty(),
+        "{} of {sent} wrong values were not refused with 400:\n{}",
+        accepted.len(),
+        accepted.join("\n")
+    );
+}

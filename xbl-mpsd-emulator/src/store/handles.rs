@@ -117,6 +117,7 @@ fn matches(query: &HandleQuery, handle: &Handle) -> bool {
             scid,
             template_name,
             social,
+            ..
         } => {
             handle.kind == HandleKind::Search
                 && !social
@@ -338,6 +339,19 @@ impl Store {
                     .collect(),
             }
         };
+        if let HandleQuery::Search {
+            members: Some(members),
+            ..
+        } = query
+        {
+            found.retain(|handle| {
+                self.with_session(&handle.session, |session| {
+                    session.is_some_and(|session| {
+                        members.iter().any(|xuid| session.is_accepted_member(*xuid))
+                    })
+                })
+            });
+        }
         found.sort_by(|a, b| {
             let time = |h: &Handle| {
                 h.doc

@@ -31,7 +31,7 @@ use crate::config::EmulatorConfig;
 use crate::error::ApiError;
 use crate::handles::Handle;
 use crate::model::{SessionKey, timestamp};
-use crate::session::{Member, Session, counterpart, system};
+use crate::session::{ChangeKinds, Member, Session, counterpart, system};
 use crate::store::{Committed, Store, Writer};
 
 /// The websocket subprotocol RTA clients offer.
@@ -369,29 +369,34 @@ impl RtaHub {
             !self.require_capability || after.capability("connectionRequiredForActiveMembers");
         let mut state = lock(&self.state);
         let state = &mut *state;
-        // Remember which sessions hold which ConnectionId, for the disconnect path.
-        for member in after.members.values() {
-            if let Some(cid) = member_connection(member) {
-                state
-                    .sessions_of
-                    .entry(cid)
-                    .or_default()
-                    .insert(key.clone());
+        // Remember which sessions hold which ConnectionId, for the disconnect path (nothing is allocated for
+        // a member already remembered: the usual write).
+        for cid in after.members.values().filter_map(|m| m.connection()) {
+            match state.sessions_of.get_mut(cid) {
+                Some(keys) if keys.contains(&key) => {}
+                Some(keys) => {
+                    keys.insert(key.clone());
+                }
+                None => {
+                    state
+                        .sessions_of
+                        .insert(cid.to_owned(), HashSet::from([key.clone()]));
+                }
             }
         }
         if let Some(before) = before {
             for member in before.members.values() {
-                let Some(cid) = member_connection(member) else {
+                let Some(cid) = member.connection() else {
                     continue;
                 };
                 let still = after
                     .member(member.xuid)
-                    .and_then(|(_, m)| member_connection(m))
+                    .and_then(|(_, m)| m.connection())
                     .is_some_and(|now| now == cid);
-                if !still && let Some(keys) = state.sessions_of.get_mut(&cid) {
+                if !still && let Some(keys) = state.sessions_of.get_mut(cid) {
                     keys.remove(&key);
                     if keys.is_empty() {
-                        state.sessions_of.remove(&cid);
+                        state.sessions_of.remove(cid);
                     }
                 }
             }
@@ -400,24 +405,23 @@ impl RtaHub {
             return;
         }
         let now = timestamp(self.clock.utc());
+        let branch = after.branch.to_string();
         for member in after
             .members
             .values()
             .filter(|m| m.is_active() && !m.reserved)
         {
-            let Some(cid) = member_connection(member) else {
-                continue;
-            };
-            let Some((subscription, types)) = member_subscription(member) else {
+            // Both cached when the member's properties were set: nothing is parsed per member and commit.
+            let (Some(cid), Some(subscription)) = (member.connection(), member.subscription()) else {
                 continue;
             };
             if !changed
                 .get_or_insert_with(|| ChangeSet::between(before, after))
-                .matches(&types)
+                .wanted_by(subscription.kinds)
             {
                 continue;
             }
-            let Some(&(socket_id, sub)) = state.connection_ids.get(&cid) else {
+            let Some(&(socket_id, sub)) = state.connection_ids.get(cid) else {
                 continue;
             };
             let Some(socket) = state.sockets.get(&socket_id) else {
@@ -427,19 +431,25 @@ impl RtaHub {
             if socket.xuid != member.xuid || !socket.subs.contains_key(&sub) {
                 continue;
             }
-            let event = json!([3, sub, {
+            let tap = ShoulderTap {
+                timestamp: &now,
+                subscription: subscription.id.as_deref(),
+                resource_type: "mpsd/session",
+                resource: &resource,
+                branch: &branch,
+                change_number: after.change_number,
+            };
+            let frame = TapEvent {
                 // From the thread-local generator: `new_v4` asks the OS for every id (a system call per tap).
-                "ncid": Builder::from_random_bytes(rand::random()).into_uuid().to_string(),
-                "shoulderTaps": [{
-                    "timestamp": now,
-                    "subscription": subscription,
-                    "resourceType": "mpsd/session",
-                    "resource": resource,
-                    "branch": after.branch.to_string(),
-                    "changeNumber": after.change_number,
-                }]
-            }]);
-            let _ = socket.tx.send(Outgoing::Frame(event.to_string()));
+                ncid: Builder::from_random_bytes(rand::random()).into_uuid(),
+                shoulder_taps: [tap],
+            };
+            match serde_json::to_string(&(3, sub, frame)) {
+                Ok(text) => {
+                    let _ = socket.tx.send(Outgoing::Frame(text));
+                }
+                Err(error) => tracing::warn!(%error, "RTA: a shoulder tap could not be written"),
+            }
         }
     }
 
@@ -502,28 +512,24 @@ fn deactivate(session: &mut Session, cid: &str) -> bool {
     changed
 }
 
-/// A member's `properties.system.connection`, lower case.
-fn member_connection(member: &Member) -> Option<String> {
-    member.connection().map(str::to_owned)
+/// The data of an MPSD event, `{ncid, shoulderTaps}` (fixture `rtaSessionUpdateJson`; `docs/rta-notes.md`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TapEvent<'a> {
+    ncid: Uuid,
+    shoulder_taps: [ShoulderTap<'a>; 1],
 }
 
-/// A member's `properties.system.subscription`: its id and change types.
-fn member_subscription(member: &Member) -> Option<(Value, Vec<String>)> {
-    let properties = member.properties().to_map();
-    let sub = system(&properties)?.get("subscription")?.as_object()?;
-    let id = sub.get("id").cloned().unwrap_or(Value::Null);
-    let types = sub
-        .get("changeTypes")
-        .and_then(Value::as_array)
-        .map(|types| {
-            types
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_ascii_lowercase)
-                .collect()
-        })
-        .unwrap_or_default();
-    Some((id, types))
+/// One shoulder tap, as XSAPI's `MultiplayerSubscription::OnEvent` and go-xsapi's `subscriptionEvent` read it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShoulderTap<'a> {
+    timestamp: &'a str,
+    subscription: Option<&'a str>,
+    resource_type: &'static str,
+    resource: &'a str,
+    branch: &'a str,
+    change_number: u64,
 }
 
 /// A resource a subscribe names.
@@ -558,13 +564,13 @@ fn parse_resource(uri: &str) -> Option<Parsed> {
 /// Which `changeTypes` categories a commit touches (XSAPI's `XblMultiplayerSessionChangeTypes` in
 /// `multiplayer_c.h`; the mapping is the emulator's choice, `docs/rta-notes.md`).
 #[derive(Debug, Default)]
-struct ChangeSet(Vec<&'static str>);
+struct ChangeSet(ChangeKinds);
 
 impl ChangeSet {
     /// Compares the session before and after a commit. Members the commit did not touch are still shared
     /// between the two states and are skipped; property texts are parsed only when they differ.
     fn between(before: Option<&Session>, after: &Session) -> Self {
-        let mut set = vec!["everything"];
+        let mut set = ChangeKinds::EVERYTHING;
         let empty = Session::new(&after.reference, after.start_time);
         let before = before.unwrap_or(&empty);
         if before.properties != after.properties {
@@ -573,26 +579,26 @@ impl ChangeSet {
                 system(map).and_then(|sys| sys.get(key)).cloned()
             };
             if prop(&old, "host") != prop(&new, "host") {
-                set.push("host");
+                set = set.with(ChangeKinds::HOST);
             }
             if prop(&old, "matchmaking") != prop(&new, "matchmaking") {
-                set.push("matchmakingstatus");
+                set = set.with(ChangeKinds::MATCHMAKING_STATUS);
             }
             let joinability = ["joinRestriction", "readRestriction", "closed", "locked"]
                 .iter()
                 .any(|key| prop(&old, key) != prop(&new, key));
             if joinability {
-                set.push("joinability");
+                set = set.with(ChangeKinds::JOINABILITY);
             }
             if old.get("custom") != new.get("custom") {
-                set.push("customproperty");
+                set = set.with(ChangeKinds::CUSTOM_PROPERTY);
             }
         }
         let joined = after.members.iter().any(|(index, m)| {
             !m.reserved && counterpart(before, *index, m).is_none_or(|b| b.reserved)
         });
         if joined {
-            set.push("memberslist");
+            set = set.with(ChangeKinds::MEMBERS_LIST);
         }
         let status = before
             .members
@@ -602,7 +608,7 @@ impl ChangeSet {
                 Some(a) => a.is_active() != b.is_active() || a.is_present() != b.is_present(),
             });
         if status {
-            set.push("membersstatus");
+            set = set.with(ChangeKinds::MEMBERS_STATUS);
         }
         let custom = |m: &Member| m.properties().to_map().remove("custom");
         let member_custom =
@@ -615,21 +621,21 @@ impl ChangeSet {
                     Some(b) => custom(b) != custom(a),
                 });
         if member_custom {
-            set.push("memberscustomproperty");
+            set = set.with(ChangeKinds::MEMBERS_CUSTOM_PROPERTY);
         }
         let member_initialization = after.members.iter().any(|(index, a)| {
             counterpart(before, *index, a)
                 .is_some_and(|b| b.episode != a.episode || b.failure != a.failure)
         });
         if before.initializing() != after.initializing() || member_initialization {
-            set.push("initialization");
+            set = set.with(ChangeKinds::INITIALIZATION);
         }
         Self(set)
     }
 
-    /// Whether a member subscribed to `types` (lower case) wants this change.
-    fn matches(&self, types: &[String]) -> bool {
-        types.iter().any(|t| self.0.contains(&t.as_str()))
+    /// Whether a member subscribed to `kinds` wants this change.
+    fn wanted_by(&self, kinds: ChangeKinds) -> bool {
+        self.0.intersects(kinds)
     }
 }
 
@@ -724,9 +730,17 @@ mod tests {
 
     #[test]
     fn change_types_match_ignoring_case() {
-        let set = ChangeSet(vec!["everything", "customproperty"]);
-        assert!(set.matches(&["customproperty".to_owned()]));
-        assert!(!set.matches(&["host".to_owned()]));
-        assert!(!set.matches(&[]));
+        let set = ChangeSet(ChangeKinds::EVERYTHING.with(ChangeKinds::CUSTOM_PROPERTY));
+        let kinds = |names: &[&str]| {
+            names
+                .iter()
+                .map(|name| ChangeKinds::named(name))
+                .fold(ChangeKinds::NONE, ChangeKinds::with)
+        };
+        assert!(set.wanted_by(kinds(&["CustomProperty"])));
+        assert!(set.wanted_by(kinds(&["host", "EVERYTHING"])));
+        assert!(!set.wanted_by(kinds(&["host"])));
+        assert!(!set.wanted_by(kinds(&["noSuchChange"])));
+        assert!(!set.wanted_by(kinds(&[])));
     }
 }

@@ -97,7 +97,7 @@ pub(crate) fn counterpart<'a>(
 }
 
 /// What the emulator reads from a member's properties on every write or commit, cached whenever they are set
-/// (with the member's `connection`, a field of its own so these flags pack with `reserved`).
+/// (with the member's [`Link`], a field of its own so these flags pack with `reserved`).
 #[derive(Debug, Clone, Copy, Default)]
 struct MemberFacts {
     /// `properties.system.active` is `true`.
@@ -107,8 +107,8 @@ struct MemberFacts {
 }
 
 impl MemberFacts {
-    /// The flags of `properties`, and its `system.connection`, lower case, when a non-empty string.
-    fn of(properties: &Map<String, Value>) -> (Self, Option<Box<str>>) {
+    /// The flags of `properties`, and its link when `system.connection` is a non-empty string.
+    fn of(properties: &Map<String, Value>) -> (Self, Option<Box<Link>>) {
         let sys = system(properties);
         let flag = |key: &str| {
             sys.and_then(|sys| sys.get(key))
@@ -119,12 +119,118 @@ impl MemberFacts {
             active: flag("active"),
             ready: flag("ready"),
         };
-        let connection = sys
+        let link = sys
             .and_then(|sys| sys.get("connection"))
             .and_then(Value::as_str)
             .filter(|cid| !cid.is_empty())
-            .map(|cid| cid.to_lowercase().into_boxed_str());
-        (facts, connection)
+            .map(|cid| {
+                Box::new(Link {
+                    connection: cid.to_lowercase().into_boxed_str(),
+                    subscription: sys
+                        .and_then(|sys| sys.get("subscription"))
+                        .and_then(Value::as_object)
+                        .map(Subscription::of),
+                })
+            });
+        (facts, link)
+    }
+}
+
+/// A member's RTA link, `properties.system.connection` and `subscription`: what a commit reads for every
+/// connected member to decide whom to tap (cached, so that a commit does not parse each member's properties).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The ConnectionId, lower case.
+    pub(crate) connection: Box<str>,
+    /// `subscription`, when set.
+    pub(crate) subscription: Option<Subscription>,
+}
+
+/// A member's `properties.system.subscription`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    /// `id` (a GUID: validated as a string), echoed in the member's taps.
+    pub(crate) id: Option<Box<str>>,
+    /// `changeTypes`.
+    pub(crate) kinds: ChangeKinds,
+}
+
+impl Subscription {
+    fn of(subscription: &Map<String, Value>) -> Self {
+        let kinds = subscription
+            .get("changeTypes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(ChangeKinds::named)
+            .fold(ChangeKinds::NONE, ChangeKinds::with);
+        Self {
+            id: subscription
+                .get("id")
+                .and_then(Value::as_str)
+                .map(Box::from),
+            kinds,
+        }
+    }
+}
+
+/// Kinds of session change a subscription names in `changeTypes` (XSAPI `XblMultiplayerSessionChangeTypes`
+/// in `Include/xsapi-c/multiplayer_c.h`), as bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ChangeKinds(u16);
+
+impl ChangeKinds {
+    /// No kind.
+    pub(crate) const NONE: Self = Self(0);
+    /// `everything`: any change.
+    pub(crate) const EVERYTHING: Self = Self(1);
+    /// `host`.
+    pub(crate) const HOST: Self = Self(1 << 1);
+    /// `initialization`.
+    pub(crate) const INITIALIZATION: Self = Self(1 << 2);
+    /// `matchmakingStatus`.
+    pub(crate) const MATCHMAKING_STATUS: Self = Self(1 << 3);
+    /// `membersList`.
+    pub(crate) const MEMBERS_LIST: Self = Self(1 << 4);
+    /// `membersStatus`.
+    pub(crate) const MEMBERS_STATUS: Self = Self(1 << 5);
+    /// `joinability`.
+    pub(crate) const JOINABILITY: Self = Self(1 << 6);
+    /// `customProperty`.
+    pub(crate) const CUSTOM_PROPERTY: Self = Self(1 << 7);
+    /// `membersCustomProperty`.
+    pub(crate) const MEMBERS_CUSTOM_PROPERTY: Self = Self(1 << 8);
+
+    const NAMES: [(&'static str, Self); 9] = [
+        ("everything", Self::EVERYTHING),
+        ("host", Self::HOST),
+        ("initialization", Self::INITIALIZATION),
+        ("matchmakingStatus", Self::MATCHMAKING_STATUS),
+        ("membersList", Self::MEMBERS_LIST),
+        ("membersStatus", Self::MEMBERS_STATUS),
+        ("joinability", Self::JOINABILITY),
+        ("customProperty", Self::CUSTOM_PROPERTY),
+        ("membersCustomProperty", Self::MEMBERS_CUSTOM_PROPERTY),
+    ];
+
+    /// The kind named `name`, ignoring ASCII case; [`NONE`](Self::NONE) for a name MPSD does not define
+    /// (it matches no change).
+    pub(crate) fn named(name: &str) -> Self {
+        Self::NAMES
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map_or(Self::NONE, |(_, kind)| *kind)
+    }
+
+    /// These kinds and `other`.
+    pub(crate) const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether a kind is in both.
+    pub(crate) const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
     }
 }
 
@@ -177,8 +283,9 @@ pub(crate) struct Member {
     properties: Bag,
     /// Cached from `properties`.
     facts: MemberFacts,
-    /// `properties.system.connection`, lower case, when a non-empty string (cached from `properties`).
-    connection: Option<Box<str>>,
+    /// `properties.system.connection` and `subscription`, when the connection is a non-empty string (cached
+    /// from `properties`; boxed: most members have none).
+    link: Option<Box<Link>>,
     /// `roles`, when written (boxed: most members have none).
     pub(crate) roles: Option<Box<Value>>,
     /// True until the reserved user joins.
@@ -239,13 +346,13 @@ impl Member {
         active_title_id: Option<TitleId>,
         join_time: DateTime<Utc>,
     ) -> Self {
-        let (facts, connection) = MemberFacts::of(properties);
+        let (facts, link) = MemberFacts::of(properties);
         Self {
             xuid,
             constants: Bag::from_map(constants),
             properties: Bag::from_map(properties),
             facts,
-            connection,
+            link,
             roles: None,
             reserved,
             active_title_id,
@@ -265,7 +372,7 @@ impl Member {
     /// Replaces `properties`.
     pub(crate) fn set_properties(&mut self, properties: &Map<String, Value>) {
         self.properties = Bag::from_map(properties);
-        (self.facts, self.connection) = MemberFacts::of(properties);
+        (self.facts, self.link) = MemberFacts::of(properties);
         self.rendered = RenderCache::default();
     }
 
@@ -282,7 +389,12 @@ impl Member {
 
     /// `properties.system.connection`, lower case, when it is a non-empty string.
     pub(crate) fn connection(&self) -> Option<&str> {
-        self.connection.as_deref()
+        self.link.as_ref().map(|link| &*link.connection)
+    }
+
+    /// `properties.system.subscription`, when the member also has a [`connection`](Self::connection).
+    pub(crate) fn subscription(&self) -> Option<&Subscription> {
+        self.link.as_ref()?.subscription.as_ref()
     }
 }
 

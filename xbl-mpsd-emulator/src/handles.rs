@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::config::EmulatorConfig;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{SessionRef, parse_xuid, timestamp, xuid_from_json};
+use crate::model::{SessionRef, check_ref_part, parse_xuid, timestamp, xuid_from_json};
 use crate::session::Session;
 
 /// The most results a handle query returns.
@@ -401,6 +401,9 @@ pub(crate) fn parse_query(body: &Map<String, Value>) -> ApiResult<HandleQuery> {
         }
     };
     let scid = string("scid")?;
+    if let Some(scid) = &scid {
+        check_ref_part(scid, &"scid")?;
+    }
     let template_name = string("templateName")?;
     let filter = string("filter")?;
     string("orderBy")?;

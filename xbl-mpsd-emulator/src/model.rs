@@ -126,14 +126,7 @@ impl SessionRef {
             (template_name, "templateName"),
             (name, "name"),
         ] {
-            if part.is_empty()
-                || part.chars().count() > MAX_REF_PART_LEN
-                || part.chars().any(char::is_control)
-            {
-                return Err(ApiError::bad_request(format!(
-                    "{context}.{field} must be a non-empty string of at most {MAX_REF_PART_LEN} printable characters"
-                )));
-            }
+            check_ref_part(part, &format_args!("{context}.{field}"))?;
         }
         Self::build(scid, template_name, name)
             .ok_or_else(|| ApiError::bad_request(format!("{context} is too long")))
@@ -211,6 +204,7 @@ impl SessionRef {
                 "{field} is required and must be an object {{scid, templateName, name}}"
             )));
         };
+        only_ref_keys(obj, field)?;
         let part = |key: &str| -> ApiResult<&str> {
             obj.get(key).and_then(Value::as_str).ok_or_else(|| {
                 ApiError::bad_request(format!("{field}.{key} is required and must be a string"))
@@ -242,6 +236,34 @@ impl SessionRef {
             percent_encode(self.template_name()),
             percent_encode(self.name())
         )
+    }
+}
+
+/// Checks one part of a session reference (a SCID, template name or session name) as the spec's `Scid`,
+/// `SessionTemplateName` and `SessionName` do: 1 to 99 characters, none a control character.
+pub(crate) fn check_ref_part(part: &str, path: &dyn std::fmt::Display) -> ApiResult<()> {
+    if part.is_empty()
+        || part.chars().count() > MAX_REF_PART_LEN
+        || part.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(format!(
+            "{path} must be a non-empty string of at most {MAX_REF_PART_LEN} printable characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a key other than `scid`, `templateName` and `name` in a session reference object (the spec's
+/// `SessionReference` allows no other: a reference is an identity).
+pub(crate) fn only_ref_keys(reference: &Map<String, Value>, path: &str) -> ApiResult<()> {
+    match reference
+        .keys()
+        .find(|key| !matches!(key.as_str(), "scid" | "templateName" | "name"))
+    {
+        Some(key) => Err(ApiError::bad_request(format!(
+            "{path}.{key} is not allowed; a session reference holds only scid, templateName and name"
+        ))),
+        None => Ok(()),
     }
 }
 

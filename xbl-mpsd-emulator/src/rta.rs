@@ -412,7 +412,8 @@ impl RtaHub {
             .filter(|m| m.is_active() && !m.reserved)
         {
             // Both cached when the member's properties were set: nothing is parsed per member and commit.
-            let (Some(cid), Some(subscription)) = (member.connection(), member.subscription()) else {
+            let (Some(cid), Some(subscription)) = (member.connection(), member.subscription())
+            else {
                 continue;
             };
             if !changed

@@ -259,7 +259,7 @@ fn typed_fields_that_do_not_fit_the_spec_are_refused() {
             "typicalWait",
         ),
         (
-            json!({"properties": {"system": {"matchmaking": {"clientResult": {"targetSessionRef": {"name": 7}}}}},
+            json!({"properties": {"system": {"matchmaking": {"clientResult": {"targetSessionRef": {"scid": "s", "templateName": "t", "name": 7}}}}},
                    "members": {"me": {}}}),
             "name",
         ),

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::parse_xuid;
+use crate::model::{check_ref_part, only_ref_keys, parse_xuid};
 
 /// The writable visibility values (`full` is only ever reported).
 const VISIBILITIES: &[&str] = &["private", "visible", "open"];
@@ -161,6 +161,8 @@ enum Shape {
     MapOf(&'static [(&'static str, Shape)]),
     /// An object whose every value is an integer the spec's `format: int32` holds.
     MapOfInt32s,
+    /// A session reference, `{scid, templateName, name}` (the spec's `SessionReference`).
+    Reference,
 }
 
 /// The typed fields of `constants.system` beyond those checked one by one in [`session_constants`], as the
@@ -237,14 +239,7 @@ const SESSION_PROPERTIES: &[(&str, Shape)] = &[(
                 ("status", Shape::Str),
                 ("statusDetails", Shape::Str),
                 ("typicalWait", Shape::Int),
-                (
-                    "targetSessionRef",
-                    Shape::Object(&[
-                        ("scid", Shape::Str),
-                        ("templateName", Shape::Str),
-                        ("name", Shape::Str),
-                    ]),
-                ),
+                ("targetSessionRef", Shape::Reference),
             ]),
         ),
     ]),
@@ -336,6 +331,18 @@ fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
                 }
                 let entry_path = format!("{path}.{key}");
                 shapes(object(entry, &entry_path)?, fields, &entry_path)?;
+            }
+            Ok(())
+        }
+        Shape::Reference => {
+            let reference = object(value, path)?;
+            only_ref_keys(reference, path)?;
+            for key in ["scid", "templateName", "name"] {
+                let part_path = format!("{path}.{key}");
+                let part = reference.get(key).and_then(Value::as_str).ok_or_else(|| {
+                    ApiError::bad_request(format!("{part_path} is required and must be a string"))
+                })?;
+                check_ref_part(part, &part_path)?;
             }
             Ok(())
         }
@@ -509,14 +516,14 @@ pub(crate) fn session_properties(
         "turn",
         PATH,
         "an array of member indices",
-        Value::is_u64,
+        non_negative_int64,
     )?;
     opt_array_of(
         system,
         "owners",
         PATH,
         "an array of member indices",
-        Value::is_u64,
+        non_negative_int64,
     )?;
     if private && field(system, "keywords").is_some() {
         return Err(ApiError::bad_request(

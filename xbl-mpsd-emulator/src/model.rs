@@ -198,8 +198,17 @@ impl SessionRef {
         Self::read_json(body, field, true)
     }
 
+    /// Reads `value` as a `{scid, templateName, name}` object, `path` naming it in errors.
+    pub(crate) fn from_value(value: Option<&Value>, path: &str) -> ApiResult<Self> {
+        Self::read(value, path, false)
+    }
+
     fn read_json(body: &Map<String, Value>, field: &str, fill_name: bool) -> ApiResult<Self> {
-        let Some(Value::Object(obj)) = body.get(field) else {
+        Self::read(body.get(field), field, fill_name)
+    }
+
+    fn read(value: Option<&Value>, field: &str, fill_name: bool) -> ApiResult<Self> {
+        let Some(Value::Object(obj)) = value else {
             return Err(ApiError::bad_request(format!(
                 "{field} is required and must be an object {{scid, templateName, name}}"
             )));
@@ -255,7 +264,7 @@ pub(crate) fn check_ref_part(part: &str, path: &dyn std::fmt::Display) -> ApiRes
 
 /// Refuses a key other than `scid`, `templateName` and `name` in a session reference object (the spec's
 /// `SessionReference` allows no other: a reference is an identity).
-pub(crate) fn only_ref_keys(reference: &Map<String, Value>, path: &str) -> ApiResult<()> {
+fn only_ref_keys(reference: &Map<String, Value>, path: &str) -> ApiResult<()> {
     match reference
         .keys()
         .find(|key| !matches!(key.as_str(), "scid" | "templateName" | "name"))

@@ -1449,7 +1449,7 @@ async fn session_queries_conform() {
 /// One step of a path into a request body: a property (or map key), or the first item of an array.
 #[derive(Clone, Debug)]
 enum Step {
-    Key(&'static str),
+    Key(String),
     Item,
 }
 
@@ -1462,7 +1462,7 @@ fn set_at(body: &mut Value, path: &[Step], value: Value) {
                 *body = json!({});
             }
             let map = body.as_object_mut().expect("just made an object");
-            set_at(map.entry(*key).or_insert(Value::Null), rest, value);
+            set_at(map.entry(key.as_str()).or_insert(Value::Null), rest, value);
         }
         Some((Step::Item, rest)) => {
             *body = json!([null]);
@@ -1584,9 +1584,8 @@ impl Spec {
                 .into_iter()
                 .flatten()
             {
-                let key: &'static str = Box::leak(key.clone().into_boxed_str());
                 let mut child = path.clone();
-                child.push(Step::Key(key));
+                child.push(Step::Key(key.clone()));
                 self.wrong_values(property, child, out);
             }
             if let Some(extra) = part
@@ -1594,11 +1593,11 @@ impl Spec {
                 .filter(|extra| extra.as_object().is_some_and(|extra| !extra.is_empty()))
             {
                 let key = match path.last() {
-                    Some(Step::Key("members")) => "me",
+                    Some(Step::Key(parent)) if parent == "members" => "me",
                     _ => "k",
                 };
                 let mut child = path.clone();
-                child.push(Step::Key(key));
+                child.push(Step::Key(key.to_owned()));
                 self.wrong_values(extra, child, out);
             }
         }

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::{check_ref_part, only_ref_keys, parse_xuid};
+use crate::model::{SessionRef, parse_xuid};
 
 /// The writable visibility values (`full` is only ever reported).
 const VISIBILITIES: &[&str] = &["private", "visible", "open"];
@@ -334,18 +334,7 @@ fn shape_of(value: &Value, shape: Shape, path: &str) -> ApiResult<()> {
             }
             Ok(())
         }
-        Shape::Reference => {
-            let reference = object(value, path)?;
-            only_ref_keys(reference, path)?;
-            for key in ["scid", "templateName", "name"] {
-                let part_path = format!("{path}.{key}");
-                let part = reference.get(key).and_then(Value::as_str).ok_or_else(|| {
-                    ApiError::bad_request(format!("{part_path} is required and must be a string"))
-                })?;
-                check_ref_part(part, &part_path)?;
-            }
-            Ok(())
-        }
+        Shape::Reference => SessionRef::from_value(Some(value), path).map(drop),
         Shape::MapOfInt32s => is(
             value.as_object().is_some_and(|map| {
                 map.values()

@@ -15,7 +15,10 @@
 
 // The one boxing function, shared with the generated operations (`xbl-mpsd-api/src/sending.rs`): it is generic,
 // so each body is compiled in the crate whose body it is — this one for the SDK's `send` methods.
-pub(crate) use xbl_mpsd_api::sending::{Sending, boxed};
+/// The type a boxed `send` future has where a signature must name it (the RTA client's `subscribe` and `watch`).
+#[cfg(feature = "rta")]
+pub(crate) use xbl_mpsd_api::sending::Sending;
+pub(crate) use xbl_mpsd_api::sending::boxed;
 
 #[cfg(test)]
 mod tests {
